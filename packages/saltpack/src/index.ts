@@ -1,0 +1,43 @@
+/**
+ * Saltpack: Keybase's encryption, signing and signcryption message format.
+ *
+ * Web Streams are the one streaming implementation; the one-shot functions are wrappers that
+ * pipe a single buffer through the same streams. Key material stays behind the handles of
+ * `keyring.ts`, so a keystore in another process can take part.
+ *
+ * @packageDocumentation
+ */
+export * from './errors.js';
+export * from './keyring.js';
+export * from './basic.js';
+export { defaultBackend, loadBackend } from './backend/index.js';
+export type {
+  BackendName,
+  CryptoBackend,
+  Ed25519KeyPair,
+  IncrementalHash,
+  RandomSource,
+} from './backend/index.js';
+export {
+  decodeMsgpack,
+  decodeMsgpackAt,
+  encodeMsgpack,
+  msgpackObjectEnd,
+  MsgpackError,
+} from './msgpack.js';
+export type {
+  DecodeLimits,
+  EncodeOptions,
+  MsgpackExt,
+  MsgpackInput,
+  MsgpackValue,
+} from './msgpack.js';
+export {
+  bytesEqual,
+  concatBytes,
+  constantTimeEqual,
+  fromHex,
+  toHex,
+  uint64BE,
+  utf8,
+} from './internal/bytes.js';
