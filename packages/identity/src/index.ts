@@ -1,6 +1,19 @@
 /**
- * Placeholder entry point: this package's public API arrives with its issue.
+ * Keybase's identity formats for saltbox: IDs, canonical JSON and msgpack, tag-514/515 packets,
+ * v1/v2 sigchain links, user and team chain verifiers, and the PUK/PTK/paper-key derivations.
+ *
+ * Pure format code: no I/O, no private-key storage. Crypto comes from the
+ * `@saltbox/saltpack` {@link CryptoBackend} passed in.
  *
  * @packageDocumentation
  */
-export {};
+export type { CryptoBackend } from '@saltbox/saltpack';
+export * from './errors.js';
+export { fromBase64, fromBase64Url, hexToBytes, toBase64, toBase64Url, toHex } from './encoding.js';
+export * from './ids.js';
+export * from './names.js';
+export * from './paper-key.js';
+export * from './per-user-key.js';
+export * from './team-keys.js';
+export { openVersionedSecretbox, sealVersionedSecretbox } from './secretbox-envelope.js';
+export { decodeCanonicalMsgpack, encodeCanonicalMsgpack } from './canonical-msgpack.js';

@@ -1,0 +1,112 @@
+/**
+ * Byte encodings used by Keybase's wire formats: standard base64 with padding (packets, boxes)
+ * and unpadded base64url (short sig IDs), plus strict hex. Written here rather than taken from
+ * `Buffer` because this package must run in browsers (DESIGN.md: pure format code).
+ *
+ * @packageDocumentation
+ */
+import { fromHex, toHex } from '@saltbox/saltpack';
+import { fail } from './errors.js';
+
+const STD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const STD_REV = reverse(STD);
+const URL_REV = reverse(URL);
+
+function reverse(alphabet: string): Int16Array {
+  const rev = new Int16Array(128).fill(-1);
+  for (let i = 0; i < alphabet.length; i++) rev[alphabet.charCodeAt(i)] = i;
+  return rev;
+}
+
+function encode(bytes: Uint8Array, alphabet: string, pad: boolean): string {
+  let out = '';
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out +=
+      alphabet[n >> 18]! + alphabet[(n >> 12) & 63]! + alphabet[(n >> 6) & 63]! + alphabet[n & 63]!;
+  }
+  const rest = bytes.length - i;
+  if (rest === 1) {
+    const n = bytes[i]! << 16;
+    out += alphabet[n >> 18]! + alphabet[(n >> 12) & 63]! + (pad ? '==' : '');
+  } else if (rest === 2) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
+    out +=
+      alphabet[n >> 18]! + alphabet[(n >> 12) & 63]! + alphabet[(n >> 6) & 63]! + (pad ? '=' : '');
+  }
+  return out;
+}
+
+function decode(text: string, rev: Int16Array, padded: boolean, what: string): Uint8Array {
+  let body = text;
+  if (padded) {
+    if (text.length % 4 !== 0) throw fail('IDENTITY_MALFORMED', `${what}: bad length`);
+    if (body.endsWith('==')) body = body.slice(0, -2);
+    else if (body.endsWith('=')) body = body.slice(0, -1);
+  }
+  if (body.length % 4 === 1) throw fail('IDENTITY_MALFORMED', `${what}: bad length`);
+  const out = new Uint8Array(Math.floor((body.length * 3) / 4));
+  let acc = 0;
+  let bits = 0;
+  let o = 0;
+  for (let i = 0; i < body.length; i++) {
+    const c = body.charCodeAt(i);
+    const v = c < 128 ? rev[c]! : -1;
+    if (v < 0) throw fail('IDENTITY_MALFORMED', `${what}: invalid character`);
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  // Leftover bits must be zero so that each byte string has exactly one encoding.
+  if ((acc & ((1 << bits) - 1)) !== 0)
+    throw fail('IDENTITY_MALFORMED', `${what}: non-zero padding bits`);
+  return out;
+}
+
+/** Standard base64 with `=` padding (Go's `base64.StdEncoding`). */
+export function toBase64(bytes: Uint8Array): string {
+  return encode(bytes, STD, true);
+}
+
+/**
+ * Strict standard base64 decoding: padding required, no whitespace, zero trailing bits.
+ *
+ * @throws IdentityError `IDENTITY_MALFORMED` on any deviation.
+ */
+export function fromBase64(text: string): Uint8Array {
+  return decode(text, STD_REV, true, 'base64');
+}
+
+/** Unpadded base64url (Go's `base64.RawURLEncoding`), used by short sig IDs. */
+export function toBase64Url(bytes: Uint8Array): string {
+  return encode(bytes, URL, false);
+}
+
+/**
+ * Strict unpadded base64url decoding.
+ *
+ * @throws IdentityError `IDENTITY_MALFORMED` on any deviation.
+ */
+export function fromBase64Url(text: string): Uint8Array {
+  return decode(text, URL_REV, false, 'base64url');
+}
+
+/**
+ * Lowercase hex of exactly `length` bytes (when given) to bytes.
+ *
+ * @throws IdentityError `IDENTITY_INVALID_ARGUMENT` for non-hex input, uppercase or wrong length.
+ */
+export function hexToBytes(hex: string, length?: number, what = 'hex value'): Uint8Array {
+  if (!/^(?:[0-9a-f]{2})*$/.test(hex))
+    throw fail('IDENTITY_INVALID_ARGUMENT', `${what} is not lowercase hex`);
+  if (length !== undefined && hex.length !== length * 2)
+    throw fail('IDENTITY_INVALID_ARGUMENT', `${what} must be ${length} bytes`);
+  return fromHex(hex);
+}
+
+export { toHex };
