@@ -41,3 +41,24 @@ export {
   uint64BE,
   utf8,
 } from './internal/bytes.js';
+export * from './constants.js';
+export { encrypt, createEncryptStream } from './encrypt.js';
+export type { EncryptOptions, EncryptionRecipient } from './encrypt.js';
+export { decrypt, createDecryptStream } from './decrypt.js';
+export type { DecryptOptions, DecryptStream, MessageKeyInfo } from './decrypt.js';
+export { sign, signDetached, createSignStream } from './sign.js';
+export type { SignOptions } from './sign.js';
+export { verify, verifyDetached, createVerifyStream } from './verify.js';
+export type { SignerInfo, VerifyOptions, VerifyStream } from './verify.js';
+export {
+  signcrypt,
+  signcryptOpen,
+  createSigncryptStream,
+  createSigncryptOpenStream,
+} from './signcrypt.js';
+export type {
+  SigncryptInfo,
+  SigncryptOpenOptions,
+  SigncryptOpenStream,
+  SigncryptOptions,
+} from './signcrypt.js';

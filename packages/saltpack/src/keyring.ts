@@ -22,6 +22,19 @@ export interface BoxSecretKey {
   box(peer: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): MaybePromise<Uint8Array>;
   /** NaCl `crypto_box_open` of a box from `peer`; `null` when it does not open. */
   unbox(peer: Uint8Array, nonce: Uint8Array, box: Uint8Array): MaybePromise<Uint8Array | null>;
+  /**
+   * Optional batch form of {@link BoxSecretKey.box}: one call for many boxes, so a key held in
+   * another process costs one round trip per message header rather than one per recipient.
+   * Results are in request order.
+   */
+  boxBatch?(requests: readonly BoxRequest[]): MaybePromise<readonly Uint8Array[]>;
+}
+
+/** One box operation of a batch. */
+export interface BoxRequest {
+  peer: Uint8Array;
+  nonce: Uint8Array;
+  plaintext: Uint8Array;
 }
 
 /** An Ed25519 signing key held somewhere. */

@@ -1,0 +1,199 @@
+/**
+ * Encryption, versions 2 and 1 (specs/saltpack.md §3, §4).
+ */
+import { defaultBackend } from './backend/index.js';
+import type { CryptoBackend, RandomSource } from './backend/types.js';
+import { boxKeyFromSecret } from './basic.js';
+import { MODE, SENDER_KEY_SBOX_NONCE, VERSION_1, VERSION_2 } from './constants.js';
+import type { Version } from './constants.js';
+import { SaltpackError } from './errors.js';
+import { encodeHeader } from './header.js';
+import { toHex } from './internal/bytes.js';
+import { boxMany, boxTail, ZERO_32 } from './internal/keyops.js';
+import { arrayHeader, binArray, binHeader, boolByte } from './internal/packet-encoding.js';
+import { shuffle } from './internal/random.js';
+import { createSealStream, runThrough } from './internal/streams.js';
+import type { BoxSecretKey } from './keyring.js';
+import { macKeyNonces, macKeyNonceV1, payloadKeyBoxNonce, payloadNonce } from './nonce.js';
+
+/** A recipient: a 32-byte X25519 public key, optionally hidden from the header. */
+export interface EncryptionRecipient {
+  publicKey: Uint8Array;
+  /** Write `nil` instead of the key in the header (an anonymous recipient). */
+  hidden?: boolean;
+}
+
+/** Options of {@link encrypt} and {@link createEncryptStream}. */
+export interface EncryptOptions {
+  /** Recipients: public keys or {@link EncryptionRecipient}s. At least one; no duplicates. */
+  recipients: readonly (Uint8Array | EncryptionRecipient)[];
+  /** The sender's box key; omit or `null` for an anonymous sender. */
+  sender?: BoxSecretKey | null;
+  /** Message version: 2 (default) or 1 (legacy). */
+  version?: 1 | 2;
+  /** Crypto backend; defaults to {@link defaultBackend}. */
+  backend?: CryptoBackend;
+  /**
+   * Randomness. Draw order: the 32-byte payload key, the 32-byte ephemeral secret key, then the
+   * recipient shuffle. Tests inject a fixed source to rebuild known-answer vectors.
+   */
+  random?: RandomSource;
+  /** Keep recipients in the given order instead of shuffling them (interop tests only). */
+  preserveRecipientOrder?: boolean;
+}
+
+interface PreparedRecipient {
+  publicKey: Uint8Array;
+  hidden: boolean;
+}
+
+function prepareRecipients(list: EncryptOptions['recipients']): PreparedRecipient[] {
+  const value: unknown = list;
+  if (!Array.isArray(value) || list.length === 0 || list.length > 0xffffffff) {
+    throw new SaltpackError('bad_receivers', 'encryption needs at least one recipient');
+  }
+  const seen = new Set<string>();
+  return list.map((r) => {
+    const publicKey = r instanceof Uint8Array ? r : r.publicKey;
+    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) {
+      throw new SaltpackError('invalid_parameter', 'recipient public key must be 32 bytes');
+    }
+    const hex = toHex(publicKey);
+    if (seen.has(hex))
+      throw new SaltpackError('repeated_key', 'the same recipient key is listed twice');
+    seen.add(hex);
+    return { publicKey, hidden: !(r instanceof Uint8Array) && r.hidden === true };
+  });
+}
+
+/** What sealing needs once the header is written. */
+interface EncryptionState {
+  wire: Uint8Array;
+  headerHash: Uint8Array;
+  payloadKey: Uint8Array;
+  macKeys: Uint8Array[];
+  major: number;
+}
+
+async function buildHeader(
+  backend: CryptoBackend,
+  options: EncryptOptions,
+): Promise<EncryptionState> {
+  const version: Version = (options.version ?? 2) === 1 ? VERSION_1 : VERSION_2;
+  const requested = options.version as number | undefined; // callers may not be type-checked
+  if (requested !== undefined && requested !== 1 && requested !== 2) {
+    throw new SaltpackError('invalid_parameter', 'version must be 1 or 2');
+  }
+  const major = version[0];
+  let recipients = prepareRecipients(options.recipients);
+  const random = options.random ?? backend;
+  const payloadKey = random.randomBytes(32);
+  const ephemeral = boxKeyFromSecret(backend, random.randomBytes(32));
+  if (!options.preserveRecipientOrder) recipients = shuffle(random, recipients.slice());
+  const sender = options.sender ?? ephemeral;
+  if (!(sender.publicKey instanceof Uint8Array) || sender.publicKey.length !== 32) {
+    throw new SaltpackError('invalid_parameter', 'sender public key must be 32 bytes');
+  }
+
+  const senderSecretbox = backend.secretboxSeal(
+    sender.publicKey,
+    SENDER_KEY_SBOX_NONCE,
+    payloadKey,
+  );
+  const entries = await Promise.all(
+    recipients.map(async (r, i) => [
+      r.hidden ? null : r.publicKey,
+      await ephemeral.box(r.publicKey, payloadKeyBoxNonce(major, i), payloadKey),
+    ]),
+  );
+  const { wire, hash } = encodeHeader(backend, version, MODE.encryption, [
+    ephemeral.publicKey,
+    senderSecretbox,
+    entries,
+  ]);
+
+  let macKeys: Uint8Array[];
+  if (major === 1) {
+    // v1 (§4): last 32 bytes of box(zeros, sender → recipient, header hash[0:24]).
+    const nonce = macKeyNonceV1(hash);
+    const boxes = await boxMany(
+      sender,
+      recipients.map((r) => ({ peer: r.publicKey, nonce, plaintext: ZERO_32 })),
+    );
+    macKeys = boxes.map((b) => boxTail(b).slice());
+  } else {
+    // v2 (§3.2): SHA-512 of the long-term-sender box tail and the ephemeral box tail.
+    const nonces = recipients.map((_, i) => macKeyNonces(hash, i));
+    const senderBoxes = await boxMany(
+      sender,
+      recipients.map((r, i) => ({
+        peer: r.publicKey,
+        nonce: nonces[i]!.sender,
+        plaintext: ZERO_32,
+      })),
+    );
+    macKeys = await Promise.all(
+      recipients.map(async (r, i) => {
+        const eph = await ephemeral.box(r.publicKey, nonces[i]!.ephemeral, ZERO_32);
+        return backend.sha512(boxTail(senderBoxes[i]!), boxTail(eph)).slice(0, 32);
+      }),
+    );
+  }
+  return { wire, headerHash: hash, payloadKey, macKeys, major };
+}
+
+/**
+ * Seals one chunk: secretbox, payload hash, one authenticator per recipient (§3.3, §4).
+ * Returns the packet's wire parts (prefix, then the box itself, uncopied).
+ */
+function sealPacket(
+  backend: CryptoBackend,
+  state: EncryptionState,
+  chunk: Uint8Array,
+  k: number,
+  final: boolean,
+): Uint8Array[] {
+  const nonce = payloadNonce(k);
+  const box = backend.secretboxSeal(chunk, nonce, state.payloadKey);
+  const hash =
+    state.major === 1
+      ? backend.sha512(state.headerHash, nonce, box)
+      : backend.sha512(state.headerHash, nonce, Uint8Array.of(final ? 1 : 0), box);
+  const authenticators = state.macKeys.map((m) => backend.hmacSha512Trunc32(m, hash));
+  const auth = binArray(authenticators);
+  if (state.major === 1) return [arrayHeader(2), auth, binHeader(box.length), box];
+  return [Uint8Array.of(0x93, boolByte(final)), auth, binHeader(box.length), box];
+}
+
+/**
+ * A TransformStream from plaintext to a binary encrypted message.
+ *
+ * Errors (bad recipients, keyring failures) surface as the stream's error.
+ *
+ * @throws SaltpackError `SALTPACK_INVALID_ARGUMENT` (no recipients, bad key length, duplicate
+ *   recipients, bad version), through the stream.
+ */
+export function createEncryptStream(
+  options: EncryptOptions,
+): TransformStream<Uint8Array, Uint8Array> {
+  let backend: CryptoBackend;
+  let state: EncryptionState;
+  return createSealStream({
+    legacyTerminator: (options.version ?? 2) === 1,
+    async header() {
+      backend = options.backend ?? (await defaultBackend());
+      state = await buildHeader(backend, options);
+      return state.wire;
+    },
+    packet: (chunk, k, final) => sealPacket(backend, state, chunk, k, final),
+  });
+}
+
+/**
+ * Encrypts `plaintext` to the recipients; a thin wrapper over {@link createEncryptStream}.
+ *
+ * @throws SaltpackError `SALTPACK_INVALID_ARGUMENT` on bad options.
+ */
+export function encrypt(plaintext: Uint8Array, options: EncryptOptions): Promise<Uint8Array> {
+  return runThrough(createEncryptStream(options), plaintext);
+}
