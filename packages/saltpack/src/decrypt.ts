@@ -14,6 +14,8 @@ import { boxMany, boxTail, ZERO_32 } from './internal/keyops.js';
 import { createOpenStream, runThrough } from './internal/streams.js';
 import type { ParsedPacket } from './internal/streams.js';
 import type { BoxKeyring, BoxSecretKey } from './keyring.js';
+import type { PayloadEngine } from './engine.js';
+import { concatBytes } from './internal/bytes.js';
 import { decodeMsgpack } from './msgpack.js';
 import type { MsgpackValue } from './msgpack.js';
 import { macKeyNonces, macKeyNonceV1, payloadKeyBoxNonce, payloadNonce } from './nonce.js';
@@ -46,6 +48,8 @@ export interface DecryptOptions {
   majorVersions?: readonly number[];
   /** Crypto backend; defaults to {@link defaultBackend}. */
   backend?: CryptoBackend;
+  /** Where chunks are opened (as for encryption); in this thread by default. */
+  engine?: PayloadEngine;
 }
 
 /** A decrypting transform plus the sender/receiver information once the header is read. */
@@ -205,6 +209,7 @@ function openPacket(
   s: OpenState,
   object: Uint8Array,
   k: number,
+  engine: PayloadEngine | undefined,
 ): ParsedPacket {
   const seqno = k + 1;
   let list: MsgpackValue;
@@ -238,23 +243,38 @@ function openPacket(
   if (s.major === 1) final = box.length === 16; // v1: an empty chunk ends the message (§4)
 
   const nonce = payloadNonce(k);
-  const hash =
+  const prefix =
     s.major === 1
-      ? backend.sha512(s.headerHash, nonce, box)
-      : backend.sha512(s.headerHash, nonce, Uint8Array.of(final ? 1 : 0), box);
-  if (!constantTimeEqual(backend.hmacSha512Trunc32(s.macKey, hash), own)) throw badTag(seqno);
-  const plaintext = backend.secretboxOpen(box, nonce, s.payloadKey);
-  if (!plaintext) throw badCiphertext(seqno);
-  if (s.major !== 1 && plaintext.length === 0 && !(k === 0 && final)) {
-    throw new SaltpackError(
-      'unexpected_empty_block',
-      `in packet ${seqno}: unexpected empty payload chunk`,
-      {
-        packetSeqno: seqno,
-      },
-    );
+      ? concatBytes(s.headerHash, nonce)
+      : concatBytes(s.headerHash, nonce, Uint8Array.of(final ? 1 : 0));
+  const expected = own.slice(); // the engine may take the packet's buffer
+  const check = (hash: Uint8Array, plaintext: Uint8Array | null): Uint8Array => {
+    // The authenticator is checked before the secretbox, as the reference does (§3.3).
+    if (!constantTimeEqual(backend.hmacSha512Trunc32(s.macKey, hash), expected))
+      throw badTag(seqno);
+    if (!plaintext) throw badCiphertext(seqno);
+    if (s.major !== 1 && plaintext.length === 0 && !(k === 0 && final)) {
+      throw new SaltpackError(
+        'unexpected_empty_block',
+        `in packet ${seqno}: unexpected empty payload chunk`,
+        {
+          packetSeqno: seqno,
+        },
+      );
+    }
+    return plaintext;
+  };
+  if (engine) {
+    return {
+      final,
+      output: engine
+        .openChunk(s.payloadKey, nonce, box, prefix)
+        .then((r) => check(r.hash, r.plaintext)),
+    };
   }
-  return { final, output: plaintext };
+  const hash = backend.sha512(prefix, box);
+  if (!constantTimeEqual(backend.hmacSha512Trunc32(s.macKey, hash), expected)) throw badTag(seqno);
+  return { final, output: check(hash, backend.secretboxOpen(box, nonce, s.payloadKey)) };
 }
 
 /**
@@ -279,7 +299,7 @@ export function createDecryptStream(options: DecryptOptions): DecryptStream {
       state = opened.state;
       resolveInfo(opened.info);
     },
-    packet: (object, k) => openPacket(backend, state, object, k),
+    packet: (object, k) => openPacket(backend, state, object, k, options.engine),
     fail: rejectInfo,
   });
   return { readable: transform.readable, writable: transform.writable, info };

@@ -14,6 +14,8 @@ import { arrayHeader, binArray, binHeader, boolByte } from './internal/packet-en
 import { shuffle } from './internal/random.js';
 import { createSealStream, runThrough } from './internal/streams.js';
 import type { BoxSecretKey } from './keyring.js';
+import type { PayloadEngine } from './engine.js';
+import { concatBytes } from './internal/bytes.js';
 import { macKeyNonces, macKeyNonceV1, payloadKeyBoxNonce, payloadNonce } from './nonce.js';
 
 /** A recipient: a 32-byte X25519 public key, optionally hidden from the header. */
@@ -40,6 +42,11 @@ export interface EncryptOptions {
   random?: RandomSource;
   /** Keep recipients in the given order instead of shuffling them (interop tests only). */
   preserveRecipientOrder?: boolean;
+  /**
+   * Where chunks are sealed: in this thread by default, or e.g. a worker pool from
+   * `@saltbox/saltpack/node` for large inputs. The engine may take ownership of chunk buffers.
+   */
+  engine?: PayloadEngine;
 }
 
 interface PreparedRecipient {
@@ -152,17 +159,25 @@ function sealPacket(
   chunk: Uint8Array,
   k: number,
   final: boolean,
-): Uint8Array[] {
+  engine: PayloadEngine | undefined,
+): Uint8Array[] | Promise<Uint8Array[]> {
   const nonce = payloadNonce(k);
-  const box = backend.secretboxSeal(chunk, nonce, state.payloadKey);
-  const hash =
+  const finish = (box: Uint8Array, hash: Uint8Array): Uint8Array[] => {
+    const auth = binArray(state.macKeys.map((m) => backend.hmacSha512Trunc32(m, hash)));
+    const head = state.major === 1 ? arrayHeader(2) : Uint8Array.of(0x93, boolByte(final));
+    return [head, auth, binHeader(box.length), box];
+  };
+  // The payload hash covers header hash ‖ nonce ‖ (v2: final byte) ‖ box (§3.3, §4).
+  const prefix =
     state.major === 1
-      ? backend.sha512(state.headerHash, nonce, box)
-      : backend.sha512(state.headerHash, nonce, Uint8Array.of(final ? 1 : 0), box);
-  const authenticators = state.macKeys.map((m) => backend.hmacSha512Trunc32(m, hash));
-  const auth = binArray(authenticators);
-  if (state.major === 1) return [arrayHeader(2), auth, binHeader(box.length), box];
-  return [Uint8Array.of(0x93, boolByte(final)), auth, binHeader(box.length), box];
+      ? concatBytes(state.headerHash, nonce)
+      : concatBytes(state.headerHash, nonce, Uint8Array.of(final ? 1 : 0));
+  if (engine)
+    return engine
+      .sealChunk(state.payloadKey, nonce, chunk, prefix)
+      .then((r) => finish(r.box, r.hash));
+  const box = backend.secretboxSeal(chunk, nonce, state.payloadKey);
+  return finish(box, backend.sha512(prefix, box));
 }
 
 /**
@@ -185,7 +200,7 @@ export function createEncryptStream(
       state = await buildHeader(backend, options);
       return state.wire;
     },
-    packet: (chunk, k, final) => sealPacket(backend, state, chunk, k, final),
+    packet: (chunk, k, final) => sealPacket(backend, state, chunk, k, final, options.engine),
   });
 }
 

@@ -62,3 +62,5 @@ export type {
   SigncryptOpenStream,
   SigncryptOptions,
 } from './signcrypt.js';
+export { inlineEngine } from './engine.js';
+export type { OpenedChunk, PayloadEngine, SealedChunk } from './engine.js';
