@@ -1,0 +1,54 @@
+/**
+ * The set of public keys a user has ever delegated (`all_bundles`, spec §1.3): NaCl KIDs and
+ * armored PGP keys, several versions of one PGP key told apart by their full hash.
+ *
+ * @packageDocumentation
+ */
+import type { CryptoBackend } from '@saltbox/saltpack';
+import { fail } from './errors.js';
+import { isKid } from './ids.js';
+import type { KidHex } from './ids.js';
+import { isArmoredPgpKey, parsePgpKey } from './pgp.js';
+import type { PgpKeyBundle } from './pgp.js';
+
+/** Every key a chain may use, by KID. */
+export interface KeyFamily {
+  /** NaCl KIDs (Ed25519 and Curve25519). */
+  readonly nacl: ReadonlySet<KidHex>;
+  /** PGP keys by KID; each entry lists every version (by full hash). */
+  readonly pgp: ReadonlyMap<KidHex, readonly PgpKeyBundle[]>;
+  /** The KID of each bundle, in input order. */
+  readonly kids: readonly KidHex[];
+}
+
+/**
+ * Builds a key family from `all_bundles` entries: NaCl KID hex strings or armored PGP keys.
+ *
+ * @throws IdentityError `IDENTITY_MALFORMED` for an entry that is neither.
+ */
+export async function buildKeyFamily(
+  backend: CryptoBackend,
+  bundles: readonly string[],
+): Promise<KeyFamily> {
+  const nacl = new Set<KidHex>();
+  const pgp = new Map<KidHex, PgpKeyBundle[]>();
+  const kids: KidHex[] = [];
+  for (const b of bundles) {
+    if (isArmoredPgpKey(b)) {
+      const k = await parsePgpKey(backend, b);
+      const list = pgp.get(k.kid) ?? [];
+      if (!list.some((x) => x.fullHash === k.fullHash)) list.push(k);
+      pgp.set(k.kid, list);
+      kids.push(k.kid);
+    } else if (isKid(b.trim())) {
+      nacl.add(b.trim());
+      kids.push(b.trim());
+    } else throw fail('IDENTITY_MALFORMED', 'key bundle is neither a kid nor an armored pgp key');
+  }
+  return { nacl, pgp, kids };
+}
+
+/** Whether the family holds a key with this KID. */
+export function hasKey(family: KeyFamily, kid: KidHex): boolean {
+  return family.nacl.has(kid) || family.pgp.has(kid);
+}
