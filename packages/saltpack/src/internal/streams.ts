@@ -38,7 +38,17 @@ class OrderedWindow {
   }
   private async drainOne(): Promise<void> {
     const p = this.queue.shift();
-    if (p) this.write(await p);
+    if (!p) return;
+    let out: Uint8Array | readonly Uint8Array[];
+    try {
+      out = await p;
+    } catch (e) {
+      // The earliest failure wins: later packets are dropped unseen, as a sequential reader
+      // would never have reached them.
+      await this.abandon();
+      throw e;
+    }
+    this.write(out);
   }
   async drain(): Promise<void> {
     while (this.queue.length > 0) await this.drainOne();
