@@ -1,0 +1,726 @@
+/**
+ * The keystore itself: key material in memory while unlocked, every operation of the RPC table,
+ * persistence through an encrypted byte store. Transports wrap an instance of this class; it
+ * never does I/O other than through its {@link ByteStore}.
+ *
+ * @packageDocumentation
+ */
+import type { CryptoBackend, LocalBoxKey } from '@saltbox/saltpack';
+import { boxKeyFromSecret, defaultBackend, fromHex, toHex } from '@saltbox/saltpack';
+import {
+  KeystoreError,
+  invalidArgument,
+  lockedError,
+  refused,
+  toKeystoreError,
+  unknownKey,
+} from './errors.js';
+import type { DeviceSecrets, PukSecrets } from './derive.js';
+import {
+  encryptionKid,
+  newDeviceId,
+  paperKeyFromPhrase,
+  pukSecrets,
+  signingKid,
+  teamSecrets,
+} from './derive.js';
+import { openKvEntry, sealKvEntry } from './kv-seal.js';
+import { checkPayloadKeyNonce, checkZeroBoxNonce, seedBoxNonce } from './nonce-policy.js';
+import type { SigningKeyKind } from './purposes.js';
+import { signPayload } from './purposes.js';
+import type { KeyRecord } from './records.js';
+import { KEY_PREFIX, decodeRecord, encodeRecord, recordName } from './records.js';
+import type { ItemResult, KeystoreApi, RequestOf, ResponseOf } from './rpc.js';
+import type { ByteStore } from './store/byte-store.js';
+import type { EncryptedStore } from './store/encrypted.js';
+import { encryptedStore } from './store/encrypted.js';
+import type { Argon2idFunction, KdfChoice } from './store/passphrase.js';
+import {
+  FORMAT_VERSION,
+  META_RECORD,
+  createMeta,
+  openMeta,
+  parseMeta,
+} from './store/passphrase.js';
+
+/** Options of {@link openKeystore}. */
+export interface KeystoreOptions {
+  /** Where the encrypted keystore lives (file, IndexedDB, memory). */
+  store: ByteStore;
+  /** The crypto backend; the platform default when absent. */
+  backend?: CryptoBackend;
+  /** The KDF used when `unlock({create: true})` makes a new keystore; scrypt by default. */
+  kdf?: KdfChoice;
+  /** Needed to open a keystore created with Argon2id. */
+  argon2id?: Argon2idFunction;
+  /** Lock after this many milliseconds without a call; null or absent never locks by itself. */
+  idleLockMs?: number | null;
+  /**
+   * Serve Saltpack v1 MAC-key boxes, whose nonce is arbitrary (`nonce-policy.ts`). Off by
+   * default: it turns `boxBatch` into an oracle for boxes sent to this keystore's keys.
+   */
+  legacySaltpackV1?: boolean;
+}
+
+/**
+ * Opens a keystore over a byte store. It starts locked (or uninitialised); call `unlock`.
+ *
+ * @throws SaltpackError `SALTPACK_BACKEND_UNAVAILABLE` when no crypto backend loads.
+ */
+export async function openKeystore(options: KeystoreOptions): Promise<LocalKeystore> {
+  const backend = options.backend ?? (await defaultBackend());
+  return new LocalKeystore(options, backend);
+}
+
+interface SigningEntry {
+  kind: SigningKeyKind;
+  secretKey: Uint8Array;
+}
+
+interface BoxEntry {
+  kind: SigningKeyKind;
+  key: LocalBoxKey;
+}
+
+interface DeviceEntry {
+  info: ResponseOf<'createDevice'>;
+  secrets: DeviceSecrets;
+}
+
+interface SeedEntry {
+  generation: number;
+  seed: Uint8Array;
+  signingKid: string;
+  encryptionKid: string;
+  /** Secretbox key of the prev chain. */
+  secretboxKey: Uint8Array;
+  /** Team generations only: the KV application key before the reader key mask. */
+  kvKey?: Uint8Array;
+}
+
+interface Unlocked {
+  store: EncryptedStore;
+  devices: Map<string, DeviceEntry>;
+  puks: Map<number, SeedEntry>;
+  teams: Map<string, Map<number, SeedEntry>>;
+  signing: Map<string, SigningEntry>;
+  boxing: Map<string, BoxEntry>;
+}
+
+/** A simple FIFO mutex: state changes and writes happen one at a time. */
+class Mutex {
+  #tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#tail.then(fn, fn);
+    this.#tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+const ZERO32 = new Uint8Array(32);
+
+/** Runs `fn` on each item and collects `{result}` or `{error}`; one bad item never fails the batch. */
+async function mapItems<I, R>(
+  items: readonly I[],
+  fn: (item: I, index: number) => R | Promise<R>,
+): Promise<ItemResult<R>[]> {
+  const out: ItemResult<R>[] = new Array<ItemResult<R>>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    try {
+      out[i] = { result: await fn(items[i]!, i) };
+    } catch (e) {
+      const err = toKeystoreError(e);
+      out[i] = { error: { code: err.code, message: err.message } };
+    }
+  }
+  return out;
+}
+
+function xor32(a: Uint8Array, mask: Uint8Array | undefined): Uint8Array {
+  if (!mask) return a;
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = a[i]! ^ mask[i]!;
+  return out;
+}
+
+/**
+ * The in-process keystore. Implements every method of the RPC table ({@link KeystoreApi});
+ * `close` (not an RPC method) locks and stops the idle timer.
+ */
+export class LocalKeystore implements KeystoreApi {
+  readonly #base: ByteStore;
+  readonly #backend: CryptoBackend;
+  readonly #options: KeystoreOptions;
+  readonly #mutex = new Mutex();
+  #state: Unlocked | null = null;
+  #formatVersion = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Use {@link openKeystore}; the constructor is public for callers that have a backend. */
+  constructor(options: KeystoreOptions, backend: CryptoBackend) {
+    this.#base = options.store;
+    this.#backend = backend;
+    this.#options = options;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** See the `status` entry of the RPC table (`rpc.ts`). */
+  async status(): Promise<ResponseOf<'status'>> {
+    const s = this.#state;
+    let state: ResponseOf<'status'>['state'] = 'unlocked';
+    if (!s) state = (await this.#isInitialized()) ? 'locked' : 'uninitialized';
+    return {
+      state,
+      formatVersion: state === 'uninitialized' ? 0 : this.#formatVersion || FORMAT_VERSION,
+      idleLockMs: this.#options.idleLockMs ?? null,
+      counts: {
+        devices: s?.devices.size ?? 0,
+        puks: s?.puks.size ?? 0,
+        teams: s ? [...s.teams.values()].reduce((n, m) => n + m.size, 0) : 0,
+      },
+    };
+  }
+
+  /**
+   * See the `unlock` entry of the RPC table (`rpc.ts`).
+   *
+   * @throws KeystoreError `KEYSTORE_WRONG_PASSPHRASE`, `KEYSTORE_UNINITIALIZED` (no keystore and
+   *   no `create`), `KEYSTORE_CORRUPT` (damaged meta or key record; nothing is written),
+   *   `KEYSTORE_UNSUPPORTED_VERSION`.
+   */
+  unlock(request: RequestOf<'unlock'>): Promise<ResponseOf<'unlock'>> {
+    return this.#mutex.run(async () => {
+      this.#touch();
+      const metaBytes = await this.#base.get(META_RECORD);
+      let key: Uint8Array;
+      if (metaBytes === null) {
+        if ((await this.#base.list(KEY_PREFIX)).length > 0) {
+          // Key records without their meta record: never start over on top of them.
+          throw new KeystoreError('KEYSTORE_CORRUPT', 'keystore meta record is missing', {
+            record: META_RECORD,
+          });
+        }
+        if (!request.create) {
+          throw new KeystoreError('KEYSTORE_UNINITIALIZED', 'no keystore exists in this store');
+        }
+        const made = await createMeta(this.#backend, request.passphrase, this.#options.kdf);
+        await this.#base.set(META_RECORD, made.record);
+        key = made.key;
+        this.#formatVersion = FORMAT_VERSION;
+      } else {
+        const meta = parseMeta(metaBytes);
+        key = await openMeta(this.#backend, meta, request.passphrase, this.#options.argon2id);
+        this.#formatVersion = meta.version;
+      }
+      if (this.#state) {
+        // Already unlocked: the passphrase was checked above, nothing to reload.
+        key.fill(0);
+        return { state: 'unlocked' as const };
+      }
+      const store = encryptedStore(this.#base, key, this.#backend);
+      key.fill(0);
+      try {
+        this.#state = await this.#load(store);
+      } catch (e) {
+        store.close();
+        throw e;
+      }
+      return { state: 'unlocked' as const };
+    });
+  }
+
+  /** See the `lock` entry of the RPC table (`rpc.ts`). */
+  lock(): Promise<ResponseOf<'lock'>> {
+    return this.#mutex.run(() => {
+      this.#wipe();
+      return Promise.resolve({ state: 'locked' as const });
+    });
+  }
+
+  /** Locks and stops the idle timer (not an RPC method: the owner of the instance calls it). */
+  async close(): Promise<void> {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    await this.lock();
+  }
+
+  // ---------------------------------------------------------------- keys
+
+  /**
+   * See the `createDevice` entry of the RPC table (`rpc.ts`).
+   *
+   * @throws KeystoreError `KEYSTORE_LOCKED`; `KEYSTORE_STORAGE` when the write fails.
+   */
+  createDevice(request: RequestOf<'createDevice'>): Promise<ResponseOf<'createDevice'>> {
+    return this.#mutex.run(async () => {
+      const s = this.#unlocked();
+      const record: KeyRecord = {
+        v: 1,
+        kind: 'device',
+        deviceId: newDeviceId(this.#backend),
+        name: request.name,
+        type: request.type,
+        signingSeed: this.#backend.randomBytes(32),
+        encryptionSecret: this.#backend.randomBytes(32),
+      };
+      await s.store.set(recordName(record), encodeRecord(record));
+      return this.#addDevice(s, record, true).info;
+    });
+  }
+
+  /**
+   * See the `derivePaperKeyDevice` entry of the RPC table (`rpc.ts`).
+   *
+   * @throws KeystoreError `KEYSTORE_INVALID_ARGUMENT` for a malformed phrase; `KEYSTORE_LOCKED`.
+   */
+  derivePaperKeyDevice(
+    request: RequestOf<'derivePaperKeyDevice'>,
+  ): Promise<ResponseOf<'derivePaperKeyDevice'>> {
+    return this.#mutex.run(async () => {
+      this.#unlocked();
+      const paper = await paperKeyFromPhrase(this.#backend, request.phrase);
+      const s = this.#unlocked();
+      const kid = signingKid(this.#backend.ed25519KeyPairFromSeed(paper.signingSeed).publicKey);
+      const existing = [...s.devices.values()].find((d) => d.info.signingKid === kid);
+      if (existing) return existing.info;
+      const record: KeyRecord = {
+        v: 1,
+        kind: 'device',
+        deviceId: request.deviceId ?? newDeviceId(this.#backend),
+        name: paper.name,
+        type: 'backup',
+        signingSeed: paper.signingSeed,
+        encryptionSecret: paper.encryptionSecret,
+      };
+      const persist = request.persist ?? true;
+      if (persist) await s.store.set(recordName(record), encodeRecord(record));
+      return this.#addDevice(s, record, persist).info;
+    });
+  }
+
+  /** See the `getPublicKeyBundle` entry of the RPC table (`rpc.ts`). */
+  getPublicKeyBundle(): Promise<ResponseOf<'getPublicKeyBundle'>> {
+    const s = this.#unlocked();
+    const gen = (e: SeedEntry) => ({
+      generation: e.generation,
+      signingKid: e.signingKid,
+      encryptionKid: e.encryptionKid,
+    });
+    return Promise.resolve({
+      devices: [...s.devices.values()].map((d) => ({ ...d.info })),
+      puks: [...s.puks.values()].sort((a, b) => a.generation - b.generation).map(gen),
+      teams: [...s.teams.entries()].flatMap(([teamId, gens]) =>
+        [...gens.values()]
+          .sort((a, b) => a.generation - b.generation)
+          .map((e) => ({ teamId, ...gen(e) })),
+      ),
+    });
+  }
+
+  // ---------------------------------------------------------------- operations
+
+  /** See the `sign` entry of the RPC table (`rpc.ts`). */
+  async sign(request: RequestOf<'sign'>): Promise<ResponseOf<'sign'>> {
+    const s = this.#unlocked();
+    const items = await mapItems(request.items, (item) => {
+      const key = s.signing.get(item.kid);
+      if (!key) throw unknownKey({ kid: item.kid });
+      const payload = signPayload(item.purpose, key.kind, item.message);
+      return { signature: this.#backend.ed25519Sign(payload, key.secretKey) };
+    });
+    return { items };
+  }
+
+  /** See the `boxBatch` entry of the RPC table (`rpc.ts`). */
+  async boxBatch(request: RequestOf<'boxBatch'>): Promise<ResponseOf<'boxBatch'>> {
+    const s = this.#unlocked();
+    const legacy = this.#options.legacySaltpackV1 ?? false;
+    const items = await mapItems(request.items, (item) => {
+      checkZeroBoxNonce(item.nonce, legacy);
+      const key = s.boxing.get(item.kid);
+      if (!key) throw unknownKey({ kid: item.kid });
+      return { box: key.key.box(item.peer, item.nonce, ZERO32) as Uint8Array };
+    });
+    return { items };
+  }
+
+  /** See the `unboxBatch` entry of the RPC table (`rpc.ts`). */
+  async unboxBatch(request: RequestOf<'unboxBatch'>): Promise<ResponseOf<'unboxBatch'>> {
+    const s = this.#unlocked();
+    const items = await mapItems(request.items, (item) => {
+      checkPayloadKeyNonce(item.nonce);
+      const key = s.boxing.get(item.kid);
+      if (!key) throw unknownKey({ kid: item.kid });
+      if (item.box.length !== 48) throw invalidArgument('payload key box must be 48 bytes');
+      return { plaintext: key.key.unbox(item.peer, item.nonce, item.box) as Uint8Array | null };
+    });
+    return { items };
+  }
+
+  /**
+   * See the `createKeyBoxes` entry of the RPC table (`rpc.ts`).
+   *
+   * @throws KeystoreError `KEYSTORE_UNKNOWN_KEY` (sender, or the generation to box, or the
+   *   previous generation of a new one, is not held); `KEYSTORE_LOCKED`.
+   */
+  createKeyBoxes(request: RequestOf<'createKeyBoxes'>): Promise<ResponseOf<'createKeyBoxes'>> {
+    return this.#mutex.run(async () => {
+      const s = this.#unlocked();
+      const sender = s.boxing.get(request.senderKid);
+      if (sender?.kind !== 'device') throw unknownKey({ kid: request.senderKid });
+      const team = request.key.kind === 'team' ? request.key.teamId : null;
+      const gens = team === null ? s.puks : (s.teams.get(team) ?? new Map<number, SeedEntry>());
+      let entry: SeedEntry;
+      let prev: ResponseOf<'createKeyBoxes'>['prev'] = null;
+      const noncePrefix = team === null ? null : seedBoxNonce(this.#backend, 20);
+      if (request.generation === 'new') {
+        const latest = Math.max(0, ...gens.keys());
+        const generation = latest + 1;
+        const seed = this.#backend.randomBytes(32);
+        const record: KeyRecord =
+          team === null
+            ? { v: 1, kind: 'puk', generation, seed }
+            : { v: 1, kind: 'team', teamId: team, generation, seed };
+        entry = this.#seedEntry(record);
+        if (latest > 0) {
+          const older = gens.get(latest);
+          if (!older) throw unknownKey({ generation: latest });
+          const nonce =
+            noncePrefix === null ? seedBoxNonce(this.#backend, 24) : counterNonce(noncePrefix, 0);
+          prev = {
+            nonce,
+            ciphertext: this.#backend.secretboxSeal(older.seed, nonce, entry.secretboxKey),
+          };
+        }
+        await s.store.set(recordName(record), encodeRecord(record));
+        this.#addSeed(s, record, entry);
+      } else {
+        const held = gens.get(request.generation);
+        if (!held) throw unknownKey({ generation: request.generation, teamId: team ?? undefined });
+        entry = held;
+      }
+      const boxes = request.recipients.map((r, i) => {
+        const nonce =
+          noncePrefix === null ? seedBoxNonce(this.#backend, 24) : counterNonce(noncePrefix, i + 1);
+        return {
+          publicKey: r.publicKey,
+          nonce,
+          ciphertext: sender.key.box(r.publicKey, nonce, entry.seed) as Uint8Array,
+        };
+      });
+      return {
+        generation: entry.generation,
+        signingKid: entry.signingKid,
+        encryptionKid: entry.encryptionKid,
+        noncePrefix,
+        boxes,
+        prev,
+      };
+    });
+  }
+
+  /** See the `openKeyBoxes` entry of the RPC table (`rpc.ts`). */
+  openKeyBoxes(request: RequestOf<'openKeyBoxes'>): Promise<ResponseOf<'openKeyBoxes'>> {
+    return this.#mutex.run(async () => {
+      const s = this.#unlocked();
+      const items = await mapItems(request.items, (item) => this.#openKeyBox(s, item));
+      return { items };
+    });
+  }
+
+  /** See the `sealKv` entry of the RPC table (`rpc.ts`). */
+  async sealKv(request: RequestOf<'sealKv'>): Promise<ResponseOf<'sealKv'>> {
+    const s = this.#unlocked();
+    const items = await mapItems(request.items, (item) => {
+      const signer = s.signing.get(item.signerKid);
+      if (signer?.kind !== 'device') throw unknownKey({ kid: item.signerKid });
+      const key = this.#kvKey(s, item.teamId, item.generation, item.readerKeyMask);
+      const nonce = item.nonce ?? this.#backend.randomBytes(16);
+      return {
+        nonce,
+        sealed: sealKvEntry(this.#backend, key, signer.secretKey, nonce, item.plaintext),
+      };
+    });
+    return { items };
+  }
+
+  /** See the `openKv` entry of the RPC table (`rpc.ts`). */
+  async openKv(request: RequestOf<'openKv'>): Promise<ResponseOf<'openKv'>> {
+    const s = this.#unlocked();
+    const items = await mapItems(request.items, (item) => {
+      const key = this.#kvKey(s, item.teamId, item.generation, item.readerKeyMask);
+      return {
+        plaintext: openKvEntry(this.#backend, key, item.signerPublicKey, item.nonce, item.sealed),
+      };
+    });
+    return { items };
+  }
+
+  /**
+   * See the `exportSecrets` entry of the RPC table (`rpc.ts`).
+   *
+   * @throws KeystoreError `KEYSTORE_WRONG_PASSPHRASE`; `KEYSTORE_LOCKED`.
+   */
+  exportSecrets(request: RequestOf<'exportSecrets'>): Promise<ResponseOf<'exportSecrets'>> {
+    return this.#mutex.run(async () => {
+      const s = this.#unlocked();
+      const metaBytes = await this.#base.get(META_RECORD);
+      if (metaBytes === null) throw new KeystoreError('KEYSTORE_CORRUPT', 'meta record missing');
+      const key = await openMeta(
+        this.#backend,
+        parseMeta(metaBytes),
+        request.passphrase,
+        this.#options.argon2id,
+      );
+      key.fill(0);
+      return {
+        format: 'saltbox-keystore-export-1' as const,
+        devices: [...s.devices.values()].map((d) => ({
+          ...d.info,
+          signingSeed: d.secrets.signingSeed.slice(),
+          encryptionSecret: d.secrets.encryptionSecret.slice(),
+        })),
+        puks: [...s.puks.values()].map((e) => ({ generation: e.generation, seed: e.seed.slice() })),
+        teams: [...s.teams.entries()].flatMap(([teamId, gens]) =>
+          [...gens.values()].map((e) => ({
+            teamId,
+            generation: e.generation,
+            seed: e.seed.slice(),
+          })),
+        ),
+      };
+    });
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  async #isInitialized(): Promise<boolean> {
+    return (await this.#base.get(META_RECORD)) !== null;
+  }
+
+  #unlocked(): Unlocked {
+    this.#touch();
+    if (!this.#state) throw lockedError();
+    return this.#state;
+  }
+
+  /** Restarts the idle timer; the timer never keeps a Node process alive. */
+  #touch(): void {
+    const ms = this.#options.idleLockMs;
+    if (ms === undefined || ms === null) return;
+    clearTimeout(this.#idleTimer);
+    const timer = setTimeout(() => void this.lock(), ms);
+    (timer as { unref?: () => void }).unref?.();
+    this.#idleTimer = timer;
+  }
+
+  #wipe(): void {
+    const s = this.#state;
+    this.#state = null;
+    if (!s) return;
+    s.store.close();
+    for (const d of s.devices.values()) d.secrets.signingSeed.fill(0);
+    for (const d of s.devices.values()) d.secrets.encryptionSecret.fill(0);
+    for (const k of s.signing.values()) k.secretKey.fill(0);
+    for (const k of s.boxing.values()) k.key.secretKey.fill(0);
+    const seeds = [...s.puks.values(), ...[...s.teams.values()].flatMap((m) => [...m.values()])];
+    for (const e of seeds) {
+      e.seed.fill(0);
+      e.secretboxKey.fill(0);
+      e.kvKey?.fill(0);
+    }
+  }
+
+  async #load(store: EncryptedStore): Promise<Unlocked> {
+    const s: Unlocked = {
+      store,
+      devices: new Map(),
+      puks: new Map(),
+      teams: new Map(),
+      signing: new Map(),
+      boxing: new Map(),
+    };
+    for (const name of await store.list(KEY_PREFIX)) {
+      const bytes = await store.get(name);
+      if (bytes === null) continue; // deleted between list and get
+      const record = decodeRecord(name, bytes);
+      if (record.kind === 'device') this.#addDevice(s, record, true);
+      else this.#addSeed(s, record, this.#seedEntry(record));
+    }
+    return s;
+  }
+
+  #addDevice(
+    s: Unlocked,
+    r: Extract<KeyRecord, { kind: 'device' }>,
+    persistent: boolean,
+  ): DeviceEntry {
+    const signing = this.#backend.ed25519KeyPairFromSeed(r.signingSeed);
+    const box = boxKeyFromSecret(this.#backend, r.encryptionSecret);
+    const entry: DeviceEntry = {
+      info: {
+        deviceId: r.deviceId,
+        name: r.name,
+        type: r.type,
+        signingKid: signingKid(signing.publicKey),
+        encryptionKid: encryptionKid(box.publicKey),
+        persistent,
+      },
+      secrets: { signingSeed: r.signingSeed, encryptionSecret: r.encryptionSecret },
+    };
+    s.devices.set(r.deviceId, entry);
+    s.signing.set(entry.info.signingKid, { kind: 'device', secretKey: signing.secretKey });
+    s.boxing.set(entry.info.encryptionKid, { kind: 'device', key: box });
+    return entry;
+  }
+
+  #seedEntry(r: Extract<KeyRecord, { kind: 'puk' | 'team' }>): SeedEntry {
+    const d: PukSecrets & { kvKey?: Uint8Array } =
+      r.kind === 'puk' ? pukSecrets(this.#backend, r.seed) : teamSecrets(this.#backend, r.seed);
+    const signing = this.#backend.ed25519KeyPairFromSeed(d.signingSeed);
+    const entry: SeedEntry = {
+      generation: r.generation,
+      seed: r.seed,
+      signingKid: signingKid(signing.publicKey),
+      encryptionKid: encryptionKid(this.#backend.x25519PublicKey(d.encryptionSecret)),
+      secretboxKey: d.secretboxKey,
+    };
+    if (d.kvKey) entry.kvKey = d.kvKey;
+    d.signingSeed.fill(0);
+    d.encryptionSecret.fill(0);
+    return entry;
+  }
+
+  #addSeed(s: Unlocked, r: Extract<KeyRecord, { kind: 'puk' | 'team' }>, e: SeedEntry): void {
+    const kind = r.kind;
+    if (kind === 'puk') {
+      s.puks.set(r.generation, e);
+    } else {
+      let gens = s.teams.get(r.teamId);
+      if (!gens) {
+        gens = new Map<number, SeedEntry>();
+        s.teams.set(r.teamId, gens);
+      }
+      gens.set(r.generation, e);
+    }
+    const d =
+      kind === 'puk' ? pukSecrets(this.#backend, r.seed) : teamSecrets(this.#backend, r.seed);
+    const signing = this.#backend.ed25519KeyPairFromSeed(d.signingSeed);
+    s.signing.set(e.signingKid, { kind, secretKey: signing.secretKey });
+    s.boxing.set(e.encryptionKid, {
+      kind,
+      key: boxKeyFromSecret(this.#backend, d.encryptionSecret),
+    });
+    d.signingSeed.fill(0);
+    d.encryptionSecret.fill(0);
+  }
+
+  #kvKey(
+    s: Unlocked,
+    teamId: string,
+    generation: number,
+    mask: Uint8Array | undefined,
+  ): Uint8Array {
+    const e = s.teams.get(teamId)?.get(generation);
+    if (!e?.kvKey) throw unknownKey({ teamId, generation });
+    return xor32(e.kvKey, mask);
+  }
+
+  async #openKeyBox(
+    s: Unlocked,
+    item: RequestOf<'openKeyBoxes'>['items'][number],
+  ): Promise<{ generations: number[] }> {
+    const team = item.key.kind === 'team' ? item.key.teamId : null;
+    const receiver = s.boxing.get(item.receiverKid);
+    // PUK seeds are boxed to devices, team seeds to PUKs (keybase-identity §4.2, §6.2).
+    if (receiver?.kind !== (team === null ? 'device' : 'puk')) {
+      throw unknownKey({ kid: item.receiverKid });
+    }
+    const top = receiver.key.unbox(
+      item.senderPublicKey,
+      item.nonce,
+      item.ciphertext,
+    ) as Uint8Array | null;
+    if (top?.length !== 32) {
+      throw new KeystoreError('KEYSTORE_DECRYPTION_FAILED', 'key box does not open', {
+        generation: item.generation,
+      });
+    }
+    const seeds = new Map<number, Uint8Array>([[item.generation, top]]);
+    const prevs = [...(item.prevs ?? [])].sort((a, b) => b.generation - a.generation);
+    for (const p of prevs) {
+      if (p.generation > item.generation || p.generation < 2) continue;
+      const seed = seeds.get(p.generation);
+      if (!seed) break; // a gap in the chain: stop at what we could open
+      const key =
+        team === null
+          ? pukSecrets(this.#backend, seed).secretboxKey
+          : teamSecrets(this.#backend, seed).secretboxKey;
+      const older = this.#backend.secretboxOpen(p.ciphertext, p.nonce, key);
+      key.fill(0);
+      if (older?.length !== 32) {
+        throw new KeystoreError('KEYSTORE_DECRYPTION_FAILED', 'prev box does not open', {
+          generation: p.generation,
+        });
+      }
+      seeds.set(p.generation - 1, older);
+    }
+    const gens = team === null ? s.puks : s.teams.get(team);
+    const records: Extract<KeyRecord, { kind: 'puk' | 'team' }>[] = [];
+    for (const [generation, seed] of seeds) {
+      const record: Extract<KeyRecord, { kind: 'puk' | 'team' }> =
+        team === null
+          ? { v: 1, kind: 'puk', generation, seed }
+          : { v: 1, kind: 'team', teamId: team, generation, seed };
+      const entry = this.#seedEntry(record);
+      const expect = item.expected?.find((x) => x.generation === generation);
+      if (
+        expect &&
+        (expect.signingKid !== entry.signingKid || expect.encryptionKid !== entry.encryptionKid)
+      ) {
+        throw new KeystoreError(
+          'KEYSTORE_KEY_MISMATCH',
+          'opened seed does not match the expected keys',
+          { generation },
+        );
+      }
+      const held = gens?.get(generation);
+      if (held) {
+        if (toHex(held.seed) !== toHex(seed)) {
+          throw new KeystoreError(
+            'KEYSTORE_CONFLICT',
+            'a different seed is held for this generation',
+            {
+              generation,
+            },
+          );
+        }
+        continue;
+      }
+      records.push(record);
+    }
+    // Write everything first, then publish in memory: a failed write leaves no half state.
+    for (const r of records) await s.store.set(recordName(r), encodeRecord(r));
+    for (const r of records) this.#addSeed(s, r, this.#seedEntry(r));
+    return { generations: [...seeds.keys()].sort((a, b) => a - b) };
+  }
+}
+
+/** A team nonce: the 20-byte prefix followed by a big-endian 32-bit counter. */
+function counterNonce(prefix: Uint8Array, counter: number): Uint8Array {
+  const n = new Uint8Array(24);
+  n.set(prefix);
+  new DataView(n.buffer).setUint32(20, counter, false);
+  return n;
+}
+
+/** Public key bytes of a KID (the 32 bytes between the type byte and the trailer). */
+export function kidPublicKey(kid: string): Uint8Array {
+  if (!/^012[01][0-9a-f]{64}0a$/.test(kid)) throw invalidArgument('not a nacl kid');
+  return fromHex(kid.slice(4, 68));
+}
+
+/** @internal The refusal used by servers for privileged methods. */
+export const privilegedRefusal = (method: string): KeystoreError =>
+  refused('this keystore transport does not allow privileged methods', { method });

@@ -1,0 +1,19 @@
+/**
+ * Node-only parts of the keystore: the file byte store, the Unix-socket agent, the
+ * `worker_threads` transport, Argon2id over sodium-native, and default paths.
+ *
+ * @packageDocumentation
+ */
+export { fileStore } from './file-store.js';
+export { MAX_MESSAGE_BYTES, connectAgent, startAgent } from './agent.js';
+export type {
+  Agent,
+  AgentClient,
+  AgentOptions,
+  AgentStatus,
+  ConnectAgentOptions,
+} from './agent.js';
+export { defaultKeystoreDir, defaultSaltboxHome, defaultSocketPath } from './paths.js';
+export { nodeEndpoint, serveInWorker, startWorkerKeystore } from './worker.js';
+export { openFileKeystore } from './open.js';
+export type { FileKeystoreOptions } from './open.js';

@@ -1,0 +1,25 @@
+/**
+ * The one-call way for Node programs (the CLI) to get the user's keystore in-process.
+ *
+ * @packageDocumentation
+ */
+import type { KeystoreOptions, LocalKeystore } from '../keystore.js';
+import { openKeystore } from '../keystore.js';
+import { fileStore } from './file-store.js';
+import { defaultKeystoreDir } from './paths.js';
+
+/** Options of {@link openFileKeystore}: those of `openKeystore` minus the store. */
+export interface FileKeystoreOptions extends Omit<KeystoreOptions, 'store'> {
+  /** The keystore directory; {@link defaultKeystoreDir} when absent. */
+  keystoreDir?: string;
+}
+
+/**
+ * Opens the file keystore (locked). Call `unlock({passphrase})` next.
+ *
+ * @throws SaltpackError `SALTPACK_BACKEND_UNAVAILABLE` when no crypto backend loads.
+ */
+export function openFileKeystore(options: FileKeystoreOptions = {}): Promise<LocalKeystore> {
+  const { keystoreDir, ...rest } = options;
+  return openKeystore({ ...rest, store: fileStore(keystoreDir ?? defaultKeystoreDir()) });
+}
