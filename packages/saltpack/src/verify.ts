@@ -176,10 +176,16 @@ export async function verifyDetached(
   try {
     sig = decodeMsgpackAt(signature, headerEnd).value;
   } catch (cause) {
-    if (cause instanceof MsgpackError && headerEnd >= signature.length) {
+    // A cut anywhere in the signature object is truncation, like a cut packet elsewhere (§3.4).
+    if (
+      cause instanceof MsgpackError &&
+      (headerEnd >= signature.length || cause.message.includes('unexpected end'))
+    ) {
       throw new SaltpackError(
         'unexpected_eof',
-        'signature truncated: no signature after the header',
+        'signature truncated: the signature object is incomplete',
+        {},
+        { cause },
       );
     }
     throw new SaltpackError(
