@@ -46,25 +46,35 @@ function decode(text: string, rev: Int16Array, padded: boolean, what: string): U
     if (body.endsWith('==')) body = body.slice(0, -2);
     else if (body.endsWith('=')) body = body.slice(0, -1);
   }
-  if (body.length % 4 === 1) throw fail('IDENTITY_MALFORMED', `${what}: bad length`);
-  const out = new Uint8Array(Math.floor((body.length * 3) / 4));
-  let acc = 0;
-  let bits = 0;
-  let o = 0;
-  for (let i = 0; i < body.length; i++) {
+  const n = body.length;
+  if (n % 4 === 1) throw fail('IDENTITY_MALFORMED', `${what}: bad length`);
+  const out = new Uint8Array(Math.floor((n * 3) / 4));
+  const at = (i: number): number => {
     const c = body.charCodeAt(i);
     const v = c < 128 ? rev[c]! : -1;
     if (v < 0) throw fail('IDENTITY_MALFORMED', `${what}: invalid character`);
-    acc = (acc << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (acc >> bits) & 0xff;
-    }
+    return v;
+  };
+  let o = 0;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const x = (at(i) << 18) | (at(i + 1) << 12) | (at(i + 2) << 6) | at(i + 3);
+    out[o++] = x >> 16;
+    out[o++] = (x >> 8) & 0xff;
+    out[o++] = x & 0xff;
   }
+  const rest = n - i;
   // Leftover bits must be zero so that each byte string has exactly one encoding.
-  if ((acc & ((1 << bits) - 1)) !== 0)
-    throw fail('IDENTITY_MALFORMED', `${what}: non-zero padding bits`);
+  if (rest === 2) {
+    const x = (at(i) << 6) | at(i + 1);
+    if ((x & 0x0f) !== 0) throw fail('IDENTITY_MALFORMED', `${what}: non-zero padding bits`);
+    out[o++] = x >> 4;
+  } else if (rest === 3) {
+    const x = (at(i) << 12) | (at(i + 1) << 6) | at(i + 2);
+    if ((x & 0x03) !== 0) throw fail('IDENTITY_MALFORMED', `${what}: non-zero padding bits`);
+    out[o++] = x >> 10;
+    out[o++] = (x >> 2) & 0xff;
+  }
   return out;
 }
 

@@ -26,3 +26,4 @@ export * from './key-family.js';
 export { importChainLink, jget, jstr } from './chain-link.js';
 export type { ImportedLink, ImportOptions, ServerChainLink } from './chain-link.js';
 export * from './user-chain.js';
+export * from './builders.js';
