@@ -1,0 +1,269 @@
+/**
+ * Command-line parsing and dispatch.
+ *
+ * Parsing uses `node:util` `parseArgs` rather than commander: commander 15 declares
+ * `engines.node >= 22.12` while saltbox supports Node 20.19+, and our needs (one subcommand,
+ * flags, a repeatable `-r`) are small. Owning the help text and the error wording also keeps
+ * every message in the `saltbox: …` style with a coded, hinted error.
+ *
+ * @packageDocumentation
+ */
+import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { encrypt, keygen, open, sign, signcrypt, verify, defaultContext } from './commands.js';
+import type { CommandContext, Flags } from './commands.js';
+import { usage } from './errors.js';
+import { reportError } from './ui.js';
+import type { Console } from './ui.js';
+
+/** The version printed by `saltbox --version`. */
+export const VERSION = '0.1.0';
+
+type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+interface CommandSpec {
+  summary: string;
+  usage: string;
+  options: OptionSpec;
+  run(flags: Flags, ctx: CommandContext): Promise<void>;
+}
+
+const common = {
+  help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' },
+} as const satisfies OptionSpec;
+const io = {
+  input: { type: 'string', short: 'i' },
+  output: { type: 'string', short: 'o' },
+} as const satisfies OptionSpec;
+const key = { key: { type: 'string', short: 'k' } } as const satisfies OptionSpec;
+const armorOptions = {
+  armor: { type: 'boolean', short: 'a' },
+  brand: { type: 'string' },
+} as const satisfies OptionSpec;
+
+const KEY_HELP = `  -k, --key FILE          key file (default: $SALTBOX_HOME/saltpack.key)`;
+const IO_HELP = `  -i, --input FILE        read FILE instead of standard input
+  -o, --output FILE       write FILE instead of standard output`;
+const JSON_HELP = `      --json              machine-readable output and errors`;
+
+/** Every command: name → flags, help and implementation. */
+export const COMMANDS: Record<string, CommandSpec> = {
+  keygen: {
+    summary: 'create a key file (X25519 + Ed25519) and print its public keys',
+    usage: `usage: saltbox keygen [-o FILE] [--force] [--json]
+
+Writes a new key file (mode 0600). The first line of standard output is the
+encryption public key (what -r takes), the second the signing public key.
+
+  -o, --output FILE       key file to write (default: $SALTBOX_HOME/saltpack.key)
+      --force             replace an existing key file (its keys are lost)
+${JSON_HELP}`,
+    options: { ...common, output: io.output, force: { type: 'boolean' } },
+    run: keygen,
+  },
+  encrypt: {
+    summary: 'encrypt to one or more recipients',
+    usage: `usage: saltbox encrypt -r RECIPIENT [-r ...] [--anonymous] [--armor [--brand X]]
+                       [--hide-recipients] [-k FILE] [-i FILE] [-o FILE]
+
+  -r, --recipient R       a 64-hex X25519 public key or a 0121…0a KID; repeatable
+      --anonymous         do not reveal the sender (no key file needed)
+      --hide-recipients   leave recipient keys out of the header
+  -a, --armor             write ASCII armor instead of binary
+      --brand X           armor brand, e.g. KEYBASE
+${KEY_HELP}
+${IO_HELP}`,
+    options: {
+      ...common,
+      ...io,
+      ...key,
+      ...armorOptions,
+      recipient: { type: 'string', short: 'r', multiple: true },
+      anonymous: { type: 'boolean' },
+      'hide-recipients': { type: 'boolean' },
+    },
+    run: encrypt,
+  },
+  decrypt: {
+    summary: 'decrypt an encrypted or signcrypted message (armored or binary)',
+    usage: `usage: saltbox decrypt [-k FILE] [-i FILE] [-o FILE] [--json]
+
+Prints the sender's public key (or "anonymous") to standard error; with --json,
+an info object. Output files appear only when the whole message authenticated.
+
+${KEY_HELP}
+${IO_HELP}
+${JSON_HELP}`,
+    options: { ...common, ...io, ...key },
+    run: (flags, ctx) => open(flags, ctx),
+  },
+  sign: {
+    summary: 'sign a message (attached or detached)',
+    usage: `usage: saltbox sign [--detached] [--armor [--brand X]] [-k FILE] [-i FILE] [-o FILE]
+
+  -d, --detached          write only the signature
+  -a, --armor             write ASCII armor instead of binary
+      --brand X           armor brand
+${KEY_HELP}
+${IO_HELP}`,
+    options: {
+      ...common,
+      ...io,
+      ...key,
+      ...armorOptions,
+      detached: { type: 'boolean', short: 'd' },
+    },
+    run: sign,
+  },
+  verify: {
+    summary: 'verify a signed message or a detached signature',
+    usage: `usage: saltbox verify [-i SIGNED] [-o FILE] [--signer KEY] [--json]
+       saltbox verify --detached-signature SIG [-i MESSAGE] [--signer KEY] [--json]
+
+Writes the verified message (attached signatures) and prints the signer to
+standard error. Armored input is detected.
+
+  -s, --detached-signature FILE   the detached signature; -i is then the message
+      --signer KEY                require this Ed25519 public key (64 hex)
+${IO_HELP}
+${JSON_HELP}`,
+    options: {
+      ...common,
+      ...io,
+      'detached-signature': { type: 'string', short: 's' },
+      signer: { type: 'string' },
+    },
+    run: verify,
+  },
+  signcrypt: {
+    summary: 'signcrypt to receivers (signed, encrypted)',
+    usage: `usage: saltbox signcrypt -r RECIPIENT [-r ...] [--symmetric-key-file FILE ...]
+                         [--anonymous] [--armor [--brand X]] [-k FILE] [-i FILE] [-o FILE]
+
+  -r, --recipient R              an X25519 public key; repeatable
+      --symmetric-key-file FILE  a symmetric receiver {"identifier","key"}; repeatable
+      --anonymous                do not sign with your key (anonymous signer)
+  -a, --armor                    write ASCII armor instead of binary
+      --brand X                  armor brand
+${KEY_HELP}
+${IO_HELP}`,
+    options: {
+      ...common,
+      ...io,
+      ...key,
+      ...armorOptions,
+      recipient: { type: 'string', short: 'r', multiple: true },
+      'symmetric-key-file': { type: 'string', multiple: true },
+      anonymous: { type: 'boolean' },
+    },
+    run: signcrypt,
+  },
+  'signcrypt-open': {
+    summary: 'open a signcrypted message',
+    usage: `usage: saltbox signcrypt-open [-k FILE] [--symmetric-key-file FILE ...] [--signer KEY]
+                              [-i FILE] [-o FILE] [--json]
+
+      --symmetric-key-file FILE  a symmetric key to try; repeatable
+      --signer KEY               require this Ed25519 public key (64 hex)
+${KEY_HELP}
+${IO_HELP}
+${JSON_HELP}`,
+    options: {
+      ...common,
+      ...io,
+      ...key,
+      'symmetric-key-file': { type: 'string', multiple: true },
+      signer: { type: 'string' },
+    },
+    run: (flags, ctx) => open(flags, ctx, 'signcryption'),
+  },
+};
+
+/** The top-level help. */
+export function mainUsage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(
+    ([name, spec]) => `  ${name.padEnd(width)}  ${spec.summary}`,
+  );
+  return `usage: saltbox <command> [flags]
+
+saltbox: end-to-end encrypted key-value store and secrets provider.
+
+commands:
+${lines.join('\n')}
+
+Run 'saltbox <command> --help' for a command's flags. Input is standard input
+and output standard output unless -i/-o name files.
+`;
+}
+
+/** Turns `parseArgs`' errors (English sentences with advice) into short usage errors. */
+function parseError(e: unknown, command: string): Error {
+  const code = (e as { code?: string }).code;
+  const message = e instanceof Error ? e.message : '';
+  // Node quotes the flag as '-k, --key <value>'; keep the first spelling only.
+  const quoted = /'([^']+)'/.exec(message)?.[1]?.split(/[, ]/)[0];
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return usage(`unknown flag ${quoted ?? ''} for ${command}`.replace('  ', ' '));
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return usage(
+        quoted === undefined
+          ? `a flag of ${command} is missing its value`
+          : `flag ${quoted} needs a value`,
+      );
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return usage(
+        `unexpected argument ${quoted === undefined ? '' : `"${quoted}"`}`.trim(),
+        'use -i FILE to read a file',
+      );
+    default:
+      return usage(`invalid flags for ${command}`);
+  }
+}
+
+/**
+ * Runs the CLI with `argv` (without `node` and the script) and returns the exit code. Never
+ * throws: every failure is printed by {@link reportError}.
+ */
+export async function runCli(argv: readonly string[], console: Console): Promise<number> {
+  const [command, ...rest] = argv;
+  const json = argv.includes('--json');
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    const target = command === 'help' ? rest[0] : undefined;
+    const spec = target === undefined ? undefined : COMMANDS[target];
+    if (command === undefined) {
+      console.stderr(mainUsage());
+      return 2;
+    }
+    console.stdout(spec ? `${spec.usage}\n` : mainUsage());
+    return 0;
+  }
+  if (command === '--version' || command === '-V' || command === 'version') {
+    console.stdout(`saltbox ${VERSION}\n`);
+    return 0;
+  }
+  const spec = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  const ctx = defaultContext(console, command);
+  try {
+    if (spec === undefined) {
+      throw usage(`unknown command "${command}"`, "run 'saltbox --help' for the list of commands");
+    }
+    let flags: Flags;
+    try {
+      flags = parseArgs({ args: [...rest], options: spec.options, strict: true }).values;
+    } catch (e) {
+      throw parseError(e, command);
+    }
+    if (flags.help === true) {
+      console.stdout(`${spec.usage}\n`);
+      return 0;
+    }
+    await spec.run(flags, ctx);
+    return 0;
+  } catch (e) {
+    if (spec === undefined) ctx.hints.command = '';
+    return reportError(console, e, { json, context: ctx.hints });
+  }
+}

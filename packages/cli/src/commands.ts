@@ -1,0 +1,499 @@
+/**
+ * The commands. Each reads its parsed flags, gets keys from a {@link KeySource}, and wires an
+ * input, the library's Web Streams and an output together; nothing here does cryptography.
+ *
+ * @packageDocumentation
+ */
+import {
+  createArmorStream,
+  createDecryptStream,
+  createEncryptStream,
+  createSignerAllowList,
+  createSigncryptOpenStream,
+  createSigncryptStream,
+  createSignStream,
+  createSymmetricResolver,
+  createVerifyStream,
+  dearmor,
+  MODE,
+  signDetached,
+  toHex,
+  verifyDetached,
+} from '@saltbox/saltpack';
+import type {
+  ArmorType,
+  BoxKeyring,
+  MessageKeyInfo,
+  SigncryptInfo,
+  SignerInfo,
+  SigningKeyring,
+} from '@saltbox/saltpack';
+import { headerMode, requireMode, sniff } from './detect.js';
+import type { Sniffed } from './detect.js';
+import { bulkCryptoOptions } from './engine.js';
+import { CliError, usage, withIncompleteOutput } from './errors.js';
+import type { HintContext } from './errors.js';
+import { openInput, openOutput, readSmallFile, runPipeline } from './io.js';
+import type { Input, Output } from './io.js';
+import {
+  defaultKeyFile,
+  generateKeyFile,
+  openKeySource,
+  parseSymmetricKeyFile,
+  writeSecretFileAtomic,
+} from './keys.js';
+import type { KeySource, SymmetricKey } from './keys.js';
+import { createProgress } from './progress.js';
+import type { Progress } from './progress.js';
+import { offlineResolver, parseRecipient, parseSigningPublicKey } from './recipients.js';
+import type { RecipientResolver } from './recipients.js';
+import { info } from './ui.js';
+import type { Console } from './ui.js';
+
+/** Parsed flags of one command (from `node:util` `parseArgs`). */
+export type Flags = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+/** What every command gets besides its flags. */
+export interface CommandContext {
+  readonly console: Console;
+  /** Facts for hints; commands fill in what they learn (the key file). */
+  readonly hints: HintContext;
+  /** Resolves `-r` values to keys; the directory-backed resolver slots in here. */
+  readonly resolver: RecipientResolver;
+  /** Opens the key source for `-k` (or the default); the keystore slots in here. */
+  readonly keys: (keyFile: string | undefined) => KeySource;
+}
+
+/** The default context: real console, offline resolver, key files. */
+export function defaultContext(console: Console, command: string): CommandContext {
+  return { console, hints: { command }, resolver: offlineResolver, keys: openKeySource };
+}
+
+const str = (f: Flags, name: string): string | undefined => {
+  const v = f[name];
+  return typeof v === 'string' ? v : undefined;
+};
+const bool = (f: Flags, name: string): boolean => f[name] === true;
+const list = (f: Flags, name: string): string[] => {
+  const v = f[name];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+};
+
+const KIB = 1024;
+
+/** Detached signatures and symmetric key files are small; refuse anything absurd. */
+const SMALL_FILE_LIMIT = 1024 * KIB;
+
+function printJson(console: Console, where: 'stdout' | 'stderr', value: unknown): void {
+  console[where](`${JSON.stringify(value)}\n`);
+}
+
+/** Opens the input with a progress bar attached (drawn only on a terminal, for big inputs). */
+async function openInputWithProgress(
+  path: string | undefined,
+): Promise<{ input: Input; progress: Progress }> {
+  // The size is known only once the input is open; nothing is read before the bar exists.
+  let count = (_n: number): void => undefined;
+  const input = await openInput(path, (n) => {
+    count(n);
+  });
+  const progress = createProgress(input.size);
+  count = (n) => {
+    progress.add(n);
+  };
+  return { input, progress };
+}
+
+/**
+ * Refuses to write binary ciphertext or signatures to a terminal, where it is garbage and may
+ * confuse the terminal (as age does).
+ */
+function refuseBinaryToTerminal(outputPath: string | undefined, armored: boolean): void {
+  if (armored) return;
+  if ((outputPath === undefined || outputPath === '-') && process.stdout.isTTY) {
+    throw usage('refusing to write binary output to the terminal', 'use --armor, or -o FILE');
+  }
+}
+
+/**
+ * Runs a pipeline and turns a failure after partial standard output into the "incomplete
+ * output" error; files are never partial (see `io.ts`).
+ */
+async function stream(
+  source: ReadableStream<Uint8Array>,
+  stages: readonly ReadableWritablePair<Uint8Array, Uint8Array>[],
+  output: Output,
+  progress: Progress,
+): Promise<void> {
+  try {
+    await runPipeline(source, stages, output);
+  } catch (e) {
+    if (output.isStdout && output.bytesWritten > 0) throw withIncompleteOutput(e);
+    throw e;
+  } finally {
+    progress.finish();
+  }
+}
+
+/** {@link requireMode}, releasing the input (closing its file) when the kind is wrong. */
+async function checkMode(
+  sniffed: Sniffed,
+  accepted: readonly number[],
+  what: string,
+): Promise<void> {
+  try {
+    requireMode(sniffed, accepted, what);
+  } catch (e) {
+    await sniffed.readable.cancel().catch(() => undefined);
+    throw e;
+  }
+}
+
+function armorStage(flags: Flags, type: ArmorType): ReadableWritablePair<Uint8Array, Uint8Array>[] {
+  const brand = str(flags, 'brand');
+  if (!bool(flags, 'armor')) {
+    if (brand !== undefined) throw usage('--brand needs --armor');
+    return [];
+  }
+  return [createArmorStream(brand === undefined ? { type } : { type, brand })];
+}
+
+async function resolveRecipients(
+  flags: Flags,
+  ctx: CommandContext,
+  command: string,
+): Promise<Uint8Array[]> {
+  const specs = list(flags, 'recipient').map(parseRecipient);
+  return ctx.resolver.resolve(specs).then((keys) => {
+    if (keys.length === 0 && command === 'encrypt') {
+      throw usage('encrypt needs at least one recipient (-r)');
+    }
+    return keys;
+  });
+}
+
+async function readSymmetricKeys(paths: readonly string[]): Promise<SymmetricKey[]> {
+  const keys: SymmetricKey[] = [];
+  for (const path of paths) {
+    const bytes = await readSmallFile(path, SMALL_FILE_LIMIT, 'symmetric key file');
+    keys.push(parseSymmetricKeyFile(new TextDecoder().decode(bytes), path));
+  }
+  return keys;
+}
+
+function withKeyFileHint(ctx: CommandContext, source: KeySource): void {
+  ctx.hints.keyFile = source.location;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `saltbox keygen`: writes a new key file and prints its public keys.
+ *
+ * @throws CliError `CLI_KEY_FILE_EXISTS`, `CLI_IO`.
+ */
+export async function keygen(flags: Flags, ctx: CommandContext): Promise<void> {
+  const path = str(flags, 'output') ?? defaultKeyFile();
+  const { file, publicKeys } = await generateKeyFile();
+  await writeSecretFileAtomic(path, `${JSON.stringify(file, null, 2)}\n`, bool(flags, 'force'));
+  if (bool(flags, 'json')) {
+    printJson(ctx.console, 'stdout', {
+      keyFile: path,
+      encryptionPublicKey: publicKeys.encryptionPublicKey,
+      signingPublicKey: publicKeys.signingPublicKey,
+      // Keybase KIDs of the same keys, for tools that speak Keybase's formats.
+      encryptionKid: `0121${publicKeys.encryptionPublicKey}0a`,
+      signingKid: `0120${publicKeys.signingPublicKey}0a`,
+    });
+    return;
+  }
+  ctx.console.stdout(`${publicKeys.encryptionPublicKey}\n${publicKeys.signingPublicKey}\n`);
+  info(ctx.console, `wrote key file ${path}`);
+  info(
+    ctx.console,
+    'line 1 is your encryption public key (for -r), line 2 your signing public key',
+  );
+}
+
+/**
+ * `saltbox encrypt`: encrypts the input to the recipients.
+ *
+ * @throws CliError `CLI_USAGE`, `CLI_BAD_RECIPIENT`, `CLI_RECIPIENT_UNAVAILABLE`,
+ *   `CLI_NO_KEY_FILE` (without `--anonymous`), `CLI_IO`; SaltpackError through the stream.
+ */
+export async function encrypt(flags: Flags, ctx: CommandContext): Promise<void> {
+  const recipients = await resolveRecipients(flags, ctx, 'encrypt');
+  const anonymous = bool(flags, 'anonymous');
+  const keys = ctx.keys(str(flags, 'key'));
+  withKeyFileHint(ctx, keys);
+  let sender = null;
+  if (!anonymous) {
+    try {
+      sender = await keys.boxKey();
+    } catch (e) {
+      if (e instanceof CliError && e.code === 'CLI_NO_KEY_FILE') {
+        throw new CliError(e.code, e.message, {
+          hint: "create a key with 'saltbox keygen', name one with -k, or pass --anonymous",
+        });
+      }
+      throw e;
+    }
+  }
+  const armorStages = armorStage(flags, 'ENCRYPTED MESSAGE');
+  const outputPath = str(flags, 'output');
+  refuseBinaryToTerminal(outputPath, armorStages.length > 0);
+  const hidden = bool(flags, 'hide-recipients');
+  const { input, progress } = await openInputWithProgress(str(flags, 'input'));
+  const encryptStream = createEncryptStream({
+    recipients: recipients.map((publicKey) => ({ publicKey, hidden })),
+    sender,
+    ...(await bulkCryptoOptions(input.size)),
+  });
+  const output = await openOutput(outputPath, false);
+  await stream(input.readable, [encryptStream, ...armorStages], output, progress);
+}
+
+/**
+ * `saltbox signcrypt`: signcrypts the input to box receivers and symmetric-key receivers.
+ *
+ * @throws CliError as {@link encrypt}; SaltpackError through the stream.
+ */
+export async function signcrypt(flags: Flags, ctx: CommandContext): Promise<void> {
+  const boxReceivers = await resolveRecipients(flags, ctx, 'signcrypt');
+  const symmetric = await readSymmetricKeys(list(flags, 'symmetric-key-file'));
+  if (boxReceivers.length + symmetric.length === 0) {
+    throw usage('signcrypt needs at least one receiver (-r or --symmetric-key-file)');
+  }
+  const keys = ctx.keys(str(flags, 'key'));
+  withKeyFileHint(ctx, keys);
+  const signer = bool(flags, 'anonymous') ? null : await keys.signingKey();
+  const armorStages = armorStage(flags, 'ENCRYPTED MESSAGE');
+  const outputPath = str(flags, 'output');
+  refuseBinaryToTerminal(outputPath, armorStages.length > 0);
+  const { input, progress } = await openInputWithProgress(str(flags, 'input'));
+  const sealStream = createSigncryptStream({ signer, receivers: [...boxReceivers, ...symmetric] });
+  const output = await openOutput(outputPath, false);
+  await stream(input.readable, [sealStream, ...armorStages], output, progress);
+}
+
+/** The JSON info object of an opened encrypted message. */
+function encryptionInfo(i: MessageKeyInfo, armored: boolean, bytes: number): object {
+  return {
+    mode: 'encryption',
+    version: i.version.join('.'),
+    armored,
+    sender: i.senderIsAnonymous ? null : toHex(i.senderPublicKey),
+    anonymousSender: i.senderIsAnonymous,
+    receiver: toHex(i.receiverPublicKey),
+    receiverHidden: i.receiverIsHidden,
+    bytes,
+  };
+}
+
+function signcryptionInfo(i: SigncryptInfo, armored: boolean, bytes: number): object {
+  return {
+    mode: 'signcryption',
+    version: i.version.join('.'),
+    armored,
+    signer: i.signerPublicKey === null ? null : toHex(i.signerPublicKey),
+    anonymousSigner: i.signerPublicKey === null,
+    receiverKind: i.receiverKind,
+    receiver: toHex(i.receiverId),
+    bytes,
+  };
+}
+
+function signingKeyring(flags: Flags): SigningKeyring | undefined {
+  const signer = str(flags, 'signer');
+  return signer === undefined ? undefined : createSignerAllowList([parseSigningPublicKey(signer)]);
+}
+
+/**
+ * `saltbox decrypt` and `saltbox signcrypt-open`: opens an encrypted or signcrypted message,
+ * armored or binary, writing plaintext only as it authenticates (files only when all did).
+ *
+ * @param only - `signcryption` for `signcrypt-open`, which refuses plain encryption
+ * @throws CliError `CLI_NO_KEY_FILE`, `CLI_WRONG_MESSAGE_TYPE`, `CLI_IO`; SaltpackError
+ *   (`SALTPACK_NO_DECRYPTION_KEY`, `SALTPACK_AUTHENTICATION_FAILED`, `SALTPACK_TRUNCATED`, …).
+ */
+export async function open(
+  flags: Flags,
+  ctx: CommandContext,
+  only?: 'signcryption',
+): Promise<void> {
+  const keyFile = str(flags, 'key');
+  const keys = ctx.keys(keyFile);
+  withKeyFileHint(ctx, keys);
+  const symmetric = await readSymmetricKeys(list(flags, 'symmetric-key-file'));
+  const signers = signingKeyring(flags);
+  // Load the key before touching the input: a missing key fails fast and creates no output.
+  // Symmetric keys alone are enough for signcryption, unless a key file was named explicitly.
+  let keyring: BoxKeyring | undefined;
+  try {
+    keyring = await keys.boxKeyring();
+  } catch (e) {
+    const optional = symmetric.length > 0 && keyFile === undefined;
+    if (!(optional && e instanceof CliError && e.code === 'CLI_NO_KEY_FILE')) throw e;
+  }
+  const { input, progress } = await openInputWithProgress(str(flags, 'input'));
+  try {
+    const sniffed = await sniff(input.readable);
+    const accepted =
+      only === 'signcryption' ? [MODE.signcryption] : [MODE.encryption, MODE.signcryption];
+    await checkMode(
+      sniffed,
+      accepted,
+      only === 'signcryption' ? 'a signcrypted message' : 'an encrypted message',
+    );
+    const armored = sniffed.frame !== undefined;
+    // Unreadable headers go to the stream the command is named after, for its precise error.
+    const signcrypted =
+      sniffed.mode === MODE.signcryption || (sniffed.mode === undefined && only === 'signcryption');
+    if (signcrypted) {
+      const openStream = createSigncryptOpenStream({
+        ...(keyring ? { keyring } : {}),
+        ...(symmetric.length > 0 ? { symmetricResolver: createSymmetricResolver(symmetric) } : {}),
+        ...(signers ? { signingKeyring: signers } : {}),
+      });
+      const output = await openOutput(str(flags, 'output'), true);
+      await stream(sniffed.readable, [openStream], output, progress);
+      const opened = await openStream.info;
+      if (bool(flags, 'json')) {
+        printJson(ctx.console, 'stderr', signcryptionInfo(opened, armored, output.bytesWritten));
+      } else {
+        const who = opened.signerPublicKey === null ? 'anonymous' : toHex(opened.signerPublicKey);
+        info(ctx.console, `signer: ${who}`);
+      }
+      return;
+    }
+    if (signers) throw usage('--signer applies to signcrypted messages only');
+    if (!keyring) throw new CliError('CLI_NO_KEY_FILE', `no key file at ${keys.location}`);
+    const decryptStream = createDecryptStream({
+      keyring,
+      ...(await bulkCryptoOptions(input.size)),
+    });
+    const output = await openOutput(str(flags, 'output'), true);
+    await stream(sniffed.readable, [decryptStream], output, progress);
+    const opened = await decryptStream.info;
+    if (bool(flags, 'json')) {
+      printJson(ctx.console, 'stderr', encryptionInfo(opened, armored, output.bytesWritten));
+    } else {
+      const who = opened.senderIsAnonymous ? 'anonymous' : toHex(opened.senderPublicKey);
+      info(ctx.console, `sender: ${who}`);
+    }
+  } finally {
+    progress.finish();
+  }
+}
+
+/**
+ * `saltbox sign`: an attached signature (the message inside) or, with `--detached`, a
+ * signature alone.
+ *
+ * @throws CliError `CLI_NO_KEY_FILE`, `CLI_USAGE`, `CLI_IO`.
+ */
+export async function sign(flags: Flags, ctx: CommandContext): Promise<void> {
+  const keys = ctx.keys(str(flags, 'key'));
+  withKeyFileHint(ctx, keys);
+  const signer = await keys.signingKey();
+  const detached = bool(flags, 'detached');
+  const armorStages = armorStage(flags, detached ? 'DETACHED SIGNATURE' : 'SIGNED MESSAGE');
+  const outputPath = str(flags, 'output');
+  refuseBinaryToTerminal(outputPath, armorStages.length > 0);
+  const { input, progress } = await openInputWithProgress(str(flags, 'input'));
+  if (!detached) {
+    const output = await openOutput(outputPath, false);
+    await stream(input.readable, [createSignStream({ signer }), ...armorStages], output, progress);
+    return;
+  }
+  let signature: Uint8Array;
+  try {
+    signature = await signDetached(input.readable, { signer });
+  } finally {
+    progress.finish();
+  }
+  const output = await openOutput(outputPath, false);
+  const source = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(signature);
+      controller.close();
+    },
+  });
+  await stream(source, armorStages, output, progress);
+}
+
+/** The JSON info object of a verified signature. */
+function signerInfo(s: SignerInfo, kind: string, armored: boolean): object {
+  return {
+    mode: kind,
+    version: s.version.join('.'),
+    armored,
+    signer: toHex(s.signerPublicKey),
+  };
+}
+
+/**
+ * `saltbox verify`: checks an attached signature and writes the message (only verified chunks;
+ * files only when all verified), or with `--detached-signature` checks a detached one over the
+ * input.
+ *
+ * @throws CliError `CLI_WRONG_MESSAGE_TYPE`, `CLI_USAGE`, `CLI_IO`; SaltpackError
+ *   (`SALTPACK_BAD_SIGNATURE`, `SALTPACK_UNKNOWN_SENDER` with `--signer`, …).
+ */
+export async function verify(flags: Flags, ctx: CommandContext): Promise<void> {
+  const keyring = signingKeyring(flags);
+  const json = bool(flags, 'json');
+  const detachedPath = str(flags, 'detached-signature');
+  if (detachedPath !== undefined) {
+    if (str(flags, 'output') !== undefined) {
+      throw usage('-o has no use with --detached-signature (there is no message to write)');
+    }
+    let signature = await readSmallFile(detachedPath, SMALL_FILE_LIMIT, 'signature file');
+    let armored = false;
+    const first = signature[0];
+    if (first !== undefined && first !== 0xc4 && first !== 0xc5 && first !== 0xc6) {
+      const d = await dearmor(signature);
+      armored = true;
+      if (d.frame.type !== 'DETACHED SIGNATURE') {
+        requireMode(
+          { readable: new ReadableStream(), frame: d.frame, mode: undefined },
+          [MODE.detachedSigning],
+          'a detached signature',
+        );
+      }
+      signature = d.data;
+    } else {
+      requireMode(
+        { readable: new ReadableStream(), frame: undefined, mode: headerMode(signature) },
+        [MODE.detachedSigning],
+        'a detached signature',
+      );
+    }
+    const { input, progress } = await openInputWithProgress(str(flags, 'input'));
+    let signer: SignerInfo;
+    try {
+      signer = await verifyDetached(signature, input.readable, keyring ? { keyring } : {});
+    } finally {
+      progress.finish();
+    }
+    if (json) printJson(ctx.console, 'stderr', signerInfo(signer, 'detached', armored));
+    else info(ctx.console, `good signature by signer: ${toHex(signer.signerPublicKey)}`);
+    return;
+  }
+  const { input, progress } = await openInputWithProgress(str(flags, 'input'));
+  try {
+    const sniffed = await sniff(input.readable);
+    await checkMode(sniffed, [MODE.attachedSigning], 'a signed message');
+    const verifyStream = createVerifyStream(keyring ? { keyring } : {});
+    const output = await openOutput(str(flags, 'output'), true);
+    await stream(sniffed.readable, [verifyStream], output, progress);
+    const signer = await verifyStream.signer;
+    if (json) {
+      printJson(ctx.console, 'stderr', signerInfo(signer, 'attached', sniffed.frame !== undefined));
+    } else {
+      info(ctx.console, `good signature by signer: ${toHex(signer.signerPublicKey)}`);
+    }
+  } finally {
+    progress.finish();
+  }
+}

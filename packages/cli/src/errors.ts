@@ -1,0 +1,239 @@
+/**
+ * The CLI's errors and the one table that turns any failure into an exit code and a hint.
+ *
+ * Messages follow age's CLI rules: lowercase, no trailing period, and never a key, a secret or
+ * a byte of plaintext. A {@link CliError} may carry a hint; library errors
+ * ({@link SaltpackError}) get theirs from {@link ERROR_TABLE}, so every command explains the
+ * same failure the same way.
+ *
+ * @packageDocumentation
+ */
+import { SaltpackError } from '@saltbox/saltpack';
+import type { SaltpackErrorCode } from '@saltbox/saltpack';
+
+/** Stable codes of errors raised by the CLI itself. */
+export type CliErrorCode =
+  /** Bad command line: unknown command or option, missing argument, conflicting flags. */
+  | 'CLI_USAGE'
+  /** The key file does not exist. */
+  | 'CLI_NO_KEY_FILE'
+  /** The key file exists but cannot be read or parsed. */
+  | 'CLI_BAD_KEY_FILE'
+  /** `keygen` would overwrite an existing key file. */
+  | 'CLI_KEY_FILE_EXISTS'
+  /** A `-r` value (or `--signer`) is not a public key, username or team. */
+  | 'CLI_BAD_RECIPIENT'
+  /** A recipient kind that needs the directory (usernames, teams), which is not set up yet. */
+  | 'CLI_RECIPIENT_UNAVAILABLE'
+  /** The input is a Saltpack message of another kind than the command handles. */
+  | 'CLI_WRONG_MESSAGE_TYPE'
+  /** Reading the input or writing the output failed. */
+  | 'CLI_IO'
+  /** A bug: something that should not happen. */
+  | 'CLI_INTERNAL';
+
+/** Every code the CLI reports: its own and the Saltpack library's. */
+export type ErrorCode = CliErrorCode | SaltpackErrorCode;
+
+/**
+ * Exit codes. Scripts can tell "the data is bad" (1) from "you called me wrong" (2), "the keys
+ * do not fit" (3) and "a file could not be read or written" (4).
+ */
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  key: 3,
+  io: 4,
+} as const;
+
+/** What a hint may refer to: facts about the invocation, never secrets. */
+export interface HintContext {
+  /** The command being run, e.g. `decrypt`. */
+  command?: string;
+  /** The key file in use, if any. */
+  keyFile?: string;
+}
+
+interface TableEntry {
+  exit: number;
+  hint?: (ctx: HintContext) => string | undefined;
+}
+
+/**
+ * The one mapping from error code to exit code and default hint. A {@link CliError} created
+ * with its own hint overrides the default.
+ */
+export const ERROR_TABLE: Record<ErrorCode, TableEntry> = {
+  CLI_USAGE: {
+    exit: EXIT.usage,
+    hint: (c) =>
+      `run 'saltbox ${c.command === undefined || c.command === '' ? '' : `${c.command} `}--help'`,
+  },
+  CLI_NO_KEY_FILE: {
+    exit: EXIT.key,
+    hint: () => "create a key with 'saltbox keygen', or name a key file with -k",
+  },
+  CLI_BAD_KEY_FILE: {
+    exit: EXIT.key,
+    hint: () => "a key file is the JSON written by 'saltbox keygen'",
+  },
+  CLI_KEY_FILE_EXISTS: {
+    exit: EXIT.io,
+    hint: () => 'pass --force to replace it (the old key is lost), or choose another file with -o',
+  },
+  CLI_BAD_RECIPIENT: {
+    exit: EXIT.usage,
+    hint: () =>
+      "a recipient is a 64-character hex X25519 public key, the first line 'saltbox keygen' prints",
+  },
+  CLI_RECIPIENT_UNAVAILABLE: {
+    exit: EXIT.usage,
+    hint: () =>
+      "usernames and teams become recipients with 'saltbox signup' and a saltbox server; use a public key for now",
+  },
+  CLI_WRONG_MESSAGE_TYPE: { exit: EXIT.failure },
+  CLI_IO: { exit: EXIT.io },
+  CLI_INTERNAL: {
+    exit: EXIT.failure,
+    hint: () => 'this is a bug in saltbox; please report it',
+  },
+  SALTPACK_TRUNCATED: {
+    exit: EXIT.failure,
+    hint: () => 'the input ended early; the file may be incomplete (an interrupted copy?)',
+  },
+  SALTPACK_NO_DECRYPTION_KEY: {
+    exit: EXIT.key,
+    hint: (c) =>
+      `the message is not encrypted to ${c.keyFile === undefined ? 'your key' : `the key in ${c.keyFile}`}; use -k to choose another key file`,
+  },
+  SALTPACK_AUTHENTICATION_FAILED: {
+    exit: EXIT.failure,
+    hint: () => 'the message was modified or damaged; do not trust any part of it',
+  },
+  SALTPACK_BAD_SIGNATURE: {
+    exit: EXIT.failure,
+    hint: (c) =>
+      c.command === 'verify'
+        ? 'the message or the signature was modified, or the signature is for another message'
+        : 'the message was modified or damaged; do not trust any part of it',
+  },
+  SALTPACK_MALFORMED: {
+    exit: EXIT.failure,
+    hint: () => 'the input is not an intact saltpack message of the kind this command reads',
+  },
+  SALTPACK_BAD_ARMOR: {
+    exit: EXIT.failure,
+    hint: () => 'the armored text is damaged; copy it again completely, from BEGIN to END',
+  },
+  SALTPACK_UNKNOWN_SENDER: {
+    exit: EXIT.key,
+    hint: (c) =>
+      c.command === 'verify' || c.command === 'signcrypt-open'
+        ? 'the message was signed by another key than --signer'
+        : undefined,
+  },
+  SALTPACK_INVALID_ARGUMENT: { exit: EXIT.usage },
+  SALTPACK_BACKEND_UNAVAILABLE: {
+    exit: EXIT.failure,
+    hint: () => 'reinstall saltbox, or set SALTBOX_CRYPTO_BACKEND=portable',
+  },
+};
+
+/** Options of {@link CliError}. */
+export interface CliErrorOptions {
+  /** A `saltbox: hint:` line replacing the table's default. */
+  hint?: string;
+  /** The underlying error, kept for debugging; its message is never printed. */
+  cause?: unknown;
+  /**
+   * Output already released to standard output must be discarded (a stream failed after some
+   * authenticated chunks went out).
+   */
+  outputIncomplete?: boolean;
+}
+
+/**
+ * A failure the CLI reports to the user: a stable code, a lowercase message, an optional hint.
+ */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly outputIncomplete: boolean;
+
+  constructor(code: ErrorCode, message: string, options: CliErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+    this.outputIncomplete = options.outputIncomplete ?? false;
+  }
+
+  /** The JSON error shape shared with the server: `{code, message}`. */
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** Builds a `CLI_USAGE` error. */
+export const usage = (message: string, hint?: string): CliError =>
+  new CliError('CLI_USAGE', message, hint === undefined ? {} : { hint });
+
+/** The message of a Node system error without the path, e.g. "no such file or directory". */
+function systemMessage(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case 'ENOENT':
+      return 'no such file or directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'ENOTDIR':
+      return 'not a directory';
+    case 'ENOSPC':
+      return 'no space left on device';
+    case 'EPIPE':
+      return 'the reader closed the pipe';
+    default:
+      return (e.code ?? 'i/o error').toLowerCase();
+  }
+}
+
+/**
+ * Wraps a Node file-system error as `CLI_IO`, naming what was being done.
+ *
+ * @param what - e.g. `cannot open input file "x"`
+ */
+export function ioError(what: string, cause: unknown): CliError {
+  const detail =
+    cause instanceof Error && 'code' in cause
+      ? systemMessage(cause as NodeJS.ErrnoException)
+      : 'i/o error';
+  return new CliError('CLI_IO', `${what}: ${detail}`, { cause });
+}
+
+/**
+ * Turns anything thrown into a {@link CliError}. Messages of unknown errors are not printed
+ * (they could quote data); they become `CLI_INTERNAL`.
+ */
+export function toCliError(e: unknown): CliError {
+  if (e instanceof CliError) return e;
+  if (e instanceof SaltpackError) return new CliError(e.code, e.message, { cause: e });
+  return new CliError('CLI_INTERNAL', 'unexpected internal error', { cause: e });
+}
+
+/** The same error, marked as having left incomplete output on standard output. */
+export function withIncompleteOutput(error: unknown): CliError {
+  const e = toCliError(error);
+  const options: CliErrorOptions = { cause: e.cause ?? error, outputIncomplete: true };
+  if (e.hint !== undefined) options.hint = e.hint;
+  return new CliError(e.code, e.message, options);
+}
+
+/** Exit code and hint for an error, from {@link ERROR_TABLE}. */
+export function describe(e: CliError, ctx: HintContext): { exit: number; hint?: string } {
+  const entry = ERROR_TABLE[e.code];
+  const hint = e.hint ?? entry.hint?.(ctx);
+  return hint === undefined ? { exit: entry.exit } : { exit: entry.exit, hint };
+}

@@ -1,0 +1,333 @@
+/**
+ * Where the CLI's private keys come from. Commands ask a {@link KeySource} for key handles and
+ * never read key files themselves, so moving keys into the keystore later replaces this module's
+ * {@link openKeySource}, not the commands.
+ *
+ * @packageDocumentation
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { link, lstat, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import {
+  boxKeyFromSecret,
+  createBasicKeyring,
+  defaultBackend,
+  fromHex,
+  generateBoxKey,
+  generateSigningKey,
+  signingKeyFromSecret,
+  toHex,
+} from '@saltbox/saltpack';
+import type { BoxKeyring, BoxSecretKey, SigningSecretKey } from '@saltbox/saltpack';
+import { CliError, ioError } from './errors.js';
+
+/** The `type` field of a key file. */
+export const KEY_FILE_TYPE = 'saltbox-saltpack-key';
+/** The key file format version this CLI writes and reads. */
+export const KEY_FILE_VERSION = 1;
+/** The key file's name inside `$SALTBOX_HOME`. */
+export const KEY_FILE_NAME = 'saltpack.key';
+
+/** A key file on disk (JSON). Secrets are hex; the public halves are stored to check them. */
+export interface KeyFile {
+  type: typeof KEY_FILE_TYPE;
+  version: typeof KEY_FILE_VERSION;
+  created: string;
+  encryption: { public: string; secret: string };
+  signing: { public: string; seed: string };
+}
+
+/** Public halves of a key pair set, as printed by `keygen`. */
+export interface PublicKeys {
+  /** X25519 public key, 64 hex characters: what `-r` takes. */
+  encryptionPublicKey: string;
+  /** Ed25519 public key, 64 hex characters: what `verify --signer` takes. */
+  signingPublicKey: string;
+}
+
+/**
+ * A source of private-key handles. Today the key file; later the keystore, whose handles do
+ * the same operations without revealing the secrets.
+ */
+export interface KeySource {
+  /** Where the keys live, for messages (a path; never key material). */
+  readonly location: string;
+  /** The X25519 key used to send and receive encrypted messages. */
+  boxKey(): Promise<BoxSecretKey>;
+  /** The Ed25519 key used to sign. */
+  signingKey(): Promise<SigningSecretKey>;
+  /** A keyring holding every box key of this source (decryption). */
+  boxKeyring(): Promise<BoxKeyring>;
+}
+
+/**
+ * `$SALTBOX_HOME`, defaulting to the platform's configuration directory.
+ *
+ * @param env - the environment (injectable for tests)
+ * @param platform - the platform (injectable for tests)
+ */
+export function saltboxHome(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string {
+  const explicit = env.SALTBOX_HOME;
+  if (explicit !== undefined && explicit !== '') return explicit;
+  if (platform === 'win32') {
+    return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'saltbox');
+  }
+  if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'saltbox');
+  const xdg = env.XDG_CONFIG_HOME;
+  return join(xdg !== undefined && xdg !== '' ? xdg : join(homedir(), '.config'), 'saltbox');
+}
+
+/** The default key file path, `$SALTBOX_HOME/saltpack.key`. */
+export function defaultKeyFile(env: NodeJS.ProcessEnv = process.env): string {
+  return join(saltboxHome(env), KEY_FILE_NAME);
+}
+
+function hexField(v: unknown, length: number, what: string, path: string): Uint8Array {
+  if (typeof v !== 'string' || !new RegExp(`^[0-9a-f]{${length * 2}}$`).test(v)) {
+    throw new CliError('CLI_BAD_KEY_FILE', `key file ${path}: ${what} is missing or malformed`);
+  }
+  return fromHex(v);
+}
+
+function field(obj: unknown, key: string): unknown {
+  return typeof obj === 'object' && obj !== null
+    ? (obj as Record<string, unknown>)[key]
+    : undefined;
+}
+
+/**
+ * Parses and checks a key file's text: type, version, key lengths, and that each public half
+ * matches its secret (a damaged file must not encrypt to a key nobody holds).
+ *
+ * @throws CliError `CLI_BAD_KEY_FILE`.
+ */
+export async function parseKeyFile(
+  text: string,
+  path: string,
+): Promise<{ box: BoxSecretKey; signing: SigningSecretKey }> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new CliError('CLI_BAD_KEY_FILE', `key file ${path} is not valid json`);
+  }
+  if (field(json, 'type') !== KEY_FILE_TYPE) {
+    throw new CliError('CLI_BAD_KEY_FILE', `${path} is not a saltbox key file`);
+  }
+  if (field(json, 'version') !== KEY_FILE_VERSION) {
+    throw new CliError('CLI_BAD_KEY_FILE', `key file ${path} has an unsupported version`, {
+      hint: 'the file was written by a newer saltbox; upgrade saltbox',
+    });
+  }
+  const enc = field(json, 'encryption');
+  const sig = field(json, 'signing');
+  const boxSecret = hexField(field(enc, 'secret'), 32, 'encryption.secret', path);
+  const boxPublic = hexField(field(enc, 'public'), 32, 'encryption.public', path);
+  const seed = hexField(field(sig, 'seed'), 32, 'signing.seed', path);
+  const sigPublic = hexField(field(sig, 'public'), 32, 'signing.public', path);
+  const backend = await defaultBackend();
+  const box = boxKeyFromSecret(backend, boxSecret);
+  const signing = signingKeyFromSecret(backend, seed);
+  if (toHex(box.publicKey) !== toHex(boxPublic) || toHex(signing.publicKey) !== toHex(sigPublic)) {
+    throw new CliError(
+      'CLI_BAD_KEY_FILE',
+      `key file ${path} is damaged: a public key does not match its secret`,
+    );
+  }
+  return { box, signing };
+}
+
+/** A {@link KeySource} over a key file, read once on first use. */
+class KeyFileSource implements KeySource {
+  readonly location: string;
+  private loaded?: Promise<{ box: BoxSecretKey; signing: SigningSecretKey }>;
+
+  constructor(path: string) {
+    this.location = path;
+  }
+
+  private load(): Promise<{ box: BoxSecretKey; signing: SigningSecretKey }> {
+    this.loaded ??= (async () => {
+      let text: string;
+      try {
+        text = await readFile(this.location, 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new CliError('CLI_NO_KEY_FILE', `no key file at ${this.location}`, { cause: e });
+        }
+        throw ioError(`cannot read key file ${this.location}`, e);
+      }
+      return parseKeyFile(text, this.location);
+    })();
+    return this.loaded;
+  }
+
+  async boxKey(): Promise<BoxSecretKey> {
+    return (await this.load()).box;
+  }
+
+  async signingKey(): Promise<SigningSecretKey> {
+    return (await this.load()).signing;
+  }
+
+  async boxKeyring(): Promise<BoxKeyring> {
+    return createBasicKeyring([(await this.load()).box]);
+  }
+}
+
+/**
+ * Opens the key source for a command: the `-k` file, else the default key file. Nothing is
+ * read until a key is needed, so commands that end up not needing one do not fail.
+ */
+export function openKeySource(keyFile: string | undefined): KeySource {
+  return new KeyFileSource(keyFile ?? defaultKeyFile());
+}
+
+/**
+ * Generates a fresh key file's contents and its public keys.
+ *
+ * @throws SaltpackError `SALTPACK_BACKEND_UNAVAILABLE` when no crypto backend loads.
+ */
+export async function generateKeyFile(): Promise<{ file: KeyFile; publicKeys: PublicKeys }> {
+  const backend = await defaultBackend();
+  const box = generateBoxKey(backend);
+  const signing = generateSigningKey(backend);
+  const publicKeys = {
+    encryptionPublicKey: toHex(box.publicKey),
+    signingPublicKey: toHex(signing.publicKey),
+  };
+  return {
+    file: {
+      type: KEY_FILE_TYPE,
+      version: KEY_FILE_VERSION,
+      created: new Date().toISOString(),
+      encryption: { public: publicKeys.encryptionPublicKey, secret: toHex(box.secretKey) },
+      signing: {
+        public: publicKeys.signingPublicKey,
+        seed: toHex(signing.secretKey.subarray(0, 32)),
+      },
+    },
+    publicKeys,
+  };
+}
+
+/**
+ * Writes a secret file atomically with mode 0600: a temporary file in the same directory,
+ * fsync, then a hard link (which fails if the target exists, so a concurrent `keygen` cannot be
+ * overwritten) or, with `force`, a rename. The directory is created 0700 when missing.
+ *
+ * @throws CliError `CLI_KEY_FILE_EXISTS` when the file exists and `force` is false;
+ *   `CLI_IO` when the file cannot be written.
+ */
+export async function writeSecretFileAtomic(
+  path: string,
+  contents: string,
+  force: boolean,
+): Promise<void> {
+  const dir = dirname(path);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw ioError(`cannot create directory ${dir}`, e);
+  }
+  const temp = join(dir, `.${basename(path)}.tmp-${randomBytes(6).toString('hex')}`);
+  try {
+    const fh = await open(
+      temp,
+      fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL,
+      0o600,
+    );
+    try {
+      await fh.writeFile(contents, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    await unlink(temp).catch(() => undefined);
+    throw ioError(`cannot write ${path}`, e);
+  }
+  try {
+    if (force) await rename(temp, path);
+    else await linkOrRename(temp, path);
+  } catch (e) {
+    await unlink(temp).catch(() => undefined);
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new CliError('CLI_KEY_FILE_EXISTS', `key file ${path} already exists`, { cause: e });
+    }
+    throw ioError(`cannot write ${path}`, e);
+  }
+  // After a successful link the temporary name is a second link to the same file.
+  if (!force) await unlink(temp).catch(() => undefined);
+  await syncDirectory(dir);
+}
+
+/**
+ * Hard-links `temp` to `path`, refusing an existing `path`. File systems without hard links
+ * (FAT, some network mounts) get a check-then-rename instead, which has a small race window.
+ */
+async function linkOrRename(temp: string, path: string): Promise<void> {
+  try {
+    await link(temp, path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') {
+      throw e;
+    }
+    const exists = await lstat(path).then(
+      () => true,
+      () => false,
+    );
+    if (exists) throw Object.assign(new Error('file exists'), { code: 'EEXIST' });
+    await rename(temp, path);
+  }
+}
+
+/** Makes a rename or link durable. Not possible on every platform (Windows), hence best-effort. */
+export async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const d = await open(dir, 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  } catch {
+    // Directories cannot be opened or fsynced everywhere; the data itself is already synced.
+  }
+}
+
+/** A signcryption symmetric-key receiver read from a `--symmetric-key-file`. */
+export interface SymmetricKey {
+  identifier: Uint8Array;
+  key: Uint8Array;
+}
+
+/**
+ * Parses a symmetric key file: JSON `{"identifier": "<hex, any length>", "key": "<64 hex>"}`.
+ *
+ * @throws CliError `CLI_BAD_KEY_FILE`.
+ */
+export function parseSymmetricKeyFile(text: string, path: string): SymmetricKey {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new CliError('CLI_BAD_KEY_FILE', `symmetric key file ${path} is not valid json`, {
+      hint: 'a symmetric key file is {"identifier": "<hex>", "key": "<64 hex characters>"}',
+    });
+  }
+  const id = field(json, 'identifier');
+  if (typeof id !== 'string' || id.length === 0 || !/^(?:[0-9a-f]{2})+$/i.test(id)) {
+    throw new CliError('CLI_BAD_KEY_FILE', `symmetric key file ${path}: identifier must be hex`);
+  }
+  return {
+    identifier: fromHex(id.toLowerCase()),
+    key: hexField(field(json, 'key'), 32, 'key', path),
+  };
+}

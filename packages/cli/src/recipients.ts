@@ -1,0 +1,115 @@
+/**
+ * Recipient strings (`-r`): classified first, resolved to keys second.
+ *
+ * Classification is pure and already knows every kind saltbox will accept — raw keys, Keybase
+ * KIDs, usernames and `team:` names — so adding the directory later only means a new
+ * {@link RecipientResolver}, not a new parser or new flags.
+ *
+ * @packageDocumentation
+ */
+import { fromHex } from '@saltbox/saltpack';
+import { CliError } from './errors.js';
+
+/** A `-r` value after classification. */
+export type RecipientSpec =
+  | { kind: 'key'; publicKey: Uint8Array; text: string }
+  | { kind: 'user'; name: string }
+  | { kind: 'team'; name: string };
+
+const HEX64 = /^[0-9a-f]{64}$/i;
+// Keybase KIDs: 01 ‖ type ‖ 32-byte key ‖ 0a; type 21 is Curve25519 (DH), 20 is Ed25519.
+const DH_KID = /^0121([0-9a-f]{64})0a$/i;
+const SIGNING_KID = /^0120([0-9a-f]{64})0a$/i;
+// Keybase usernames: 2–16 of letters, digits and underscores, not starting with an underscore.
+const USERNAME = /^[a-z0-9][a-z0-9_]{1,15}$/i;
+// Team names: dot-separated parts of the same shape (`acme`, `acme.infra`).
+const TEAM = /^[a-z0-9][a-z0-9_]{1,15}(\.[a-z0-9][a-z0-9_]{1,15})*$/i;
+
+/**
+ * Classifies one `-r` string. A 64-character hex string or a Curve25519 KID (`0121…0a`) is a
+ * key; `team:NAME` is a team; a Keybase-style name is a user. Nothing is looked up here.
+ *
+ * @throws CliError `CLI_BAD_RECIPIENT` when the string is none of these (including an Ed25519
+ *   KID, which cannot receive encrypted messages).
+ */
+export function parseRecipient(text: string): RecipientSpec {
+  const s = text.trim();
+  if (HEX64.test(s)) return { kind: 'key', publicKey: fromHex(s.toLowerCase()), text: s };
+  const kid = DH_KID.exec(s);
+  if (kid) return { kind: 'key', publicKey: fromHex(kid[1]!.toLowerCase()), text: s };
+  if (SIGNING_KID.test(s)) {
+    throw new CliError(
+      'CLI_BAD_RECIPIENT',
+      'recipient is a signing key (kid 0120…), not an encryption key',
+      {
+        hint: "use the first line of 'saltbox keygen' (the encryption public key)",
+      },
+    );
+  }
+  if (s.toLowerCase().startsWith('team:')) {
+    const name = s.slice('team:'.length).toLowerCase();
+    if (TEAM.test(name)) return { kind: 'team', name };
+    throw new CliError('CLI_BAD_RECIPIENT', `invalid team name in recipient "${clip(s)}"`);
+  }
+  if (USERNAME.test(s)) return { kind: 'user', name: s.toLowerCase() };
+  if (s.includes(',')) {
+    throw new CliError('CLI_BAD_RECIPIENT', `invalid recipient "${clip(s)}"`, {
+      hint: 'pass one -r per recipient',
+    });
+  }
+  throw new CliError('CLI_BAD_RECIPIENT', `invalid recipient "${clip(s)}"`);
+}
+
+/**
+ * Parses an Ed25519 public key given as 64 hex characters or a signing KID (`0120…0a`).
+ *
+ * @throws CliError `CLI_BAD_RECIPIENT` otherwise.
+ */
+export function parseSigningPublicKey(text: string): Uint8Array {
+  const s = text.trim();
+  if (HEX64.test(s)) return fromHex(s.toLowerCase());
+  const kid = SIGNING_KID.exec(s);
+  if (kid) return fromHex(kid[1]!.toLowerCase());
+  throw new CliError('CLI_BAD_RECIPIENT', `invalid signing public key "${clip(s)}"`, {
+    hint: "a signer is the 64-character hex key on the second line 'saltbox keygen' prints",
+  });
+}
+
+/** Shortens user input quoted in a message, so an error never echoes a pasted secret whole. */
+function clip(s: string): string {
+  return s.length > 24 ? `${s.slice(0, 20)}…` : s;
+}
+
+/** Turns classified recipients into X25519 public keys. */
+export interface RecipientResolver {
+  /**
+   * Resolves every spec to one or more keys (a user or team may have several).
+   *
+   * @throws CliError when a recipient cannot be resolved.
+   */
+  resolve(specs: readonly RecipientSpec[]): Promise<Uint8Array[]>;
+}
+
+/**
+ * The resolver available without a server: keys resolve to themselves, users and teams fail
+ * with a hint. The directory-backed resolver will replace it.
+ *
+ * @throws CliError `CLI_RECIPIENT_UNAVAILABLE` (from `resolve`) for users and teams.
+ */
+export const offlineResolver: RecipientResolver = {
+  resolve(specs) {
+    // Inside `new Promise` so a refusal is a rejection, as the interface promises.
+    return new Promise((resolve) => {
+      resolve(
+        specs.map((spec) => {
+          if (spec.kind === 'key') return spec.publicKey;
+          const what = spec.kind === 'user' ? `user "${spec.name}"` : `team "${spec.name}"`;
+          throw new CliError(
+            'CLI_RECIPIENT_UNAVAILABLE',
+            `cannot encrypt to ${what}: no saltbox directory is configured`,
+          );
+        }),
+      );
+    });
+  },
+};

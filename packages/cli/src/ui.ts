@@ -1,0 +1,58 @@
+/**
+ * Everything the CLI says to people, after age's rules: data goes to standard output; every
+ * message goes to standard error as `saltbox: <lowercase text>`, hints as `saltbox: hint: …`.
+ * With `--json`, messages are JSON objects on standard error instead.
+ *
+ * @packageDocumentation
+ */
+import { describe, toCliError } from './errors.js';
+import type { HintContext } from './errors.js';
+
+/** Where messages go; injectable so tests can capture them. */
+export interface Console {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** The process's real standard output and error. */
+export const processConsole: Console = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+};
+
+/** Prints an informational line: `saltbox: <text>`. */
+export function info(out: Console, text: string): void {
+  out.stderr(`saltbox: ${text}\n`);
+}
+
+/** Options of {@link reportError}. */
+export interface ReportOptions {
+  json: boolean;
+  context: HintContext;
+}
+
+const INCOMPLETE = 'the output written so far is incomplete and must be discarded';
+
+/**
+ * Prints an error (and its hint) and returns the exit code from the error table. Messages of
+ * non-saltbox errors are never printed: they could quote data.
+ */
+export function reportError(out: Console, error: unknown, options: ReportOptions): number {
+  const e = toCliError(error);
+  const { exit, hint } = describe(e, options.context);
+  if (options.json) {
+    const message = e.outputIncomplete ? `${e.message}; ${INCOMPLETE}` : e.message;
+    out.stderr(`${JSON.stringify({ error: { code: e.code, message } })}\n`);
+    return exit;
+  }
+  out.stderr(`saltbox: ${e.message}\n`);
+  if (e.outputIncomplete) out.stderr(`saltbox: ${INCOMPLETE}\n`);
+  if (hint !== undefined) out.stderr(`saltbox: hint: ${hint}\n`);
+  if (process.env.SALTBOX_DEBUG === '1' && e.cause !== undefined) {
+    // Opt-in only: a cause's message may contain anything.
+    const cause =
+      e.cause instanceof Error ? (e.cause.stack ?? e.cause.message) : JSON.stringify(e.cause);
+    out.stderr(`saltbox: debug: ${cause}\n`);
+  }
+  return exit;
+}

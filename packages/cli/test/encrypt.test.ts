@@ -1,0 +1,246 @@
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bytes, ensureBuilt, makeKey, read, run, stderrJson, tempHome } from './helpers.js';
+import type { TestKey } from './helpers.js';
+
+const MIB = 1024 * 1024;
+
+describe('saltbox encrypt / decrypt', () => {
+  const home = tempHome();
+  let alice: TestKey;
+  let bob: TestKey;
+  let carol: TestKey;
+  const plainPath = join(home.dir, 'plain.bin');
+  const plain = bytes(3 * MIB + 12345); // spans four 1 MiB chunks
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    [alice, bob, carol] = await Promise.all([
+      makeKey(home.dir, 'alice'),
+      makeKey(home.dir, 'bob'),
+      makeKey(home.dir, 'carol'),
+    ]);
+    writeFileSync(plainPath, plain);
+  });
+  afterAll(home.cleanup);
+
+  /** Files in the scratch directory that look like leftover temporary outputs. */
+  const leftovers = () => readdirSync(home.dir).filter((f) => f.includes('.saltbox-'));
+
+  it('round-trips a 3 MiB file, binary, file to file, and names the sender', async () => {
+    const ct = join(home.dir, 'a.saltpack');
+    const enc = await run([
+      'encrypt',
+      '-k',
+      alice.path,
+      '-r',
+      bob.encryption,
+      '-i',
+      plainPath,
+      '-o',
+      ct,
+    ]);
+    expect(enc.code).toBe(0);
+    expect(enc.stderr).toBe('');
+    const out = join(home.dir, 'a.out');
+    const dec = await run(['decrypt', '-k', bob.path, '-i', ct, '-o', out]);
+    expect(dec.code).toBe(0);
+    expect(read(out).equals(plain)).toBe(true);
+    if (process.platform !== 'win32') expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(dec.stderr).toBe(`saltbox: sender: ${alice.encryption}\n`);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('pipes stdin to stdout, armored, with a brand, to several recipients (KID form too)', async () => {
+    const enc = await run(
+      [
+        'encrypt',
+        '-k',
+        alice.path,
+        '-r',
+        bob.encryption,
+        '-r',
+        `0121${carol.encryption}0a`,
+        '--armor',
+        '--brand',
+        'SALTBOX',
+      ],
+      { input: 'attack at dawn\n' },
+    );
+    expect(enc.code).toBe(0);
+    expect(enc.out).toMatch(/^BEGIN SALTBOX SALTPACK ENCRYPTED MESSAGE\. /);
+    expect(enc.out).toMatch(/END SALTBOX SALTPACK ENCRYPTED MESSAGE\.\n$/);
+    for (const key of [bob, carol]) {
+      const dec = await run(['decrypt', '-k', key.path], { input: enc.out });
+      expect(dec.code).toBe(0);
+      expect(dec.out).toBe('attack at dawn\n');
+    }
+  });
+
+  it('encrypts anonymously without any key file, and hides recipients', async () => {
+    const env = { SALTBOX_HOME: join(home.dir, 'empty-home') };
+    const enc = await run(['encrypt', '--anonymous', '--hide-recipients', '-r', bob.encryption], {
+      input: plain.subarray(0, 1000),
+      env,
+    });
+    expect(enc.code).toBe(0);
+    expect(enc.stdout.includes(Buffer.from(bob.encryption, 'hex'))).toBe(false);
+    const dec = await run(['decrypt', '-k', bob.path, '--json'], { input: enc.stdout });
+    expect(dec.code).toBe(0);
+    expect(dec.stdout.equals(plain.subarray(0, 1000))).toBe(true);
+    expect(stderrJson(dec)).toEqual({
+      mode: 'encryption',
+      version: '2.0',
+      armored: false,
+      sender: null,
+      anonymousSender: true,
+      receiver: bob.encryption,
+      receiverHidden: true,
+      bytes: 1000,
+    });
+  });
+
+  it('uses $SALTBOX_HOME/saltpack.key by default', async () => {
+    const defaultHome = join(home.dir, 'default-home');
+    const env = { SALTBOX_HOME: defaultHome };
+    const kg = await run(['keygen'], { env });
+    const me = kg.out.split('\n')[0]!;
+    const enc = await run(['encrypt', '-r', me], { input: 'to myself', env });
+    expect(enc.code).toBe(0);
+    const dec = await run(['decrypt'], { input: enc.stdout, env });
+    expect(dec.out).toBe('to myself');
+    expect(dec.stderr).toBe(`saltbox: sender: ${me}\n`);
+  });
+
+  it('wrong key: coded error, key hint, and no output file', async () => {
+    const ct = join(home.dir, 'wrong.saltpack');
+    await run(['encrypt', '-k', alice.path, '-r', bob.encryption, '-i', plainPath, '-o', ct]);
+    const out = join(home.dir, 'wrong.out');
+    const dec = await run(['decrypt', '-k', carol.path, '-i', ct, '-o', out]);
+    expect(dec.code).toBe(3);
+    expect(dec.stderr).toBe(
+      'saltbox: no decryption key found for message\n' +
+        `saltbox: hint: the message is not encrypted to the key in ${carol.path}; use -k to choose another key file\n`,
+    );
+    expect(existsSync(out)).toBe(false);
+    expect(leftovers()).toEqual([]);
+    const json = await run(['decrypt', '-k', carol.path, '-i', ct, '--json']);
+    expect(stderrJson(json)).toEqual({
+      error: { code: 'SALTPACK_NO_DECRYPTION_KEY', message: 'no decryption key found for message' },
+    });
+  });
+
+  it('missing key file: hint to run keygen', async () => {
+    const dec = await run(['decrypt', '-k', join(home.dir, 'nope.key')], { input: 'x' });
+    expect(dec.code).toBe(3);
+    expect(dec.stderr).toContain('saltbox: no key file at');
+    expect(dec.stderr).toContain("saltbox: hint: create a key with 'saltbox keygen'");
+  });
+
+  it('truncated input: truncation error with a hint, no output file', async () => {
+    const ct = join(home.dir, 'trunc.saltpack');
+    await run(['encrypt', '--anonymous', '-r', bob.encryption, '-i', plainPath, '-o', ct]);
+    const cut = join(home.dir, 'trunc-cut.saltpack');
+    writeFileSync(cut, read(ct).subarray(0, 2 * MIB + 100));
+    const out = join(home.dir, 'trunc.out');
+    const dec = await run(['decrypt', '-k', bob.path, '-i', cut, '-o', out]);
+    expect(dec.code).toBe(1);
+    expect(dec.stderr).toContain('saltbox: message truncated');
+    expect(dec.stderr).toContain(
+      'saltbox: hint: the input ended early; the file may be incomplete',
+    );
+    expect(existsSync(out)).toBe(false);
+    // Armored and cut: the armor itself is incomplete.
+    const armored = await run(['encrypt', '--anonymous', '-a', '-r', bob.encryption], {
+      input: 'short',
+    });
+    const dec2 = await run(['decrypt', '-k', bob.path, '--json'], {
+      input: armored.out.slice(0, armored.out.length - 20),
+    });
+    expect(dec2.code).toBe(1);
+    expect((stderrJson(dec2).error as { code: string }).code).toBe('SALTPACK_TRUNCATED');
+  });
+
+  it('tampered input: no output file; on stdout only authenticated chunks, then a warning', async () => {
+    const ct = join(home.dir, 'tamper.saltpack');
+    await run(['encrypt', '--anonymous', '-r', bob.encryption, '-i', plainPath, '-o', ct]);
+    const bad = read(ct);
+    bad[bad.length - 5000] = bad[bad.length - 5000]! ^ 0x01; // inside the last chunk's box
+    const badPath = join(home.dir, 'tamper-bad.saltpack');
+    writeFileSync(badPath, bad);
+    const out = join(home.dir, 'tamper.out');
+    const dec = await run(['decrypt', '-k', bob.path, '-i', badPath, '-o', out]);
+    expect(dec.code).toBe(1);
+    expect(dec.stderr).toMatch(/^saltbox: in packet \d+: bad authenticator/);
+    expect(dec.stderr).toContain('saltbox: hint: the message was modified or damaged');
+    expect(existsSync(out)).toBe(false);
+    expect(leftovers()).toEqual([]);
+
+    const toStdout = await run(['decrypt', '-k', bob.path, '-i', badPath]);
+    expect(toStdout.code).toBe(1);
+    // Only whole chunks before the damaged one were released (the last ones queued may be
+    // dropped when the stream fails, never a byte of the damaged chunk).
+    const released = toStdout.stdout.length;
+    expect(released % MIB).toBe(0);
+    expect(released).toBeGreaterThanOrEqual(MIB);
+    expect(released).toBeLessThanOrEqual(3 * MIB);
+    expect(toStdout.stdout.equals(plain.subarray(0, released))).toBe(true);
+    expect(toStdout.stderr).toContain(
+      'saltbox: the output written so far is incomplete and must be discarded',
+    );
+  });
+
+  it('refuses the wrong kind of message with a hint naming the right command', async () => {
+    const signed = await run(['sign', '-k', alice.path, '-a'], { input: 'hi' });
+    const dec = await run(['decrypt', '-k', bob.path], { input: signed.out });
+    expect(dec.code).toBe(1);
+    expect(dec.stderr).toBe(
+      'saltbox: the input is a signed message, not an encrypted message\n' +
+        "saltbox: hint: use 'saltbox verify' to check it and print the message\n",
+    );
+    const garbage = await run(['decrypt', '-k', bob.path, '--json'], { input: 'hello world' });
+    expect(garbage.code).toBe(1);
+    expect(stderrJson(garbage)).toEqual({
+      error: { code: 'SALTPACK_MALFORMED', message: 'the input is not a saltpack message' },
+    });
+    const badArmor = await run(['decrypt', '-k', bob.path, '--json'], {
+      input: 'BEGIN SALTPACK ENCRYPTED MESSAGE. abc$%. END SALTPACK ENCRYPTED MESSAGE.',
+    });
+    expect(badArmor.code).toBe(1);
+    expect((stderrJson(badArmor).error as { code: string }).code).toBe('SALTPACK_BAD_ARMOR');
+  });
+
+  it('rejects bad recipients; usernames and teams wait for the directory', async () => {
+    const bad = await run(['encrypt', '--anonymous', '-r', 'abc!'], { input: 'x' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('saltbox: invalid recipient "abc!"');
+    const user = await run(['encrypt', '--anonymous', '-r', 'alice', '--json'], { input: 'x' });
+    expect(user.code).toBe(2);
+    expect(stderrJson(user)).toEqual({
+      error: {
+        code: 'CLI_RECIPIENT_UNAVAILABLE',
+        message: 'cannot encrypt to user "alice": no saltbox directory is configured',
+      },
+    });
+    const team = await run(['encrypt', '--anonymous', '-r', 'team:acme.infra'], { input: 'x' });
+    expect(team.stderr).toContain(
+      "saltbox: hint: usernames and teams become recipients with 'saltbox signup'",
+    );
+    const none = await run(['encrypt', '--anonymous'], { input: 'x' });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('saltbox: encrypt needs at least one recipient (-r)');
+  });
+
+  it('shows no progress bar when stderr is not a terminal, even for large input', async () => {
+    const big = join(home.dir, 'big.bin');
+    writeFileSync(big, Buffer.alloc(17 * MIB, 7));
+    const ct = join(home.dir, 'big.saltpack');
+    const enc = await run(['encrypt', '--anonymous', '-r', bob.encryption, '-i', big, '-o', ct]);
+    expect(enc.code).toBe(0);
+    expect(enc.stderr).toBe('');
+    const dec = await run(['decrypt', '-k', bob.path, '-i', ct, '-o', join(home.dir, 'big.out')]);
+    expect(dec.stderr).toBe(`saltbox: sender: anonymous\n`);
+    expect(read(join(home.dir, 'big.out')).equals(read(big))).toBe(true);
+  });
+});

@@ -1,0 +1,167 @@
+/**
+ * In-process tests of the pure parts: recipient classification, the error table, error
+ * reporting, progress rendering, default paths and key file checks.
+ */
+import { SaltpackError } from '@saltbox/saltpack';
+import { describe, expect, it } from 'vitest';
+import { CliError, ERROR_TABLE, EXIT } from '../src/errors.js';
+import { parseKeyFile, saltboxHome } from '../src/keys.js';
+import { createProgress, renderProgress } from '../src/progress.js';
+import { offlineResolver, parseRecipient, parseSigningPublicKey } from '../src/recipients.js';
+import { reportError } from '../src/ui.js';
+
+const hex = 'ab'.repeat(32);
+
+function capture() {
+  const lines = { stdout: '', stderr: '' };
+  return {
+    lines,
+    console: {
+      stdout: (t: string) => (lines.stdout += t),
+      stderr: (t: string) => (lines.stderr += t),
+    },
+  };
+}
+
+describe('parseRecipient', () => {
+  it('classifies keys, KIDs, users and teams', () => {
+    expect(parseRecipient(hex)).toMatchObject({ kind: 'key', text: hex });
+    expect(parseRecipient(hex.toUpperCase()).kind).toBe('key');
+    const kid = parseRecipient(`0121${hex}0a`);
+    expect(kid.kind === 'key' && Buffer.from(kid.publicKey).toString('hex')).toBe(hex);
+    expect(parseRecipient('Alice_99')).toEqual({ kind: 'user', name: 'alice_99' });
+    expect(parseRecipient('team:Acme.infra')).toEqual({ kind: 'team', name: 'acme.infra' });
+  });
+
+  it('refuses what is none of them, with coded errors', () => {
+    for (const bad of [
+      '',
+      'a',
+      hex.slice(2),
+      `0120${hex}0a`,
+      'team:',
+      'x'.repeat(17),
+      'a,b',
+      '_bob',
+    ]) {
+      expect(() => parseRecipient(bad), bad).toThrow(CliError);
+      try {
+        parseRecipient(bad);
+      } catch (e) {
+        expect((e as CliError).code).toBe('CLI_BAD_RECIPIENT');
+      }
+    }
+  });
+
+  it('parses signing keys in hex or KID form only', () => {
+    expect(parseSigningPublicKey(`0120${hex}0a`)).toEqual(parseSigningPublicKey(hex));
+    expect(() => parseSigningPublicKey(`0121${hex}0a`)).toThrow(/invalid signing public key/);
+  });
+
+  it('offline resolver: keys pass, users and teams need the directory', async () => {
+    const keys = await offlineResolver.resolve([parseRecipient(hex)]);
+    expect(keys).toHaveLength(1);
+    await expect(offlineResolver.resolve([parseRecipient('bob')])).rejects.toMatchObject({
+      code: 'CLI_RECIPIENT_UNAVAILABLE',
+    });
+  });
+});
+
+describe('errors', () => {
+  it('every code maps to an exit code; usage is 2, keys 3, i/o 4', () => {
+    for (const entry of Object.values(ERROR_TABLE)) expect(entry.exit).toBeGreaterThan(0);
+    expect(ERROR_TABLE.CLI_USAGE.exit).toBe(EXIT.usage);
+    expect(ERROR_TABLE.SALTPACK_NO_DECRYPTION_KEY.exit).toBe(EXIT.key);
+    expect(ERROR_TABLE.CLI_IO.exit).toBe(EXIT.io);
+  });
+
+  it('reports SaltpackErrors with the table hint, lowercase and prefixed', () => {
+    const { lines, console } = capture();
+    const code = reportError(console, new SaltpackError('unexpected_eof', 'message truncated'), {
+      json: false,
+      context: { command: 'decrypt' },
+    });
+    expect(code).toBe(1);
+    expect(lines.stderr).toBe(
+      'saltbox: message truncated\n' +
+        'saltbox: hint: the input ended early; the file may be incomplete (an interrupted copy?)\n',
+    );
+  });
+
+  it('never prints the message of an unexpected error', () => {
+    const { lines, console } = capture();
+    const code = reportError(console, new Error('secret plaintext here'), {
+      json: true,
+      context: {},
+    });
+    expect(code).toBe(1);
+    expect(JSON.parse(lines.stderr)).toEqual({
+      error: { code: 'CLI_INTERNAL', message: 'unexpected internal error' },
+    });
+  });
+
+  it('CliError.toJSON is {code, message}', () => {
+    expect(JSON.stringify(new CliError('CLI_USAGE', 'bad', { hint: 'h' }))).toBe(
+      '{"code":"CLI_USAGE","message":"bad"}',
+    );
+  });
+});
+
+describe('progress', () => {
+  it('renders a bar with percentage, sizes and speed', () => {
+    expect(renderProgress(128 * 1024 * 1024, 256 * 1024 * 1024, 1000)).toBe(
+      '[############------------]  50%  128.0/256.0 MiB  134 MB/s',
+    );
+    expect(renderProgress(32 * 1024 * 1024, undefined, 2000)).toBe('32.0 MiB  17 MB/s');
+  });
+
+  it('draws only on a TTY and only for large inputs', () => {
+    let written = '';
+    const target = (isTTY: boolean) => ({ isTTY, write: (t: string) => (written += t) });
+    let t = 0;
+    const clock = () => (t += 200);
+    const notTty = createProgress(1 << 30, target(false), clock);
+    notTty.add(1 << 30);
+    notTty.finish();
+    const small = createProgress(1024, target(true), clock);
+    small.add(1024);
+    expect(written).toBe('');
+    const big = createProgress(64 << 20, target(true), clock);
+    big.add(32 << 20);
+    expect(written).toContain(' 50%');
+    big.finish();
+    expect(written.endsWith('\r\x1b[K')).toBe(true);
+    written = '';
+    const unknown = createProgress(undefined, target(true), clock);
+    unknown.add(8 << 20);
+    expect(written).toBe(''); // unknown size: silent until 16 MiB
+    unknown.add(9 << 20);
+    expect(written).toContain('17.0 MiB');
+  });
+});
+
+describe('key files and paths', () => {
+  it('defaults SALTBOX_HOME to the platform config directory', () => {
+    expect(saltboxHome({ SALTBOX_HOME: '/x' }, 'linux')).toBe('/x');
+    expect(saltboxHome({ XDG_CONFIG_HOME: '/cfg' }, 'linux')).toBe('/cfg/saltbox');
+    expect(saltboxHome({}, 'linux')).toMatch(/\.config[/\\]saltbox$/);
+    expect(saltboxHome({}, 'darwin')).toMatch(/Library[/\\]Application Support[/\\]saltbox$/);
+    expect(saltboxHome({ APPDATA: 'C:\\Users\\a\\AppData\\Roaming' }, 'win32')).toMatch(
+      /Roaming[/\\]saltbox$/,
+    );
+  });
+
+  it('refuses damaged key files with coded errors', async () => {
+    await expect(parseKeyFile('{', 'k')).rejects.toMatchObject({ code: 'CLI_BAD_KEY_FILE' });
+    await expect(parseKeyFile('{"type":"other"}', 'k')).rejects.toMatchObject({
+      code: 'CLI_BAD_KEY_FILE',
+    });
+    const mismatched = JSON.stringify({
+      type: 'saltbox-saltpack-key',
+      version: 1,
+      encryption: { public: hex, secret: '01'.repeat(32) },
+      signing: { public: hex, seed: '02'.repeat(32) },
+    });
+    await expect(parseKeyFile(mismatched, 'k')).rejects.toThrow(/does not match its secret/);
+  });
+});
