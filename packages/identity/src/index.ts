@@ -27,3 +27,4 @@ export { importChainLink, jget, jstr } from './chain-link.js';
 export type { ImportedLink, ImportOptions, ServerChainLink } from './chain-link.js';
 export * from './user-chain.js';
 export * from './builders.js';
+export * from './lookup.js';
