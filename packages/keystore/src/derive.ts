@@ -1,121 +1,155 @@
 /**
- * Keybase's identity derivations, in the one module that will delegate to `@saltbox/identity`.
+ * The keystore's only door to `@saltbox/identity`, which owns Keybase's formats: KIDs, device
+ * IDs, paper-key derivation, PUK and team-key derivations and their `prev` secretboxes.
  *
- * `@saltbox/identity` owns these formats (DESIGN.md); it was still empty when the keystore was
- * written, so the minimum the keystore needs is implemented here, following
- * `specs/keybase-identity.md` (§2 IDs, §4 PUK, §5 paper keys, §6.4 team keys) exactly. Every
- * other keystore module calls only this file, so switching to identity's exports is a change
- * here and nowhere else.
+ * This module adapts identity's results to what the keystore holds (secret halves only) and
+ * maps identity's errors onto keystore codes, so no other keystore file imports identity.
  *
  * @packageDocumentation
  */
 import type { CryptoBackend } from '@saltbox/saltpack';
-import { toHex, utf8 } from '@saltbox/saltpack';
-import { invalidArgument } from './errors.js';
+import {
+  curve25519Kid,
+  derivePaperKeys,
+  derivePerTeamKeys,
+  derivePerUserKeys,
+  deriveTeamApplicationKey,
+  ed25519Kid,
+  generateDeviceId,
+  isIdentityError,
+  openPerUserKeyPrev,
+  openTeamPrev,
+  sealPerUserKeyPrev,
+  sealTeamPrev,
+  teamBoxNonce,
+} from '@saltbox/identity';
+import { KeystoreError, invalidArgument } from './errors.js';
 
-/** KID of an Ed25519 public key: `01 20 ‖ key ‖ 0a` in lowercase hex (spec §2.1). */
-export function signingKid(publicKey: Uint8Array): string {
-  return `0120${toHex(publicKey)}0a`;
-}
+/** KID of an Ed25519 public key (`0120…0a`). */
+export const signingKid = (publicKey: Uint8Array): string => ed25519Kid(publicKey);
 
-/** KID of an X25519 public key: `01 21 ‖ key ‖ 0a` in lowercase hex (spec §2.1). */
-export function encryptionKid(publicKey: Uint8Array): string {
-  return `0121${toHex(publicKey)}0a`;
-}
+/** KID of an X25519 public key (`0121…0a`). */
+export const encryptionKid = (publicKey: Uint8Array): string => curve25519Kid(publicKey);
 
-/** A fresh device ID: 16 random bytes whose last byte is the device suffix `0x18` (§2.2). */
-export function newDeviceId(backend: CryptoBackend): string {
-  const id = backend.randomBytes(16);
-  id[15] = 0x18;
-  return toHex(id);
-}
+/** A fresh device ID (16 random bytes ending in `0x18`). */
+export const newDeviceId = (backend: CryptoBackend): string => generateDeviceId(backend);
 
-/** The secrets behind one device-like key pair: an Ed25519 seed and an X25519 secret. */
-export interface DeviceSecrets {
+/** A team-box nonce: the 20-byte prefix and a big-endian 32-bit counter. */
+export const teamNonce = (prefix: Uint8Array, counter: number): Uint8Array =>
+  teamBoxNonce(prefix, counter);
+
+/** A paper key's public name and secret halves. */
+export interface PaperKeySecrets {
+  /** The first two words: the paper device's public name. */
+  name: string;
   signingSeed: Uint8Array;
   encryptionSecret: Uint8Array;
 }
 
-/** A paper key's public name and secrets. */
-export interface PaperKeySecrets extends DeviceSecrets {
-  /** The first two words: the paper device's public name (spec §5.1). */
-  name: string;
-}
-
 /**
- * Lowercases, trims and collapses whitespace; requires at least 13 words and version nibble 0
- * (`SHA-256(last word)[31] & 0x0f`, spec §5.1).
+ * Derives a paper device from its phrase (Keybase's scrypt layout, through identity).
  *
- * @throws KeystoreError `KEYSTORE_INVALID_ARGUMENT` for a malformed phrase (the message never
- *   repeats the phrase).
- */
-export function normalizePaperPhrase(backend: CryptoBackend, phrase: string): string {
-  const words = phrase.toLowerCase().trim().split(/\s+/).filter(Boolean);
-  if (words.length < 13) throw invalidArgument('paper key phrase must have at least 13 words');
-  if (!words.every((w) => /^[a-z]+$/.test(w))) {
-    throw invalidArgument('paper key phrase must contain only words');
-  }
-  const last = backend.sha256(utf8(words[words.length - 1]!));
-  if ((last[31]! & 0x0f) !== 0) throw invalidArgument('paper key phrase has an unknown version');
-  return words.join(' ');
-}
-
-/**
- * Paper key derivation (spec §5.2): scrypt(phrase, salt = empty, N = 32768, r = 8, p = 1,
- * 128 bytes); bytes 32..63 are the Ed25519 seed, 64..95 the X25519 secret.
- *
- * @throws KeystoreError `KEYSTORE_INVALID_ARGUMENT` for a malformed phrase.
+ * @throws KeystoreError `KEYSTORE_INVALID_ARGUMENT` for a phrase identity rejects (the message
+ *   never repeats the phrase).
  */
 export async function paperKeyFromPhrase(
   backend: CryptoBackend,
   phrase: string,
 ): Promise<PaperKeySecrets> {
-  const normalized = normalizePaperPhrase(backend, phrase);
-  const out = await backend.scrypt(utf8(normalized), new Uint8Array(0), {
-    N: 32768,
-    r: 8,
-    p: 1,
-    length: 128,
-  });
-  const secrets = {
-    name: normalized.split(' ').slice(0, 2).join(' '),
-    signingSeed: out.slice(32, 64),
-    encryptionSecret: out.slice(64, 96),
-  };
-  out.fill(0);
-  return secrets;
+  try {
+    const keys = await derivePaperKeys(backend, phrase);
+    const secrets = {
+      name: keys.deviceName,
+      signingSeed: keys.signing.secretKey.slice(0, 32),
+      encryptionSecret: keys.encryptionSecretKey,
+    };
+    keys.signing.secretKey.fill(0);
+    return secrets;
+  } catch (e) {
+    if (isIdentityError(e)) throw invalidArgument('invalid paper key phrase');
+    throw e;
+  }
 }
 
-/** Keys derived from a per-user-key seed (spec §4.1). */
-export interface PukSecrets extends DeviceSecrets {
-  /** Secretbox key of the `prev` chain. */
-  secretboxKey: Uint8Array;
+/** Which seed family: per-user keys or per-team keys. */
+export type SeedKind = 'puk' | 'team';
+
+/** The keys of one seed generation, as the keystore holds them. */
+export interface SeedKeys {
+  /** The 64-byte NaCl Ed25519 secret key. */
+  signingSecretKey: Uint8Array;
+  signingKid: string;
+  /** The X25519 secret key. */
+  encryptionSecret: Uint8Array;
+  encryptionKid: string;
+  /** Team seeds only: the KV-store application key before any reader key mask. */
+  kvKey?: Uint8Array;
 }
 
-/** PUK derivations: HMAC-SHA-256(key = seed, message = reason) with Keybase's strings. */
-export function pukSecrets(backend: CryptoBackend, seed: Uint8Array): PukSecrets {
+/** Derives a seed's keys (PUK: HMAC-SHA-256 strings; team: HMAC-SHA-512/32 strings). */
+export function seedKeys(backend: CryptoBackend, kind: SeedKind, seed: Uint8Array): SeedKeys {
+  if (kind === 'puk') {
+    const k = derivePerUserKeys(backend, seed);
+    k.secretboxKey.fill(0);
+    return {
+      signingSecretKey: k.signing.secretKey,
+      signingKid: k.signingKid,
+      encryptionSecret: k.encryptionSecretKey,
+      encryptionKid: k.encryptionKid,
+    };
+  }
+  const k = derivePerTeamKeys(backend, seed);
+  k.prevSecretboxKey.fill(0);
   return {
-    signingSeed: backend.hmacSha256(seed, utf8('Derived-User-NaCl-EdDSA-1')),
-    encryptionSecret: backend.hmacSha256(seed, utf8('Derived-User-NaCl-DH-1')),
-    secretboxKey: backend.hmacSha256(seed, utf8('Derived-User-NaCl-SecretBox-1')),
+    signingSecretKey: k.signing.secretKey,
+    signingKid: k.signingKid,
+    encryptionSecret: k.encryptionSecretKey,
+    encryptionKid: k.encryptionKid,
+    kvKey: deriveTeamApplicationKey(backend, seed, 'kvStore'),
   };
 }
 
-/** Keys derived from a per-team-key seed (spec §6.4). */
-export interface TeamSecrets extends PukSecrets {
-  /** The KV-store application key before the reader key mask is applied. */
-  kvKey: Uint8Array;
+/**
+ * Seals the previous generation's seed under the new one: the `prev` string Keybase uploads
+ * (base64 of msgpack `[1, nonce, sealed]`). Team prevs use the post's nonce prefix with
+ * counter 0; PUK prevs a random nonce.
+ */
+export function sealPrev(
+  backend: CryptoBackend,
+  kind: SeedKind,
+  newSeed: Uint8Array,
+  previousSeed: Uint8Array,
+  noncePrefix: Uint8Array | null,
+): string {
+  if (kind === 'puk') return sealPerUserKeyPrev(backend, newSeed, previousSeed);
+  if (!noncePrefix) throw invalidArgument('team prev needs a nonce prefix');
+  return sealTeamPrev(backend, newSeed, previousSeed, noncePrefix);
 }
 
-const teamDerive = (backend: CryptoBackend, seed: Uint8Array, reason: string): Uint8Array =>
-  backend.hmacSha512(seed, utf8(reason)).slice(0, 32);
-
-/** Team derivations: HMAC-SHA-512(key = seed, message = string) truncated to 32 bytes. */
-export function teamSecrets(backend: CryptoBackend, seed: Uint8Array): TeamSecrets {
-  return {
-    signingSeed: teamDerive(backend, seed, 'Keybase-Derived-Team-NaCl-EdDSA-1'),
-    encryptionSecret: teamDerive(backend, seed, 'Keybase-Derived-Team-NaCl-DH-1'),
-    secretboxKey: teamDerive(backend, seed, 'Keybase-Derived-Team-NaCl-SecretBox-1'),
-    kvKey: teamDerive(backend, seed, 'Keybase-Derived-Team-NaCl-KVStore-1'),
-  };
+/**
+ * Opens a `prev` string with the next generation's seed, yielding the previous seed.
+ *
+ * @throws KeystoreError `KEYSTORE_DECRYPTION_FAILED` when it does not open;
+ *   `KEYSTORE_INVALID_ARGUMENT` when it is not a `prev` encoding.
+ */
+export function openPrev(
+  backend: CryptoBackend,
+  kind: SeedKind,
+  newSeed: Uint8Array,
+  prev: string,
+  generation: number,
+): Uint8Array {
+  try {
+    return kind === 'puk'
+      ? openPerUserKeyPrev(backend, newSeed, prev)
+      : openTeamPrev(backend, newSeed, prev);
+  } catch (e) {
+    if (isIdentityError(e, 'IDENTITY_DECRYPTION_FAILED')) {
+      throw new KeystoreError('KEYSTORE_DECRYPTION_FAILED', 'prev box does not open', {
+        generation,
+      });
+    }
+    if (isIdentityError(e)) throw invalidArgument('malformed prev box', { generation });
+    throw e;
+  }
 }

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import type { CryptoBackend, LocalBoxKey } from '@saltbox/saltpack';
-import { boxKeyFromSecret, defaultBackend, fromHex, toHex } from '@saltbox/saltpack';
+import { boxKeyFromSecret, constantTimeEqual, defaultBackend, fromHex } from '@saltbox/saltpack';
 import {
   KeystoreError,
   invalidArgument,
@@ -15,20 +15,22 @@ import {
   toKeystoreError,
   unknownKey,
 } from './errors.js';
-import type { DeviceSecrets, PukSecrets } from './derive.js';
+import type { SeedKeys, SeedKind } from './derive.js';
 import {
   encryptionKid,
   newDeviceId,
+  openPrev,
   paperKeyFromPhrase,
-  pukSecrets,
+  sealPrev,
+  seedKeys,
   signingKid,
-  teamSecrets,
+  teamNonce,
 } from './derive.js';
 import { openKvEntry, sealKvEntry } from './kv-seal.js';
 import { checkPayloadKeyNonce, checkZeroBoxNonce, seedBoxNonce } from './nonce-policy.js';
 import type { SigningKeyKind } from './purposes.js';
 import { signPayload } from './purposes.js';
-import type { KeyRecord } from './records.js';
+import type { KeyRecord, SeedRecord } from './records.js';
 import { KEY_PREFIX, decodeRecord, encodeRecord, recordName } from './records.js';
 import type { ItemResult, KeystoreApi, RequestOf, ResponseOf } from './rpc.js';
 import type { ByteStore } from './store/byte-store.js';
@@ -84,7 +86,7 @@ interface BoxEntry {
 
 interface DeviceEntry {
   info: ResponseOf<'createDevice'>;
-  secrets: DeviceSecrets;
+  secrets: { signingSeed: Uint8Array; encryptionSecret: Uint8Array };
 }
 
 interface SeedEntry {
@@ -92,8 +94,6 @@ interface SeedEntry {
   seed: Uint8Array;
   signingKid: string;
   encryptionKid: string;
-  /** Secretbox key of the prev chain. */
-  secretboxKey: Uint8Array;
   /** Team generations only: the KV application key before the reader key mask. */
   kvKey?: Uint8Array;
 }
@@ -378,23 +378,14 @@ export class LocalKeystore implements KeystoreApi {
         const latest = Math.max(0, ...gens.keys());
         const generation = latest + 1;
         const seed = this.#backend.randomBytes(32);
-        const record: KeyRecord =
+        const record: SeedRecord =
           team === null
             ? { v: 1, kind: 'puk', generation, seed }
             : { v: 1, kind: 'team', teamId: team, generation, seed };
-        entry = this.#seedEntry(record);
-        if (latest > 0) {
-          const older = gens.get(latest);
-          if (!older) throw unknownKey({ generation: latest });
-          const nonce =
-            noncePrefix === null ? seedBoxNonce(this.#backend, 24) : counterNonce(noncePrefix, 0);
-          prev = {
-            nonce,
-            ciphertext: this.#backend.secretboxSeal(older.seed, nonce, entry.secretboxKey),
-          };
-        }
+        const older = gens.get(latest);
+        if (older) prev = sealPrev(this.#backend, record.kind, seed, older.seed, noncePrefix);
         await s.store.set(recordName(record), encodeRecord(record));
-        this.#addSeed(s, record, entry);
+        entry = this.#addSeed(s, record, seedKeys(this.#backend, record.kind, seed));
       } else {
         const held = gens.get(request.generation);
         if (!held) throw unknownKey({ generation: request.generation, teamId: team ?? undefined });
@@ -402,7 +393,7 @@ export class LocalKeystore implements KeystoreApi {
       }
       const boxes = request.recipients.map((r, i) => {
         const nonce =
-          noncePrefix === null ? seedBoxNonce(this.#backend, 24) : counterNonce(noncePrefix, i + 1);
+          noncePrefix === null ? seedBoxNonce(this.#backend, 24) : teamNonce(noncePrefix, i + 1);
         return {
           publicKey: r.publicKey,
           nonce,
@@ -481,13 +472,17 @@ export class LocalKeystore implements KeystoreApi {
           signingSeed: d.secrets.signingSeed.slice(),
           encryptionSecret: d.secrets.encryptionSecret.slice(),
         })),
-        puks: [...s.puks.values()].map((e) => ({ generation: e.generation, seed: e.seed.slice() })),
+        puks: [...s.puks.values()]
+          .sort((a, b) => a.generation - b.generation)
+          .map((e) => ({ generation: e.generation, seed: e.seed.slice() })),
         teams: [...s.teams.entries()].flatMap(([teamId, gens]) =>
-          [...gens.values()].map((e) => ({
-            teamId,
-            generation: e.generation,
-            seed: e.seed.slice(),
-          })),
+          [...gens.values()]
+            .sort((a, b) => a.generation - b.generation)
+            .map((e) => ({
+              teamId,
+              generation: e.generation,
+              seed: e.seed.slice(),
+            })),
         ),
       };
     });
@@ -527,7 +522,6 @@ export class LocalKeystore implements KeystoreApi {
     const seeds = [...s.puks.values(), ...[...s.teams.values()].flatMap((m) => [...m.values()])];
     for (const e of seeds) {
       e.seed.fill(0);
-      e.secretboxKey.fill(0);
       e.kvKey?.fill(0);
     }
   }
@@ -546,7 +540,7 @@ export class LocalKeystore implements KeystoreApi {
       if (bytes === null) continue; // deleted between list and get
       const record = decodeRecord(name, bytes);
       if (record.kind === 'device') this.#addDevice(s, record, true);
-      else this.#addSeed(s, record, this.#seedEntry(record));
+      else this.#addSeed(s, record, seedKeys(this.#backend, record.kind, record.seed));
     }
     return s;
   }
@@ -575,45 +569,30 @@ export class LocalKeystore implements KeystoreApi {
     return entry;
   }
 
-  #seedEntry(r: Extract<KeyRecord, { kind: 'puk' | 'team' }>): SeedEntry {
-    const d: PukSecrets & { kvKey?: Uint8Array } =
-      r.kind === 'puk' ? pukSecrets(this.#backend, r.seed) : teamSecrets(this.#backend, r.seed);
-    const signing = this.#backend.ed25519KeyPairFromSeed(d.signingSeed);
+  /** Publishes a seed generation in memory (its record is already written). */
+  #addSeed(s: Unlocked, r: SeedRecord, keys: SeedKeys): SeedEntry {
     const entry: SeedEntry = {
       generation: r.generation,
       seed: r.seed,
-      signingKid: signingKid(signing.publicKey),
-      encryptionKid: encryptionKid(this.#backend.x25519PublicKey(d.encryptionSecret)),
-      secretboxKey: d.secretboxKey,
+      signingKid: keys.signingKid,
+      encryptionKid: keys.encryptionKid,
     };
-    if (d.kvKey) entry.kvKey = d.kvKey;
-    d.signingSeed.fill(0);
-    d.encryptionSecret.fill(0);
-    return entry;
-  }
-
-  #addSeed(s: Unlocked, r: Extract<KeyRecord, { kind: 'puk' | 'team' }>, e: SeedEntry): void {
-    const kind = r.kind;
-    if (kind === 'puk') {
-      s.puks.set(r.generation, e);
+    if (keys.kvKey) entry.kvKey = keys.kvKey;
+    if (r.kind === 'puk') {
+      s.puks.set(r.generation, entry);
     } else {
       let gens = s.teams.get(r.teamId);
       if (!gens) {
         gens = new Map<number, SeedEntry>();
         s.teams.set(r.teamId, gens);
       }
-      gens.set(r.generation, e);
+      gens.set(r.generation, entry);
     }
-    const d =
-      kind === 'puk' ? pukSecrets(this.#backend, r.seed) : teamSecrets(this.#backend, r.seed);
-    const signing = this.#backend.ed25519KeyPairFromSeed(d.signingSeed);
-    s.signing.set(e.signingKid, { kind, secretKey: signing.secretKey });
-    s.boxing.set(e.encryptionKid, {
-      kind,
-      key: boxKeyFromSecret(this.#backend, d.encryptionSecret),
-    });
-    d.signingSeed.fill(0);
-    d.encryptionSecret.fill(0);
+    s.signing.set(keys.signingKid, { kind: r.kind, secretKey: keys.signingSecretKey });
+    const box = boxKeyFromSecret(this.#backend, keys.encryptionSecret);
+    keys.encryptionSecret.fill(0); // the handle keeps its own copy
+    s.boxing.set(keys.encryptionKid, { kind: r.kind, key: box });
+    return entry;
   }
 
   #kvKey(
@@ -647,38 +626,29 @@ export class LocalKeystore implements KeystoreApi {
         generation: item.generation,
       });
     }
+    const kind: SeedKind = team === null ? 'puk' : 'team';
     const seeds = new Map<number, Uint8Array>([[item.generation, top]]);
     const prevs = [...(item.prevs ?? [])].sort((a, b) => b.generation - a.generation);
     for (const p of prevs) {
       if (p.generation > item.generation || p.generation < 2) continue;
       const seed = seeds.get(p.generation);
-      if (!seed) break; // a gap in the chain: stop at what we could open
-      const key =
-        team === null
-          ? pukSecrets(this.#backend, seed).secretboxKey
-          : teamSecrets(this.#backend, seed).secretboxKey;
-      const older = this.#backend.secretboxOpen(p.ciphertext, p.nonce, key);
-      key.fill(0);
-      if (older?.length !== 32) {
-        throw new KeystoreError('KEYSTORE_DECRYPTION_FAILED', 'prev box does not open', {
-          generation: p.generation,
-        });
-      }
-      seeds.set(p.generation - 1, older);
+      if (!seed) break; // a gap in the chain: stop at what could be opened
+      seeds.set(p.generation - 1, openPrev(this.#backend, kind, seed, p.prev, p.generation));
     }
     const gens = team === null ? s.puks : s.teams.get(team);
-    const records: Extract<KeyRecord, { kind: 'puk' | 'team' }>[] = [];
+    const fresh: { record: SeedRecord; keys: SeedKeys }[] = [];
     for (const [generation, seed] of seeds) {
-      const record: Extract<KeyRecord, { kind: 'puk' | 'team' }> =
+      const record: SeedRecord =
         team === null
           ? { v: 1, kind: 'puk', generation, seed }
           : { v: 1, kind: 'team', teamId: team, generation, seed };
-      const entry = this.#seedEntry(record);
+      const keys = seedKeys(this.#backend, kind, seed);
       const expect = item.expected?.find((x) => x.generation === generation);
-      if (
-        expect &&
-        (expect.signingKid !== entry.signingKid || expect.encryptionKid !== entry.encryptionKid)
-      ) {
+      const mismatch =
+        expect !== undefined &&
+        ((expect.signingKid !== undefined && expect.signingKid !== keys.signingKid) ||
+          (expect.encryptionKid !== undefined && expect.encryptionKid !== keys.encryptionKid));
+      if (mismatch) {
         throw new KeystoreError(
           'KEYSTORE_KEY_MISMATCH',
           'opened seed does not match the expected keys',
@@ -687,32 +657,24 @@ export class LocalKeystore implements KeystoreApi {
       }
       const held = gens?.get(generation);
       if (held) {
-        if (toHex(held.seed) !== toHex(seed)) {
+        keys.signingSecretKey.fill(0);
+        keys.encryptionSecret.fill(0);
+        if (!constantTimeEqual(held.seed, seed)) {
           throw new KeystoreError(
             'KEYSTORE_CONFLICT',
             'a different seed is held for this generation',
-            {
-              generation,
-            },
+            { generation },
           );
         }
         continue;
       }
-      records.push(record);
+      fresh.push({ record, keys });
     }
     // Write everything first, then publish in memory: a failed write leaves no half state.
-    for (const r of records) await s.store.set(recordName(r), encodeRecord(r));
-    for (const r of records) this.#addSeed(s, r, this.#seedEntry(r));
+    for (const f of fresh) await s.store.set(recordName(f.record), encodeRecord(f.record));
+    for (const f of fresh) this.#addSeed(s, f.record, f.keys);
     return { generations: [...seeds.keys()].sort((a, b) => a - b) };
   }
-}
-
-/** A team nonce: the 20-byte prefix followed by a big-endian 32-bit counter. */
-function counterNonce(prefix: Uint8Array, counter: number): Uint8Array {
-  const n = new Uint8Array(24);
-  n.set(prefix);
-  new DataView(n.buffer).setUint32(20, counter, false);
-  return n;
 }
 
 /** Public key bytes of a KID (the 32 bytes between the type byte and the trailer). */

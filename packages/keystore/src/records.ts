@@ -45,6 +45,8 @@ const recordSchema = z.discriminatedUnion('kind', [deviceRecord, pukRecord, team
 export type KeyRecord = z.output<typeof recordSchema>;
 /** A decoded device record. */
 export type DeviceRecord = z.output<typeof deviceRecord>;
+/** A decoded PUK or team seed record. */
+export type SeedRecord = z.output<typeof pukRecord> | z.output<typeof teamRecord>;
 
 /** The prefix under which every key record lives. */
 export const KEY_PREFIX = 'key/';

@@ -146,8 +146,11 @@ export const rpcTable = {
       /** Team boxes: the shared 20-byte nonce prefix (counters from 1); null for PUK boxes. */
       noncePrefix: bytes(20).nullable(),
       boxes: z.array(z.object({ publicKey: bytes(32), nonce: bytes(24), ciphertext: bytes(48) })),
-      /** The previous generation's seed, secretboxed under this one; null for generation 1. */
-      prev: z.object({ nonce: bytes(24), ciphertext: bytes(48) }).nullable(),
+      /**
+       * The previous generation's seed secretboxed under this one, in Keybase's upload form
+       * (base64 of msgpack `[1, nonce, sealed]`); null when there is no previous generation.
+       */
+      prev: z.string().nullable(),
     }),
   },
   /** Opens received seed boxes (and their `prev` chains) and saves the seeds. */
@@ -161,15 +164,25 @@ export const rpcTable = {
           senderPublicKey: bytes(32),
           nonce: bytes(24),
           ciphertext: bytes(48),
-          /** `prevs` entry for generation g holds seed g−1, secretboxed under seed g. */
+          /**
+           * `prev` strings as the server returns them: the entry for generation g holds seed
+           * g−1, secretboxed under seed g.
+           */
           prevs: z
-            .array(
-              z.object({ generation: generationSchema, nonce: bytes(24), ciphertext: bytes(48) }),
-            )
+            .array(z.object({ generation: generationSchema, prev: z.string().max(1024) }))
             .max(100_000)
             .optional(),
           /** KIDs the verified chain announces per generation; a mismatch rejects the item. */
-          expected: z.array(generationInfoSchema).max(100_000).optional(),
+          expected: z
+            .array(
+              z.object({
+                generation: generationSchema,
+                signingKid: signingKidSchema.optional(),
+                encryptionKid: encryptionKidSchema.optional(),
+              }),
+            )
+            .max(100_000)
+            .optional(),
         }),
       ),
     }),

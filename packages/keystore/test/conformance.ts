@@ -280,7 +280,7 @@ export function describeKeystoreConformance(name: string, factory: HarnessFactor
             senderPublicKey: aDevPub,
             nonce: g2.boxes[0]!.nonce,
             ciphertext: g2.boxes[0]!.ciphertext,
-            prevs: [{ generation: 2, ...g2.prev! }],
+            prevs: [{ generation: 2, prev: g2.prev! }],
             expected: [
               { generation: 1, signingKid: g1.signingKid, encryptionKid: g1.encryptionKid },
               { generation: 2, signingKid: g2.signingKid, encryptionKid: g2.encryptionKid },

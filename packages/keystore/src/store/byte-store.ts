@@ -40,28 +40,29 @@ export function assertRecordName(name: string): void {
   }
 }
 
+/** Runs `fn` as a promise, so a thrown error becomes a rejection as with any real backend. */
+const later = <T>(fn: () => T): Promise<T> => Promise.resolve().then(fn);
+
 /** An in-memory byte store (tests, ephemeral keystores). Values are copied in and out. */
 export function memoryStore(): ByteStore {
   const data = new Map<string, Uint8Array>();
   return {
-    get(name) {
-      assertRecordName(name);
-      const v = data.get(name);
-      return Promise.resolve(v ? v.slice() : null);
-    },
-    set(name, value) {
-      assertRecordName(name);
-      data.set(name, value.slice());
-      return Promise.resolve();
-    },
-    delete(name) {
-      assertRecordName(name);
-      data.delete(name);
-      return Promise.resolve();
-    },
-    list(prefix = '') {
-      return Promise.resolve([...data.keys()].filter((k) => k.startsWith(prefix)).sort());
-    },
+    get: (name) =>
+      later(() => {
+        assertRecordName(name);
+        return data.get(name)?.slice() ?? null;
+      }),
+    set: (name, value) =>
+      later(() => {
+        assertRecordName(name);
+        data.set(name, value.slice());
+      }),
+    delete: (name) =>
+      later(() => {
+        assertRecordName(name);
+        data.delete(name);
+      }),
+    list: (prefix = '') => later(() => [...data.keys()].filter((k) => k.startsWith(prefix)).sort()),
   };
 }
 
