@@ -30,7 +30,7 @@ import type {
 } from '@saltbox/saltpack';
 import { headerMode, requireMode, sniff } from './detect.js';
 import type { Sniffed } from './detect.js';
-import { bulkCryptoOptions } from './engine.js';
+import { bulkCrypto } from './engine.js';
 import { CliError, usage, withIncompleteOutput } from './errors.js';
 import type { HintContext } from './errors.js';
 import { openInput, openOutput, readSmallFile, runPipeline } from './io.js';
@@ -244,13 +244,18 @@ export async function encrypt(flags: Flags, ctx: CommandContext): Promise<void> 
   refuseBinaryToTerminal(outputPath, armorStages.length > 0);
   const hidden = bool(flags, 'hide-recipients');
   const { input, progress } = await openInputWithProgress(str(flags, 'input'));
-  const encryptStream = createEncryptStream({
-    recipients: recipients.map((publicKey) => ({ publicKey, hidden })),
-    sender,
-    ...(await bulkCryptoOptions(input.size)),
-  });
-  const output = await openOutput(outputPath, false);
-  await stream(input.readable, [encryptStream, ...armorStages], output, progress);
+  const bulk = await bulkCrypto(input.size);
+  try {
+    const encryptStream = createEncryptStream({
+      recipients: recipients.map((publicKey) => ({ publicKey, hidden })),
+      sender,
+      ...bulk.options,
+    });
+    const output = await openOutput(outputPath, false);
+    await stream(input.readable, [encryptStream, ...armorStages], output, progress);
+  } finally {
+    await bulk.close();
+  }
 }
 
 /**
@@ -368,12 +373,14 @@ export async function open(
     }
     if (signers) throw usage('--signer applies to signcrypted messages only');
     if (!keyring) throw new CliError('CLI_NO_KEY_FILE', `no key file at ${keys.location}`);
-    const decryptStream = createDecryptStream({
-      keyring,
-      ...(await bulkCryptoOptions(input.size)),
-    });
+    const bulk = await bulkCrypto(input.size);
+    const decryptStream = createDecryptStream({ keyring, ...bulk.options });
     const output = await openOutput(str(flags, 'output'), true);
-    await stream(sniffed.readable, [decryptStream], output, progress);
+    try {
+      await stream(sniffed.readable, [decryptStream], output, progress);
+    } finally {
+      await bulk.close();
+    }
     const opened = await decryptStream.info;
     if (bool(flags, 'json')) {
       printJson(ctx.console, 'stderr', encryptionInfo(opened, armored, output.bytesWritten));

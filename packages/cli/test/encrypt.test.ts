@@ -30,17 +30,11 @@ describe('saltbox encrypt / decrypt', () => {
 
   it('round-trips a 3 MiB file, binary, file to file, and names the sender', async () => {
     const ct = join(home.dir, 'a.saltpack');
-    const enc = await run([
-      'encrypt',
-      '-k',
-      alice.path,
-      '-r',
-      bob.encryption,
-      '-i',
-      plainPath,
-      '-o',
-      ct,
-    ]);
+    // Sealed by the worker engine, opened on the main thread: the engines must agree.
+    const enc = await run(
+      ['encrypt', '-k', alice.path, '-r', bob.encryption, '-i', plainPath, '-o', ct],
+      { env: { SALTBOX_CRYPTO_ENGINE: 'workers' } },
+    );
     expect(enc.code).toBe(0);
     expect(enc.stderr).toBe('');
     const out = join(home.dir, 'a.out');
@@ -177,7 +171,10 @@ describe('saltbox encrypt / decrypt', () => {
     expect(existsSync(out)).toBe(false);
     expect(leftovers()).toEqual([]);
 
-    const toStdout = await run(['decrypt', '-k', bob.path, '-i', badPath]);
+    // Through the worker engine this time (the file case above ran on the main thread).
+    const toStdout = await run(['decrypt', '-k', bob.path, '-i', badPath], {
+      env: { SALTBOX_CRYPTO_ENGINE: 'workers' },
+    });
     expect(toStdout.code).toBe(1);
     // Only whole chunks before the damaged one were released (the last ones queued may be
     // dropped when the stream fails, never a byte of the damaged chunk).
