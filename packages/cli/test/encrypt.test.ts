@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bytes, ensureBuilt, makeKey, read, run, stderrJson, tempHome } from './helpers.js';
+import { bytes, ensureBuilt, MAIN, makeKey, read, run, stderrJson, tempHome } from './helpers.js';
 import type { TestKey } from './helpers.js';
 
 const MIB = 1024 * 1024;
@@ -227,6 +228,31 @@ describe('saltbox encrypt / decrypt', () => {
     const none = await run(['encrypt', '--anonymous'], { input: 'x' });
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('saltbox: encrypt needs at least one recipient (-r)');
+  });
+
+  // util-linux `script` runs the CLI on a pseudo-terminal; skipped where it is missing.
+  const hasScript = process.platform === 'linux' && spawnSync('script', ['--version']).status === 0;
+  it.runIf(hasScript)('draws a progress bar on a terminal for large input', () => {
+    const big = join(home.dir, 'tty.bin');
+    writeFileSync(big, Buffer.alloc(20 * MIB, 1));
+    const command = [
+      process.execPath,
+      MAIN,
+      'encrypt',
+      '--anonymous',
+      '-r',
+      bob.encryption,
+      '-i',
+      big,
+      '-o',
+      `${big}.saltpack`,
+    ]
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const r = spawnSync('script', ['-q', '-e', '-c', command, '/dev/null'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/\r\[#*-*\] +\d+% {2}[\d.]+\/20\.0 MiB {2}\d+ MB\/s/);
+    expect(r.stdout.endsWith('\r\x1b[K')).toBe(true); // the bar erases itself
   });
 
   it('shows no progress bar when stderr is not a terminal, even for large input', async () => {
