@@ -64,3 +64,22 @@ export type {
 } from './signcrypt.js';
 export { inlineEngine } from './engine.js';
 export type { OpenedChunk, PayloadEngine, SealedChunk } from './engine.js';
+export * from './armor/armor.js';
+export {
+  encryptArmored,
+  signArmored,
+  signcryptArmored,
+  signDetachedArmored,
+  verifyArmored,
+  verifyDetachedArmored,
+} from './armored.js';
+export type { BrandOption } from './armored.js';
+export { looksArmored, peekHeader } from './classify.js';
+export type { HeaderPeek } from './classify.js';
+export { createOpenEncryptedStream, createVerifyAnyStream, openEncrypted } from './open.js';
+export type {
+  OpenedInfo,
+  OpenEncryptedOptions,
+  OpenEncryptedStream,
+  VerifyAnyStream,
+} from './open.js';

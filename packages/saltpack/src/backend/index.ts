@@ -4,7 +4,6 @@
  * `SALTBOX_CRYPTO_BACKEND=portable|native` forces a choice (tests run every vector on both).
  */
 import { SaltpackError } from '../errors.js';
-import { createPortableBackend } from './portable.js';
 import type { CryptoBackend } from './types.js';
 import type * as NativeModule from './native.js';
 
@@ -37,7 +36,12 @@ export function loadBackend(name: BackendName): Promise<CryptoBackend> {
   if (!p) {
     p = (async () => {
       try {
-        if (name === 'portable') return await createPortableBackend();
+        if (name === 'portable') {
+          // Loaded on demand: instantiating libsodium's WebAssembly heap costs tens of MiB of
+          // memory that a Node process on the native backend never needs.
+          const portable = await import('./portable.js');
+          return await portable.createPortableBackend();
+        }
         if (!isNode()) throw new Error('the native backend needs Node.js');
         // A variable specifier keeps browser bundlers from following this import.
         const path = './native.js';

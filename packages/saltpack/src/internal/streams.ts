@@ -14,6 +14,9 @@ import { ObjectFramer } from './framer.js';
 export type PacketOutput =
   Uint8Array | readonly Uint8Array[] | Promise<Uint8Array | readonly Uint8Array[]>;
 
+/** Spare bytes before each plaintext chunk: room for the secretbox tag. */
+const HEADROOM = 16;
+
 /** How many packets may be in flight at once: bounds memory to a few MiB. */
 const WINDOW = 4;
 
@@ -33,7 +36,10 @@ class OrderedWindow {
       this.write(out);
       return;
     }
-    this.queue.push(Promise.resolve(out));
+    const queued = Promise.resolve(out);
+    // A packet may fail before anyone awaits it; its error is reported in order by drainOne.
+    queued.catch(() => undefined);
+    this.queue.push(queued);
     if (this.queue.length >= WINDOW) await this.drainOne();
   }
   private async drainOne(): Promise<void> {
@@ -74,13 +80,16 @@ export interface SealDriver {
  * A TransformStream that seals plaintext chunk by chunk.
  */
 export function createSealStream(driver: SealDriver): TransformStream<Uint8Array, Uint8Array> {
-  let pending = new Uint8Array(CHUNK_SIZE);
+  // Each chunk buffer has 16 bytes of headroom so an engine can secretbox it in place (the box
+  // is the chunk plus a 16-byte tag in front), avoiding a second 1 MiB allocation per chunk.
+  const fresh = (): Uint8Array => new Uint8Array(CHUNK_SIZE + HEADROOM).subarray(HEADROOM);
+  let pending = fresh();
   let filled = 0;
   let k = 0;
   let window: OrderedWindow;
   const emitPending = async (final: boolean): Promise<void> => {
-    const chunk = filled === CHUNK_SIZE ? pending : pending.slice(0, filled);
-    pending = new Uint8Array(CHUNK_SIZE);
+    const chunk = filled === CHUNK_SIZE ? pending : pending.subarray(0, filled);
+    pending = fresh();
     filled = 0;
     await window.add(driver.packet(chunk, k++, final));
   };

@@ -21,25 +21,37 @@ parentPort.on('message', (m) => {
   const input = new Uint8Array(m.data, m.offset, m.length);
   const h = createHash('sha512').update(m.prefix);
   if (m.op === 'seal') {
-    const out = new Uint8Array(m.length + 16);
+    // In place when the chunk has 16 bytes of headroom (libsodium allows overlapping buffers):
+    // no allocation here, so no garbage piles up in a worker whose heap rarely collects.
+    let out;
+    if (m.offset >= 16) out = new Uint8Array(m.data, m.offset - 16, m.length + 16);
+    else out = new Uint8Array(m.length + 16);
     sodium.crypto_secretbox_easy(out, input, m.nonce, m.key);
     const hash = new Uint8Array(h.update(out).digest());
-    parentPort.postMessage({ id: m.id, out: out.buffer, hash: hash.buffer }, [out.buffer, hash.buffer]);
+    parentPort.postMessage(
+      { id: m.id, out: out.buffer, outOffset: out.byteOffset, outLength: out.length, hash: hash.buffer },
+      [out.buffer, hash.buffer],
+    );
     return;
   }
+  // Hash the box before opening it in place over itself.
   const hash = new Uint8Array(h.update(input).digest());
-  let out = null;
+  let ok = false;
   if (m.length >= 16) {
-    const o = new Uint8Array(m.length - 16);
-    if (sodium.crypto_secretbox_open_easy(o, input, m.nonce, m.key)) out = o.buffer;
+    ok = sodium.crypto_secretbox_open_easy(new Uint8Array(m.data, m.offset + 16, m.length - 16), input, m.nonce, m.key);
   }
-  parentPort.postMessage({ id: m.id, out, hash: hash.buffer }, out ? [out, hash.buffer] : [hash.buffer]);
+  parentPort.postMessage(
+    { id: m.id, out: ok ? m.data : null, outOffset: m.offset + 16, outLength: m.length - 16, hash: hash.buffer },
+    ok ? [m.data, hash.buffer] : [hash.buffer],
+  );
 });
 `;
 
 interface Reply {
   id: number;
   out: ArrayBuffer | null;
+  outOffset: number;
+  outLength: number;
   hash: ArrayBuffer;
 }
 
@@ -102,7 +114,16 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
     pending.clear();
   };
   for (let i = 0; i < threads; i++) {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { sodiumPath } });
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { sodiumPath },
+      // A worker only moves buffers through native calls: a small heap keeps its memory down.
+      resourceLimits: {
+        maxYoungGenerationSizeMb: 1,
+        maxOldGenerationSizeMb: 16,
+        codeRangeSizeMb: 4,
+      },
+    });
     const slot: Slot = { worker, busy: 0 };
     worker.unref();
     worker.on('message', (reply: Reply) => {
@@ -140,11 +161,17 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
     threads,
     async sealChunk(key, nonce, chunk, hashPrefix): Promise<SealedChunk> {
       const r = await run('seal', key, nonce, chunk, hashPrefix);
-      return { box: new Uint8Array(r.out!), hash: new Uint8Array(r.hash) };
+      return {
+        box: new Uint8Array(r.out!, r.outOffset, r.outLength),
+        hash: new Uint8Array(r.hash),
+      };
     },
     async openChunk(key, nonce, box, hashPrefix): Promise<OpenedChunk> {
       const r = await run('open', key, nonce, box, hashPrefix);
-      return { plaintext: r.out ? new Uint8Array(r.out) : null, hash: new Uint8Array(r.hash) };
+      return {
+        plaintext: r.out ? new Uint8Array(r.out, r.outOffset, r.outLength) : null,
+        hash: new Uint8Array(r.hash),
+      };
     },
     async close() {
       closed = true;
