@@ -1,6 +1,13 @@
 /**
- * Placeholder entry point: this package's public API arrives with its issue.
+ * The HTTP wire contract of saltbox, shared by the client and the server: zod schemas of every
+ * request and response, the error-code table, and the request-signing format.
+ *
+ * Keybase's `user/lookup.json` shape lives in `@saltbox/identity` (`lookupResponseSchema`,
+ * `buildLookupResponse`) because the identity layer also reads it from keybase.io.
  *
  * @packageDocumentation
  */
-export {};
+export * from './errors.js';
+export * from './schemas.js';
+export * from './signing.js';
+export * from './routes.js';

@@ -1,0 +1,444 @@
+/**
+ * The one `Storage` implementation, over Kysely, shared by the SQLite and PostgreSQL backends:
+ * the queries are the common SQL subset (`on conflict`, no `returning` needed), so both
+ * backends run exactly the same code and the conformance suite judges both.
+ *
+ * @packageDocumentation
+ */
+import { Migrator } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import type { ChainLink } from '@saltbox/protocol';
+import { fail, ServerError } from '../errors.js';
+import { migrationProvider, PING } from './schema.js';
+import type { Database } from './schema.js';
+import type {
+  DeviceRecord,
+  KeyBoxStore,
+  KeyRecord,
+  NonceStore,
+  PerUserKeyRecord,
+  PukBoxRecord,
+  Storage,
+  StoredLink,
+  UserProjection,
+  UserRecord,
+  UserStore,
+} from './types.js';
+
+/** Whether a driver error is a unique / primary-key violation (SQLite or PostgreSQL). */
+export function isUniqueViolation(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const code = (e as { code?: unknown }).code;
+  return (
+    code === '23505' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE'
+  );
+}
+
+/** The constraint a PostgreSQL or SQLite unique violation names, when it names one. */
+function violatedConstraint(e: unknown): string {
+  const o = e as { constraint?: unknown; message?: unknown };
+  if (typeof o.constraint === 'string') return o.constraint;
+  return typeof o.message === 'string' ? o.message : '';
+}
+
+function toUser(r: Database['users']): UserRecord {
+  return {
+    uid: r.uid,
+    username: r.username,
+    eldestKid: r.eldest_kid,
+    tailSeqno: r.tail_seqno,
+    tailLinkId: r.tail_link_id,
+    ctime: Number(r.ctime),
+  };
+}
+
+function toKey(r: Database['user_keys']): KeyRecord {
+  return {
+    kid: r.kid,
+    uid: r.uid,
+    role: r.role === 'subkey' ? 'subkey' : 'sibkey',
+    status: r.status === 'live' ? 'live' : 'revoked',
+    deviceId: r.device_id,
+    seqno: r.seqno,
+  };
+}
+
+function toLink(r: Database['links']): StoredLink {
+  return {
+    seqno: r.seqno,
+    linkId: r.link_id,
+    sigId: r.sig_id,
+    type: r.type,
+    link: JSON.parse(r.link_json) as ChainLink,
+  };
+}
+
+async function insertLinks(
+  trx: Transaction<Database>,
+  uid: string,
+  links: readonly StoredLink[],
+): Promise<void> {
+  if (links.length === 0) return;
+  await trx
+    .insertInto('links')
+    .values(
+      links.map((l) => ({
+        uid,
+        seqno: l.seqno,
+        link_id: l.linkId,
+        sig_id: l.sigId,
+        type: l.type,
+        link_json: JSON.stringify(l.link),
+      })),
+    )
+    .execute();
+}
+
+async function writeProjection(
+  trx: Transaction<Database>,
+  uid: string,
+  p: UserProjection,
+): Promise<void> {
+  // Replace, not merge: the projection is recomputed from the whole verified state each time.
+  await trx.deleteFrom('user_keys').where('uid', '=', uid).execute();
+  await trx.deleteFrom('devices').where('uid', '=', uid).execute();
+  await trx.deleteFrom('per_user_keys').where('uid', '=', uid).execute();
+  if (p.keys.length > 0)
+    await trx
+      .insertInto('user_keys')
+      .values(
+        p.keys.map((k) => ({
+          kid: k.kid,
+          uid,
+          role: k.role,
+          status: k.status,
+          device_id: k.deviceId,
+          seqno: k.seqno,
+        })),
+      )
+      .execute();
+  if (p.devices.length > 0)
+    await trx
+      .insertInto('devices')
+      .values(
+        p.devices.map((d) => ({
+          uid,
+          device_id: d.id,
+          name: d.name,
+          type: d.type,
+          status: d.status,
+        })),
+      )
+      .execute();
+  if (p.perUserKeys.length > 0)
+    await trx
+      .insertInto('per_user_keys')
+      .values(
+        p.perUserKeys.map((k) => ({
+          uid,
+          generation: k.generation,
+          seqno: k.seqno,
+          signing_kid: k.signingKid,
+          encryption_kid: k.encryptionKid,
+        })),
+      )
+      .execute();
+}
+
+async function upsertBoxes(
+  db: Kysely<Database> | Transaction<Database>,
+  uid: string,
+  boxes: readonly PukBoxRecord[],
+): Promise<void> {
+  if (boxes.length === 0) return;
+  await db
+    .insertInto('puk_boxes')
+    .values(
+      boxes.map((b) => ({
+        uid,
+        generation: b.generation,
+        receiver_kid: b.receiverKid,
+        box: b.box,
+      })),
+    )
+    .onConflict((oc) =>
+      oc.columns(['uid', 'receiver_kid', 'generation']).doUpdateSet((eb) => ({
+        box: eb.ref('excluded.box'),
+      })),
+    )
+    .execute();
+}
+
+class KyselyUserStore implements UserStore {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async createUser(input: {
+    user: UserRecord;
+    links: readonly StoredLink[];
+    projection: UserProjection;
+    pukBoxes: readonly PukBoxRecord[];
+  }): Promise<void> {
+    const { user } = input;
+    try {
+      await this.#db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('users')
+          .values({
+            uid: user.uid,
+            username: user.username,
+            eldest_kid: user.eldestKid,
+            tail_seqno: user.tailSeqno,
+            tail_link_id: user.tailLinkId,
+            ctime: user.ctime,
+          })
+          .execute();
+        await insertLinks(trx, user.uid, input.links);
+        await writeProjection(trx, user.uid, input.projection);
+        await upsertBoxes(trx, user.uid, input.pukBoxes);
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) {
+        if (/user_keys|kid/i.test(violatedConstraint(e)))
+          throw fail('KEY_IN_USE', 'a key in these links is already registered', { cause: e });
+        throw fail('USERNAME_TAKEN', 'username is already registered', { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  async getUser(username: string): Promise<UserRecord | null> {
+    const r = await this.#db
+      .selectFrom('users')
+      .selectAll()
+      .where('username', '=', username)
+      .executeTakeFirst();
+    return r ? toUser(r) : null;
+  }
+
+  async getUserByUid(uid: string): Promise<UserRecord | null> {
+    const r = await this.#db
+      .selectFrom('users')
+      .selectAll()
+      .where('uid', '=', uid)
+      .executeTakeFirst();
+    return r ? toUser(r) : null;
+  }
+
+  async getUsers(usernames: readonly string[]): Promise<Map<string, UserRecord>> {
+    const out = new Map<string, UserRecord>();
+    if (usernames.length === 0) return out;
+    const rows = await this.#db
+      .selectFrom('users')
+      .selectAll()
+      .where('username', 'in', [...new Set(usernames)])
+      .execute();
+    for (const r of rows) out.set(r.username, toUser(r));
+    return out;
+  }
+
+  async getProjections(uids: readonly string[]): Promise<Map<string, UserProjection>> {
+    const out = new Map<string, UserProjection>();
+    if (uids.length === 0) return out;
+    const ids = [...new Set(uids)];
+    for (const uid of ids) out.set(uid, { keys: [], devices: [], perUserKeys: [] });
+    const [keys, devices, puks] = await Promise.all([
+      this.#db
+        .selectFrom('user_keys')
+        .selectAll()
+        .where('uid', 'in', ids)
+        .orderBy('seqno')
+        .execute(),
+      this.#db
+        .selectFrom('devices')
+        .selectAll()
+        .where('uid', 'in', ids)
+        .orderBy('device_id')
+        .execute(),
+      this.#db
+        .selectFrom('per_user_keys')
+        .selectAll()
+        .where('uid', 'in', ids)
+        .orderBy('generation')
+        .execute(),
+    ]);
+    for (const k of keys) out.get(k.uid)!.keys.push(toKey(k));
+    for (const d of devices)
+      out.get(d.uid)!.devices.push({
+        id: d.device_id,
+        name: d.name,
+        type: d.type,
+        status: d.status === 'revoked' ? 'revoked' : 'active',
+      } satisfies DeviceRecord);
+    for (const p of puks)
+      out.get(p.uid)!.perUserKeys.push({
+        generation: p.generation,
+        seqno: p.seqno,
+        signingKid: p.signing_kid,
+        encryptionKid: p.encryption_kid,
+      } satisfies PerUserKeyRecord);
+    return out;
+  }
+
+  async getLinks(uid: string, sinceSeqno: number): Promise<StoredLink[]> {
+    const rows = await this.#db
+      .selectFrom('links')
+      .selectAll()
+      .where('uid', '=', uid)
+      .where('seqno', '>', sinceSeqno)
+      .orderBy('seqno')
+      .execute();
+    return rows.map(toLink);
+  }
+
+  async appendLinks(input: {
+    uid: string;
+    expectedTailSeqno: number;
+    links: readonly StoredLink[];
+    projection: UserProjection;
+    pukBoxes: readonly PukBoxRecord[];
+  }): Promise<void> {
+    const last = input.links[input.links.length - 1];
+    if (last === undefined) return;
+    try {
+      await this.#db.transaction().execute(async (trx) => {
+        // The conditional update is the compare-and-swap: it matches no row when another
+        // append moved the tail, on either backend and across processes.
+        const res = await trx
+          .updateTable('users')
+          .set({ tail_seqno: last.seqno, tail_link_id: last.linkId })
+          .where('uid', '=', input.uid)
+          .where('tail_seqno', '=', input.expectedTailSeqno)
+          .executeTakeFirst();
+        if (Number(res.numUpdatedRows) !== 1) {
+          const exists = await trx
+            .selectFrom('users')
+            .select('uid')
+            .where('uid', '=', input.uid)
+            .executeTakeFirst();
+          if (!exists) throw fail('USER_NOT_FOUND', 'no such user');
+          throw fail('CHAIN_CONFLICT', 'the chain changed since it was read; refetch and retry');
+        }
+        await insertLinks(trx, input.uid, input.links);
+        await writeProjection(trx, input.uid, input.projection);
+        await upsertBoxes(trx, input.uid, input.pukBoxes);
+      });
+    } catch (e) {
+      if (e instanceof ServerError) throw e;
+      if (isUniqueViolation(e)) {
+        if (/user_keys|kid/i.test(violatedConstraint(e)))
+          throw fail('KEY_IN_USE', 'a key in these links is already registered', { cause: e });
+        throw fail('CHAIN_CONFLICT', 'the chain changed since it was read; refetch and retry', {
+          cause: e,
+        });
+      }
+      throw e;
+    }
+  }
+
+  async getKey(kid: string): Promise<KeyRecord | null> {
+    const r = await this.#db
+      .selectFrom('user_keys')
+      .selectAll()
+      .where('kid', '=', kid)
+      .executeTakeFirst();
+    return r ? toKey(r) : null;
+  }
+}
+
+class KyselyKeyBoxStore implements KeyBoxStore {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  putPukBoxes(uid: string, boxes: readonly PukBoxRecord[]): Promise<void> {
+    return upsertBoxes(this.#db, uid, boxes);
+  }
+
+  async getPukBoxes(
+    uid: string,
+    receiverKids: readonly string[],
+    generation?: number,
+  ): Promise<PukBoxRecord[]> {
+    if (receiverKids.length === 0) return [];
+    let q = this.#db
+      .selectFrom('puk_boxes')
+      .selectAll()
+      .where('uid', '=', uid)
+      .where('receiver_kid', 'in', [...receiverKids]);
+    if (generation !== undefined) q = q.where('generation', '=', generation);
+    const rows = await q.orderBy('generation').orderBy('receiver_kid').execute();
+    return rows.map((r) => ({
+      generation: r.generation,
+      receiverKid: r.receiver_kid,
+      box: r.box,
+    }));
+  }
+}
+
+class KyselyNonceStore implements NonceStore {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async claimNonce(kid: string, nonce: string, expiresAtMs: number): Promise<boolean> {
+    // `on conflict do nothing` makes the claim one atomic statement: of two processes racing
+    // on one nonce, exactly one inserts a row.
+    const res = await this.#db
+      .insertInto('request_nonces')
+      .values({ kid, nonce, expires_at: expiresAtMs })
+      .onConflict((oc) => oc.columns(['kid', 'nonce']).doNothing())
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+
+  async pruneNonces(nowMs: number): Promise<number> {
+    const res = await this.#db
+      .deleteFrom('request_nonces')
+      .where('expires_at', '<', nowMs)
+      .executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+}
+
+/**
+ * A `Storage` over a Kysely instance.
+ *
+ * @param db - the Kysely instance (its dialect decides the backend).
+ * @param dialect - which backend the instance talks to.
+ * @param onClose - extra clean-up after `db.destroy()`.
+ */
+export function createKyselyStorage(
+  db: Kysely<Database>,
+  dialect: 'sqlite' | 'postgres',
+  onClose: () => Promise<void> = () => Promise.resolve(),
+): Storage {
+  return {
+    dialect,
+    users: new KyselyUserStore(db),
+    keyBoxes: new KyselyKeyBoxStore(db),
+    nonces: new KyselyNonceStore(db),
+    async migrate() {
+      const migrator = new Migrator({ db, provider: migrationProvider });
+      const { error } = await migrator.migrateToLatest();
+      if (error !== undefined) throw error instanceof Error ? error : new Error('migration failed');
+    },
+    async ping() {
+      try {
+        await PING.execute(db);
+      } catch (e) {
+        throw fail('UNAVAILABLE', 'storage is unavailable', { cause: e });
+      }
+    },
+    async close() {
+      await db.destroy();
+      await onClose();
+    },
+  };
+}

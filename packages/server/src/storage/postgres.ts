@@ -1,0 +1,36 @@
+/**
+ * The PostgreSQL backend (`DATABASE_URL`), through node-postgres and Kysely. Several stateless
+ * server processes can share one database: nonces, chains and projections live only here.
+ *
+ * @packageDocumentation
+ */
+import pg from 'pg';
+import { Kysely, PostgresDialect } from 'kysely';
+import { createKyselyStorage } from './kysely-storage.js';
+import type { Database } from './schema.js';
+import type { Storage } from './types.js';
+
+/** Options of {@link openPostgresStorage}. */
+export interface PostgresOptions {
+  /** A `postgres://` URL. */
+  databaseUrl: string;
+  /** Pool size (default 10). */
+  poolSize?: number;
+  /** Run migrations on open (default true). */
+  migrate?: boolean;
+}
+
+/**
+ * Connects to PostgreSQL and migrates the schema (Kysely's migrator takes a lock, so several
+ * processes starting together migrate once).
+ */
+export async function openPostgresStorage(options: PostgresOptions): Promise<Storage> {
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+  // An idle client's error (e.g. the server restarting) must not crash the process; the next
+  // query reports it.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const storage = createKyselyStorage(db, 'postgres');
+  if (options.migrate !== false) await storage.migrate();
+  return storage;
+}

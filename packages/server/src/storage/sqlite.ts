@@ -1,0 +1,48 @@
+/**
+ * The embedded default backend: SQLite through better-sqlite3, in WAL mode.
+ *
+ * @packageDocumentation
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { createKyselyStorage } from './kysely-storage.js';
+import type { Database } from './schema.js';
+import type { Storage } from './types.js';
+
+/** The database file name inside the data directory. */
+export const SQLITE_FILE = 'saltbox.sqlite';
+
+/** Options of {@link openSqliteStorage}. */
+export interface SqliteOptions {
+  /** The data directory (created 0700 when missing), or `:memory:` for a private database. */
+  dataDir: string;
+  /** Run migrations on open (default true). */
+  migrate?: boolean;
+}
+
+/**
+ * Opens (creating when missing) the SQLite database under `dataDir` and migrates it.
+ *
+ * WAL lets readers run while one writer commits, and lets several server processes share the
+ * file; `synchronous=NORMAL` is durable against a killed process in WAL mode (only a power cut
+ * can lose the last commits); `busy_timeout` makes a second process wait for the write lock
+ * instead of failing.
+ */
+export async function openSqliteStorage(options: SqliteOptions): Promise<Storage> {
+  let file = ':memory:';
+  if (options.dataDir !== ':memory:') {
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    file = join(options.dataDir, SQLITE_FILE);
+  }
+  const sqlite = new BetterSqlite3(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const storage = createKyselyStorage(db, 'sqlite');
+  if (options.migrate !== false) await storage.migrate();
+  return storage;
+}
