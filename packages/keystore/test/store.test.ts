@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defaultBackend, utf8 } from '@saltbox/saltpack';
 import type { ByteStore } from '@saltbox/keystore';
 import { encryptedStore, memoryStore, openKeystore, prefixedStore } from '@saltbox/keystore';
-import { fileStore, openFileKeystore } from '@saltbox/keystore/node';
+import { fileStore, nodeArgon2id, openFileKeystore } from '@saltbox/keystore/node';
 import { expectCode } from './conformance.js';
 import { CHEAP_KDF, tempDir } from './helpers.js';
 
@@ -184,6 +184,29 @@ describe('file keystore', () => {
     await rm(meta);
     await expectCode(ks.unlock({ passphrase: PASS, create: true }), 'KEYSTORE_CORRUPT');
     expect(await readdir(d)).not.toContain('meta.rec');
+  });
+
+  it('works with Argon2id at rest (sodium-native), including a wrong passphrase', async () => {
+    const d = join(await dir(), 'ks');
+    const kdf = {
+      alg: 'argon2id' as const,
+      params: { opslimit: 1, memlimit: 8 * 1024 * 1024 },
+      argon2id: nodeArgon2id,
+    };
+    const ks = await openFileKeystore({ keystoreDir: d, kdf });
+    await ks.unlock({ passphrase: PASS, create: true });
+    const dev = await ks.createDevice({ name: 'a', type: 'bot' });
+    await ks.close();
+    const meta = JSON.parse(await readFile(join(d, 'meta.rec'), 'utf8'));
+    expect(meta.kdf).toMatchObject({ alg: 'argon2id', opslimit: 1, memlimit: 8 * 1024 * 1024 });
+    const again = await openFileKeystore({ keystoreDir: d });
+    await expectCode(again.unlock({ passphrase: 'nope' }), 'KEYSTORE_WRONG_PASSPHRASE');
+    await again.unlock({ passphrase: PASS });
+    expect((await again.getPublicKeyBundle()).devices).toEqual([dev]);
+    await again.close();
+    // Without an Argon2id implementation (a browser core), the store is refused, not damaged.
+    const core = await openKeystore({ store: fileStore(d) });
+    await expectCode(core.unlock({ passphrase: PASS }), 'KEYSTORE_UNSUPPORTED_VERSION');
   });
 
   it('locks itself after the idle timeout', async () => {

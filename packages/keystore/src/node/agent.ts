@@ -24,6 +24,7 @@ import type { KeystoreApi } from '../rpc.js';
 import type { KdfChoice } from '../store/passphrase.js';
 import type { KeystoreClient, RpcClientOptions } from '../transport/jsonrpc.js';
 import { createRpcClient, createRpcServer } from '../transport/jsonrpc.js';
+import { nodeArgon2id } from './argon2.js';
 import { fileStore } from './file-store.js';
 import { defaultKeystoreDir, defaultSocketPath } from './paths.js';
 
@@ -137,6 +138,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   if (!keystore) {
     owned = await openKeystore({
       store: fileStore(options.keystoreDir ?? defaultKeystoreDir()),
+      argon2id: nodeArgon2id,
       idleLockMs: options.idleLockMs === undefined ? DEFAULT_IDLE_LOCK_MS : options.idleLockMs,
       ...(options.kdf ? { kdf: options.kdf } : {}),
     });

@@ -16,4 +16,5 @@ export type {
 export { defaultKeystoreDir, defaultSaltboxHome, defaultSocketPath } from './paths.js';
 export { nodeEndpoint, serveInWorker, startWorkerKeystore } from './worker.js';
 export { openFileKeystore } from './open.js';
+export { nodeArgon2id } from './argon2.js';
 export type { FileKeystoreOptions } from './open.js';

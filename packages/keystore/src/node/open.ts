@@ -5,6 +5,7 @@
  */
 import type { KeystoreOptions, LocalKeystore } from '../keystore.js';
 import { openKeystore } from '../keystore.js';
+import { nodeArgon2id } from './argon2.js';
 import { fileStore } from './file-store.js';
 import { defaultKeystoreDir } from './paths.js';
 
@@ -15,11 +16,16 @@ export interface FileKeystoreOptions extends Omit<KeystoreOptions, 'store'> {
 }
 
 /**
- * Opens the file keystore (locked). Call `unlock({passphrase})` next.
+ * Opens the file keystore (locked). Call `unlock({passphrase})` next. Keystores made with
+ * Argon2id open with {@link nodeArgon2id} unless another implementation is given.
  *
  * @throws SaltpackError `SALTPACK_BACKEND_UNAVAILABLE` when no crypto backend loads.
  */
 export function openFileKeystore(options: FileKeystoreOptions = {}): Promise<LocalKeystore> {
   const { keystoreDir, ...rest } = options;
-  return openKeystore({ ...rest, store: fileStore(keystoreDir ?? defaultKeystoreDir()) });
+  return openKeystore({
+    argon2id: nodeArgon2id,
+    ...rest,
+    store: fileStore(keystoreDir ?? defaultKeystoreDir()),
+  });
 }

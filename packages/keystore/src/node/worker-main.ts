@@ -9,6 +9,7 @@
 import { workerData } from 'node:worker_threads';
 import { openKeystore } from '../keystore.js';
 import type { ScryptParams } from '../store/passphrase.js';
+import { nodeArgon2id } from './argon2.js';
 import { fileStore } from './file-store.js';
 import { serveInWorker } from './worker.js';
 
@@ -19,6 +20,7 @@ const data = workerData as {
 };
 const keystore = await openKeystore({
   store: fileStore(data.keystoreDir),
+  argon2id: nodeArgon2id,
   idleLockMs: data.idleLockMs ?? null,
   kdf: { alg: 'scrypt', ...(data.scrypt ? { params: data.scrypt } : {}) },
 });
