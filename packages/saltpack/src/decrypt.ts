@@ -247,7 +247,7 @@ function openPacket(
     s.major === 1
       ? concatBytes(s.headerHash, nonce)
       : concatBytes(s.headerHash, nonce, Uint8Array.of(final ? 1 : 0));
-  const expected = own.slice(); // the engine may take the packet's buffer
+  const expected = own.slice(); // the packet's bytes are reused once this call returns
   const check = (hash: Uint8Array, plaintext: Uint8Array | null): Uint8Array => {
     // The authenticator is checked before the secretbox, as the reference does (§3.3).
     if (!constantTimeEqual(backend.hmacSha512Trunc32(s.macKey, hash), expected))

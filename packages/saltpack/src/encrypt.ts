@@ -44,7 +44,7 @@ export interface EncryptOptions {
   preserveRecipientOrder?: boolean;
   /**
    * Where chunks are sealed: in this thread by default, or e.g. a worker pool from
-   * `@saltbox/saltpack/node` for large inputs. The engine may take ownership of chunk buffers.
+   * `@saltbox/saltpack/node` for large inputs.
    */
   engine?: PayloadEngine;
 }

@@ -25,8 +25,9 @@ export interface OpenedChunk {
 }
 
 /**
- * Where payload chunks are sealed and opened. Implementations may take ownership of the
- * `chunk`/`box` buffers passed in (a worker pool transfers them instead of copying).
+ * Where payload chunks are sealed and opened. The `chunk`/`box` bytes are only valid during the
+ * synchronous part of the call (they may be views into a reused stream buffer): an
+ * implementation copies them before its first `await`. Returned buffers belong to the caller.
  */
 export interface PayloadEngine {
   sealChunk(

@@ -45,9 +45,12 @@ export function encodeHeader(
  *   a bin; `bad_header` when its content is not a Saltpack header).
  */
 export function decodeHeader(backend: CryptoBackend, object: Uint8Array): RawHeader {
+  // Own copy: the decoded fields are views, and callers keep some (keys, receiver lists) while
+  // the stream framer reuses its buffer for the packets that follow.
+  const own = object.slice();
   let bytes: MsgpackValue;
   try {
-    bytes = decodeMsgpackAt(object, 0).value;
+    bytes = decodeMsgpackAt(own, 0).value;
   } catch (cause) {
     throw new SaltpackError(
       'failed_to_read_header_bytes',

@@ -120,7 +120,8 @@ export function createVerifyStream(options: VerifyOptions = {}): VerifyStream {
           },
         );
       }
-      return { final: isFinal, output: chunk };
+      // The chunk is a view into the framer's buffer, which the next input overwrites.
+      return { final: isFinal, output: chunk.slice() };
     },
     fail: rejectSigner,
   });

@@ -5,8 +5,6 @@
  */
 import { msgpackObjectEnd, MsgpackError } from '../msgpack.js';
 
-/** Objects at least this large are handed out without a copy (the buffer is detached). */
-const DETACH_THRESHOLD = 64 * 1024;
 const INITIAL_CAPACITY = 64 * 1024;
 
 export class ObjectFramer {
@@ -24,6 +22,7 @@ export class ObjectFramer {
   /** Appends input bytes. */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
+    if (this.start === this.end) this.start = this.end = 0;
     if (this.end + chunk.length > this.buf.length) {
       const live = this.end - this.start;
       const needed = Math.max(live + chunk.length, this.want - this.start);
@@ -43,7 +42,10 @@ export class ObjectFramer {
   }
 
   /**
-   * Returns the next complete object's raw bytes, or `null` if more input is needed.
+   * Returns the next complete object's raw bytes, or `null` if more input is needed. The bytes
+   * are a view into the framer's buffer, valid until the next {@link ObjectFramer.push}: callers
+   * copy what they keep. Reusing one buffer (instead of handing each 1 MiB packet its own)
+   * keeps garbage, and so peak memory, down.
    *
    * @param maxBytes - refuse objects longer than this (hostile length fields)
    * @throws MsgpackError when the bytes cannot start a msgpack object, or the object is too big.
@@ -59,21 +61,8 @@ export class ObjectFramer {
     }
     if (r - this.start > maxBytes) throw new MsgpackError('msgpack object too large', this.start);
     this.want = 0;
-    const len = r - this.start;
-    if (len < DETACH_THRESHOLD) {
-      const obj = this.buf.slice(this.start, r);
-      this.start = r;
-      if (this.start === this.end) this.start = this.end = 0;
-      return obj;
-    }
-    // Large object: give the caller the current buffer and move the remainder to a new one.
     const obj = this.buf.subarray(this.start, r);
-    const rest = this.end - r;
-    const next = new Uint8Array(Math.max(INITIAL_CAPACITY, rest));
-    next.set(this.buf.subarray(r, this.end));
-    this.buf = next;
-    this.start = 0;
-    this.end = rest;
+    this.start = r;
     return obj;
   }
 }

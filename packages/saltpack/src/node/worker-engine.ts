@@ -1,63 +1,62 @@
 /**
  * A {@link PayloadEngine} on a pool of worker threads (Node only), so encryption and decryption
  * use every core: the main thread frames, authenticates and does I/O while workers run
- * secretbox and SHA-512 over 1 MiB chunks. Buffers move by transfer, not copy.
+ * secretbox and SHA-512 over 1 MiB chunks.
+ *
+ * Jobs travel through a small pool of reused SharedArrayBuffer slots: the bytes are copied in,
+ * processed in place by the worker, and copied out. Transferring ArrayBuffers instead leaves
+ * their memory to V8's lazy accounting of buffers arriving from other threads, and peak RSS
+ * doubled; with reused slots the memory in flight is bounded by the jobs in flight.
  *
  * Workers are unreferenced while idle, so an engine left open never keeps a process alive.
  */
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { CHUNK_SIZE } from '../constants.js';
 import type { OpenedChunk, PayloadEngine, SealedChunk } from '../engine.js';
 import { SaltpackError } from '../errors.js';
 
-// The worker is plain CommonJS evaluated from a string, so it runs the same whether this module
-// is loaded from TypeScript sources (tests) or from the build.
+// Plain CommonJS evaluated from a string, so the worker runs the same whether this module is
+// loaded from TypeScript sources (tests) or from the build. The job's bytes sit at offset 16 of
+// the slot; libsodium allows overlapping buffers, so sealing and opening happen in place and
+// nothing but the 64-byte hash is allocated here.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const sodium = require(workerData.sodiumPath);
 const { createHash } = require('node:crypto');
 parentPort.on('message', (m) => {
-  const input = new Uint8Array(m.data, m.offset, m.length);
+  const input = new Uint8Array(m.slot, 16, m.length);
   const h = createHash('sha512').update(m.prefix);
   if (m.op === 'seal') {
-    // In place when the chunk has 16 bytes of headroom (libsodium allows overlapping buffers):
-    // no allocation here, so no garbage piles up in a worker whose heap rarely collects.
-    let out;
-    if (m.offset >= 16) out = new Uint8Array(m.data, m.offset - 16, m.length + 16);
-    else out = new Uint8Array(m.length + 16);
+    const out = new Uint8Array(m.slot, 0, m.length + 16);
     sodium.crypto_secretbox_easy(out, input, m.nonce, m.key);
     const hash = new Uint8Array(h.update(out).digest());
-    parentPort.postMessage(
-      { id: m.id, out: out.buffer, outOffset: out.byteOffset, outLength: out.length, hash: hash.buffer },
-      [out.buffer, hash.buffer],
-    );
+    parentPort.postMessage({ id: m.id, ok: true, hash: hash.buffer }, [hash.buffer]);
     return;
   }
-  // Hash the box before opening it in place over itself.
-  const hash = new Uint8Array(h.update(input).digest());
-  let ok = false;
-  if (m.length >= 16) {
-    ok = sodium.crypto_secretbox_open_easy(new Uint8Array(m.data, m.offset + 16, m.length - 16), input, m.nonce, m.key);
-  }
-  parentPort.postMessage(
-    { id: m.id, out: ok ? m.data : null, outOffset: m.offset + 16, outLength: m.length - 16, hash: hash.buffer },
-    ok ? [m.data, hash.buffer] : [hash.buffer],
-  );
+  const hash = new Uint8Array(h.update(input).digest()); // hash the box before opening over it
+  const ok = m.length >= 16 &&
+    sodium.crypto_secretbox_open_easy(new Uint8Array(m.slot, 32, m.length - 16), input, m.nonce, m.key);
+  parentPort.postMessage({ id: m.id, ok, hash: hash.buffer }, [hash.buffer]);
 });
 `;
 
 interface Reply {
   id: number;
-  out: ArrayBuffer | null;
-  outOffset: number;
-  outLength: number;
+  ok: boolean;
   hash: ArrayBuffer;
 }
 
-interface Slot {
+interface WorkerSlot {
   worker: Worker;
   busy: number;
+}
+
+/** A reusable shared buffer: 16 bytes of headroom for the tag, then the job's bytes. */
+interface SharedSlot {
+  buffer: SharedArrayBuffer;
+  bytes: Uint8Array;
 }
 
 /** A worker-pool engine; call `close()` when done (or let idle workers be collected at exit). */
@@ -72,16 +71,6 @@ export interface WorkerEngine extends PayloadEngine {
 export interface WorkerEngineOptions {
   /** Worker threads (default: available parallelism, at least 1, at most 8). */
   threads?: number;
-}
-
-/** Transferable view: the buffer itself when the view covers it, otherwise a copy. */
-function ownBuffer(bytes: Uint8Array): { data: ArrayBuffer; offset: number; length: number } {
-  const buf = bytes.buffer;
-  if (buf instanceof ArrayBuffer && !(buf as { resizable?: boolean }).resizable) {
-    return { data: buf, offset: bytes.byteOffset, length: bytes.byteLength };
-  }
-  const copy = bytes.slice();
-  return { data: copy.buffer, offset: 0, length: copy.length };
 }
 
 /**
@@ -102,13 +91,10 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
     );
   }
   const threads = Math.max(1, Math.min(8, options.threads ?? availableParallelism()));
-  const pending = new Map<
-    number,
-    { resolve: (r: Reply) => void; reject: (e: unknown) => void; slot: Slot }
-  >();
+  const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
   let nextId = 0;
   let closed = false;
-  const slots: Slot[] = [];
+  const workers: WorkerSlot[] = [];
   const fail = (e: unknown): void => {
     for (const p of pending.values()) p.reject(e);
     pending.clear();
@@ -117,66 +103,87 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { sodiumPath },
-      // A worker only moves buffers through native calls: a small heap keeps its memory down.
+      // A worker only calls into native code: a small heap keeps its memory down.
       resourceLimits: {
         maxYoungGenerationSizeMb: 1,
         maxOldGenerationSizeMb: 16,
         codeRangeSizeMb: 4,
       },
     });
-    const slot: Slot = { worker, busy: 0 };
+    const entry: WorkerSlot = { worker, busy: 0 };
     worker.unref();
     worker.on('message', (reply: Reply) => {
       const p = pending.get(reply.id);
       if (!p) return;
       pending.delete(reply.id);
-      if (--slot.busy === 0) worker.unref();
+      if (--entry.busy === 0) worker.unref();
       p.resolve(reply);
     });
     worker.on('error', (e) => {
       fail(new SaltpackError('backend_unavailable', 'a crypto worker failed', {}, { cause: e }));
     });
-    slots.push(slot);
+    workers.push(entry);
   }
-  const run = (
+
+  const freeSlots: SharedSlot[] = [];
+  const takeSlot = (length: number): SharedSlot => {
+    const need = length + 32;
+    const slot = freeSlots.pop();
+    if (slot && slot.buffer.byteLength >= need) return slot;
+    const buffer = new SharedArrayBuffer(Math.max(need, CHUNK_SIZE + 64));
+    return { buffer, bytes: new Uint8Array(buffer) };
+  };
+  const release = (slot: SharedSlot): void => {
+    if (freeSlots.length < 16) freeSlots.push(slot);
+  };
+
+  const run = async (
     op: 'seal' | 'open',
     key: Uint8Array,
     nonce: Uint8Array,
     bytes: Uint8Array,
     prefix: Uint8Array,
-  ): Promise<Reply> => {
-    if (closed)
-      return Promise.reject(new SaltpackError('invalid_parameter', 'the worker engine is closed'));
-    let slot = slots[0]!;
-    for (const s of slots) if (s.busy < slot.busy) slot = s;
+  ): Promise<{ ok: boolean; hash: Uint8Array; slot: SharedSlot }> => {
+    if (closed) throw new SaltpackError('invalid_parameter', 'the worker engine is closed');
+    let target = workers[0]!;
+    for (const w of workers) if (w.busy < target.busy) target = w;
     const id = nextId++;
-    const { data, offset, length } = ownBuffer(bytes);
-    return new Promise<Reply>((resolve, reject) => {
-      pending.set(id, { resolve, reject, slot });
-      if (slot.busy++ === 0) slot.worker.ref();
-      slot.worker.postMessage({ id, op, key, nonce, prefix, data, offset, length }, [data]);
+    const slot = takeSlot(bytes.length);
+    slot.bytes.set(bytes, 16);
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      if (target.busy++ === 0) target.worker.ref();
+      target.worker.postMessage({
+        id,
+        op,
+        key,
+        nonce,
+        prefix,
+        slot: slot.buffer,
+        length: bytes.length,
+      });
     });
+    return { ok: reply.ok, hash: new Uint8Array(reply.hash), slot };
   };
+
   return {
     threads,
     async sealChunk(key, nonce, chunk, hashPrefix): Promise<SealedChunk> {
       const r = await run('seal', key, nonce, chunk, hashPrefix);
-      return {
-        box: new Uint8Array(r.out!, r.outOffset, r.outLength),
-        hash: new Uint8Array(r.hash),
-      };
+      const box = r.slot.bytes.slice(0, chunk.length + 16);
+      release(r.slot);
+      return { box, hash: r.hash };
     },
     async openChunk(key, nonce, box, hashPrefix): Promise<OpenedChunk> {
       const r = await run('open', key, nonce, box, hashPrefix);
-      return {
-        plaintext: r.out ? new Uint8Array(r.out, r.outOffset, r.outLength) : null,
-        hash: new Uint8Array(r.hash),
-      };
+      const plaintext = r.ok ? r.slot.bytes.slice(32, 16 + box.length) : null;
+      release(r.slot);
+      return { plaintext, hash: r.hash };
     },
     async close() {
       closed = true;
       fail(new SaltpackError('invalid_parameter', 'the worker engine is closed'));
-      await Promise.all(slots.map((s) => s.worker.terminate()));
+      await Promise.all(workers.map((w) => w.worker.terminate()));
     },
   };
 }
