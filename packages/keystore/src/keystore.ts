@@ -165,7 +165,11 @@ export class LocalKeystore implements KeystoreApi {
 
   // ---------------------------------------------------------------- lifecycle
 
-  /** See the `status` entry of the RPC table (`rpc.ts`). */
+  /**
+   * See the `status` entry of the RPC table (`rpc.ts`).
+   *
+   * @throws KeystoreError `KEYSTORE_STORAGE` when the store cannot be read.
+   */
   async status(): Promise<ResponseOf<'status'>> {
     const s = this.#state;
     let state: ResponseOf<'status'>['state'] = 'unlocked';
@@ -299,7 +303,11 @@ export class LocalKeystore implements KeystoreApi {
     });
   }
 
-  /** See the `getPublicKeyBundle` entry of the RPC table (`rpc.ts`). */
+  /**
+   * See the `getPublicKeyBundle` entry of the RPC table (`rpc.ts`).
+   *
+   * @throws KeystoreError `KEYSTORE_LOCKED`.
+   */
   getPublicKeyBundle(): Promise<ResponseOf<'getPublicKeyBundle'>> {
     const s = this.#unlocked();
     const gen = (e: SeedEntry) => ({
@@ -320,7 +328,13 @@ export class LocalKeystore implements KeystoreApi {
 
   // ---------------------------------------------------------------- operations
 
-  /** See the `sign` entry of the RPC table (`rpc.ts`). */
+  /**
+   * See the `sign` entry of the RPC table (`rpc.ts`).
+   *
+   * @throws KeystoreError `KEYSTORE_LOCKED`. Per item (as `{error}`): `KEYSTORE_UNKNOWN_KEY`,
+   *   `KEYSTORE_REFUSED` (purpose not allowed for the key kind), `KEYSTORE_INVALID_ARGUMENT`
+   *   (message shape).
+   */
   async sign(request: RequestOf<'sign'>): Promise<ResponseOf<'sign'>> {
     const s = this.#unlocked();
     const items = await mapItems(request.items, (item) => {
@@ -332,7 +346,12 @@ export class LocalKeystore implements KeystoreApi {
     return { items };
   }
 
-  /** See the `boxBatch` entry of the RPC table (`rpc.ts`). */
+  /**
+   * See the `boxBatch` entry of the RPC table (`rpc.ts`).
+   *
+   * @throws KeystoreError `KEYSTORE_LOCKED`. Per item: `KEYSTORE_REFUSED` (nonce shape),
+   *   `KEYSTORE_UNKNOWN_KEY`.
+   */
   async boxBatch(request: RequestOf<'boxBatch'>): Promise<ResponseOf<'boxBatch'>> {
     const s = this.#unlocked();
     const legacy = this.#options.legacySaltpackV1 ?? false;
@@ -345,7 +364,12 @@ export class LocalKeystore implements KeystoreApi {
     return { items };
   }
 
-  /** See the `unboxBatch` entry of the RPC table (`rpc.ts`). */
+  /**
+   * See the `unboxBatch` entry of the RPC table (`rpc.ts`).
+   *
+   * @throws KeystoreError `KEYSTORE_LOCKED`. Per item: `KEYSTORE_REFUSED` (nonce shape),
+   *   `KEYSTORE_UNKNOWN_KEY`.
+   */
   async unboxBatch(request: RequestOf<'unboxBatch'>): Promise<ResponseOf<'unboxBatch'>> {
     const s = this.#unlocked();
     const items = await mapItems(request.items, (item) => {
@@ -411,7 +435,13 @@ export class LocalKeystore implements KeystoreApi {
     });
   }
 
-  /** See the `openKeyBoxes` entry of the RPC table (`rpc.ts`). */
+  /**
+   * See the `openKeyBoxes` entry of the RPC table (`rpc.ts`).
+   *
+   * @throws KeystoreError `KEYSTORE_LOCKED`. Per item: `KEYSTORE_UNKNOWN_KEY` (receiver not held
+   *   or of the wrong kind), `KEYSTORE_DECRYPTION_FAILED`, `KEYSTORE_KEY_MISMATCH`,
+   *   `KEYSTORE_CONFLICT`, `KEYSTORE_STORAGE`.
+   */
   openKeyBoxes(request: RequestOf<'openKeyBoxes'>): Promise<ResponseOf<'openKeyBoxes'>> {
     return this.#mutex.run(async () => {
       const s = this.#unlocked();
@@ -420,7 +450,12 @@ export class LocalKeystore implements KeystoreApi {
     });
   }
 
-  /** See the `sealKv` entry of the RPC table (`rpc.ts`). */
+  /**
+   * See the `sealKv` entry of the RPC table (`rpc.ts`).
+   *
+   * @throws KeystoreError `KEYSTORE_LOCKED`. Per item: `KEYSTORE_UNKNOWN_KEY` (signer not a held
+   *   device key, or team generation not held).
+   */
   async sealKv(request: RequestOf<'sealKv'>): Promise<ResponseOf<'sealKv'>> {
     const s = this.#unlocked();
     const items = await mapItems(request.items, (item) => {
@@ -436,7 +471,12 @@ export class LocalKeystore implements KeystoreApi {
     return { items };
   }
 
-  /** See the `openKv` entry of the RPC table (`rpc.ts`). */
+  /**
+   * See the `openKv` entry of the RPC table (`rpc.ts`).
+   *
+   * @throws KeystoreError `KEYSTORE_LOCKED`. Per item: `KEYSTORE_UNKNOWN_KEY`,
+   *   `KEYSTORE_DECRYPTION_FAILED` (truncated, wrong key, bad signature).
+   */
   async openKv(request: RequestOf<'openKv'>): Promise<ResponseOf<'openKv'>> {
     const s = this.#unlocked();
     const items = await mapItems(request.items, (item) => {

@@ -77,7 +77,12 @@ export function servePort(
   });
 }
 
-/** Connects to a keystore served on the other side of `endpoint`. */
+/**
+ * Connects to a keystore served on the other side of `endpoint`.
+ *
+ * Calls on the returned client reject with `KEYSTORE_TRANSPORT` once the endpoint reports that
+ * the other side died or after `close()`, and with the keystore's own codes otherwise.
+ */
 export function connectPort(
   endpoint: MessageEndpoint,
   options: Omit<RpcClientOptions, 'onClose'> = {},
