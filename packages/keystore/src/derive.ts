@@ -3,7 +3,8 @@
  * IDs, paper-key derivation, PUK and team-key derivations and their `prev` secretboxes.
  *
  * This module adapts identity's results to what the keystore holds (secret halves only) and
- * maps identity's errors onto keystore codes, so no other keystore file imports identity.
+ * maps identity's errors onto keystore codes; apart from base64 (`bytes.ts`) no other keystore
+ * file imports identity.
  *
  * @packageDocumentation
  */
@@ -17,6 +18,8 @@ import {
   ed25519Kid,
   generateDeviceId,
   isIdentityError,
+  KID_TYPE,
+  parseKid,
   openPerUserKeyPrev,
   openTeamPrev,
   sealPerUserKeyPrev,
@@ -30,6 +33,23 @@ export const signingKid = (publicKey: Uint8Array): string => ed25519Kid(publicKe
 
 /** KID of an X25519 public key (`0121…0a`). */
 export const encryptionKid = (publicKey: Uint8Array): string => curve25519Kid(publicKey);
+
+/**
+ * The 32-byte public key inside an Ed25519 (`0120…0a`) or X25519 (`0121…0a`) KID.
+ *
+ * @throws KeystoreError `KEYSTORE_INVALID_ARGUMENT` for a malformed or non-NaCl KID.
+ */
+export function kidPublicKey(kid: string): Uint8Array {
+  try {
+    const parsed = parseKid(kid);
+    if (parsed.type === KID_TYPE.ed25519 || parsed.type === KID_TYPE.curve25519) {
+      return parsed.payload;
+    }
+  } catch (e) {
+    if (!isIdentityError(e)) throw e;
+  }
+  throw invalidArgument('not a nacl kid');
+}
 
 /** A fresh device ID (16 random bytes ending in `0x18`). */
 export const newDeviceId = (backend: CryptoBackend): string => generateDeviceId(backend);

@@ -19,7 +19,8 @@ export type {
   RpcEntry,
   RpcTable,
 } from './rpc.js';
-export { LocalKeystore, kidPublicKey, openKeystore } from './keystore.js';
+export { LocalKeystore, openKeystore } from './keystore.js';
+export { kidPublicKey } from './derive.js';
 export type { KeystoreOptions } from './keystore.js';
 export {
   PURPOSES_BY_KEY_KIND,

@@ -6,12 +6,11 @@
  * @packageDocumentation
  */
 import type { CryptoBackend, LocalBoxKey } from '@saltbox/saltpack';
-import { boxKeyFromSecret, constantTimeEqual, defaultBackend, fromHex } from '@saltbox/saltpack';
+import { boxKeyFromSecret, constantTimeEqual, defaultBackend } from '@saltbox/saltpack';
 import {
   KeystoreError,
   invalidArgument,
   lockedError,
-  refused,
   toKeystoreError,
   unknownKey,
 } from './errors.js';
@@ -716,13 +715,3 @@ export class LocalKeystore implements KeystoreApi {
     return { generations: [...seeds.keys()].sort((a, b) => a - b) };
   }
 }
-
-/** Public key bytes of a KID (the 32 bytes between the type byte and the trailer). */
-export function kidPublicKey(kid: string): Uint8Array {
-  if (!/^012[01][0-9a-f]{64}0a$/.test(kid)) throw invalidArgument('not a nacl kid');
-  return fromHex(kid.slice(4, 68));
-}
-
-/** @internal The refusal used by servers for privileged methods. */
-export const privilegedRefusal = (method: string): KeystoreError =>
-  refused('this keystore transport does not allow privileged methods', { method });

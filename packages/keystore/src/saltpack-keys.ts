@@ -16,7 +16,7 @@
 import type { BoxKeyring, BoxRequest, BoxSecretKey, SigningSecretKey } from '@saltbox/saltpack';
 import { bytesEqual } from '@saltbox/saltpack';
 import { KeystoreError, refused } from './errors.js';
-import { kidPublicKey } from './keystore.js';
+import { kidPublicKey } from './derive.js';
 import type { SigningPurpose } from './purposes.js';
 import type { ItemResult, KeystoreApi, RequestOf } from './rpc.js';
 
