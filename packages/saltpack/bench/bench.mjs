@@ -189,7 +189,10 @@ const maxN = Math.max(...counts);
 function probeCli() {
   if (!existsSync(cli)) return null;
   const key = join(dir, 'probe.key');
-  const kg = spawnSync('node', [...CLI_FLAGS, cli, 'keygen', '-o', key], { cwd: root, encoding: 'utf8' });
+  const kg = spawnSync('node', [...CLI_FLAGS, cli, 'keygen', '-o', key], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   const pk = kg.stdout?.split('\n')[0]?.trim();
   if (kg.status !== 0 || !pk || !existsSync(key)) return null;
   const pin = join(dir, 'probe.in');
@@ -221,7 +224,10 @@ const saltboxKeys = []; // { file, pk } for the CLI
 const senderKey = join(dir, 'sender.key');
 if (cliMode) {
   const keygen = (file) => {
-    const r = spawnSync('node', [...CLI_FLAGS, cli, 'keygen', '-o', file], { cwd: root, encoding: 'utf8' });
+    const r = spawnSync('node', [...CLI_FLAGS, cli, 'keygen', '-o', file], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     if (r.status !== 0) throw new Error(`saltbox keygen failed: ${r.stderr}`);
     return r.stdout.split('\n')[0].trim();
   };
@@ -323,7 +329,10 @@ const cliTool = cliMode && {
       o,
     ],
   ],
-  decrypt: (n, i, o) => ['node', [...CLI_FLAGS, cli, 'decrypt', '-k', saltboxKeys[n - 1].file, '-i', i, '-o', o]],
+  decrypt: (n, i, o) => [
+    'node',
+    [...CLI_FLAGS, cli, 'decrypt', '-k', saltboxKeys[n - 1].file, '-i', i, '-o', o],
+  ],
 };
 /** The row the ratios and targets are judged on: the CLI when it works, else the stand-in. */
 const primary = cliTool || standInTool;
