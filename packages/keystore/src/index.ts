@@ -24,7 +24,6 @@ export { kidPublicKey } from './derive.js';
 export type { KeystoreOptions } from './keystore.js';
 export {
   PURPOSES_BY_KEY_KIND,
-  SALTPACK_SIGNATURE_PREFIXES,
   SIGNATURE_PREFIXES,
   SIGNING_PURPOSES,
   signPayload,

@@ -20,12 +20,13 @@
  * @packageDocumentation
  */
 import type { RandomSource } from '@saltbox/saltpack';
-import { bytesEqual, utf8 } from '@saltbox/saltpack';
+import {
+  DERIVED_SBOX_KEY_NONCE,
+  PAYLOAD_KEY_BOX_NONCE_V1,
+  RECIPSB_NONCE_PREFIX,
+  bytesEqual,
+} from '@saltbox/saltpack';
 import { refused } from './errors.js';
-
-const DERIVED_SBOXKEY = utf8('saltpack_derived_sboxkey');
-const RECIPSB = utf8('saltpack_recipsb');
-const PAYLOAD_KEY_BOX_V1 = utf8('saltpack_payload_key_box');
 
 const zeroAt16to19 = (nonce: Uint8Array): boolean =>
   (nonce[16]! | nonce[17]! | nonce[18]! | nonce[19]!) === 0;
@@ -37,7 +38,7 @@ const zeroAt16to19 = (nonce: Uint8Array): boolean =>
  */
 export function checkZeroBoxNonce(nonce: Uint8Array, legacyV1: boolean): void {
   if (nonce.length !== 24) throw refused('nonce must be 24 bytes');
-  if (zeroAt16to19(nonce) || bytesEqual(nonce, DERIVED_SBOXKEY) || legacyV1) return;
+  if (zeroAt16to19(nonce) || bytesEqual(nonce, DERIVED_SBOX_KEY_NONCE) || legacyV1) return;
   throw refused('box nonce is not a saltpack mac or derived-key nonce');
 }
 
@@ -48,8 +49,8 @@ export function checkZeroBoxNonce(nonce: Uint8Array, legacyV1: boolean): void {
  */
 export function checkPayloadKeyNonce(nonce: Uint8Array): void {
   if (nonce.length !== 24) throw refused('nonce must be 24 bytes');
-  if (bytesEqual(nonce, PAYLOAD_KEY_BOX_V1)) return;
-  if (bytesEqual(nonce.subarray(0, 16), RECIPSB) && zeroAt16to19(nonce)) return;
+  if (bytesEqual(nonce, PAYLOAD_KEY_BOX_NONCE_V1)) return;
+  if (bytesEqual(nonce.subarray(0, 16), RECIPSB_NONCE_PREFIX) && zeroAt16to19(nonce)) return;
   throw refused('unbox nonce is not a saltpack payload-key nonce');
 }
 

@@ -15,7 +15,14 @@
  *
  * @packageDocumentation
  */
-import { bytesEqual, concatBytes, utf8 } from '@saltbox/saltpack';
+import {
+  ATTACHED_SIGNATURE_PREFIX,
+  DETACHED_SIGNATURE_PREFIX,
+  SIGNCRYPTION_SIGNATURE_PREFIX,
+  bytesEqual,
+  concatBytes,
+  utf8,
+} from '@saltbox/saltpack';
 import { invalidArgument, refused } from './errors.js';
 
 /** Every purpose a caller may ask {@link signPayload} for. */
@@ -45,13 +52,11 @@ export const SIGNATURE_PREFIXES = {
 } as const;
 
 /** The three message prefixes Saltpack itself puts in front of what it signs. */
-export const SALTPACK_SIGNATURE_PREFIXES = [
-  'saltpack attached signature\0',
-  'saltpack detached signature\0',
-  'saltpack encrypted signature\0',
-] as const;
-
-const saltpackPrefixBytes = SALTPACK_SIGNATURE_PREFIXES.map((p) => utf8(p));
+const saltpackPrefixBytes = [
+  ATTACHED_SIGNATURE_PREFIX,
+  DETACHED_SIGNATURE_PREFIX,
+  SIGNCRYPTION_SIGNATURE_PREFIX,
+];
 
 /** Which kinds of key may sign for which purposes. Derived keys only sign their own links. */
 export const PURPOSES_BY_KEY_KIND = {
