@@ -118,8 +118,8 @@ export interface ImportOptions {
  * Imports one server link: decodes it, computes its link ID and sig ID, and checks the v2
  * outer/inner agreement (spec §3.5). Does not verify the signature.
  *
- * @throws IdentityError `IDENTITY_BAD_CHAIN_LINK` for a malformed link or an unsupported type
- *   without `ignore_if_unsupported`; `IDENTITY_CHAIN_LINK_STUBBED_UNSUPPORTED` for a stub of an
+ * @throws IdentityError `IDENTITY_BAD_CHAIN_LINK` for a malformed link or an unsupported user
+ *   link type without `ignore_if_unsupported` (`IDENTITY_UNSUPPORTED` for a team link); `IDENTITY_CHAIN_LINK_STUBBED_UNSUPPORTED` for a stub of an
  *   unknown type without it; `IDENTITY_VERIFY_FAILED` when the signed outer link disagrees with
  *   the inner payload's hash, seqno or prev; `IDENTITY_SIGCHAIN_V2_MISMATCHED_FIELD` when it
  *   disagrees on type, seq_type, ignore_if_unsupported or high_skip.
@@ -188,7 +188,9 @@ function importInner(
     highSkip = { seqno: hsSeqno, hash: hsHash };
   }
   const unsupported = !options.supportedTypes.has(type);
-  if (unsupported && !ignoreIfUnsupported)
+  // Team links: an unknown type is judged after the outer/inner agreement below, so a link whose
+  // outer says "ignorable" and inner does not is a mismatch, not an unknown type.
+  if (unsupported && !ignoreIfUnsupported && options.chain !== 'team')
     throw fail('IDENTITY_BAD_CHAIN_LINK', 'unsupported link type without ignore_if_unsupported', {
       seqno,
     });
@@ -262,7 +264,15 @@ function importInner(
       'v2 link whose inner body version is not 2',
       { ...details, field: 'version' },
     );
-  if (codeFromInner !== undefined ? outer.linkType !== codeFromInner : !outer.ignoreIfUnsupported)
+  // An inner type unknown to saltbox cannot be compared to the outer code; on a team chain it
+  // only must not contradict a known code (ignorability is compared below and judged last).
+  const typeMismatch =
+    codeFromInner !== undefined
+      ? outer.linkType !== codeFromInner
+      : options.chain === 'team'
+        ? linkTypeNameFor(outer.linkType) !== undefined
+        : !outer.ignoreIfUnsupported;
+  if (typeMismatch)
     throw fail('IDENTITY_SIGCHAIN_V2_MISMATCHED_FIELD', 'outer and inner link types differ', {
       ...details,
       field: 'type',
@@ -291,6 +301,10 @@ function importInner(
         field: 'high_skip',
       });
   }
+  if (unsupported && !ignoreIfUnsupported)
+    throw fail('IDENTITY_UNSUPPORTED', 'unsupported link type without ignore_if_unsupported', {
+      seqno,
+    });
   return { ...common, id, sigVersion: 2, outer, typeCode: outer.linkType };
 }
 

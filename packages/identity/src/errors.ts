@@ -58,8 +58,18 @@ export type OtherIdentityErrorCode =
   | 'IDENTITY_DECRYPTION_FAILED'
   /** A team or implicit-team name that is not well formed. */
   | 'IDENTITY_BAD_TEAM_NAME'
-  /** A team chain broke one of Keybase's team rules (roles, generations, team section…). */
+  /** A team chain broke one of Keybase's team rules (generations, team section, members…). */
   | 'IDENTITY_TEAM_CHAIN_INVALID'
+  /** A team link's signer lacked the role its type needs, or broke the owner rules. */
+  | 'IDENTITY_TEAM_PERMISSION'
+  /** A team link that must be read in full arrived stubbed. */
+  | 'IDENTITY_TEAM_STUBBED'
+  /** A team chain does not end at the tail the caller trusts (Merkle leaf or pin). */
+  | 'IDENTITY_TEAM_TAIL_MISMATCH'
+  /** A team key generation, box or prev that the caller needs is not available. */
+  | 'IDENTITY_TEAM_KEY_UNAVAILABLE'
+  /** An opened team seed does not derive the keys the team chain records for its generation. */
+  | 'IDENTITY_TEAM_KEY_MISMATCH'
   /** A team-chain feature saltbox deliberately leaves out (hidden chains, invites…). */
   | 'IDENTITY_UNSUPPORTED'
   /** A cached verified state does not fit the chain it is being extended with. */

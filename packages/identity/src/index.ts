@@ -28,3 +28,5 @@ export type { ImportedLink, ImportOptions, ServerChainLink } from './chain-link.
 export * from './user-chain.js';
 export * from './builders.js';
 export * from './lookup.js';
+export * from './team-chain.js';
+export * from './team-chain-keys.js';
