@@ -112,14 +112,15 @@ async function findPayloadKey(
   });
   if (hidden.length > 0) {
     for (const key of await keyring.allBoxSecretKeys()) {
-      for (const i of hidden) {
-        const payloadKey = await key.unbox(
-          ephemeral,
-          payloadKeyBoxNonce(major, i),
-          recipients[i]!.box,
-        );
-        if (payloadKey) return { index: i, key, payloadKey, hidden: true };
-      }
+      // All trials of one key at once: a keystore in another process batches them into one
+      // round trip instead of one per hidden entry.
+      const opened = await Promise.all(
+        hidden.map(async (i) =>
+          key.unbox(ephemeral, payloadKeyBoxNonce(major, i), recipients[i]!.box),
+        ),
+      );
+      const at = opened.findIndex((p) => p !== null);
+      if (at >= 0) return { index: hidden[at]!, key, payloadKey: opened[at]!, hidden: true };
     }
   }
   throw new SaltpackError('no_decryption_key', 'no decryption key found for message');
