@@ -1,6 +1,23 @@
 /**
- * Placeholder entry point: this package's public API arrives with its issue.
+ * The saltbox server: directory, sigchains and key boxes over an authenticated HTTP JSON API,
+ * on SQLite (default) or PostgreSQL.
+ *
+ * ```ts
+ * import { startServer } from '@saltbox/server';
+ * const server = await startServer({ listen: '127.0.0.1:8080', dataDir: '/var/lib/saltbox' });
+ * ```
  *
  * @packageDocumentation
  */
-export {};
+export { createApp, DEFAULT_LIMITS } from './app.js';
+export type { App, AppOptions, Clock, Limits } from './app.js';
+export { startServer, parseListen, DEFAULT_LISTEN } from './node.js';
+export type { RunningServer, ServerOptions } from './node.js';
+export { ServerError, fail } from './errors.js';
+export { ChainService, projectState } from './chain.js';
+export { Metrics, LATENCY_BUCKETS } from './metrics.js';
+export { RateLimiter } from './rate-limit.js';
+export type { RateLimit } from './rate-limit.js';
+export { jsonLogger, silentLogger } from './log.js';
+export type { LogEntry, Logger } from './log.js';
+export * from './storage/index.js';

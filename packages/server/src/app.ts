@@ -1,0 +1,440 @@
+/**
+ * The HTTP application: routes, the one error handler, body limits, authentication, rate limits,
+ * metrics and request logs, as a fetch handler (`app.fetch`) that runs under Node
+ * (`startServer`) or in tests (`app.request()`).
+ *
+ * @packageDocumentation
+ */
+import { Hono } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { matchedRoutes } from 'hono/route';
+import type { z } from 'zod';
+import type { CryptoBackend } from '@saltbox/saltpack';
+import { buildLookupResponse, buildLookupUser, isUid, isValidUsername } from '@saltbox/identity';
+import type { LookupUserInput } from '@saltbox/identity';
+import {
+  ApiError,
+  appendLinksRequestSchema,
+  chainQuerySchema,
+  DEFAULT_CLOCK_SKEW_MS,
+  MAX_LOOKUP_USERNAMES,
+  pukBoxesQuerySchema,
+  putPukBoxesRequestSchema,
+  requestTarget,
+  ROUTES,
+  signupRequestSchema,
+  usersLookupQuerySchema,
+} from '@saltbox/protocol';
+import type {
+  ChainResponse,
+  LookupUserSummary,
+  PukBoxesResponse,
+  UsersLookupResponse,
+  WhoamiResponse,
+} from '@saltbox/protocol';
+import { authenticateRequest } from './auth.js';
+import type { AuthContext } from './auth.js';
+import { ChainService } from './chain.js';
+import { fail, ServerError } from './errors.js';
+import { jsonLogger } from './log.js';
+import type { Logger } from './log.js';
+import { Metrics } from './metrics.js';
+import { RateLimiter } from './rate-limit.js';
+import type { RateLimit } from './rate-limit.js';
+import type { Storage, UserProjection, UserRecord } from './storage/types.js';
+
+/** Server limits. */
+export interface Limits {
+  /** Largest request body accepted, in bytes (default 256 KiB); larger is `PAYLOAD_TOO_LARGE`. */
+  maxBodyBytes: number;
+  /** Allowed distance of a request timestamp from the server clock (default ±5 min). */
+  clockSkewMs: number;
+  /** Per-device (and, on public routes, per-address) token bucket (default 50 burst, 20/s). */
+  rateLimit: RateLimit;
+}
+
+/** Default limits. */
+export const DEFAULT_LIMITS: Limits = {
+  maxBodyBytes: 256 * 1024,
+  clockSkewMs: DEFAULT_CLOCK_SKEW_MS,
+  rateLimit: { burst: 50, perSecond: 20 },
+};
+
+/** A clock (Unix milliseconds); injectable so tests can move time. */
+export interface Clock {
+  now(): number;
+}
+
+/** Options of {@link createApp}. */
+export interface AppOptions {
+  storage: Storage;
+  /** Crypto for signature checks and the chain verifier. */
+  backend: CryptoBackend;
+  clock?: Clock;
+  limits?: Partial<Limits>;
+  logger?: Logger;
+}
+
+/** What {@link createApp} returns. */
+export interface App {
+  /** The fetch handler. */
+  fetch: (request: Request, env?: unknown) => Response | Promise<Response>;
+  /** Hono's test helper: `app.request('/healthz')`. */
+  request: Hono<AppEnv>['request'];
+  /** The process's metrics (also served at `/metrics`). */
+  metrics: Metrics;
+}
+
+interface AppEnv {
+  Bindings: { incoming?: { socket?: { remoteAddress?: string } } };
+  Variables: { body: Uint8Array; auth: AuthContext | undefined };
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+
+function errorResponse(e: ApiError, extra: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(e.toJSON()), {
+    status: e.status,
+    headers: { ...JSON_HEADERS, ...extra },
+  });
+}
+
+/** Reads the body with a hard cap, whether or not `Content-Length` is sent or honest. */
+async function readBody(req: Request, max: number): Promise<Uint8Array> {
+  const declared = req.headers.get('content-length');
+  if (declared !== null && Number(declared) > max)
+    throw fail('PAYLOAD_TOO_LARGE', `request body is larger than ${max} bytes`);
+  if (req.body === null) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel();
+      throw fail('PAYLOAD_TOO_LARGE', `request body is larger than ${max} bytes`);
+    }
+    parts.push(value);
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.byteLength;
+  }
+  return out;
+}
+
+/** Parses a JSON body against a schema; issues name paths and rules, never values. */
+function parseBody<S extends z.ZodType>(body: Uint8Array, schema: S): z.output<S> {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+  } catch {
+    throw fail('MALFORMED_REQUEST', 'request body is not utf-8 json');
+  }
+  return validate(json, schema);
+}
+
+function validate<S extends z.ZodType>(value: unknown, schema: S): z.output<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const path = issue && issue.path.length > 0 ? issue.path.join('.') : 'request';
+    throw fail('VALIDATION_FAILED', `${path}: ${issue?.message ?? 'invalid'}`.toLowerCase());
+  }
+  return r.data;
+}
+
+function parseUsernameList(raw: string): string[] {
+  const names = raw.split(',').map((n) => n.trim().toLowerCase());
+  if (names.length > MAX_LOOKUP_USERNAMES)
+    throw fail('VALIDATION_FAILED', `at most ${MAX_LOOKUP_USERNAMES} usernames per lookup`);
+  for (const n of names)
+    if (!isValidUsername(n)) throw fail('INVALID_USERNAME', 'a requested username is malformed');
+  return names;
+}
+
+function summary(u: UserRecord, p: UserProjection): LookupUserSummary {
+  return {
+    uid: u.uid,
+    username: u.username,
+    eldestKid: u.eldestKid,
+    tail: { seqno: u.tailSeqno, linkId: u.tailLinkId },
+    keys: p.keys.map((k) => ({ kid: k.kid, role: k.role, status: k.status, deviceId: k.deviceId })),
+    devices: p.devices,
+    perUserKeys: p.perUserKeys,
+  };
+}
+
+function keybaseUser(u: UserRecord, p: UserProjection): LookupUserInput {
+  const live = p.keys.filter((k) => k.status === 'live');
+  return {
+    uid: u.uid,
+    username: u.username,
+    status: 0,
+    // Every KID ever delegated, revoked included (spec keybase-identity §1.3).
+    allBundles: p.keys.map((k) => k.kid),
+    sibkeys: live.filter((k) => k.role === 'sibkey').map((k) => k.kid),
+    subkeys: live.filter((k) => k.role === 'subkey').map((k) => k.kid),
+    eldestKid: u.eldestKid,
+    ctime: Math.floor(u.ctime / 1000),
+    perUserKeys: p.perUserKeys,
+  };
+}
+
+/** A driver's error code (`SQLITE_BUSY`, `ECONNREFUSED`, a PostgreSQL SQLSTATE), if any. */
+function errorCodeOf(err: unknown): string | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : null;
+}
+
+/** The matched route pattern of a finished request, for logs and metrics. */
+function routeOf(c: unknown): string {
+  // matchedRoutes is typed for the default environment; the routes are the same objects.
+  const routes = matchedRoutes(c as Context).filter((r) => r.method !== 'ALL');
+  return routes[routes.length - 1]?.path ?? 'unmatched';
+}
+
+/**
+ * Builds the application.
+ *
+ * Routes (all JSON; errors are `{"error":{"code","message"}}` with the status of the code):
+ * `GET /healthz`, `GET /metrics`, `POST /api/v1/users` (sign-up, signed by the new eldest key),
+ * `GET /api/v1/users/lookup?usernames=`, `GET|POST /api/v1/users/:username/chain`,
+ * `PUT /api/v1/users/:username/puk-boxes`, `GET /api/v1/me`, `GET /api/v1/me/puk-boxes`, and the
+ * public Keybase-shaped `GET /_/api/1.0/user/lookup.json`.
+ */
+export function createApp(options: AppOptions): App {
+  const { storage, backend } = options;
+  const now = options.clock ? () => options.clock!.now() : Date.now;
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const log = options.logger ?? jsonLogger;
+  const metrics = new Metrics(now);
+  const limiter = new RateLimiter(limits.rateLimit, now);
+  const chains = new ChainService(backend, storage, now);
+  const authDeps = { backend, storage, limiter, now, clockSkewMs: limits.clockSkewMs };
+  let lastPrune = now();
+
+  const app = new Hono<AppEnv>();
+
+  // Outermost: time, count and log every request, whatever the outcome.
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    const seconds = (performance.now() - started) / 1000;
+    const route = routeOf(c);
+    metrics.observe(c.req.method, route, c.res.status, seconds);
+    const key = c.get('auth')?.key;
+    log({
+      level: c.res.status >= 500 ? 'error' : 'info',
+      msg: 'request',
+      method: c.req.method,
+      route,
+      status: c.res.status,
+      ms: Math.round(seconds * 10000) / 10,
+      // A short prefix identifies the device in logs without publishing its full ID or key.
+      device: key?.deviceId?.slice(0, 8) ?? null,
+    });
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof ServerError) return errorResponse(err, { ...err.headers });
+    if (err instanceof ApiError) return errorResponse(err as ApiError);
+    // Never the message: it may quote SQL or input. The class name is enough to start from.
+    log({
+      level: 'error',
+      msg: 'internal error',
+      route: routeOf(c),
+      error: err.name,
+      code: errorCodeOf(err),
+    });
+    return errorResponse(new ApiError('INTERNAL', 'internal server error'));
+  });
+  app.notFound(() => errorResponse(new ApiError('NOT_FOUND', 'no such route')));
+
+  const body: MiddlewareHandler<AppEnv> = async (c, next) => {
+    c.set('body', await readBody(c.req.raw, limits.maxBodyBytes));
+    await next();
+  };
+
+  const authenticated =
+    (allowUnregistered = false): MiddlewareHandler<AppEnv> =>
+    async (c, next) => {
+      const auth = await authenticateRequest(
+        authDeps,
+        {
+          method: c.req.method,
+          target: requestTarget(new URL(c.req.url)),
+          body: c.get('body'),
+          authorization: c.req.header('authorization'),
+        },
+        allowUnregistered,
+      );
+      c.set('auth', auth);
+      if (now() - lastPrune > 60_000) {
+        lastPrune = now();
+        // Pruning is housekeeping: a failure is logged and retried a minute later.
+        storage.nonces.pruneNonces(now()).catch((e: unknown) => {
+          log({
+            level: 'warn',
+            msg: 'nonce prune failed',
+            error: e instanceof Error ? e.name : 'unknown',
+          });
+        });
+      }
+      await next();
+    };
+
+  const publicLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
+    // No bindings under app.request() (tests): all such callers share one bucket.
+    const env = c.env as AppEnv['Bindings'] | undefined;
+    const addr = env?.incoming?.socket?.remoteAddress ?? 'local';
+    const wait = limiter.take(`addr:${addr}`);
+    if (wait > 0)
+      throw fail('RATE_LIMITED', 'too many requests from this address', {
+        headers: { 'Retry-After': String(wait) },
+      });
+    await next();
+  };
+
+  /** The authenticated caller's key, which must belong to `user`. */
+  const ownKey = (c: Context<AppEnv>, user: UserRecord) => {
+    const key = c.get('auth')?.key;
+    if (key?.uid !== user.uid) throw fail('FORBIDDEN', 'a device may only change its own user');
+    return key;
+  };
+
+  const userByParam = async (c: Context<AppEnv>): Promise<UserRecord> => {
+    const name = (c.req.param('username') ?? '').toLowerCase();
+    if (!isValidUsername(name)) throw fail('INVALID_USERNAME', 'username is malformed');
+    const user = await storage.users.getUser(name);
+    if (user === null) throw fail('USER_NOT_FOUND', 'no such user');
+    return user;
+  };
+
+  app.get(ROUTES.health, async (c) => {
+    await storage.ping();
+    return c.json({ status: 'ok' as const });
+  });
+
+  app.get(ROUTES.metrics, (c) =>
+    c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
+  );
+
+  app.post(ROUTES.signup, publicLimit, body, authenticated(true), async (c) => {
+    const req = parseBody(c.get('body'), signupRequestSchema);
+    const tail = await chains.signup(req, c.get('auth')!.kid);
+    return c.json(tail, 201);
+  });
+
+  app.get(ROUTES.usersLookup, body, authenticated(), async (c) => {
+    const q = validate(c.req.query(), usersLookupQuerySchema);
+    const names = parseUsernameList(q.usernames);
+    const users = await storage.users.getUsers(names);
+    const projections = await storage.users.getProjections([...users.values()].map((u) => u.uid));
+    const res: UsersLookupResponse = {
+      users: names.map((n) => {
+        const u = users.get(n);
+        return u ? summary(u, projections.get(u.uid)!) : null;
+      }),
+    };
+    return c.json(res);
+  });
+
+  app.get(ROUTES.chain, body, authenticated(), async (c) => {
+    const user = await userByParam(c);
+    const q = validate(c.req.query(), chainQuerySchema);
+    const links = await storage.users.getLinks(user.uid, q.since);
+    const res: ChainResponse = {
+      uid: user.uid,
+      username: user.username,
+      links: links.map((l) => l.link),
+    };
+    return c.json(res);
+  });
+
+  app.post(ROUTES.chain, body, authenticated(), async (c) => {
+    const user = await userByParam(c);
+    ownKey(c, user);
+    const req = parseBody(c.get('body'), appendLinksRequestSchema);
+    return c.json(await chains.append(user, req));
+  });
+
+  app.put(ROUTES.pukBoxes, body, authenticated(), async (c) => {
+    const user = await userByParam(c);
+    ownKey(c, user);
+    const req = parseBody(c.get('body'), putPukBoxesRequestSchema);
+    await chains.putPukBoxes(user, req.boxes);
+    return c.body(null, 204);
+  });
+
+  app.get(ROUTES.me, body, authenticated(), async (c) => {
+    const key = c.get('auth')!.key!;
+    const user = await storage.users.getUserByUid(key.uid);
+    if (user === null) throw fail('UNKNOWN_KEY', 'the signing key is not registered');
+    const res: WhoamiResponse = {
+      uid: user.uid,
+      username: user.username,
+      deviceId: key.deviceId,
+      kid: key.kid,
+    };
+    return c.json(res);
+  });
+
+  app.get(ROUTES.myPukBoxes, body, authenticated(), async (c) => {
+    const key = c.get('auth')!.key!;
+    const q = validate(c.req.query(), pukBoxesQuerySchema);
+    const projection = (await storage.users.getProjections([key.uid])).get(key.uid)!;
+    // A device reads the boxes addressed to its own live encryption keys, nothing else.
+    const mine = projection.keys
+      .filter((k) => k.deviceId !== null && k.deviceId === key.deviceId)
+      .filter((k) => k.role === 'subkey' && k.status === 'live')
+      .map((k) => k.kid);
+    const boxes = await storage.keyBoxes.getPukBoxes(key.uid, mine, q.generation);
+    const res: PukBoxesResponse = { boxes };
+    return c.json(res);
+  });
+
+  app.get(ROUTES.keybaseLookup, publicLimit, async (c) => {
+    // Keybase's directory is public and CORS-enabled; so is this read-only mirror of it.
+    c.header('access-control-allow-origin', '*');
+    const usernames = c.req.query('usernames') ?? c.req.query('username');
+    const uid = c.req.query('uid');
+    const inputError = (desc: string) =>
+      c.json({ status: { code: 100, name: 'INPUT_ERROR', desc } });
+    if (uid !== undefined) {
+      if (!isUid(uid)) return inputError('bad uid');
+      const user = await storage.users.getUserByUid(uid);
+      if (user === null) return c.json({ status: { code: 205, name: 'NOT_FOUND' } });
+      const p = (await storage.users.getProjections([uid])).get(uid)!;
+      return c.json({
+        status: { code: 0, name: 'OK' },
+        them: buildLookupUser(keybaseUser(user, p)),
+      });
+    }
+    if (usernames === undefined || usernames === '')
+      return inputError('usernames or uid is required');
+    const names = usernames.split(',').map((n) => n.trim().toLowerCase());
+    if (names.length > MAX_LOOKUP_USERNAMES || !names.every((n) => isValidUsername(n)))
+      return inputError('bad list value');
+    const users = await storage.users.getUsers(names);
+    const projections = await storage.users.getProjections([...users.values()].map((u) => u.uid));
+    return c.json(
+      buildLookupResponse(
+        names.map((n) => {
+          const u = users.get(n);
+          return u ? keybaseUser(u, projections.get(u.uid)!) : null;
+        }),
+      ),
+    );
+  });
+
+  return {
+    fetch: (request, env) => app.fetch(request, env as AppEnv['Bindings']),
+    request: app.request.bind(app),
+    metrics,
+  };
+}

@@ -1,0 +1,344 @@
+/**
+ * Sigchain writes: sign-up and append, each validated by replaying links through
+ * `@saltbox/identity`'s verifier before anything is stored. The server refuses what a client
+ * would refuse, so an honest server never serves a chain its clients reject — but clients still
+ * verify everything themselves (DESIGN.md, Identity).
+ *
+ * Verified states are cached per user, keyed by the chain tail they cover; a state is used only
+ * when the stored tail still matches, so several server processes sharing one database stay
+ * correct (a stale cache is replayed from storage, never trusted).
+ *
+ * @packageDocumentation
+ */
+import type { CryptoBackend } from '@saltbox/saltpack';
+import {
+  buildKeyFamily,
+  decodeEncryptionPacket,
+  extendUserChain,
+  importUserLinks,
+  isIdentityError,
+  isKid,
+  isValidUsername,
+  jget,
+  jstr,
+  KID_TYPE,
+  normalizeUsername,
+  uidFromUsername,
+  verifyUserChain,
+} from '@saltbox/identity';
+import type { ImportedLink, UserChainResult, UserChainState } from '@saltbox/identity';
+import type { ChainLink, ChainTail, PukBox } from '@saltbox/protocol';
+import { fail } from './errors.js';
+import type {
+  PukBoxRecord,
+  Storage,
+  StoredLink,
+  UserProjection,
+  UserRecord,
+} from './storage/types.js';
+
+/** Link types an append may carry. Resets (`eldest`) and PGP are not supported by this server. */
+const APPENDABLE_TYPES: ReadonlySet<string> = new Set([
+  'sibkey',
+  'subkey',
+  'revoke',
+  'per_user_key',
+]);
+
+/** Translates a verifier failure into `CHAIN_INVALID`, keeping its code and seqno. */
+function chainInvalid(e: unknown): never {
+  if (isIdentityError(e)) {
+    const at = e.details.seqno === undefined ? '' : ` at seqno ${e.details.seqno}`;
+    throw fail('CHAIN_INVALID', `chain rejected (${e.code}${at}): ${e.message}`, { cause: e });
+  }
+  throw e;
+}
+
+/** The KIDs a run of links delegates or signs with: the key family the verifier needs. */
+function linkKids(links: readonly ImportedLink[]): string[] {
+  const out: string[] = [];
+  for (const l of links) {
+    if (l.stubbed) continue;
+    for (const k of [
+      l.signingKid,
+      jstr(l.body, 'key', 'kid'),
+      jstr(l.body, 'sibkey', 'kid'),
+      jstr(l.body, 'subkey', 'kid'),
+    ])
+      if (k !== undefined && isKid(k) && !out.includes(k)) out.push(k);
+  }
+  return out;
+}
+
+/**
+ * The stored projection of a verified state. A key of a revoked device counts as revoked, so
+ * authentication needs one lookup by KID.
+ */
+export function projectState(uid: string, state: UserChainState): UserProjection {
+  const deviceOf = new Map<string, string>();
+  const revokedDevices = new Set<string>();
+  for (const d of state.devices.values()) {
+    for (const k of d.kids) deviceOf.set(k, d.id);
+    if (d.status === 'revoked') revokedDevices.add(d.id);
+  }
+  return {
+    keys: [...state.keys.values()].map((k) => {
+      const deviceId = deviceOf.get(k.kid) ?? null;
+      const revoked = k.status === 'revoked' || (deviceId !== null && revokedDevices.has(deviceId));
+      return {
+        kid: k.kid,
+        uid,
+        role: k.role,
+        status: revoked ? 'revoked' : 'live',
+        deviceId,
+        seqno: k.seqno,
+      };
+    }),
+    devices: [...state.devices.values()].map((d) => ({
+      id: d.id,
+      name: d.name ?? null,
+      type: d.type ?? null,
+      status: d.status,
+    })),
+    perUserKeys: [...state.perUserKeys.values()].map((p) => ({ ...p })),
+  };
+}
+
+/**
+ * The `seqno` and `prev` beside a link must repeat its signed payload's: the verifier reads the
+ * payload, and a stored link whose outer fields disagree would mislead any reader that trusts
+ * them (and the continuity checks made on them before verification).
+ */
+function checkOuterFields(links: readonly ChainLink[], imported: readonly ImportedLink[]): void {
+  imported.forEach((l, i) => {
+    const posted = links[i]!;
+    if (posted.seqno !== l.seqno || posted.prev !== l.prev)
+      throw fail('CHAIN_INVALID', `link ${posted.seqno}: seqno or prev differs from its payload`);
+  });
+}
+
+function storedLinks(links: readonly ChainLink[], imported: readonly ImportedLink[]): StoredLink[] {
+  return imported.map((l, i) => ({
+    seqno: l.seqno,
+    linkId: l.id,
+    sigId: l.sigId!,
+    type: l.type!,
+    // Stored with the IDs the server computed, whatever the client claimed.
+    link: { ...links[i]!, sig_id: l.sigId!, payload_hash: l.id },
+  }));
+}
+
+/**
+ * Checks PUK boxes against a verified state: each names a generation the chain announced and is
+ * addressed to a live Curve25519 key of this user, and its packet names that same receiver.
+ */
+function checkBoxes(
+  backend: CryptoBackend,
+  result: UserChainResult,
+  boxes: readonly PukBox[],
+): PukBoxRecord[] {
+  const liveSubkeys = new Set(result.subkeys);
+  return boxes.map((b) => {
+    if (!result.state.perUserKeys.has(b.generation))
+      throw fail('VALIDATION_FAILED', `no per-user key generation ${b.generation} in the chain`);
+    if (!isKid(b.receiverKid, KID_TYPE.curve25519) || !liveSubkeys.has(b.receiverKid))
+      throw fail(
+        'VALIDATION_FAILED',
+        'a box is not addressed to a live encryption key of the user',
+      );
+    let receiver: string;
+    try {
+      receiver = decodeEncryptionPacket(backend, b.box).receiverKid;
+    } catch (e) {
+      throw fail('VALIDATION_FAILED', 'a box is not a tag-515 encryption packet', { cause: e });
+    }
+    if (receiver !== b.receiverKid)
+      throw fail('VALIDATION_FAILED', 'a box packet names another receiver');
+    return { generation: b.generation, receiverKid: b.receiverKid, box: b.box };
+  });
+}
+
+interface CachedState {
+  tailLinkId: string;
+  state: UserChainState;
+  result: UserChainResult;
+}
+
+/** Sign-up and append, with a bounded cache of verified chain states. */
+export class ChainService {
+  readonly #backend: CryptoBackend;
+  readonly #storage: Storage;
+  readonly #cache = new Map<string, CachedState>();
+  readonly #maxCached: number;
+  readonly #now: () => number;
+
+  /**
+   * @param backend - crypto for the verifier.
+   * @param storage - where chains live.
+   * @param now - the clock (Unix ms), for registration times.
+   * @param maxCached - how many users' verified states to keep in memory.
+   */
+  constructor(backend: CryptoBackend, storage: Storage, now: () => number, maxCached = 10_000) {
+    this.#backend = backend;
+    this.#storage = storage;
+    this.#now = now;
+    this.#maxCached = maxCached;
+  }
+
+  #remember(uid: string, entry: CachedState): void {
+    this.#cache.delete(uid);
+    this.#cache.set(uid, entry);
+    // A Map iterates in insertion order, so the first key is the least recently stored.
+    if (this.#cache.size > this.#maxCached) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.#cache.delete(oldest);
+    }
+  }
+
+  /** The verified state at the stored tail: from the cache when current, else replayed. */
+  async #stateOf(user: UserRecord): Promise<CachedState> {
+    const hit = this.#cache.get(user.uid);
+    if (hit?.tailLinkId === user.tailLinkId) return hit;
+    const stored = await this.#storage.users.getLinks(user.uid, 0);
+    const links = stored.map((l) => l.link);
+    try {
+      const imported = importUserLinks(this.#backend, links);
+      const family = await buildKeyFamily(this.#backend, linkKids(imported));
+      const result = await verifyUserChain(this.#backend, {
+        uid: user.uid,
+        username: user.username,
+        links,
+        keyFamily: family,
+        eldestKid: user.eldestKid,
+      });
+      const entry = { tailLinkId: user.tailLinkId, state: result.state, result };
+      this.#remember(user.uid, entry);
+      return entry;
+    } catch (e) {
+      // A stored chain that no longer verifies is a server fault, not the client's.
+      throw fail('INTERNAL', 'stored chain does not verify', { cause: e });
+    }
+  }
+
+  /**
+   * Registers a user from their `eldest`, device `subkey` and PUK generation-1 links. The
+   * request must be signed by the eldest key (proof of possession).
+   *
+   * @throws ServerError `INVALID_USERNAME`, `CHAIN_INVALID` (links fail verification or are not
+   *   exactly eldest + subkey + per_user_key generation 1), `FORBIDDEN` (request not signed by
+   *   the eldest key), `VALIDATION_FAILED` (a bad PUK box), `USERNAME_TAKEN`, `KEY_IN_USE`.
+   */
+  async signup(
+    input: { username: string; links: readonly ChainLink[]; pukBoxes: readonly PukBox[] },
+    signerKid: string,
+  ): Promise<ChainTail> {
+    if (!isValidUsername(input.username))
+      throw fail(
+        'INVALID_USERNAME',
+        'usernames are 2–16 of a-z, 0-9 and _ (no leading or double _)',
+      );
+    const username = normalizeUsername(input.username);
+    const uid = uidFromUsername(this.#backend, username);
+    let imported: ImportedLink[];
+    let result: UserChainResult;
+    try {
+      imported = importUserLinks(this.#backend, input.links);
+      checkOuterFields(input.links, imported);
+      const types = imported.map((l) => (l.stubbed ? 'stub' : l.type));
+      if (types.join() !== 'eldest,subkey,per_user_key')
+        throw fail('CHAIN_INVALID', 'sign-up takes exactly eldest, subkey and per_user_key links');
+      const family = await buildKeyFamily(this.#backend, linkKids(imported));
+      result = await verifyUserChain(this.#backend, {
+        uid,
+        username,
+        links: input.links,
+        keyFamily: family,
+        eldestKid: imported[0]!.signingKid!,
+      });
+    } catch (e) {
+      chainInvalid(e);
+    }
+    const eldestKid = result.state.eldestKid;
+    if (!isKid(eldestKid, KID_TYPE.ed25519))
+      throw fail('CHAIN_INVALID', 'the eldest key must be an ed25519 device key');
+    if (result.state.perUserKeys.get(1) === undefined)
+      throw fail('CHAIN_INVALID', 'sign-up must announce per-user key generation 1');
+    if (jget(imported[0]!.body, 'device') === undefined || result.state.devices.size !== 1)
+      throw fail('CHAIN_INVALID', 'the eldest link must name the first device');
+    if (signerKid !== eldestKid)
+      throw fail('FORBIDDEN', 'sign-up must be signed by the eldest key');
+    const boxes = checkBoxes(this.#backend, result, input.pukBoxes);
+    const last = imported[imported.length - 1]!;
+    const user: UserRecord = {
+      uid,
+      username,
+      eldestKid,
+      tailSeqno: last.seqno,
+      tailLinkId: last.id,
+      ctime: this.#now(),
+    };
+    await this.#storage.users.createUser({
+      user,
+      links: storedLinks(input.links, imported),
+      projection: projectState(uid, result.state),
+      pukBoxes: boxes,
+    });
+    this.#remember(uid, { tailLinkId: last.id, state: result.state, result });
+    return { uid, username, seqno: last.seqno, linkId: last.id };
+  }
+
+  /**
+   * Appends links to a user's chain after full verification against the stored chain.
+   *
+   * @throws ServerError `CHAIN_CONFLICT` (the links do not start right after the stored tail, or
+   *   another append won), `CHAIN_INVALID` (verification failed, or a reset / PGP link),
+   *   `VALIDATION_FAILED` (a bad PUK box), `KEY_IN_USE`.
+   */
+  async append(
+    user: UserRecord,
+    input: { links: readonly ChainLink[]; pukBoxes: readonly PukBox[] },
+  ): Promise<ChainTail> {
+    const first = input.links[0];
+    if (first?.seqno !== user.tailSeqno + 1)
+      throw fail('CHAIN_CONFLICT', `links must start at seqno ${user.tailSeqno + 1}`);
+    const cached = await this.#stateOf(user);
+    let imported: ImportedLink[];
+    let result: UserChainResult;
+    try {
+      imported = importUserLinks(this.#backend, input.links);
+      checkOuterFields(input.links, imported);
+      for (const l of imported)
+        if (l.stubbed || l.type === undefined || !APPENDABLE_TYPES.has(l.type))
+          throw fail('CHAIN_INVALID', `link type ${l.type ?? 'stub'} cannot be appended here`);
+      const family = await buildKeyFamily(this.#backend, [
+        ...cached.state.keys.keys(),
+        ...linkKids(imported),
+      ]);
+      result = await extendUserChain(this.#backend, cached.state, input.links, family);
+    } catch (e) {
+      chainInvalid(e);
+    }
+    const boxes = checkBoxes(this.#backend, result, input.pukBoxes);
+    await this.#storage.users.appendLinks({
+      uid: user.uid,
+      expectedTailSeqno: user.tailSeqno,
+      links: storedLinks(input.links, imported),
+      projection: projectState(user.uid, result.state),
+      pukBoxes: boxes,
+    });
+    const last = imported[imported.length - 1]!;
+    this.#remember(user.uid, { tailLinkId: last.id, state: result.state, result });
+    return { uid: user.uid, username: user.username, seqno: last.seqno, linkId: last.id };
+  }
+
+  /**
+   * Checks and stores PUK boxes for a user against their verified chain.
+   *
+   * @throws ServerError `VALIDATION_FAILED` for a box of an unknown generation, for a key that is
+   *   not a live encryption key of the user, or that is not a tag-515 packet.
+   */
+  async putPukBoxes(user: UserRecord, boxes: readonly PukBox[]): Promise<void> {
+    const { result } = await this.#stateOf(user);
+    await this.#storage.keyBoxes.putPukBoxes(user.uid, checkBoxes(this.#backend, result, boxes));
+  }
+}
