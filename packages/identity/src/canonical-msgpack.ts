@@ -16,9 +16,25 @@ import { fail } from './errors.js';
 
 const encoder = new TextEncoder();
 
-function compareKeys(a: MsgpackInput, b: MsgpackInput): number {
-  if (typeof a === 'string' && typeof b === 'string')
+/**
+ * Go orders string keys by their UTF-8 bytes. Below U+D800 the UTF-16 code-unit order is the
+ * same, so keys are compared without encoding them; only a difference at a surrogate or above
+ * (rare: keys are ASCII in Keybase's formats) pays for the encoding.
+ */
+function compareStrings(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 && y < 0xd800) return x - y;
     return compareBytes(encoder.encode(a), encoder.encode(b));
+  }
+  return a.length - b.length;
+}
+
+function compareKeys(a: MsgpackInput, b: MsgpackInput): number {
+  if (typeof a === 'string' && typeof b === 'string') return compareStrings(a, b);
   if (
     (typeof a === 'number' || typeof a === 'bigint') &&
     (typeof b === 'number' || typeof b === 'bigint')
@@ -60,6 +76,22 @@ export function encodeCanonicalMsgpack(value: MsgpackInput): Uint8Array {
   return encodeMsgpack(canonicalize(value));
 }
 
+/** Whether every map inside `v` lists its keys in strictly increasing canonical order. */
+function keysInOrder(v: MsgpackValue): boolean {
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return true;
+  if (Array.isArray(v)) return (v as readonly MsgpackValue[]).every(keysInOrder);
+  if (!(v instanceof Map)) return false;
+  let prev: MsgpackValue | undefined;
+  let first = true;
+  for (const [k, x] of v) {
+    if (!first && compareKeys(prev, k) >= 0) return false;
+    if (!keysInOrder(x)) return false;
+    prev = k;
+    first = false;
+  }
+  return true;
+}
+
 /**
  * Decodes msgpack and requires that it be canonical: re-encoding must give the same bytes.
  *
@@ -75,9 +107,11 @@ export function decodeCanonicalMsgpack(bytes: Uint8Array, maxDepth = 16): Msgpac
     if (e instanceof MsgpackError) throw fail('IDENTITY_MALFORMED', 'malformed msgpack', {}, e);
     throw e;
   }
+  // A decoded value is already made of Maps in wire order: when every map's keys are in Go's
+  // order, re-encoding it as is gives the canonical bytes, without rebuilding sorted copies.
   let again: Uint8Array;
   try {
-    again = encodeCanonicalMsgpack(value);
+    again = keysInOrder(value) ? encodeMsgpack(value) : encodeCanonicalMsgpack(value);
   } catch (e) {
     throw fail('IDENTITY_NON_CANONICAL', 'msgpack value cannot be re-encoded', {}, e);
   }

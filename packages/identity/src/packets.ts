@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-import { concatBytes, utf8 } from '@saltbox/saltpack';
+import { bytesEqual, concatBytes, utf8 } from '@saltbox/saltpack';
 import type { CryptoBackend, MsgpackValue } from '@saltbox/saltpack';
 import { decodeCanonicalMsgpack, encodeCanonicalMsgpack } from './canonical-msgpack.js';
 import { fromBase64, toBase64, toHex } from './encoding.js';
@@ -79,6 +79,61 @@ function packetHash(backend: CryptoBackend, packet: Map<MsgpackValue, MsgpackVal
   return backend.sha256(encodeCanonicalMsgpack(copy));
 }
 
+/** `tag` (fixstr) uint16 `version` (fixstr) 1: the last bytes of every canonical packet. */
+function packetTail(tag: number): Uint8Array {
+  return Uint8Array.of(
+    0xa3,
+    0x74,
+    0x61,
+    0x67,
+    0xcd,
+    tag >> 8,
+    tag & 0xff,
+    0xa7,
+    0x76,
+    0x65,
+    0x72,
+    0x73,
+    0x69,
+    0x6f,
+    0x6e,
+    0x01,
+  );
+}
+const TAILS = new Map<number, Uint8Array>([
+  [PACKET_TAG.signature, packetTail(PACKET_TAG.signature)],
+  [PACKET_TAG.encryption, packetTail(PACKET_TAG.encryption)],
+]);
+const EMPTY_BIN = Uint8Array.of(0xc4, 0x00);
+
+/**
+ * The packet hash computed on the received bytes, once they are known to be canonical: keys
+ * sort as body, hash, tag, version and the hash map as type, value, so the 32-byte value sits
+ * right before the fixed tag/version tail. Hashing the bytes around it with an empty `bin` in
+ * its place equals hashing the re-encoded packet, without a second encoding. Undefined when the
+ * layout is not the expected one (then the caller re-encodes).
+ */
+function packetHashInPlace(
+  backend: CryptoBackend,
+  bytes: Uint8Array,
+  tag: number,
+  value: Uint8Array,
+): Uint8Array | undefined {
+  const tail = TAILS.get(tag);
+  if (tail === undefined) return undefined;
+  const end = bytes.length - tail.length;
+  const start = end - 32;
+  if (
+    start < 2 ||
+    bytes[start - 2] !== 0xc4 ||
+    bytes[start - 1] !== 0x20 ||
+    !bytesEqual(bytes.subarray(end), tail) ||
+    !bytesEqual(bytes.subarray(start, end), value)
+  )
+    return undefined;
+  return backend.sha256(bytes.subarray(0, start - 2), EMPTY_BIN, tail);
+}
+
 function decodeOuter(
   backend: CryptoBackend,
   input: string | Uint8Array,
@@ -110,7 +165,8 @@ function decodeOuter(
     if (h.get('type') !== HASH_TYPE_SHA256)
       throw fail('IDENTITY_BAD_PACKET', 'packet hash type is not sha256');
     const expected = bin(h, 'value', 32);
-    if (toHex(expected) !== toHex(packetHash(backend, packet)))
+    const actual = packetHashInPlace(backend, bytes, tag, expected) ?? packetHash(backend, packet);
+    if (!bytesEqual(expected, actual))
       throw fail('IDENTITY_BAD_PACKET', 'packet hash does not match');
   }
   return { packet, body, bytes, hasHash: hash !== undefined };

@@ -23,6 +23,7 @@ import { hasKey } from './key-family.js';
 import type { KeyFamily } from './key-family.js';
 import { isStubbableUserLink, USER_LINK_TYPES } from './link-types.js';
 import { decodeSignaturePacket, verifySignaturePacket } from './packets.js';
+import type { SignaturePacket } from './packets.js';
 import { isArmoredPgpKey, verifyPgpMessage } from './pgp.js';
 import type { PgpKeyBundle } from './pgp.js';
 import { asciiLower } from './ids.js';
@@ -382,6 +383,7 @@ async function verifyBy(
   link: ImportedLink,
   code: ChainErrorCode,
   pgpLink?: ImportedLink,
+  decoded?: SignaturePacket,
 ): Promise<Uint8Array> {
   if (!hasKey(family, kid))
     throw err('IDENTITY_NONEXISTENT_KID', 'key is not among the user keys', link, { kid });
@@ -393,11 +395,14 @@ async function verifyBy(
       throw err(code, 'pgp signature did not verify', link, { kid });
     }
   }
-  let packet;
-  try {
-    packet = decodeSignaturePacket(backend, sig);
-  } catch {
-    throw err(code, 'signature packet is malformed', link, { kid });
+  // The link's own packet was decoded (and its canonical form and hash checked) at import.
+  let packet = decoded;
+  if (packet === undefined) {
+    try {
+      packet = decodeSignaturePacket(backend, sig);
+    } catch {
+      throw err(code, 'signature packet is malformed', link, { kid });
+    }
   }
   if (packet.kid !== kid || packet.version !== 1 || !verifySignaturePacket(backend, packet))
     throw err(code, 'signature did not verify', link, { kid });
@@ -440,6 +445,7 @@ async function verifyLinkSignature(
     link,
     'IDENTITY_VERIFY_FAILED',
     link,
+    link.packet,
   );
   // v1 signs the inner JSON; v2 signs the outer link, already tied to the inner by hash.
   const expected = link.sigVersion === 1 ? utf8(link.payloadJson!) : link.packet!.payload;
@@ -475,15 +481,25 @@ async function verifyReverseSig(
       kid: newKid,
     });
   const signed = await verifyBy(backend, family, state, newKid, rs, link, code);
-  let theirs: JsonValue;
+  let text: string;
   try {
-    theirs = parseJson(new TextDecoder('utf-8', { fatal: true }).decode(signed));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(signed);
   } catch {
-    throw err(code, 'reverse signature payload is not json', link);
+    throw err(code, 'reverse signature payload is not utf-8', link);
   }
   const ours = parseJson(link.payloadJson!) as JsonObject;
   (((ours.body as JsonObject)[section] as JsonObject).reverse_sig as JsonValue) = null;
-  if (canonicalJson(theirs) !== canonicalJson(ours))
+  const expected = canonicalJson(ours);
+  // Signers sign the canonical form, so the common case is a plain string match; anything
+  // else is parsed and canonicalised before it is compared (spec §3.6).
+  if (text === expected) return;
+  let theirs: JsonValue;
+  try {
+    theirs = parseJson(text);
+  } catch {
+    throw err(code, 'reverse signature payload is not json', link);
+  }
+  if (canonicalJson(theirs) !== expected)
     throw err(code, 'reverse signature covers a different payload', link);
 }
 
