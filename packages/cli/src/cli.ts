@@ -13,6 +13,14 @@ import type { ParseArgsConfig } from 'node:util';
 import { encrypt, keygen, open, sign, signcrypt, verify, defaultContext } from './commands.js';
 import type { CommandContext, Flags } from './commands.js';
 import { usage } from './errors.js';
+import {
+  agentStart,
+  agentStatus,
+  agentStop,
+  DEFAULT_IDLE_LOCK,
+  lock,
+  unlock,
+} from './keystore-commands.js';
 import { reportError } from './ui.js';
 import type { Console } from './ui.js';
 
@@ -36,13 +44,21 @@ const io = {
   input: { type: 'string', short: 'i' },
   output: { type: 'string', short: 'o' },
 } as const satisfies OptionSpec;
-const key = { key: { type: 'string', short: 'k' } } as const satisfies OptionSpec;
+const key = {
+  key: { type: 'string', short: 'k' },
+  'passphrase-file': { type: 'string' },
+} as const satisfies OptionSpec;
 const armorOptions = {
   armor: { type: 'boolean', short: 'a' },
   brand: { type: 'string' },
 } as const satisfies OptionSpec;
 
-const KEY_HELP = `  -k, --key FILE          key file (default: $SALTBOX_HOME/saltpack.key)`;
+const KEY_HELP = `  -k, --key FILE          use this key file (default: the keystore agent, else the
+                          keystore in $SALTBOX_HOME/keystore, else $SALTBOX_HOME/saltpack.key)
+      --passphrase-file FILE  the keystore passphrase, for the keystore without an agent
+                          (also: SALTBOX_PASSPHRASE; else you are asked on the terminal)`;
+const PASSPHRASE_HELP = `      --passphrase-file FILE  read the passphrase from FILE (one line) instead of
+                          SALTBOX_PASSPHRASE or asking on the terminal`;
 const IO_HELP = `  -i, --input FILE        read FILE instead of standard input
   -o, --output FILE       write FILE instead of standard output`;
 const JSON_HELP = `      --json              machine-readable output and errors`;
@@ -52,14 +68,27 @@ export const COMMANDS: Record<string, CommandSpec> = {
   keygen: {
     summary: 'create a key file (X25519 + Ed25519) and print its public keys',
     usage: `usage: saltbox keygen [-o FILE] [--force] [--json]
+       saltbox keygen --keystore [--passphrase-file FILE] [--json]
 
 Writes a new key file (mode 0600). The first line of standard output is the
 encryption public key (what -r takes), the second the signing public key.
 
+With --keystore, creates this device's keys inside the keystore instead (or
+reports the ones it has): through the agent when one runs (unlock it first),
+else in this process, creating the keystore on first use.
+
   -o, --output FILE       key file to write (default: $SALTBOX_HOME/saltpack.key)
       --force             replace an existing key file (its keys are lost)
+      --keystore          keys in the keystore; the secrets never leave it
+${PASSPHRASE_HELP}
 ${JSON_HELP}`,
-    options: { ...common, output: io.output, force: { type: 'boolean' } },
+    options: {
+      ...common,
+      output: io.output,
+      force: { type: 'boolean' },
+      keystore: { type: 'boolean' },
+      'passphrase-file': key['passphrase-file'],
+    },
     run: keygen,
   },
   encrypt: {
@@ -178,7 +207,74 @@ ${JSON_HELP}`,
     },
     run: (flags, ctx) => open(flags, ctx, 'signcryption'),
   },
+  'agent start': {
+    summary: 'start the keystore agent (in the background)',
+    usage: `usage: saltbox agent start [--idle-lock DURATION] [--foreground] [--json]
+
+Starts the keystore agent, which holds the unlocked keystore for the other
+commands (like ssh-agent), on a 0600 Unix socket: $SALTBOX_HOME/agent.sock.
+It starts locked; run 'saltbox unlock' next.
+
+      --idle-lock DURATION  lock after this long unused, e.g. 30s, 15m, 2h, or
+                            'never' (default ${DEFAULT_IDLE_LOCK})
+      --foreground          run in this process until Ctrl-C or SIGTERM
+${JSON_HELP}`,
+    options: {
+      ...common,
+      'idle-lock': { type: 'string' },
+      foreground: { type: 'boolean' },
+    },
+    run: agentStart,
+  },
+  'agent stop': {
+    summary: 'stop the keystore agent (it locks the keystore first)',
+    usage: `usage: saltbox agent stop [--json]`,
+    options: { ...common },
+    run: agentStop,
+  },
+  'agent status': {
+    summary: 'show whether the agent runs and its keystore is unlocked',
+    usage: `usage: saltbox agent status [--json]
+
+Prints the agent's pid, socket and keystore state. Exits 1 when no agent runs.
+
+${JSON_HELP}`,
+    options: { ...common },
+    run: agentStatus,
+  },
+  unlock: {
+    summary: "unlock the agent's keystore (--create makes a new one)",
+    usage: `usage: saltbox unlock [--create] [--passphrase-file FILE]
+
+Unlocks the keystore held by the running agent. The passphrase comes from
+--passphrase-file, else SALTBOX_PASSPHRASE, else the terminal (not echoed;
+asked twice for a new keystore).
+
+      --create            create the keystore if there is none yet
+${PASSPHRASE_HELP}
+${JSON_HELP}`,
+    options: {
+      ...common,
+      create: { type: 'boolean' },
+      'passphrase-file': key['passphrase-file'],
+    },
+    run: unlock,
+  },
+  lock: {
+    summary: "lock the agent's keystore (drops every secret from its memory)",
+    usage: `usage: saltbox lock`,
+    options: { ...common },
+    run: lock,
+  },
 };
+
+/** The subcommands of `saltbox agent`. */
+const AGENT_USAGE = `usage: saltbox agent start [--idle-lock DURATION] [--foreground]
+       saltbox agent stop
+       saltbox agent status [--json]
+
+Run 'saltbox agent <command> --help' for a command's flags.
+`;
 
 /** The top-level help. */
 export function mainUsage(): string {
@@ -228,10 +324,27 @@ function parseError(e: unknown, command: string): Error {
  * throws: every failure is printed by {@link reportError}.
  */
 export async function runCli(argv: readonly string[], console: Console): Promise<number> {
-  const [command, ...rest] = argv;
+  let [command, ...rest] = argv;
   const json = argv.includes('--json');
+  if (command === 'agent') {
+    const sub = rest[0];
+    if (sub === '-h' || sub === '--help') {
+      console.stdout(AGENT_USAGE);
+      return 0;
+    }
+    if (sub === undefined) {
+      console.stderr(AGENT_USAGE);
+      return 2;
+    }
+    command = `agent ${sub}`;
+    rest = rest.slice(1);
+  }
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-    const target = command === 'help' ? rest[0] : undefined;
+    const target = command === 'help' ? rest.join(' ') || undefined : undefined;
+    if (target === 'agent') {
+      console.stdout(AGENT_USAGE);
+      return 0;
+    }
     const spec = target === undefined ? undefined : COMMANDS[target];
     if (command === undefined) {
       console.stderr(mainUsage());
@@ -261,8 +374,10 @@ export async function runCli(argv: readonly string[], console: Console): Promise
       return 0;
     }
     await spec.run(flags, ctx);
+    await ctx.close();
     return 0;
   } catch (e) {
+    await ctx.close();
     if (spec === undefined) ctx.hints.command = '';
     return reportError(console, e, { json, context: ctx.hints });
   }

@@ -42,7 +42,8 @@ import {
   parseSymmetricKeyFile,
   writeSecretFileAtomic,
 } from './keys.js';
-import type { KeySource, SymmetricKey } from './keys.js';
+import type { KeySource, KeySourceOptions, SymmetricKey } from './keys.js';
+import { keygenKeystore } from './keystore-commands.js';
 import { createProgress } from './progress.js';
 import type { Progress } from './progress.js';
 import { offlineResolver, parseRecipient, parseSigningPublicKey } from './recipients.js';
@@ -60,13 +61,28 @@ export interface CommandContext {
   readonly hints: HintContext;
   /** Resolves `-r` values to keys; the directory-backed resolver slots in here. */
   readonly resolver: RecipientResolver;
-  /** Opens the key source for `-k` (or the default); the keystore slots in here. */
-  readonly keys: (keyFile: string | undefined) => KeySource;
+  /** Opens the key source for `-k` (else the agent, the keystore or the default key file). */
+  readonly keys: (options: KeySourceOptions) => KeySource;
+  /** Releases every key source the command opened (run by `runCli` after the command). */
+  close(): Promise<void>;
 }
 
-/** The default context: real console, offline resolver, key files. */
+/** The default context: real console, offline resolver, key sources of {@link openKeySource}. */
 export function defaultContext(console: Console, command: string): CommandContext {
-  return { console, hints: { command }, resolver: offlineResolver, keys: openKeySource };
+  const opened: KeySource[] = [];
+  return {
+    console,
+    hints: { command },
+    resolver: offlineResolver,
+    keys: (options) => {
+      const source = openKeySource(options);
+      opened.push(source);
+      return source;
+    },
+    close: async () => {
+      await Promise.all(opened.map((s) => s.close().catch(() => undefined)));
+    },
+  };
 }
 
 const str = (f: Flags, name: string): string | undefined => {
@@ -181,8 +197,15 @@ async function readSymmetricKeys(paths: readonly string[]): Promise<SymmetricKey
   return keys;
 }
 
-function withKeyFileHint(ctx: CommandContext, source: KeySource): void {
-  ctx.hints.keyFile = source.location;
+/** Opens the command's key source from `-k` and `--passphrase-file`, and tells the hints. */
+function openKeys(flags: Flags, ctx: CommandContext): KeySource {
+  const source = ctx.keys({
+    keyFile: str(flags, 'key'),
+    passphraseFile: str(flags, 'passphrase-file'),
+  });
+  // Read when an error is reported, by which time the source knows what it chose.
+  ctx.hints.keys = source;
+  return source;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -193,6 +216,16 @@ function withKeyFileHint(ctx: CommandContext, source: KeySource): void {
  * @throws CliError `CLI_KEY_FILE_EXISTS`, `CLI_IO`.
  */
 export async function keygen(flags: Flags, ctx: CommandContext): Promise<void> {
+  if (bool(flags, 'keystore')) {
+    if (str(flags, 'output') !== undefined || bool(flags, 'force')) {
+      throw usage('--keystore cannot be combined with -o or --force');
+    }
+    await keygenKeystore(flags, ctx);
+    return;
+  }
+  if (str(flags, 'passphrase-file') !== undefined) {
+    throw usage('--passphrase-file applies to keygen --keystore only');
+  }
   const path = str(flags, 'output') ?? defaultKeyFile();
   const { file, publicKeys } = await generateKeyFile();
   await writeSecretFileAtomic(path, `${JSON.stringify(file, null, 2)}\n`, bool(flags, 'force'));
@@ -224,8 +257,7 @@ export async function keygen(flags: Flags, ctx: CommandContext): Promise<void> {
 export async function encrypt(flags: Flags, ctx: CommandContext): Promise<void> {
   const recipients = await resolveRecipients(flags, ctx, 'encrypt');
   const anonymous = bool(flags, 'anonymous');
-  const keys = ctx.keys(str(flags, 'key'));
-  withKeyFileHint(ctx, keys);
+  const keys = openKeys(flags, ctx);
   let sender = null;
   if (!anonymous) {
     try {
@@ -269,8 +301,7 @@ export async function signcrypt(flags: Flags, ctx: CommandContext): Promise<void
   if (boxReceivers.length + symmetric.length === 0) {
     throw usage('signcrypt needs at least one receiver (-r or --symmetric-key-file)');
   }
-  const keys = ctx.keys(str(flags, 'key'));
-  withKeyFileHint(ctx, keys);
+  const keys = openKeys(flags, ctx);
   const signer = bool(flags, 'anonymous') ? null : await keys.signingKey();
   const armorStages = armorStage(flags, 'ENCRYPTED MESSAGE');
   const outputPath = str(flags, 'output');
@@ -327,8 +358,7 @@ export async function open(
   only?: 'signcryption',
 ): Promise<void> {
   const keyFile = str(flags, 'key');
-  const keys = ctx.keys(keyFile);
-  withKeyFileHint(ctx, keys);
+  const keys = openKeys(flags, ctx);
   const symmetric = await readSymmetricKeys(list(flags, 'symmetric-key-file'));
   const signers = signingKeyring(flags);
   // Load the key before touching the input: a missing key fails fast and creates no output.
@@ -400,8 +430,7 @@ export async function open(
  * @throws CliError `CLI_NO_KEY_FILE`, `CLI_USAGE`, `CLI_IO`.
  */
 export async function sign(flags: Flags, ctx: CommandContext): Promise<void> {
-  const keys = ctx.keys(str(flags, 'key'));
-  withKeyFileHint(ctx, keys);
+  const keys = openKeys(flags, ctx);
   const signer = await keys.signingKey();
   const detached = bool(flags, 'detached');
   const armorStages = armorStage(flags, detached ? 'DETACHED SIGNATURE' : 'SIGNED MESSAGE');

@@ -8,6 +8,8 @@
  *
  * @packageDocumentation
  */
+import { KeystoreError } from '@saltbox/keystore';
+import type { KeystoreErrorCode } from '@saltbox/keystore';
 import { SaltpackError } from '@saltbox/saltpack';
 import type { SaltpackErrorCode } from '@saltbox/saltpack';
 
@@ -29,11 +31,21 @@ export type CliErrorCode =
   | 'CLI_WRONG_MESSAGE_TYPE'
   /** Reading the input or writing the output failed. */
   | 'CLI_IO'
+  /** A passphrase is needed and there is no terminal, `SALTBOX_PASSPHRASE` or passphrase file. */
+  | 'CLI_NO_PASSPHRASE'
+  /** The passphrase and its confirmation differ, or the passphrase is empty. */
+  | 'CLI_BAD_PASSPHRASE'
+  /** The passphrase prompt was cancelled (Ctrl-C, Ctrl-D). */
+  | 'CLI_CANCELLED'
+  /** `saltbox agent start` could not get an agent to answer on its socket. */
+  | 'CLI_AGENT_START_FAILED'
+  /** The keystore holds no device key (`saltbox keygen --keystore` makes one). */
+  | 'CLI_NO_KEYSTORE_DEVICE'
   /** A bug: something that should not happen. */
   | 'CLI_INTERNAL';
 
-/** Every code the CLI reports: its own and the Saltpack library's. */
-export type ErrorCode = CliErrorCode | SaltpackErrorCode;
+/** Every code the CLI reports: its own, the Saltpack library's and the keystore's. */
+export type ErrorCode = CliErrorCode | SaltpackErrorCode | KeystoreErrorCode;
 
 /**
  * Exit codes. Scripts can tell "the data is bad" (1) from "you called me wrong" (2), "the keys
@@ -53,7 +65,14 @@ export interface HintContext {
   command?: string;
   /** The key file in use, if any. */
   keyFile?: string;
+  /**
+   * Where the keys came from, once known (`file` for a key file, `agent` or `keystore` for
+   * the keystore through the agent or in this process); read when the error is reported.
+   */
+  keys?: { readonly kind: 'file' | 'agent' | 'keystore' | undefined; readonly location: string };
 }
+
+const START_AGENT = "start one with 'saltbox agent start', then run 'saltbox unlock'";
 
 interface TableEntry {
   exit: number;
@@ -72,7 +91,8 @@ export const ERROR_TABLE: Record<ErrorCode, TableEntry> = {
   },
   CLI_NO_KEY_FILE: {
     exit: EXIT.key,
-    hint: () => "create a key with 'saltbox keygen', or name a key file with -k",
+    hint: () =>
+      "create a key with 'saltbox keygen' (or in the keystore with 'saltbox keygen --keystore'), or name a key file with -k",
   },
   CLI_BAD_KEY_FILE: {
     exit: EXIT.key,
@@ -94,6 +114,21 @@ export const ERROR_TABLE: Record<ErrorCode, TableEntry> = {
   },
   CLI_WRONG_MESSAGE_TYPE: { exit: EXIT.failure },
   CLI_IO: { exit: EXIT.io },
+  CLI_NO_PASSPHRASE: {
+    exit: EXIT.key,
+    hint: () =>
+      "set SALTBOX_PASSPHRASE or pass --passphrase-file FILE, run it on a terminal to be asked, or unlock the agent ('saltbox agent start', 'saltbox unlock')",
+  },
+  CLI_BAD_PASSPHRASE: { exit: EXIT.usage },
+  CLI_CANCELLED: { exit: EXIT.failure },
+  CLI_AGENT_START_FAILED: {
+    exit: EXIT.failure,
+    hint: () => "run 'saltbox agent start --foreground' to see why",
+  },
+  CLI_NO_KEYSTORE_DEVICE: {
+    exit: EXIT.key,
+    hint: () => "create one with 'saltbox keygen --keystore', or name a key file with -k",
+  },
   CLI_INTERNAL: {
     exit: EXIT.failure,
     hint: () => 'this is a bug in saltbox; please report it',
@@ -104,8 +139,16 @@ export const ERROR_TABLE: Record<ErrorCode, TableEntry> = {
   },
   SALTPACK_NO_DECRYPTION_KEY: {
     exit: EXIT.key,
-    hint: (c) =>
-      `the message is not encrypted to ${c.keyFile === undefined ? 'your key' : `the key in ${c.keyFile}`}; use -k to choose another key file`,
+    hint: (c) => {
+      const kind = c.keys?.kind;
+      if (kind === 'agent' || kind === 'keystore') {
+        const where =
+          kind === 'agent' ? 'the keystore agent' : `the keystore in ${c.keys!.location}`;
+        return `the message is not encrypted to a key held by ${where}; use -k to choose a key file`;
+      }
+      const file = c.keys?.location ?? c.keyFile;
+      return `the message is not encrypted to ${file === undefined ? 'your key' : `the key in ${file}`}; use -k to choose another key file`;
+    },
   },
   SALTPACK_AUTHENTICATION_FAILED: {
     exit: EXIT.failure,
@@ -137,6 +180,54 @@ export const ERROR_TABLE: Record<ErrorCode, TableEntry> = {
   SALTPACK_BACKEND_UNAVAILABLE: {
     exit: EXIT.failure,
     hint: () => 'reinstall saltbox, or set SALTBOX_CRYPTO_BACKEND=portable',
+  },
+  KEYSTORE_LOCKED: { exit: EXIT.key, hint: () => "run 'saltbox unlock'" },
+  KEYSTORE_UNINITIALIZED: {
+    exit: EXIT.key,
+    hint: () => "create the keystore with 'saltbox unlock --create'",
+  },
+  KEYSTORE_WRONG_PASSPHRASE: {
+    exit: EXIT.key,
+    hint: () =>
+      'nothing was changed; try again (check SALTBOX_PASSPHRASE or the --passphrase-file)',
+  },
+  KEYSTORE_CORRUPT: {
+    exit: EXIT.failure,
+    hint: () =>
+      'a file in the keystore directory is damaged; nothing was changed — restore it from a backup',
+  },
+  KEYSTORE_UNSUPPORTED_VERSION: {
+    exit: EXIT.failure,
+    hint: () => 'the keystore was written by a newer saltbox; upgrade saltbox',
+  },
+  KEYSTORE_TRANSPORT: {
+    exit: EXIT.failure,
+    hint: () =>
+      "the keystore agent went away (crashed or stopped); the keystore files are unchanged — run 'saltbox agent start' and 'saltbox unlock'",
+  },
+  KEYSTORE_UNKNOWN_KEY: { exit: EXIT.key },
+  KEYSTORE_REFUSED: { exit: EXIT.failure },
+  KEYSTORE_INVALID_ARGUMENT: {
+    exit: EXIT.failure,
+    hint: () => 'this is a bug in saltbox; please report it',
+  },
+  KEYSTORE_UNKNOWN_METHOD: {
+    exit: EXIT.failure,
+    hint: () =>
+      "the running agent is from another saltbox version; restart it with 'saltbox agent stop' and 'saltbox agent start'",
+  },
+  KEYSTORE_DECRYPTION_FAILED: { exit: EXIT.failure },
+  KEYSTORE_KEY_MISMATCH: { exit: EXIT.key },
+  KEYSTORE_CONFLICT: { exit: EXIT.failure },
+  KEYSTORE_AGENT_RUNNING: {
+    exit: EXIT.failure,
+    hint: () => "see it with 'saltbox agent status', or stop it with 'saltbox agent stop'",
+  },
+  KEYSTORE_AGENT_NOT_RUNNING: { exit: EXIT.failure, hint: () => START_AGENT },
+  KEYSTORE_STORAGE: { exit: EXIT.io },
+  KEYSTORE_INTERNAL: {
+    exit: EXIT.failure,
+    hint: () => 'this is a bug in saltbox; please report it',
   },
 };
 
@@ -220,6 +311,8 @@ export function ioError(what: string, cause: unknown): CliError {
 export function toCliError(e: unknown): CliError {
   if (e instanceof CliError) return e;
   if (e instanceof SaltpackError) return new CliError(e.code, e.message, { cause: e });
+  // Keystore messages are lowercase and secret-free by the keystore's own rule.
+  if (e instanceof KeystoreError) return new CliError(e.code, e.message, { cause: e });
   return new CliError('CLI_INTERNAL', 'unexpected internal error', { cause: e });
 }
 

@@ -1,7 +1,7 @@
 /**
  * Where the CLI's private keys come from. Commands ask a {@link KeySource} for key handles and
- * never read key files themselves, so moving keys into the keystore later replaces this module's
- * {@link openKeySource}, not the commands.
+ * never read key files or talk to the keystore themselves; {@link openKeySource} is the one
+ * place that chooses between a key file, the keystore agent and the in-process keystore.
  *
  * @packageDocumentation
  */
@@ -21,7 +21,17 @@ import {
   toHex,
 } from '@saltbox/saltpack';
 import type { BoxKeyring, BoxSecretKey, SigningSecretKey } from '@saltbox/saltpack';
+import { keystoreBoxKey, keystoreKeyring, keystoreSigningKey } from '@saltbox/keystore';
+import type { KeystoreClient } from '@saltbox/keystore';
 import { CliError, ioError } from './errors.js';
+import {
+  keystoreDirExists,
+  keystorePaths,
+  openInProcess,
+  pickDevice,
+  tryConnectAgent,
+} from './keystore-access.js';
+import type { DeviceInfo, OpenKeystore } from './keystore-access.js';
 
 /** The `type` field of a key file. */
 export const KEY_FILE_TYPE = 'saltbox-saltpack-key';
@@ -47,12 +57,18 @@ export interface PublicKeys {
   signingPublicKey: string;
 }
 
+/** Where a {@link KeySource}'s keys are: a key file, the agent, or the keystore in-process. */
+export type KeySourceKind = 'file' | 'agent' | 'keystore';
+
 /**
- * A source of private-key handles. Today the key file; later the keystore, whose handles do
- * the same operations without revealing the secrets.
+ * A source of private-key handles: a key file, or the keystore, whose handles do the same
+ * operations without revealing the secrets (Saltpack header work inside the keystore, bulk
+ * payload work in the CLI).
  */
 export interface KeySource {
-  /** Where the keys live, for messages (a path; never key material). */
+  /** Which kind of source; undefined until the choice is made (on first use). */
+  readonly kind: KeySourceKind | undefined;
+  /** Where the keys live, for messages (a path or socket; never key material). */
   readonly location: string;
   /** The X25519 key used to send and receive encrypted messages. */
   boxKey(): Promise<BoxSecretKey>;
@@ -60,6 +76,16 @@ export interface KeySource {
   signingKey(): Promise<SigningSecretKey>;
   /** A keyring holding every box key of this source (decryption). */
   boxKeyring(): Promise<BoxKeyring>;
+  /** Releases the source (locks an in-process keystore, closes an agent connection). */
+  close(): Promise<void>;
+}
+
+/** What {@link openKeySource} is told by the command line. */
+export interface KeySourceOptions {
+  /** `-k FILE`: use this key file and nothing else. */
+  keyFile?: string | undefined;
+  /** `--passphrase-file FILE`, for unlocking the keystore in this process. */
+  passphraseFile?: string | undefined;
 }
 
 /**
@@ -144,6 +170,7 @@ export async function parseKeyFile(
 
 /** A {@link KeySource} over a key file, read once on first use. */
 class KeyFileSource implements KeySource {
+  readonly kind = 'file' as const;
   readonly location: string;
   private loaded?: Promise<{ box: BoxSecretKey; signing: SigningSecretKey }>;
 
@@ -178,14 +205,153 @@ class KeyFileSource implements KeySource {
   async boxKeyring(): Promise<BoxKeyring> {
     return createBasicKeyring([(await this.load()).box]);
   }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 /**
- * Opens the key source for a command: the `-k` file, else the default key file. Nothing is
- * read until a key is needed, so commands that end up not needing one do not fail.
+ * A {@link KeySource} over a keystore device: handles that ask the keystore (agent or
+ * in-process) for each per-message operation. No secret key ever leaves the keystore.
  */
-export function openKeySource(keyFile: string | undefined): KeySource {
-  return new KeyFileSource(keyFile ?? defaultKeyFile());
+class KeystoreKeySource implements KeySource {
+  readonly kind: 'agent' | 'keystore';
+  readonly location: string;
+  readonly #client: KeystoreClient;
+  readonly #device: DeviceInfo;
+  readonly #close: () => Promise<void>;
+
+  constructor(open: OpenKeystore, device: DeviceInfo) {
+    this.kind = open.kind;
+    this.location = open.location;
+    this.#client = open.client;
+    this.#device = device;
+    this.#close = () => open.close();
+  }
+
+  boxKey(): Promise<BoxSecretKey> {
+    return Promise.resolve(keystoreBoxKey(this.#client, this.#device.encryptionKid));
+  }
+
+  signingKey(): Promise<SigningSecretKey> {
+    return Promise.resolve(keystoreSigningKey(this.#client, this.#device.signingKid));
+  }
+
+  boxKeyring(): Promise<BoxKeyring> {
+    return keystoreKeyring(this.#client);
+  }
+
+  close(): Promise<void> {
+    return this.#close();
+  }
+}
+
+/**
+ * The choice, made once on first use:
+ *
+ * 1. `-k FILE` → that key file;
+ * 2. else an agent that answers on the socket: locked → `KEYSTORE_LOCKED` (hint
+ *    `saltbox unlock`); unlocked with a device → that device; otherwise on to the key file;
+ * 3. else, when `$SALTBOX_HOME/keystore` holds a keystore, the keystore in this process
+ *    (unlocked with `--passphrase-file`, `SALTBOX_PASSPHRASE` or a prompt) if it has a device;
+ * 4. else the default key file `$SALTBOX_HOME/saltpack.key`.
+ *
+ * @throws CliError `KEYSTORE_LOCKED`, passphrase errors (`CLI_NO_PASSPHRASE`, …); KeystoreError
+ *   `KEYSTORE_WRONG_PASSPHRASE`, `KEYSTORE_TRANSPORT`, `KEYSTORE_CORRUPT`, ….
+ */
+async function chooseKeySource(options: KeySourceOptions): Promise<KeySource> {
+  if (options.keyFile !== undefined) return new KeyFileSource(options.keyFile);
+  const paths = keystorePaths();
+  const agent = await tryConnectAgent(paths.socketPath);
+  if (agent) {
+    const open: OpenKeystore = {
+      client: agent,
+      kind: 'agent',
+      location: paths.socketPath,
+      close: () => agent.close(),
+    };
+    try {
+      const { state } = await agent.status();
+      if (state === 'locked') {
+        throw new CliError('KEYSTORE_LOCKED', 'the keystore agent is locked');
+      }
+      if (state === 'unlocked') {
+        const device = pickDevice((await agent.getPublicKeyBundle()).devices);
+        if (device) return new KeystoreKeySource(open, device);
+      }
+    } catch (e) {
+      await agent.close();
+      throw e;
+    }
+    await agent.close();
+    return new KeyFileSource(defaultKeyFile());
+  }
+  if (await keystoreDirExists(paths.keystoreDir)) {
+    const local = await openInProcess(paths.keystoreDir, {
+      passphraseFile: options.passphraseFile,
+    });
+    if (local) {
+      let device: DeviceInfo | undefined;
+      try {
+        device = pickDevice((await local.client.getPublicKeyBundle()).devices);
+      } catch (e) {
+        await local.close();
+        throw e;
+      }
+      if (device) return new KeystoreKeySource(local, device);
+      await local.close();
+    }
+  }
+  return new KeyFileSource(defaultKeyFile());
+}
+
+/** Defers {@link chooseKeySource} until a key is needed, then delegates to the choice. */
+class ChosenKeySource implements KeySource {
+  readonly #options: KeySourceOptions;
+  #choice: Promise<KeySource> | undefined;
+  #chosen: KeySource | undefined;
+
+  constructor(options: KeySourceOptions) {
+    this.#options = options;
+  }
+
+  get kind(): KeySourceKind | undefined {
+    return this.#chosen?.kind;
+  }
+
+  get location(): string {
+    return this.#chosen?.location ?? this.#options.keyFile ?? defaultKeyFile();
+  }
+
+  #choose(): Promise<KeySource> {
+    this.#choice ??= chooseKeySource(this.#options).then((s) => (this.#chosen = s));
+    return this.#choice;
+  }
+
+  async boxKey(): Promise<BoxSecretKey> {
+    return (await this.#choose()).boxKey();
+  }
+
+  async signingKey(): Promise<SigningSecretKey> {
+    return (await this.#choose()).signingKey();
+  }
+
+  async boxKeyring(): Promise<BoxKeyring> {
+    return (await this.#choose()).boxKeyring();
+  }
+
+  async close(): Promise<void> {
+    await this.#chosen?.close();
+  }
+}
+
+/**
+ * Opens the key source for a command (see {@link chooseKeySource} for the order). Nothing is
+ * read or connected until a key is needed, so commands that end up not needing one do not fail.
+ */
+export function openKeySource(options: KeySourceOptions = {}): KeySource {
+  return new ChosenKeySource(options);
 }
 
 /**

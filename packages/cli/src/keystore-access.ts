@@ -1,0 +1,155 @@
+/**
+ * How the CLI reaches the keystore: the agent on its socket when one answers, else the file
+ * keystore in this process. Paths follow DESIGN.md ("Files on a user's machine"): the keystore
+ * in `$SALTBOX_HOME/keystore`, the agent socket `$SALTBOX_HOME/agent.sock` (see
+ * `@saltbox/keystore/node`'s `defaultSocketPath`).
+ *
+ * @packageDocumentation
+ */
+import { stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { inProcessClient, isKeystoreError } from '@saltbox/keystore';
+import type { KeystoreClient, ResponseOf } from '@saltbox/keystore';
+import { connectAgent, defaultSocketPath, openFileKeystore } from '@saltbox/keystore/node';
+import type { AgentClient } from '@saltbox/keystore/node';
+import { CliError } from './errors.js';
+import { saltboxHome } from './keys.js';
+import { readPassphrase } from './passphrase.js';
+
+/** A device as the keystore describes it (public values only). */
+export type DeviceInfo = ResponseOf<'createDevice'>;
+
+/** Where the keystore and the agent live. */
+export interface KeystorePaths {
+  readonly keystoreDir: string;
+  readonly socketPath: string;
+}
+
+/** The keystore directory and agent socket for this environment. */
+export function keystorePaths(env: NodeJS.ProcessEnv = process.env): KeystorePaths {
+  const home = saltboxHome(env);
+  return {
+    keystoreDir: join(home, 'keystore'),
+    socketPath: defaultSocketPath({
+      ...env,
+      SALTBOX_HOME: env.SALTBOX_HOME === '' ? undefined : env.SALTBOX_HOME,
+    }),
+  };
+}
+
+/**
+ * Connects to the agent, or returns undefined when none answers (no socket, or a stale socket
+ * left by an agent that died).
+ *
+ * @throws KeystoreError `KEYSTORE_TRANSPORT` when the socket exists but the connection fails
+ *   otherwise (permissions, …).
+ */
+export async function tryConnectAgent(socketPath: string): Promise<AgentClient | undefined> {
+  try {
+    return await connectAgent(socketPath);
+  } catch (e) {
+    if (isKeystoreError(e, 'KEYSTORE_AGENT_NOT_RUNNING')) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Connects to the agent for a command that only makes sense with one (`unlock`, `lock`,
+ * `agent stop|status`).
+ *
+ * @throws CliError `KEYSTORE_AGENT_NOT_RUNNING` with a hint suited to `command`.
+ */
+export async function requireAgent(paths: KeystorePaths, hint?: string): Promise<AgentClient> {
+  const agent = await tryConnectAgent(paths.socketPath);
+  if (!agent) {
+    throw new CliError(
+      'KEYSTORE_AGENT_NOT_RUNNING',
+      'no keystore agent is running',
+      hint === undefined ? {} : { hint },
+    );
+  }
+  return agent;
+}
+
+/** True when the keystore directory exists (it may still be empty: uninitialised). */
+export async function keystoreDirExists(dir: string): Promise<boolean> {
+  try {
+    return (await stat(dir)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** An open keystore client and how to let go of it. */
+export interface OpenKeystore {
+  readonly client: KeystoreClient;
+  readonly kind: 'agent' | 'keystore';
+  /** For messages: the socket or the keystore directory. */
+  readonly location: string;
+  /** Locks an in-process keystore (drops its secrets) or closes the agent connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the file keystore in this process (no idle timer: the process is short-lived) and
+ * unlocks it with a passphrase from {@link readPassphrase}; `create` makes a new keystore when
+ * none exists (asking twice on a terminal).
+ *
+ * @returns undefined when no keystore exists and `create` is false.
+ * @throws CliError from {@link readPassphrase}; KeystoreError `KEYSTORE_WRONG_PASSPHRASE`,
+ *   `KEYSTORE_CORRUPT`, … from `unlock` (the keystore is closed again first).
+ */
+export async function openInProcess(
+  dir: string,
+  options: { passphraseFile?: string | undefined; create?: boolean },
+): Promise<OpenKeystore | undefined> {
+  const local = await openFileKeystore({ keystoreDir: dir, idleLockMs: null });
+  const client = inProcessClient(local);
+  try {
+    const { state } = await client.status();
+    const create = state === 'uninitialized';
+    if (create && options.create !== true) {
+      await local.close();
+      return undefined;
+    }
+    const passphrase = await readPassphrase({
+      file: options.passphraseFile,
+      confirm: create,
+      prompt: create
+        ? `new passphrase for the keystore in ${dir}`
+        : `passphrase for the keystore in ${dir}`,
+    });
+    await client.unlock({ passphrase, create });
+  } catch (e) {
+    await local.close();
+    throw e;
+  }
+  return {
+    client,
+    kind: 'keystore',
+    location: dir,
+    close: async () => {
+      await client.close();
+      await local.close();
+    },
+  };
+}
+
+/**
+ * The device whose keys the Saltpack commands use: the first persistent non-paper device, else
+ * any non-paper device, else a paper-key device; undefined when the keystore holds none.
+ */
+export function pickDevice(devices: readonly DeviceInfo[]): DeviceInfo | undefined {
+  const own = devices.filter((d) => d.type !== 'backup');
+  return own.find((d) => d.persistent) ?? own[0] ?? devices[0];
+}
+
+/** A device name for `keygen --keystore`: this machine's host name, within the 64-char limit. */
+export function defaultDeviceName(): string {
+  const name = hostname().trim().slice(0, 64);
+  return name === '' ? 'saltbox' : name;
+}
+
+/** The 64-hex public key inside a KID (`01 ‖ type ‖ key ‖ 0a`). */
+export const kidToHex = (kid: string): string => kid.slice(4, 68);
