@@ -8,15 +8,22 @@ import type { CryptoBackend } from './backend/types.js';
 import { MODE, SENDER_KEY_SBOX_NONCE } from './constants.js';
 import type { Version } from './constants.js';
 import { badCiphertext, badPacket, badTag, SaltpackError } from './errors.js';
-import { checkMajor, checkMode, decodeHeader, fieldBytes, fieldList } from './header.js';
+import {
+  checkMajor,
+  checkMode,
+  decodeHeader,
+  fieldBytes,
+  fieldList,
+  decodePacketList,
+} from './header.js';
 import { bytesEqual, constantTimeEqual } from './internal/bytes.js';
 import { boxMany, boxTail, ZERO_32 } from './internal/keyops.js';
+import { deferred } from './internal/deferred.js';
 import { createOpenStream, runThrough } from './internal/streams.js';
 import type { ParsedPacket } from './internal/streams.js';
 import type { BoxKeyring, BoxSecretKey } from './keyring.js';
 import type { PayloadEngine } from './engine.js';
 import { concatBytes } from './internal/bytes.js';
-import { decodeMsgpack } from './msgpack.js';
 import type { MsgpackValue } from './msgpack.js';
 import { macKeyNonces, macKeyNonceV1, payloadKeyBoxNonce, payloadNonce } from './nonce.js';
 
@@ -213,13 +220,7 @@ function openPacket(
   engine: PayloadEngine | undefined,
 ): ParsedPacket {
   const seqno = k + 1;
-  let list: MsgpackValue;
-  try {
-    list = decodeMsgpack(object);
-  } catch {
-    throw badPacket(seqno, 'malformed payload packet');
-  }
-  if (!Array.isArray(list)) throw badPacket(seqno, 'payload packet is not a list');
+  const list = decodePacketList(object, seqno);
   let final: boolean;
   let authsValue: MsgpackValue | undefined;
   let boxValue: MsgpackValue | undefined;
@@ -286,22 +287,17 @@ function openPacket(
 export function createDecryptStream(options: DecryptOptions): DecryptStream {
   let backend: CryptoBackend;
   let state: OpenState;
-  let resolveInfo!: (i: MessageKeyInfo) => void;
-  let rejectInfo!: (e: unknown) => void;
-  const info = new Promise<MessageKeyInfo>((res, rej) => {
-    resolveInfo = res;
-    rejectInfo = rej;
-  });
-  info.catch(() => undefined);
+  const pendingInfo = deferred<MessageKeyInfo>();
+  const info = pendingInfo.promise;
   const transform = createOpenStream({
     async header(object) {
       backend = options.backend ?? (await defaultBackend());
       const opened = await openHeader(backend, object, options);
       state = opened.state;
-      resolveInfo(opened.info);
+      pendingInfo.resolve(opened.info);
     },
     packet: (object, k) => openPacket(backend, state, object, k, options.engine),
-    fail: rejectInfo,
+    fail: pendingInfo.reject,
   });
   return { readable: transform.readable, writable: transform.writable, info };
 }

@@ -9,7 +9,7 @@
 import type { CryptoBackend } from './backend/types.js';
 import { FORMAT_NAME } from './constants.js';
 import type { Mode, Version } from './constants.js';
-import { SaltpackError } from './errors.js';
+import { badPacket, SaltpackError } from './errors.js';
 import { decodeMsgpack, decodeMsgpackAt, encodeMsgpack, MsgpackError } from './msgpack.js';
 import type { MsgpackInput, MsgpackValue } from './msgpack.js';
 
@@ -147,4 +147,21 @@ export function checkMajor(header: RawHeader, majors: readonly number[]): void {
       version: header.version,
     });
   }
+}
+
+/**
+ * Decodes a payload packet as a msgpack list (extra trailing elements are the caller's to
+ * ignore, as the reference does).
+ *
+ * @throws SaltpackError `SALTPACK_MALFORMED` (`bad_packet`) when it is not a list.
+ */
+export function decodePacketList(object: Uint8Array, seqno: number): MsgpackValue[] {
+  let list: MsgpackValue;
+  try {
+    list = decodeMsgpack(object);
+  } catch {
+    throw badPacket(seqno, 'malformed payload packet');
+  }
+  if (!Array.isArray(list)) throw badPacket(seqno, 'payload packet is not a list');
+  return list;
 }

@@ -9,6 +9,7 @@ import { looksArmored, peekHeader } from './classify.js';
 import { MODE } from './constants.js';
 import { createDecryptStream } from './decrypt.js';
 import type { DecryptOptions, MessageKeyInfo } from './decrypt.js';
+import { deferred } from './internal/deferred.js';
 import { createRoutedStream } from './internal/route.js';
 import type { StreamPair } from './internal/route.js';
 import { runThrough } from './internal/streams.js';
@@ -29,21 +30,6 @@ export type OpenEncryptedOptions = DecryptOptions &
 /** An opening stream plus what opened it once the header is read. */
 export interface OpenEncryptedStream extends StreamPair {
   info: Promise<OpenedInfo>;
-}
-
-function deferred<T>(): {
-  promise: Promise<T>;
-  resolve: (v: T) => void;
-  reject: (e: unknown) => void;
-} {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
 }
 
 /** Runs `decide` for an armored or binary message, dearmoring first when needed. */

@@ -24,11 +24,13 @@ import {
   encodeHeader,
   fieldBytes,
   fieldList,
+  decodePacketList,
 } from './header.js';
 import { concatBytes, constantTimeEqual, isAllZero, toHex, uint64BE } from './internal/bytes.js';
 import { boxTail, ZERO_32 } from './internal/keyops.js';
 import { binHeader, boolByte } from './internal/packet-encoding.js';
 import { shuffle } from './internal/random.js';
+import { deferred } from './internal/deferred.js';
 import { createOpenStream, createSealStream, runThrough } from './internal/streams.js';
 import type { ParsedPacket } from './internal/streams.js';
 import type {
@@ -39,8 +41,6 @@ import type {
   SymmetricKeyResolver,
   SymmetricReceiver,
 } from './keyring.js';
-import { decodeMsgpack } from './msgpack.js';
-import type { MsgpackValue } from './msgpack.js';
 import { signcryptionKeyBoxNonce, signcryptionPayloadNonce } from './nonce.js';
 
 /** Options of {@link signcrypt} and {@link createSigncryptStream}. */
@@ -306,13 +306,8 @@ export function createSigncryptOpenStream(options: SigncryptOpenOptions): Signcr
   let headerHash: Uint8Array;
   let payloadKey: Uint8Array;
   let signerKey: Uint8Array | null;
-  let resolveInfo!: (i: SigncryptInfo) => void;
-  let rejectInfo!: (e: unknown) => void;
-  const info = new Promise<SigncryptInfo>((res, rej) => {
-    resolveInfo = res;
-    rejectInfo = rej;
-  });
-  info.catch(() => undefined);
+  const pendingInfo = deferred<SigncryptInfo>();
+  const info = pendingInfo.promise;
   const transform = createOpenStream({
     async header(object) {
       backend = options.backend ?? (await defaultBackend());
@@ -348,7 +343,7 @@ export function createSigncryptOpenStream(options: SigncryptOpenOptions): Signcr
         throw new SaltpackError('no_sender_key', 'the signer key is not accepted by the keyring');
       }
       headerHash = header.hash;
-      resolveInfo({
+      pendingInfo.resolve({
         version: header.version,
         signerPublicKey: signerKey,
         receiverIndex: found.index,
@@ -358,13 +353,7 @@ export function createSigncryptOpenStream(options: SigncryptOpenOptions): Signcr
     },
     packet(object, k): ParsedPacket {
       const seqno = k + 1;
-      let list: MsgpackValue;
-      try {
-        list = decodeMsgpack(object);
-      } catch {
-        throw badPacket(seqno, 'malformed payload packet');
-      }
-      if (!Array.isArray(list)) throw badPacket(seqno, 'payload packet is not a list');
+      const list = decodePacketList(object, seqno);
       const [boxValue, flag] = list;
       if (typeof flag !== 'boolean') throw badPacket(seqno, 'final flag is not a boolean');
       if (boxValue !== null && boxValue !== undefined && !(boxValue instanceof Uint8Array)) {
@@ -396,7 +385,7 @@ export function createSigncryptOpenStream(options: SigncryptOpenOptions): Signcr
       }
       return { final: flag, output: chunk };
     },
-    fail: rejectInfo,
+    fail: pendingInfo.reject,
   });
   return { readable: transform.readable, writable: transform.writable, info };
 }

@@ -7,13 +7,14 @@ import type { CryptoBackend } from './backend/types.js';
 import { DETACHED_SIGNATURE_PREFIX, MODE } from './constants.js';
 import type { Version } from './constants.js';
 import { badPacket, badSignature, SaltpackError } from './errors.js';
-import { checkMajor, checkMode, decodeHeader, fieldBytes } from './header.js';
+import { checkMajor, checkMode, decodeHeader, fieldBytes, decodePacketList } from './header.js';
 import type { RawHeader } from './header.js';
 import { concatBytes } from './internal/bytes.js';
+import { deferred } from './internal/deferred.js';
 import { createOpenStream, runThrough, streamOf } from './internal/streams.js';
 import type { ParsedPacket } from './internal/streams.js';
 import type { SigningKeyring } from './keyring.js';
-import { decodeMsgpack, decodeMsgpackAt, MsgpackError } from './msgpack.js';
+import { decodeMsgpackAt, MsgpackError } from './msgpack.js';
 import type { MsgpackValue } from './msgpack.js';
 import { attachedSignatureInput } from './sign.js';
 
@@ -66,29 +67,18 @@ export function createVerifyStream(options: VerifyOptions = {}): VerifyStream {
   let backend: CryptoBackend;
   let header: RawHeader;
   let info: SignerInfo;
-  let resolveSigner!: (s: SignerInfo) => void;
-  let rejectSigner!: (e: unknown) => void;
-  const signer = new Promise<SignerInfo>((res, rej) => {
-    resolveSigner = res;
-    rejectSigner = rej;
-  });
-  signer.catch(() => undefined);
+  const pendingSigner = deferred<SignerInfo>();
+  const signer = pendingSigner.promise;
   const transform = createOpenStream({
     async header(object) {
       backend = options.backend ?? (await defaultBackend());
       header = decodeHeader(backend, object);
       info = await checkSignatureHeader(header, MODE.attachedSigning, options);
-      resolveSigner(info);
+      pendingSigner.resolve(info);
     },
     packet(object, k): ParsedPacket {
       const seqno = k + 1;
-      let list: MsgpackValue;
-      try {
-        list = decodeMsgpack(object);
-      } catch {
-        throw badPacket(seqno, 'malformed payload packet');
-      }
-      if (!Array.isArray(list)) throw badPacket(seqno, 'payload packet is not a list');
+      const list = decodePacketList(object, seqno);
       const v1 = header.version[0] === 1;
       let final: boolean | null = null;
       let sigValue: MsgpackValue | undefined;
@@ -123,7 +113,7 @@ export function createVerifyStream(options: VerifyOptions = {}): VerifyStream {
       // The chunk is a view into the framer's buffer, which the next input overwrites.
       return { final: isFinal, output: chunk.slice() };
     },
-    fail: rejectSigner,
+    fail: pendingSigner.reject,
   });
   return { readable: transform.readable, writable: transform.writable, signer };
 }

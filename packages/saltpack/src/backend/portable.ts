@@ -8,21 +8,9 @@
 import sodiumModule from 'libsodium-wrappers-sumo';
 import type { CryptoBackend, IncrementalHash } from './types.js';
 import { hsalsaBoxKey } from './hsalsa.js';
+import { concatBytes } from '../internal/bytes.js';
 
 type Sodium = typeof sodiumModule;
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Creates the portable backend, waiting for the WebAssembly module to initialise. */
 export async function createPortableBackend(): Promise<CryptoBackend> {
@@ -90,7 +78,8 @@ export async function createPortableBackend(): Promise<CryptoBackend> {
       };
       return api;
     },
-    sha256: (...parts) => s.crypto_hash_sha256(concat(parts)),
+    sha256: (...parts) =>
+      s.crypto_hash_sha256(parts.length === 1 ? parts[0]! : concatBytes(...parts)),
     hmacSha512: (key, ...parts) => hmac('sha512', key, parts),
     hmacSha256: (key, ...parts) => hmac('sha256', key, parts),
     hmacSha512Trunc32: (key32, message) => s.crypto_auth(message, key32),

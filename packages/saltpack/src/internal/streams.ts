@@ -189,6 +189,19 @@ export function createOpenStream(driver: OpenDriver): TransformStream<Uint8Array
     }
   };
 
+  // An earlier packet's failure is reported first, as a sequential reader would; the driver
+  // hears of whichever error ends the stream.
+  const earliestError = async (e: unknown): Promise<unknown> => {
+    let error = e;
+    try {
+      await window.drain();
+    } catch (earlier) {
+      error = earlier;
+    }
+    driver.fail?.(error);
+    return error;
+  };
+
   return new TransformStream<Uint8Array, Uint8Array>({
     start(controller) {
       window = new OrderedWindow((p) => {
@@ -200,15 +213,7 @@ export function createOpenStream(driver: OpenDriver): TransformStream<Uint8Array
       try {
         await pump();
       } catch (e) {
-        // Report an earlier packet's failure first, as a sequential reader would.
-        try {
-          await window.drain();
-        } catch (earlier) {
-          driver.fail?.(earlier);
-          throw earlier;
-        }
-        driver.fail?.(e);
-        throw e;
+        throw await earliestError(e);
       }
     },
     async flush() {
@@ -220,14 +225,7 @@ export function createOpenStream(driver: OpenDriver): TransformStream<Uint8Array
         await window.drain();
         if (!finalSeen) throw truncated();
       } catch (e) {
-        try {
-          await window.drain();
-        } catch (earlier) {
-          driver.fail?.(earlier);
-          throw earlier;
-        }
-        driver.fail?.(e);
-        throw e;
+        throw await earliestError(e);
       }
     },
   });
