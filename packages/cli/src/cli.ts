@@ -13,14 +13,6 @@ import type { ParseArgsConfig } from 'node:util';
 import { encrypt, keygen, open, sign, signcrypt, verify, defaultContext } from './commands.js';
 import type { CommandContext, Flags } from './commands.js';
 import { usage } from './errors.js';
-import {
-  agentStart,
-  agentStatus,
-  agentStop,
-  DEFAULT_IDLE_LOCK,
-  lock,
-  unlock,
-} from './keystore-commands.js';
 import { reportError } from './ui.js';
 import type { Console } from './ui.js';
 
@@ -28,6 +20,20 @@ import type { Console } from './ui.js';
 export const VERSION = '0.1.0';
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+/** The agent's default idle auto-lock (the keystore's own default). */
+const DEFAULT_IDLE_LOCK = '15m';
+
+/**
+ * A keystore command, loaded on use: the keystore's schemas cost about half a second of
+ * start-up that commands run with a key file should not pay.
+ */
+const keystoreCommand =
+  (name: 'agentStart' | 'agentStop' | 'agentStatus' | 'unlock' | 'lock') =>
+  async (flags: Flags, ctx: CommandContext): Promise<void> => {
+    const commands = await import('./keystore-commands.js');
+    await commands[name](flags, ctx);
+  };
 
 interface CommandSpec {
   summary: string;
@@ -224,13 +230,13 @@ ${JSON_HELP}`,
       'idle-lock': { type: 'string' },
       foreground: { type: 'boolean' },
     },
-    run: agentStart,
+    run: keystoreCommand('agentStart'),
   },
   'agent stop': {
     summary: 'stop the keystore agent (it locks the keystore first)',
     usage: `usage: saltbox agent stop [--json]`,
     options: { ...common },
-    run: agentStop,
+    run: keystoreCommand('agentStop'),
   },
   'agent status': {
     summary: 'show whether the agent runs and its keystore is unlocked',
@@ -240,7 +246,7 @@ Prints the agent's pid, socket and keystore state. Exits 1 when no agent runs.
 
 ${JSON_HELP}`,
     options: { ...common },
-    run: agentStatus,
+    run: keystoreCommand('agentStatus'),
   },
   unlock: {
     summary: "unlock the agent's keystore (--create makes a new one)",
@@ -258,13 +264,13 @@ ${JSON_HELP}`,
       create: { type: 'boolean' },
       'passphrase-file': key['passphrase-file'],
     },
-    run: unlock,
+    run: keystoreCommand('unlock'),
   },
   lock: {
     summary: "lock the agent's keystore (drops every secret from its memory)",
     usage: `usage: saltbox lock`,
     options: { ...common },
-    run: lock,
+    run: keystoreCommand('lock'),
   },
 };
 

@@ -43,7 +43,6 @@ import {
   writeSecretFileAtomic,
 } from './keys.js';
 import type { KeySource, KeySourceOptions, SymmetricKey } from './keys.js';
-import { keygenKeystore } from './keystore-commands.js';
 import { createProgress } from './progress.js';
 import type { Progress } from './progress.js';
 import { offlineResolver, parseRecipient, parseSigningPublicKey } from './recipients.js';
@@ -220,6 +219,7 @@ export async function keygen(flags: Flags, ctx: CommandContext): Promise<void> {
     if (str(flags, 'output') !== undefined || bool(flags, 'force')) {
       throw usage('--keystore cannot be combined with -o or --force');
     }
+    const { keygenKeystore } = await import('./keystore-commands.js');
     await keygenKeystore(flags, ctx);
     return;
   }

@@ -8,8 +8,7 @@
  *
  * @packageDocumentation
  */
-import { KeystoreError } from '@saltbox/keystore';
-import type { KeystoreErrorCode } from '@saltbox/keystore';
+import type { KeystoreError, KeystoreErrorCode } from '@saltbox/keystore';
 import { SaltpackError } from '@saltbox/saltpack';
 import type { SaltpackErrorCode } from '@saltbox/saltpack';
 
@@ -305,6 +304,18 @@ export function ioError(what: string, cause: unknown): CliError {
 }
 
 /**
+ * True for a `KeystoreError` with a code this CLI knows. Checked by shape, not `instanceof`, so
+ * that commands without the keystore never load it (its schemas cost ~0.5 s of start-up).
+ */
+function isKeystoreError(e: unknown): e is KeystoreError {
+  if (!(e instanceof Error) || e.name !== 'KeystoreError') return false;
+  const code = (e as { code?: unknown }).code;
+  return (
+    typeof code === 'string' && Object.hasOwn(ERROR_TABLE, code) && code.startsWith('KEYSTORE_')
+  );
+}
+
+/**
  * Turns anything thrown into a {@link CliError}. Messages of unknown errors are not printed
  * (they could quote data); they become `CLI_INTERNAL`.
  */
@@ -312,7 +323,7 @@ export function toCliError(e: unknown): CliError {
   if (e instanceof CliError) return e;
   if (e instanceof SaltpackError) return new CliError(e.code, e.message, { cause: e });
   // Keystore messages are lowercase and secret-free by the keystore's own rule.
-  if (e instanceof KeystoreError) return new CliError(e.code, e.message, { cause: e });
+  if (isKeystoreError(e)) return new CliError(e.code, e.message, { cause: e });
   return new CliError('CLI_INTERNAL', 'unexpected internal error', { cause: e });
 }
 

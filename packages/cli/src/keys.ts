@@ -21,16 +21,7 @@ import {
   toHex,
 } from '@saltbox/saltpack';
 import type { BoxKeyring, BoxSecretKey, SigningSecretKey } from '@saltbox/saltpack';
-import { keystoreBoxKey, keystoreKeyring, keystoreSigningKey } from '@saltbox/keystore';
-import type { KeystoreClient } from '@saltbox/keystore';
 import { CliError, ioError } from './errors.js';
-import {
-  keystoreDirExists,
-  keystorePaths,
-  openInProcess,
-  pickDevice,
-  tryConnectAgent,
-} from './keystore-access.js';
 import type { DeviceInfo, OpenKeystore } from './keystore-access.js';
 
 /** The `type` field of a key file. */
@@ -212,42 +203,6 @@ class KeyFileSource implements KeySource {
 }
 
 /**
- * A {@link KeySource} over a keystore device: handles that ask the keystore (agent or
- * in-process) for each per-message operation. No secret key ever leaves the keystore.
- */
-class KeystoreKeySource implements KeySource {
-  readonly kind: 'agent' | 'keystore';
-  readonly location: string;
-  readonly #client: KeystoreClient;
-  readonly #device: DeviceInfo;
-  readonly #close: () => Promise<void>;
-
-  constructor(open: OpenKeystore, device: DeviceInfo) {
-    this.kind = open.kind;
-    this.location = open.location;
-    this.#client = open.client;
-    this.#device = device;
-    this.#close = () => open.close();
-  }
-
-  boxKey(): Promise<BoxSecretKey> {
-    return Promise.resolve(keystoreBoxKey(this.#client, this.#device.encryptionKid));
-  }
-
-  signingKey(): Promise<SigningSecretKey> {
-    return Promise.resolve(keystoreSigningKey(this.#client, this.#device.signingKid));
-  }
-
-  boxKeyring(): Promise<BoxKeyring> {
-    return keystoreKeyring(this.#client);
-  }
-
-  close(): Promise<void> {
-    return this.#close();
-  }
-}
-
-/**
  * The choice, made once on first use:
  *
  * 1. `-k FILE` → that key file;
@@ -262,7 +217,21 @@ class KeystoreKeySource implements KeySource {
  */
 async function chooseKeySource(options: KeySourceOptions): Promise<KeySource> {
   if (options.keyFile !== undefined) return new KeyFileSource(options.keyFile);
+  // Loaded only now: key-file users never pay for the keystore's start-up.
+  const {
+    keystoreDirExists,
+    keystoreKeySource,
+    keystorePaths,
+    openInProcess,
+    pickDevice,
+    socketExists,
+    tryConnectAgent,
+  } = await import('./keystore-access.js');
   const paths = keystorePaths();
+  const hasKeystore = await keystoreDirExists(paths.keystoreDir);
+  if (!hasKeystore && !(await socketExists(paths.socketPath))) {
+    return new KeyFileSource(defaultKeyFile());
+  }
   const agent = await tryConnectAgent(paths.socketPath);
   if (agent) {
     const open: OpenKeystore = {
@@ -278,7 +247,7 @@ async function chooseKeySource(options: KeySourceOptions): Promise<KeySource> {
       }
       if (state === 'unlocked') {
         const device = pickDevice((await agent.getPublicKeyBundle()).devices);
-        if (device) return new KeystoreKeySource(open, device);
+        if (device) return keystoreKeySource(open, device);
       }
     } catch (e) {
       await agent.close();
@@ -287,7 +256,7 @@ async function chooseKeySource(options: KeySourceOptions): Promise<KeySource> {
     await agent.close();
     return new KeyFileSource(defaultKeyFile());
   }
-  if (await keystoreDirExists(paths.keystoreDir)) {
+  if (hasKeystore) {
     const local = await openInProcess(paths.keystoreDir, {
       passphraseFile: options.passphraseFile,
     });
@@ -299,7 +268,7 @@ async function chooseKeySource(options: KeySourceOptions): Promise<KeySource> {
         await local.close();
         throw e;
       }
-      if (device) return new KeystoreKeySource(local, device);
+      if (device) return keystoreKeySource(local, device);
       await local.close();
     }
   }

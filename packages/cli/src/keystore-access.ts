@@ -9,12 +9,20 @@
 import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { inProcessClient, isKeystoreError } from '@saltbox/keystore';
+import {
+  inProcessClient,
+  isKeystoreError,
+  keystoreBoxKey,
+  keystoreKeyring,
+  keystoreSigningKey,
+} from '@saltbox/keystore';
 import type { KeystoreClient, ResponseOf } from '@saltbox/keystore';
+import type { BoxKeyring, BoxSecretKey, SigningSecretKey } from '@saltbox/saltpack';
 import { connectAgent, defaultSocketPath, openFileKeystore } from '@saltbox/keystore/node';
 import type { AgentClient } from '@saltbox/keystore/node';
 import { CliError } from './errors.js';
 import { saltboxHome } from './keys.js';
+import type { KeySource } from './keys.js';
 import { readPassphrase } from './passphrase.js';
 
 /** A device as the keystore describes it (public values only). */
@@ -70,6 +78,17 @@ export async function requireAgent(paths: KeystorePaths, hint?: string): Promise
     );
   }
   return agent;
+}
+
+/** True when something (a live or a stale agent socket) exists at `path`. */
+export async function socketExists(path: string): Promise<boolean> {
+  if (process.platform === 'win32') return true; // named pipes: just try to connect
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** True when the keystore directory exists (it may still be empty: uninitialised). */
@@ -153,3 +172,45 @@ export function defaultDeviceName(): string {
 
 /** The 64-hex public key inside a KID (`01 ‖ type ‖ key ‖ 0a`). */
 export const kidToHex = (kid: string): string => kid.slice(4, 68);
+
+/**
+ * A {@link KeySource} over a keystore device: handles that ask the keystore (agent or
+ * in-process) for each per-message operation — Saltpack header work inside the keystore, bulk
+ * payload work in the CLI. No secret key ever leaves the keystore.
+ */
+class KeystoreKeySource implements KeySource {
+  readonly kind: 'agent' | 'keystore';
+  readonly location: string;
+  readonly #client: KeystoreClient;
+  readonly #device: DeviceInfo;
+  readonly #close: () => Promise<void>;
+
+  constructor(open: OpenKeystore, device: DeviceInfo) {
+    this.kind = open.kind;
+    this.location = open.location;
+    this.#client = open.client;
+    this.#device = device;
+    this.#close = () => open.close();
+  }
+
+  boxKey(): Promise<BoxSecretKey> {
+    return Promise.resolve(keystoreBoxKey(this.#client, this.#device.encryptionKid));
+  }
+
+  signingKey(): Promise<SigningSecretKey> {
+    return Promise.resolve(keystoreSigningKey(this.#client, this.#device.signingKid));
+  }
+
+  boxKeyring(): Promise<BoxKeyring> {
+    return keystoreKeyring(this.#client);
+  }
+
+  close(): Promise<void> {
+    return this.#close();
+  }
+}
+
+/** The key source of an open keystore's device (takes over closing `open`). */
+export function keystoreKeySource(open: OpenKeystore, device: DeviceInfo): KeySource {
+  return new KeystoreKeySource(open, device);
+}

@@ -28,7 +28,7 @@ import { setInterruptHandler } from './signals.js';
 import { info } from './ui.js';
 
 /** The agent's default idle auto-lock: 15 minutes, as the keystore's own default. */
-export const DEFAULT_IDLE_LOCK = '15m';
+const DEFAULT_IDLE_LOCK = '15m';
 /** How long `agent start` waits for a detached agent to answer. */
 const START_TIMEOUT_MS = 15_000;
 /** How long `agent stop` waits for the agent process to exit. */

@@ -63,16 +63,26 @@ export interface RunResult {
   out: string;
 }
 
+/** Options of {@link run}. */
+export interface RunOptions {
+  input?: Uint8Array | string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /**
+   * Run in a new session, without a controlling terminal: a passphrase prompt then finds no
+   * `/dev/tty` (as under CI) instead of asking whoever runs the tests.
+   */
+  detached?: boolean;
+}
+
 /** Runs `saltbox args…` with `input` on stdin. */
-export function run(
-  args: readonly string[],
-  options: { input?: Uint8Array | string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
-): Promise<RunResult> {
+export function run(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [MAIN, ...args], {
       env: { ...process.env, SALTBOX_DEBUG: '', ...options.env },
       cwd: options.cwd ?? ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
+      detached: options.detached ?? false,
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];

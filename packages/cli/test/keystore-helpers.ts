@@ -1,0 +1,80 @@
+/**
+ * Helpers for the keystore tests: a temporary home whose CLI runs never see the caller's
+ * passphrase or terminal, and bookkeeping so every agent a test starts is stopped afterwards.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run, tempHome } from './helpers.js';
+import type { RunOptions, RunResult } from './helpers.js';
+
+export interface KeystoreHome {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  /** Runs `saltbox` in this home, detached from any terminal; `env` adds variables. */
+  sb: (args: readonly string[], options?: RunOptions) => Promise<RunResult>;
+  /** Starts an agent here and remembers its pid; fails the test if it does not start. */
+  startAgent: (args?: readonly string[]) => Promise<number>;
+  /** The running agent's pid, from `agent status --json`, or undefined. */
+  agentPid: () => Promise<number | undefined>;
+  /** Stops (or kills) every agent started here, then removes the directory. */
+  cleanup: () => Promise<void>;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export function keystoreHome(): KeystoreHome {
+  const home = tempHome();
+  const pids = new Set<number>();
+  // An empty SALTBOX_PASSPHRASE counts as unset: the caller's own never leaks into a test.
+  const env = { ...home.env, SALTBOX_PASSPHRASE: '' };
+  const sb = (args: readonly string[], options: RunOptions = {}) =>
+    run(args, { ...options, detached: true, env: { ...env, ...options.env } });
+  const agentPid = async (): Promise<number | undefined> => {
+    const r = await sb(['agent', 'status', '--json']);
+    if (r.code !== 0) return undefined;
+    return (JSON.parse(r.out) as { pid: number }).pid;
+  };
+  return {
+    dir: home.dir,
+    env,
+    sb,
+    agentPid,
+    startAgent: async (args = []) => {
+      const r = await sb(['agent', 'start', ...args]);
+      if (r.code !== 0) throw new Error(`agent start failed: ${r.stderr}`);
+      const pid = await agentPid();
+      if (pid === undefined) throw new Error('agent started but does not answer');
+      pids.add(pid);
+      return pid;
+    },
+    cleanup: async () => {
+      await sb(['agent', 'stop']).catch(() => undefined);
+      for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      home.cleanup();
+    },
+  };
+}
+
+/** SHA-256 of every file in the keystore directory: proof that nothing was written. */
+export function snapshot(dir: string): Record<string, string> {
+  const ks = join(dir, 'keystore');
+  if (!existsSync(ks)) return {};
+  return Object.fromEntries(
+    readdirSync(ks)
+      .sort()
+      .map((f) => [
+        f,
+        createHash('sha256')
+          .update(readFileSync(join(ks, f)))
+          .digest('hex'),
+      ]),
+  );
+}

@@ -1,0 +1,161 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, MAIN, makeKey, ROOT, stderrJson } from './helpers.js';
+import type { TestKey } from './helpers.js';
+import { keystoreHome, snapshot } from './keystore-helpers.js';
+
+const PASS = 'tr0ub4dor&3';
+const plain = 'the eagle lands at noon\n';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('Saltpack commands with the keystore in-process (no agent)', () => {
+  const home = keystoreHome();
+  const withPass = { env: { SALTBOX_PASSPHRASE: PASS } };
+  const passFile = join(home.dir, 'pass');
+  let alice: TestKey;
+  let device: { encryption: string; signing: string };
+  let ciphertext: string;
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    writeFileSync(passFile, `${PASS}\n`);
+    alice = await makeKey(home.dir, 'alice');
+  });
+  afterAll(home.cleanup);
+
+  it('keygen --keystore creates the keystore and its device in-process', async () => {
+    const r = await home.sb(['keygen', '--keystore', '--json'], withPass);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.out) as Record<string, string>;
+    expect(out).toMatchObject({ via: 'in-process', created: true });
+    device = { encryption: out.encryptionPublicKey!, signing: out.signingPublicKey! };
+    expect(r.out + r.stderr).not.toContain(PASS);
+  });
+
+  it('encrypts to it with a key file sender; decrypts with SALTBOX_PASSPHRASE and --passphrase-file', async () => {
+    const enc = await home.sb(['encrypt', '-k', alice.path, '-r', device.encryption, '-a'], {
+      input: plain,
+    });
+    expect(enc.code).toBe(0);
+    ciphertext = enc.out;
+    const [a, b] = await Promise.all([
+      home.sb(['decrypt'], { ...withPass, input: ciphertext }),
+      home.sb(['decrypt', '--passphrase-file', passFile], { input: ciphertext }),
+    ]);
+    for (const r of [a, b]) {
+      expect(r.code).toBe(0);
+      expect(r.out).toBe(plain);
+      expect(r.stderr).toBe(`saltbox: sender: ${alice.encryption}\n`);
+    }
+  });
+
+  it('signs with the keystore device', async () => {
+    const signed = await home.sb(['sign', '-a'], { ...withPass, input: plain });
+    expect(signed.code).toBe(0);
+    const verified = await home.sb(['verify', '--signer', device.signing], { input: signed.out });
+    expect(verified.code).toBe(0);
+    expect(verified.out).toBe(plain);
+  });
+
+  it('a wrong or missing passphrase is a coded error and leaves the keystore intact', async () => {
+    const before = snapshot(home.dir);
+    const wrong = await home.sb(['decrypt'], {
+      env: { SALTBOX_PASSPHRASE: 'guess' },
+      input: ciphertext,
+    });
+    expect(wrong.code).toBe(3);
+    expect(wrong.out).toBe('');
+    expect(wrong.stderr).toContain('saltbox: wrong passphrase\n');
+    expect(wrong.stderr).not.toContain('guess');
+    // No terminal (a new session), no variable, no file: nobody to ask.
+    const none = await home.sb(['sign', '--json'], { input: plain });
+    expect(none.code).toBe(3);
+    expect(stderrJson(none)).toMatchObject({ error: { code: 'CLI_NO_PASSPHRASE' } });
+    expect(snapshot(home.dir)).toEqual(before);
+    const right = await home.sb(['decrypt', '--passphrase-file', passFile], { input: ciphertext });
+    expect(right.out).toBe(plain);
+  });
+});
+
+describe('the agent killed mid-session', () => {
+  const home = keystoreHome();
+  let alice: TestKey;
+  let device: string;
+  let ciphertext: string;
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    alice = await makeKey(home.dir, 'alice');
+    await home.startAgent();
+    const unlocked = await home.sb(['unlock', '--create'], { env: { SALTBOX_PASSPHRASE: PASS } });
+    expect(unlocked.code).toBe(0);
+    device = (await home.sb(['keygen', '--keystore'])).out.split('\n')[0]!;
+    ciphertext = (
+      await home.sb(['encrypt', '-k', alice.path, '-r', device, '-a'], { input: plain })
+    ).out;
+  });
+  afterAll(home.cleanup);
+
+  it('fails the running command with KEYSTORE_TRANSPORT; the store stays intact', async () => {
+    const pid = await home.agentPid();
+    expect(pid).toBeDefined();
+    const before = snapshot(home.dir);
+
+    // A decrypt that has connected and read its keys, and now waits for its input.
+    const child = spawn(process.execPath, [MAIN, 'decrypt', '--json'], {
+      env: { ...process.env, ...home.env },
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((r) => child.on('close', r));
+    for (let i = 0; i < 200; i++) {
+      const st = await home.sb(['agent', 'status', '--json']);
+      if ((JSON.parse(st.out) as { connections: number }).connections >= 1) break;
+      await sleep(50);
+    }
+    process.kill(pid!, 'SIGKILL');
+    while (
+      (() => {
+        try {
+          process.kill(pid!, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      })()
+    ) {
+      await sleep(20);
+    }
+    child.stdin.end(ciphertext);
+    const code = await exited;
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(JSON.parse(stderr.trim())).toMatchObject({ error: { code: 'KEYSTORE_TRANSPORT' } });
+
+    // The next commands get coded errors, not crashes (the socket is stale).
+    const unlock = await home.sb(['unlock', '--json'], { env: { SALTBOX_PASSPHRASE: PASS } });
+    expect(unlock.code).toBe(1);
+    expect(stderrJson(unlock)).toMatchObject({ error: { code: 'KEYSTORE_AGENT_NOT_RUNNING' } });
+    const dec = await home.sb(['decrypt'], { input: ciphertext });
+    expect(dec.code).toBe(3);
+    expect(dec.stderr).toContain('saltbox: a passphrase is needed to open the keystore');
+    expect(dec.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
+
+    // The keystore files are untouched, and a new agent unlocks them.
+    expect(snapshot(home.dir)).toEqual(before);
+    await home.startAgent();
+    const again = await home.sb(['unlock'], { env: { SALTBOX_PASSPHRASE: PASS } });
+    expect(again.code).toBe(0);
+    const opened = await home.sb(['decrypt'], { input: ciphertext });
+    expect(opened.code).toBe(0);
+    expect(opened.out).toBe(plain);
+  });
+});
