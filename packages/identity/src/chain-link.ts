@@ -51,6 +51,9 @@ export interface ImportedLink {
   typeCode?: number;
   /** Only on unstubbed links: */
   payloadJson?: string;
+  /** UTF-8 of {@link payloadJson}, encoded once: hashed for the link ID (v1) or the outer
+   * link's `curr` (v2), and compared to the signed bytes (v1). */
+  payloadBytes?: Uint8Array;
   payload?: JsonObject;
   body?: JsonObject;
   type?: string;
@@ -159,6 +162,7 @@ function importInner(
   if (typeof raw.sig !== 'string' || typeof raw.payload_json !== 'string')
     throw fail('IDENTITY_BAD_CHAIN_LINK', 'chain link lacks sig or payload_json');
   const payloadJson = raw.payload_json;
+  const payloadBytes = utf8(payloadJson);
   const payload = parseJson(payloadJson);
   if (!isJsonObject(payload) || !isJsonObject(payload.body))
     throw fail('IDENTITY_BAD_CHAIN_LINK', 'chain link payload has no body');
@@ -221,6 +225,7 @@ function importInner(
     prev,
     stubbed: false,
     payloadJson,
+    payloadBytes,
     payload,
     body,
     type,
@@ -240,7 +245,7 @@ function importInner(
   if (sigVersion === 1) {
     return {
       ...common,
-      id: linkIdV1(backend, payloadJson),
+      id: linkIdV1(backend, payloadBytes),
       sigVersion: 1,
       ...(codeFromInner === undefined ? {} : { typeCode: codeFromInner }),
     };
@@ -252,7 +257,7 @@ function importInner(
   const outer = decodeOuterLink(packet.payload);
   const id = linkIdV2(backend, packet.payload);
   const details = { seqno, linkId: id };
-  if (!bytesEqual(outer.curr, backend.sha256(utf8(payloadJson))))
+  if (!bytesEqual(outer.curr, backend.sha256(payloadBytes)))
     throw fail('IDENTITY_VERIFY_FAILED', 'outer link does not hash the inner payload', details);
   if (outer.seqno !== seqno)
     throw fail('IDENTITY_VERIFY_FAILED', 'outer and inner seqno differ', details);

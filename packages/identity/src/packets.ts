@@ -29,6 +29,8 @@ export interface SignaturePacket {
   version: 1 | 2;
   /** The signer's Ed25519 KID. */
   kid: KidHex;
+  /** The 32-byte Ed25519 public key inside {@link kid} (kept so verifying does not re-parse hex). */
+  publicKey: Uint8Array;
   /** The signed payload (inner JSON for v1 links, outer msgpack for v2 links). */
   payload: Uint8Array;
   /** The 64-byte Ed25519 signature. */
@@ -197,11 +199,13 @@ export function decodeSignaturePacket(
     throw fail('IDENTITY_BAD_PACKET', 'signature type is not eddsa');
   const keyBytes = bin(body, 'key', 35);
   let kid: KidHex;
+  let publicKey: Uint8Array;
   try {
     const parsed = parseKidBytes(keyBytes);
     if (parsed.type !== KID_TYPE.ed25519)
       throw fail('IDENTITY_BAD_PACKET', 'signature key is not ed25519');
     kid = toHex(parsed.bytes);
+    publicKey = parsed.payload;
   } catch (e) {
     if (e instanceof IdentityError && e.code === 'IDENTITY_BAD_PACKET') throw e;
     throw fail('IDENTITY_BAD_PACKET', 'signature key is not a kid', {}, e);
@@ -211,10 +215,10 @@ export function decodeSignaturePacket(
   const version = body.get('version');
   const prefix = body.get('prefix');
   if (version === undefined && prefix === undefined)
-    return { version: 1, kid, payload, sig, hasHash, bytes };
+    return { version: 1, kid, publicKey, payload, sig, hasHash, bytes };
   if (version !== 2 || typeof prefix !== 'string' || prefix.length === 0)
     throw fail('IDENTITY_BAD_PACKET', 'a prefixed signature packet needs version 2 and a prefix');
-  return { version: 2, kid, payload, sig, prefix, hasHash, bytes };
+  return { version: 2, kid, publicKey, payload, sig, prefix, hasHash, bytes };
 }
 
 /** The bytes an Ed25519 signature in a packet covers: the payload, or `prefix ‖ 0x00 ‖ payload`. */
@@ -224,8 +228,11 @@ export function signedBytes(payload: Uint8Array, prefix?: string): Uint8Array {
 
 /** True when the packet's signature verifies under its own KID. */
 export function verifySignaturePacket(backend: CryptoBackend, packet: SignaturePacket): boolean {
-  const pub = naclPublicKey(packet.kid, KID_TYPE.ed25519);
-  return backend.ed25519Verify(packet.sig, signedBytes(packet.payload, packet.prefix), pub);
+  return backend.ed25519Verify(
+    packet.sig,
+    signedBytes(packet.payload, packet.prefix),
+    packet.publicKey,
+  );
 }
 
 /** Options for {@link createSignaturePacket}. */

@@ -41,9 +41,13 @@ const VERIFY_CONFIG: openpgp.Config = {
   minRSABits: 512,
 };
 
+const ARMOR_START = /^\s*-----BEGIN PGP/;
+
 /** True when a key bundle string is an armored PGP key rather than a NaCl KID. */
 export function isArmoredPgpKey(bundle: string): boolean {
-  return bundle.trimStart().startsWith('-----BEGIN PGP');
+  // `\s` is the set `trimStart` removes; an anchored test does not copy a kilobyte-long
+  // signature string per link as `trimStart()` did.
+  return ARMOR_START.test(bundle);
 }
 
 /**

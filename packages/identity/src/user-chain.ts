@@ -9,7 +9,7 @@
  *
  * @packageDocumentation
  */
-import { bytesEqual, utf8 } from '@saltbox/saltpack';
+import { bytesEqual } from '@saltbox/saltpack';
 import type { CryptoBackend } from '@saltbox/saltpack';
 import { canonicalJson, isJsonObject, parseJson } from './canonical-json.js';
 import type { JsonObject, JsonValue } from './canonical-json.js';
@@ -27,6 +27,9 @@ import type { SignaturePacket } from './packets.js';
 import { isArmoredPgpKey, verifyPgpMessage } from './pgp.js';
 import type { PgpKeyBundle } from './pgp.js';
 import { asciiLower } from './ids.js';
+
+/** Rejects invalid UTF-8 in signed payloads; one decoder is shared instead of one per link. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Link types whose key effects this verifier applies; others replay as plain signed links. */
 const SUPPORTED_USER_TYPES: ReadonlySet<string> = new Set([
@@ -339,16 +342,74 @@ function newState(
   };
 }
 
-function cloneState(s: UserChainState): UserChainState {
-  return {
-    ...s,
-    keys: new Map([...s.keys].map(([k, v]) => [k, { ...v }])),
-    perUserKeys: new Map(s.perUserKeys),
-    devices: new Map([...s.devices].map(([k, v]) => [k, { ...v, kids: [...v.kids] }])),
-    activePgpHash: new Map(s.activePgpHash),
-    linkSigIds: [...s.linkSigIds],
-    revokedSigIds: new Set(s.revokedSigIds),
-  };
+/** The collections of a state, which {@link StateWriter} copies on first write. */
+type Collections = Pick<
+  UserChainState,
+  'keys' | 'perUserKeys' | 'devices' | 'activePgpHash' | 'linkSigIds' | 'revokedSigIds'
+>;
+
+const COLLECTIONS: readonly (keyof Collections)[] = [
+  'keys',
+  'perUserKeys',
+  'devices',
+  'activePgpHash',
+  'linkSigIds',
+  'revokedSigIds',
+];
+
+/**
+ * Write access to a state being replayed. {@link extendUserChain} must leave the caller's state
+ * as it was, and copying all of it per call (keys, devices, sig IDs: O(chain length)) was most
+ * of the cost of extending a cached state by one link. So a collection is copied only when a
+ * link first writes to it, and map entries (`KeyInfo`, `DeviceInfo`) are never changed in place
+ * but replaced, which lets the copies share them.
+ */
+class StateWriter {
+  readonly state: UserChainState;
+  /** Collections still shared with the state being extended. */
+  private readonly shared: Set<keyof Collections>;
+
+  constructor(state: UserChainState, sharesCollections: boolean) {
+    this.state = state;
+    this.shared = new Set(sharesCollections ? COLLECTIONS : []);
+  }
+
+  keys(): Map<KidHex, KeyInfo> {
+    if (this.shared.delete('keys')) this.state.keys = new Map(this.state.keys);
+    return this.state.keys;
+  }
+
+  perUserKeys(): Map<number, PerUserKeyInfo> {
+    if (this.shared.delete('perUserKeys')) this.state.perUserKeys = new Map(this.state.perUserKeys);
+    return this.state.perUserKeys;
+  }
+
+  devices(): Map<string, DeviceInfo> {
+    if (this.shared.delete('devices')) this.state.devices = new Map(this.state.devices);
+    return this.state.devices;
+  }
+
+  activePgpHash(): Map<KidHex, string> {
+    if (this.shared.delete('activePgpHash'))
+      this.state.activePgpHash = new Map(this.state.activePgpHash);
+    return this.state.activePgpHash;
+  }
+
+  linkSigIds(): string[] {
+    if (this.shared.delete('linkSigIds')) this.state.linkSigIds = this.state.linkSigIds.slice();
+    return this.state.linkSigIds;
+  }
+
+  revokedSigIds(): Set<string> {
+    if (this.shared.delete('revokedSigIds'))
+      this.state.revokedSigIds = new Set(this.state.revokedSigIds);
+    return this.state.revokedSigIds;
+  }
+
+  /** Marks a key revoked by replacing its entry (entries may be shared). */
+  revokeKey(info: KeyInfo): void {
+    if (info.status !== 'revoked') this.keys().set(info.kid, { ...info, status: 'revoked' });
+  }
 }
 
 function pgpVersions(
@@ -448,7 +509,7 @@ async function verifyLinkSignature(
     link.packet,
   );
   // v1 signs the inner JSON; v2 signs the outer link, already tied to the inner by hash.
-  const expected = link.sigVersion === 1 ? utf8(link.payloadJson!) : link.packet!.payload;
+  const expected = link.sigVersion === 1 ? link.payloadBytes! : link.packet!.payload;
   if (bytesEqual(signed, expected)) return;
   // Keybase keeps a table of old PGP-signed links whose server copy lost the signed text's
   // trailing newline (spec §3.4). The JSON is the same either way, so any PGP-signed v1 link
@@ -483,7 +544,7 @@ async function verifyReverseSig(
   const signed = await verifyBy(backend, family, state, newKid, rs, link, code);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(signed);
+    text = STRICT_UTF8.decode(signed);
   } catch {
     throw err(code, 'reverse signature payload is not utf-8', link);
   }
@@ -522,7 +583,7 @@ async function verifyLegacyReverseSig(
   const signed = await verifyBy(backend, family, state, newKid, rs.sig, link, code);
   let claim: JsonValue;
   try {
-    claim = parseJson(new TextDecoder('utf-8', { fatal: true }).decode(signed));
+    claim = parseJson(STRICT_UTF8.decode(signed));
   } catch {
     throw err(code, 'legacy reverse signature payload is not json', link);
   }
@@ -547,10 +608,11 @@ function stringList(v: JsonValue | undefined): string[] {
 async function applyLink(
   backend: CryptoBackend,
   family: KeyFamily,
-  state: UserChainState,
+  w: StateWriter,
   link: ImportedLink,
   first: boolean,
 ): Promise<void> {
+  const state = w.state;
   state.tail = { seqno: link.seqno, linkId: link.id };
   if (isIgnoredLink(link, state.uid)) return;
   if (link.stubbed) {
@@ -579,7 +641,7 @@ async function applyLink(
         link,
         kid ? { kid } : {},
       );
-    state.keys.set(kid, {
+    w.keys().set(kid, {
       kid,
       role: 'sibkey',
       isEldest: true,
@@ -588,7 +650,7 @@ async function applyLink(
       ...(link.type === 'eldest' ? { delegatedBy: sigBase(link.sigId!) } : {}),
     });
     const fh = jstr(body, 'key', 'full_hash');
-    if (fh !== undefined && family.pgp.has(kid)) state.activePgpHash.set(kid, fh);
+    if (fh !== undefined && family.pgp.has(kid)) w.activePgpHash().set(kid, fh);
   }
   if (link.type === 'pgp_update') {
     const pkid = jstr(body, 'pgp_update', 'kid');
@@ -600,7 +662,7 @@ async function applyLink(
       throw err('IDENTITY_INVALID_SIBKEY', 'pgp_update of a key that is not a live sibkey', link, {
         kid: pkid,
       });
-    state.activePgpHash.set(pkid, fh);
+    w.activePgpHash().set(pkid, fh);
   }
   await verifyLinkSignature(backend, family, state, link);
 
@@ -622,7 +684,7 @@ async function applyLink(
           link,
           { kid: newKid },
         );
-      state.activePgpHash.set(newKid, fh);
+      w.activePgpHash().set(newKid, fh);
     }
     if (section === 'sibkey')
       await verifyReverseSig(
@@ -636,7 +698,7 @@ async function applyLink(
       );
     const parent = section === 'subkey' ? (jstr(body, 'subkey', 'parent_kid') ?? kid) : kid;
     const prior = state.keys.get(newKid);
-    state.keys.set(newKid, {
+    w.keys().set(newKid, {
       kid: newKid,
       role: section,
       isEldest: prior?.isEldest ?? false,
@@ -670,7 +732,7 @@ async function applyLink(
     const latest = Math.max(0, ...state.perUserKeys.keys());
     if (gen !== latest + 1)
       throw err('IDENTITY_BAD_CHAIN_LINK', 'per_user_key generation is not the next one', link);
-    state.perUserKeys.set(gen, {
+    w.perUserKeys().set(gen, {
       generation: gen,
       seqno: link.seqno,
       signingKid: sk,
@@ -685,34 +747,32 @@ async function applyLink(
       ...stringList(jget(body, 'revoke', 'kid')),
     ]) {
       const info = state.keys.get(rk);
-      if (info) info.status = 'revoked';
+      if (info) w.revokeKey(info);
     }
     for (const rs of [
       ...stringList(jget(body, 'revoke', 'sig_ids')),
       ...stringList(jget(body, 'revoke', 'sig_id')),
     ]) {
       const base = sigBase(rs);
-      state.revokedSigIds.add(base);
+      w.revokedSigIds().add(base);
       // Undo the delegation made by that sig; an eldest key inserted implicitly by a
       // non-eldest first link has no delegating sig and so survives (spec §3.8).
-      for (const info of state.keys.values())
-        if (info.delegatedBy === base) info.status = 'revoked';
+      for (const info of state.keys.values()) if (info.delegatedBy === base) w.revokeKey(info);
     }
   }
   const device = jget(body, 'device');
   if (isJsonObject(device) && typeof device.id === 'string') {
-    const d = state.devices.get(device.id) ?? {
-      id: device.id,
-      status: 'active' as const,
-      kids: [],
-    };
+    // A new entry, not an update in place: entries are shared with the state extended.
+    const prior = state.devices.get(device.id);
+    const d: DeviceInfo = prior ? { ...prior } : { id: device.id, status: 'active', kids: [] };
     if (typeof device.name === 'string') d.name = device.name;
     if (typeof device.type === 'string') d.type = device.type;
-    if (typeof device.kid === 'string' && !d.kids.includes(device.kid)) d.kids.push(device.kid);
+    if (typeof device.kid === 'string' && !d.kids.includes(device.kid))
+      d.kids = [...d.kids, device.kid];
     d.status = device.status === 2 ? 'revoked' : 'active';
-    state.devices.set(device.id, d);
+    w.devices().set(device.id, d);
   }
-  state.linkSigIds.push(sigBase(link.sigId!));
+  w.linkSigIds().push(sigBase(link.sigId!));
 }
 
 async function replaySubchain(
@@ -724,24 +784,32 @@ async function replaySubchain(
 ): Promise<UserChainState> {
   const head = links[0]!;
   const eldest = head.stubbed ? '' : (head.signingKid ?? '');
-  const state = newState(uid, username, eldest, head.seqno);
+  const w = new StateWriter(newState(uid, username, eldest, head.seqno), false);
   let first = true;
   for (const link of links) {
     const ignored = !link.stubbed && IGNORED_LINKS.has(link.id);
-    await applyLink(backend, family, state, link, first);
+    await applyLink(backend, family, w, link, first);
     if (!ignored) first = false;
   }
-  return state;
+  return w.state;
 }
 
 function summarize(state: UserChainState): Omit<UserChainResult, 'state' | 'previousSubchains'> {
-  const live = [...state.keys.values()].filter((k) => k.status === 'live');
-  const gens = [...state.perUserKeys.keys()];
-  const latest = gens.length > 0 ? state.perUserKeys.get(Math.max(...gens)) : undefined;
+  // Plain loops: this runs on every extension of a cached state, over the whole subchain.
+  const sibkeys: KidHex[] = [];
+  const subkeys: KidHex[] = [];
+  for (const k of state.keys.values())
+    if (k.status === 'live') (k.role === 'sibkey' ? sibkeys : subkeys).push(k.kid);
+  let latest: PerUserKeyInfo | undefined;
+  for (const p of state.perUserKeys.values())
+    if (latest === undefined || p.generation > latest.generation) latest = p;
+  let linkCount = state.linkSigIds.length;
+  if (state.revokedSigIds.size > 0)
+    for (const s of state.linkSigIds) if (state.revokedSigIds.has(s)) linkCount--;
   return {
-    sibkeys: live.filter((k) => k.role === 'sibkey').map((k) => k.kid),
-    subkeys: live.filter((k) => k.role === 'subkey').map((k) => k.kid),
-    linkCount: state.linkSigIds.filter((s) => !state.revokedSigIds.has(s)).length,
+    sibkeys,
+    subkeys,
+    linkCount,
     ...(latest === undefined ? {} : { latestPerUserKey: latest }),
   };
 }
@@ -856,7 +924,7 @@ export async function extendUserChain(
   const links = importUserLinks(backend, newLinks);
   checkStructure(links, previous.uid, previous.username, previous.tail);
   const highSkip = checkHighSkips(links, previous.highSkip);
-  let state = cloneState(previous);
+  let w = new StateWriter({ ...previous }, true);
   let prevLink: ImportedLink | undefined;
   for (const link of links) {
     const starts = link.stubbed
@@ -864,15 +932,17 @@ export async function extendUserChain(
       : link.type === 'eldest' ||
         (prevLink !== undefined && isSubchainStart(link, prevLink, previous.uid));
     if (starts) {
-      state = newState(previous.uid, previous.username, link.signingKid ?? '', link.seqno);
-      await applyLink(backend, family, state, link, true);
+      const fresh = newState(previous.uid, previous.username, link.signingKid ?? '', link.seqno);
+      w = new StateWriter(fresh, false);
+      await applyLink(backend, family, w, link, true);
     } else {
-      if (!link.stubbed && link.eldestKid !== state.eldestKid)
+      if (!link.stubbed && link.eldestKid !== w.state.eldestKid)
         throw err('IDENTITY_NOT_LATEST_SUBCHAIN', 'link belongs to another eldest key', link);
-      await applyLink(backend, family, state, link, false);
+      await applyLink(backend, family, w, link, false);
     }
     prevLink = link;
   }
+  const state = w.state;
   state.highSkip = highSkip;
   return { state, ...summarize(state), previousSubchains: [] };
 }

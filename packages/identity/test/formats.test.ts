@@ -147,10 +147,18 @@ describe('builders and the verifier agree', () => {
         eldestKid: chain.eldestKid,
       });
       expect(r.linkCount).toBe(30);
+      // A subkey, a sibkey and a revocation: each kind of write to the state.
       const more = [chain.next(), chain.next(), chain.next()];
       const f2 = await buildKeyFamily(b, chain.keys);
+      const before = structuredClone(r.state);
       let state = r.state;
-      for (const l of more) state = (await extendUserChain(b, state, [l], f2)).state;
+      let last = r;
+      for (const l of more) {
+        last = await extendUserChain(b, state, [l], f2);
+        state = last.state;
+      }
+      // Extending shares unchanged entries with the input state but must never modify it.
+      expect(r.state).toEqual(before);
       const whole = await verifyUserChain(b, {
         uid: chain.uid,
         username: chain.username,
@@ -158,8 +166,8 @@ describe('builders and the verifier agree', () => {
         keyFamily: f2,
         eldestKid: chain.eldestKid,
       });
-      expect(state.tail).toEqual(whole.state.tail);
-      expect([...state.keys.keys()].sort()).toEqual([...whole.state.keys.keys()].sort());
+      expect(state).toEqual(whole.state);
+      expect({ ...last, state: null }).toEqual({ ...whole, state: null, previousSubchains: [] });
     }
   });
 
