@@ -1,7 +1,8 @@
+import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, makeKey, stderrJson } from './helpers.js';
+import { ensureBuilt, MAIN, makeKey, ROOT, stderrJson } from './helpers.js';
 import type { TestKey } from './helpers.js';
 import { keystoreHome, snapshot } from './keystore-helpers.js';
 
@@ -57,6 +58,35 @@ describe('saltbox agent start|status|stop', () => {
     const stopNone = await home.sb(['agent', 'stop', '--json']);
     expect(stopNone.code).toBe(1);
     expect(stderrJson(stopNone)).toMatchObject({ error: { code: 'KEYSTORE_AGENT_NOT_RUNNING' } });
+  });
+
+  it('runs in the foreground until SIGTERM, then stops cleanly', async () => {
+    const child = spawn(process.execPath, [MAIN, 'agent', 'start', '--foreground'], {
+      env: { ...process.env, ...home.env },
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    const listening = new Promise<void>((resolve) => {
+      child.stderr.on('data', (b: Buffer) => {
+        stderr += b.toString();
+        if (stderr.includes('listening')) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((r) => child.on('close', r));
+    try {
+      await listening;
+      expect(stderr).toMatch(
+        /^saltbox: keystore agent listening on .*agent\.sock \(pid \d+, idle lock 15m\)/,
+      );
+      expect(await home.agentPid()).toBe(child.pid);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(stderr).toContain('saltbox: keystore agent stopped\n');
+      expect(existsSync(join(home.dir, 'agent.sock'))).toBe(false);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 
   it('rejects a bad --idle-lock and unknown agent subcommands with usage errors', async () => {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,5 +157,74 @@ describe('the agent killed mid-session', () => {
     const opened = await home.sb(['decrypt'], { input: ciphertext });
     expect(opened.code).toBe(0);
     expect(opened.out).toBe(plain);
+  });
+});
+
+// util-linux `script` runs the CLI on a pseudo-terminal; skipped where it is missing.
+const hasScript = process.platform === 'linux' && spawnSync('script', ['--version']).status === 0;
+
+/**
+ * Runs `saltbox args…` on a pseudo-terminal and types each answer once the output shows the
+ * matching prompt, so the answer arrives after the terminal went into no-echo mode.
+ */
+function onTerminal(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  answers: readonly { after: RegExp; type: string }[],
+): Promise<{ code: number | null; output: string }> {
+  const command = [process.execPath, MAIN, ...args].map((a) => `'${a}'`).join(' ');
+  const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  let next = 0;
+  const onData = (b: Buffer): void => {
+    output += b.toString();
+    const answer = answers[next];
+    if (answer?.after.test(output)) {
+      next++;
+      output += '<typed>';
+      child.stdin.write(answer.type);
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  return new Promise((resolve) => {
+    child.on('close', (code) => {
+      resolve({ code, output });
+    });
+  });
+}
+
+describe.runIf(hasScript)('passphrase prompt on a terminal', () => {
+  const home = keystoreHome();
+  beforeAll(ensureBuilt);
+  afterAll(home.cleanup);
+
+  it('asks twice without echo for a new keystore, once to open it, and refuses a mismatch', async () => {
+    const secret = 'typed-on-the-tty';
+    const mismatch = await onTerminal(['keygen', '--keystore'], home.env, [
+      { after: /new passphrase for the keystore in .*: $/, type: `${secret}\r` },
+      { after: /confirm the passphrase: $/, type: 'something else\r' },
+    ]);
+    expect(mismatch.code).toBe(2);
+    expect(mismatch.output).toContain('saltbox: the passphrases differ');
+    expect(mismatch.output).not.toContain(secret);
+
+    const created = await onTerminal(['keygen', '--keystore'], home.env, [
+      { after: /new passphrase for the keystore in .*: $/, type: `${secret}\r` },
+      { after: /confirm the passphrase: $/, type: `${secret}\r` },
+    ]);
+    expect(created.code).toBe(0);
+    expect(created.output).toMatch(/[0-9a-f]{64}/);
+    expect(created.output).not.toContain(secret);
+
+    const signed = await onTerminal(['sign', '-a', '-i', MAIN], home.env, [
+      { after: /saltbox: passphrase for the keystore in .*: $/, type: `${secret}\r` },
+    ]);
+    expect(signed.code).toBe(0);
+    expect(signed.output).toContain('BEGIN SALTPACK SIGNED MESSAGE');
+    expect(signed.output).not.toContain(secret);
   });
 });

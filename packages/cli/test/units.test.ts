@@ -2,10 +2,13 @@
  * In-process tests of the pure parts: recipient classification, the error table, error
  * reporting, progress rendering, default paths and key file checks.
  */
+import { KeystoreError, isKeystoreErrorCode } from '@saltbox/keystore';
 import { SaltpackError } from '@saltbox/saltpack';
 import { describe, expect, it } from 'vitest';
 import { CliError, ERROR_TABLE, EXIT } from '../src/errors.js';
 import { parseKeyFile, saltboxHome } from '../src/keys.js';
+import { formatDuration, parseDuration } from '../src/keystore-commands.js';
+import { readPassphrase } from '../src/passphrase.js';
 import { createProgress, renderProgress } from '../src/progress.js';
 import { offlineResolver, parseRecipient, parseSigningPublicKey } from '../src/recipients.js';
 import { reportError } from '../src/ui.js';
@@ -73,6 +76,19 @@ describe('errors', () => {
     expect(ERROR_TABLE.CLI_USAGE.exit).toBe(EXIT.usage);
     expect(ERROR_TABLE.SALTPACK_NO_DECRYPTION_KEY.exit).toBe(EXIT.key);
     expect(ERROR_TABLE.CLI_IO.exit).toBe(EXIT.io);
+  });
+
+  it('maps every keystore code (a KeystoreError keeps its code, message and a hint)', () => {
+    const codes = Object.keys(ERROR_TABLE).filter((c) => c.startsWith('KEYSTORE_'));
+    expect(codes.length).toBeGreaterThan(10);
+    for (const c of codes) expect(isKeystoreErrorCode(c)).toBe(true);
+    const { lines, console } = capture();
+    const code = reportError(console, new KeystoreError('KEYSTORE_LOCKED', 'keystore is locked'), {
+      json: false,
+      context: { command: 'sign' },
+    });
+    expect(code).toBe(EXIT.key);
+    expect(lines.stderr).toBe("saltbox: keystore is locked\nsaltbox: hint: run 'saltbox unlock'\n");
   });
 
   it('reports SaltpackErrors with the table hint, lowercase and prefixed', () => {
@@ -163,5 +179,30 @@ describe('key files and paths', () => {
       signing: { public: hex, seed: '02'.repeat(32) },
     });
     await expect(parseKeyFile(mismatched, 'k')).rejects.toThrow(/does not match its secret/);
+  });
+});
+
+describe('keystore command helpers', () => {
+  it('parses and formats --idle-lock durations', () => {
+    expect(parseDuration('15m')).toBe(900_000);
+    expect(parseDuration('30s')).toBe(30_000);
+    expect(parseDuration('1.5h')).toBe(5_400_000);
+    expect(parseDuration('never')).toBeNull();
+    expect(parseDuration('0')).toBeNull();
+    for (const bad of ['', '10', 'soon', '-1m', '1y', '100d']) {
+      expect(() => parseDuration(bad)).toThrow(CliError);
+    }
+    expect(formatDuration(900_000)).toBe('15m');
+    expect(formatDuration(5_400_000)).toBe('90m');
+    expect(formatDuration(1500)).toBe('1500ms');
+    expect(formatDuration(null)).toBe('never');
+  });
+
+  it('reads a passphrase from the environment; an empty variable counts as unset', async () => {
+    await expect(readPassphrase({ prompt: 'x', env: { SALTBOX_PASSPHRASE: 'p w' } })).resolves.toBe(
+      'p w',
+    );
+    const tooLong = readPassphrase({ prompt: 'x', env: { SALTBOX_PASSPHRASE: 'a'.repeat(5000) } });
+    await expect(tooLong).rejects.toMatchObject({ code: 'CLI_BAD_PASSPHRASE' });
   });
 });
