@@ -266,6 +266,28 @@ ${JSON_HELP}`,
     },
     run: keystoreCommand('unlock'),
   },
+  server: {
+    summary: 'run the directory and storage server (SQLite by default, or PostgreSQL)',
+    usage: `usage: saltbox server [--listen HOST:PORT] [--data DIR | --database-url URL] [--json]
+
+Serves the saltbox HTTP API (users, sigchains, key boxes, lookups) until Ctrl-C or
+SIGTERM. Logs are JSON lines on standard output and never contain keys or values.
+
+      --listen HOST:PORT   address to listen on (default 127.0.0.1:8080; port 0 picks one)
+      --data DIR           SQLite data directory (default $SALTBOX_HOME/server)
+      --database-url URL   PostgreSQL instead of SQLite (also: DATABASE_URL)
+${JSON_HELP}`,
+    options: {
+      ...common,
+      listen: { type: 'string' },
+      data: { type: 'string' },
+      'database-url': { type: 'string' },
+    },
+    run: async (flags, ctx) => {
+      const { serverCommand } = await import('./server-command.js');
+      await serverCommand(flags, ctx);
+    },
+  },
   lock: {
     summary: "lock the agent's keystore (drops every secret from its memory)",
     usage: `usage: saltbox lock`,

@@ -40,6 +40,8 @@ export type CliErrorCode =
   | 'CLI_AGENT_START_FAILED'
   /** The keystore holds no device key (`saltbox keygen --keystore` makes one). */
   | 'CLI_NO_KEYSTORE_DEVICE'
+  /** `saltbox server` could not start (bad listen address, port in use, database). */
+  | 'CLI_SERVER_FAILED'
   /** A bug: something that should not happen. */
   | 'CLI_INTERNAL';
 
@@ -123,6 +125,10 @@ export const ERROR_TABLE: Record<ErrorCode, TableEntry> = {
   CLI_AGENT_START_FAILED: {
     exit: EXIT.failure,
     hint: () => "run 'saltbox agent start --foreground' to see why",
+  },
+  CLI_SERVER_FAILED: {
+    exit: EXIT.failure,
+    hint: () => 'check --listen (host:port, free port) and --data or --database-url',
   },
   CLI_NO_KEYSTORE_DEVICE: {
     exit: EXIT.key,
