@@ -1,6 +1,10 @@
 /**
- * Placeholder entry point: this package's public API arrives with its issue.
+ * saltbox's client: a typed, signed, retrying HTTP client of the server's API, and user
+ * loading that trusts only chains it verified itself (pins, prefix checks, a verified cache).
  *
  * @packageDocumentation
  */
-export {};
+export * from './errors.js';
+export * from './http.js';
+export * from './store.js';
+export * from './users.js';

@@ -1,0 +1,82 @@
+/**
+ * The client's coded error type. Every failure a caller can act on has its own stable code, so
+ * a CLI or a provider maps it without parsing messages; chain-integrity failures (fork,
+ * rollback, eldest change, lookup mismatch) each get a distinct code because they mean the
+ * server lied, not that it failed.
+ *
+ * @packageDocumentation
+ */
+
+/** Every client error code. */
+export const CLIENT_ERROR_CODES = [
+  /** A bad argument from the caller (e.g. a malformed username or base URL). */
+  'CLIENT_INVALID_ARGUMENT',
+  /** The server could not be reached (after retries), or the time budget ran out. */
+  'CLIENT_NETWORK',
+  /** The server answered with a coded protocol error; `details.serverCode` names it. */
+  'CLIENT_HTTP',
+  /** The server's answer does not match the protocol schema (or is not JSON). */
+  'CLIENT_BAD_RESPONSE',
+  /** The request signer failed (e.g. the keystore is locked). */
+  'CLIENT_SIGNER',
+  /** No such user on the server. */
+  'CLIENT_USER_NOT_FOUND',
+  /** The server answered for another user (UID or username differ from the one asked for). */
+  'CLIENT_WRONG_USER',
+  /** The chain failed verification by `@saltbox/identity`; `details.identityCode` names why. */
+  'CLIENT_CHAIN_INVALID',
+  /** A link the client already verified was replaced: the server forked the chain. */
+  'CLIENT_CHAIN_FORK',
+  /** The chain is shorter than the one the client already verified: a rollback. */
+  'CLIENT_CHAIN_ROLLBACK',
+  /** The chain's eldest key is not the one pinned on first contact. */
+  'CLIENT_ELDEST_CHANGED',
+  /** A directory lookup disagrees with the verified chain. */
+  'CLIENT_LOOKUP_MISMATCH',
+  /** The pin store or the chain cache could not be read or written, or is corrupt. */
+  'CLIENT_STORE',
+] as const;
+
+/** A client error code. */
+export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
+
+/** Structured, secret-free context of an error (never keys, signatures or tokens). */
+export type ClientErrorDetails = Record<string, string | number | boolean | null>;
+
+/**
+ * An error with a stable code.
+ *
+ * @typeParam C - the literal code, so narrowing on `code` narrows the type.
+ */
+export class ClientError<C extends ClientErrorCode = ClientErrorCode> extends Error {
+  override readonly name: string = 'ClientError';
+  /** The stable code. */
+  readonly code: C;
+  /** Secret-free context (usernames, seqnos, link IDs, server or identity codes). */
+  readonly details: ClientErrorDetails;
+
+  /**
+   * @param code - the stable code.
+   * @param message - a lowercase description without secrets.
+   * @param details - structured context.
+   * @param options - an optional `cause`.
+   */
+  constructor(code: C, message: string, details: ClientErrorDetails = {}, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.details = details;
+  }
+
+  /** A JSON form for `--json` output and logs: `{name, code, message, details}`. */
+  toJSON(): { name: string; code: C; message: string; details: ClientErrorDetails } {
+    return { name: this.name, code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** True when `e` is a {@link ClientError} (optionally with the given code). */
+export function isClientError<C extends ClientErrorCode>(
+  e: unknown,
+  code?: C,
+): e is ClientError<C> {
+  return e instanceof ClientError && (code === undefined || e.code === code);
+}

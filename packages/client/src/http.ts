@@ -1,0 +1,483 @@
+/**
+ * The typed HTTP client of saltbox's API: every request signed by a device key, every answer
+ * validated with `@saltbox/protocol`'s zod schemas, every failure a coded {@link ClientError},
+ * and transient failures retried with exponential backoff and full jitter.
+ *
+ * @packageDocumentation
+ */
+import type { CryptoBackend } from '@saltbox/saltpack';
+import { lookupResponseSchema } from '@saltbox/identity';
+import type { KidHex } from '@saltbox/identity';
+import {
+  ApiError,
+  ROUTES,
+  appendLinksRequestSchema,
+  canonicalRequest,
+  chainPath,
+  chainResponseSchema,
+  chainTailSchema,
+  errorBodySchema,
+  formatAuthorization,
+  generateNonce,
+  healthResponseSchema,
+  pukBoxesPath,
+  pukBoxesResponseSchema,
+  putPukBoxesRequestSchema,
+  signupRequestSchema,
+  requestSigningInput,
+  requestTarget,
+  usersLookupResponseSchema,
+  whoamiResponseSchema,
+} from '@saltbox/protocol';
+import type {
+  AppendLinksRequest,
+  ChainResponse,
+  ChainTail,
+  PukBox,
+  PukBoxesResponse,
+  SignupRequest,
+  UsersLookupResponse,
+  WhoamiResponse,
+} from '@saltbox/protocol';
+import type { z } from 'zod';
+import { ClientError, isClientError } from './errors.js';
+
+/**
+ * Signs the canonical request string (protocol's `canonicalRequest`) for one key. The signature
+ * must cover `"Saltbox-HTTP-Request-1" ‖ 0x00 ‖ canonical`, which is exactly what the keystore's
+ * `http_request` purpose produces, so a keystore signer passes the canonical bytes unprefixed.
+ */
+export interface RequestSigner {
+  /** The Ed25519 KID named in the `Authorization` header. */
+  readonly kid: KidHex;
+  /** Returns the 64-byte signature over the prefixed canonical string. */
+  signCanonical(canonical: string): Promise<Uint8Array>;
+}
+
+/**
+ * A signer over a 64-byte NaCl Ed25519 secret key held in memory (tests, bootstrapping). Real
+ * clients use {@link keystoreRequestSigner} so the key never leaves the keystore.
+ */
+export function secretKeyRequestSigner(
+  backend: CryptoBackend,
+  secretKey: Uint8Array,
+  kid: KidHex,
+): RequestSigner {
+  return {
+    kid,
+    signCanonical: (canonical) =>
+      Promise.resolve(backend.ed25519Sign(requestSigningInput(canonical), secretKey)),
+  };
+}
+
+/** The part of a keystore client {@link keystoreRequestSigner} needs (its batch `sign`). */
+export interface KeystoreSignApi {
+  sign(request: {
+    items: { kid: string; purpose: 'http_request'; message: Uint8Array }[];
+  }): Promise<{
+    items: ({ result: { signature: Uint8Array } } | { error: { code: string; message: string } })[];
+  }>;
+}
+
+/**
+ * A signer that asks the keystore (in-process or the agent) to sign with purpose
+ * `http_request`; the keystore adds the domain-separation prefix itself.
+ *
+ * @throws ClientError `CLIENT_SIGNER` (from `signCanonical`) when the keystore refuses.
+ */
+export function keystoreRequestSigner(keystore: KeystoreSignApi, kid: KidHex): RequestSigner {
+  const utf8 = new TextEncoder();
+  return {
+    kid,
+    async signCanonical(canonical) {
+      const res = await keystore.sign({
+        items: [{ kid, purpose: 'http_request', message: utf8.encode(canonical) }],
+      });
+      const item = res.items[0];
+      if (item === undefined || 'error' in item)
+        throw new ClientError('CLIENT_SIGNER', 'the keystore did not sign the request', {
+          keystoreCode: item && 'error' in item ? item.error.code : null,
+        });
+      return item.result.signature;
+    },
+  };
+}
+
+/** Retry policy: exponential backoff with full jitter, bounded in attempts and total time. */
+export interface RetryPolicy {
+  /** Most attempts, the first included (default 5). */
+  maxAttempts: number;
+  /** Backoff base: attempt n waits a random time in [0, min(max, base·2ⁿ⁻¹)) (default 200 ms). */
+  baseDelayMs: number;
+  /** Cap of one backoff (default 10 s). */
+  maxDelayMs: number;
+  /** Budget for all attempts and waits of one call (default 60 s). */
+  maxTotalMs: number;
+}
+
+/** The default {@link RetryPolicy}. */
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: 5,
+  baseDelayMs: 200,
+  maxDelayMs: 10_000,
+  maxTotalMs: 60_000,
+};
+
+/** Options of {@link ApiClient}. */
+export interface ApiClientOptions {
+  /** Server base URL, e.g. `http://127.0.0.1:8080`. */
+  baseUrl: string;
+  backend: CryptoBackend;
+  /** Signs authenticated requests; without it only public routes work. */
+  signer?: RequestSigner;
+  /** `fetch` to use (default the global one); tests inject a rewriting fetch here. */
+  fetch?: typeof fetch;
+  retry?: Partial<RetryPolicy>;
+  /** Injectable for tests: clock, sleep and the jitter source in [0, 1). */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** Per-attempt timeout (default 30 s). */
+  attemptTimeoutMs?: number;
+}
+
+interface Call<T> {
+  method: 'GET' | 'POST' | 'PUT';
+  path: string;
+  query?: Record<string, string>;
+  body?: unknown;
+  schema: z.ZodType<T> | null;
+  auth: boolean;
+  /** Another signer than the client's (sign-up is signed by the new eldest key). */
+  signer?: RequestSigner;
+}
+
+/** Parses `Retry-After` (delta seconds or an HTTP date) into milliseconds from `now`. */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (value === null) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}
+
+const sleepReal = (ms: number) =>
+  new Promise<void>((resolve) => {
+    setTimeout(resolve, ms);
+  });
+
+/**
+ * The typed HTTP client. Each method validates its answer; none returns unvalidated data.
+ *
+ * Retries: network errors and 5xx are retried for GET and PUT (idempotent here); 429 is
+ * retried for every method, because the server refuses a rate-limited request before acting
+ * on it. A POST is not retried after a network error or a 5xx: the server may have applied it
+ * (a repeated append would then fail with `CHAIN_CONFLICT`, a repeated sign-up with
+ * `USERNAME_TAKEN`), and the caller is better placed to refetch and decide. Every attempt is
+ * signed afresh (new timestamp and nonce), since the server refuses a replayed nonce.
+ */
+export class ApiClient {
+  readonly #base: URL;
+  readonly #backend: CryptoBackend;
+  readonly #signer: RequestSigner | undefined;
+  readonly #fetch: typeof fetch;
+  readonly #retry: RetryPolicy;
+  readonly #now: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #random: () => number;
+  readonly #attemptTimeoutMs: number;
+
+  /**
+   * @throws ClientError `CLIENT_INVALID_ARGUMENT` for a base URL that is not http(s).
+   */
+  constructor(options: ApiClientOptions) {
+    let base: URL;
+    try {
+      base = new URL(options.baseUrl);
+    } catch {
+      throw new ClientError('CLIENT_INVALID_ARGUMENT', 'server url is not a url');
+    }
+    if (base.protocol !== 'http:' && base.protocol !== 'https:')
+      throw new ClientError('CLIENT_INVALID_ARGUMENT', 'server url must be http or https');
+    this.#base = base;
+    this.#backend = options.backend;
+    this.#signer = options.signer;
+    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.#now = options.now ?? Date.now;
+    this.#sleep = options.sleep ?? sleepReal;
+    this.#random = options.random ?? Math.random;
+    this.#attemptTimeoutMs = options.attemptTimeoutMs ?? 30_000;
+  }
+
+  /** The signing KID, when the client has a signer. */
+  get kid(): KidHex | undefined {
+    return this.#signer?.kid;
+  }
+
+  /**
+   * `GET /healthz`.
+   *
+   * @throws ClientError `CLIENT_NETWORK`, `CLIENT_HTTP`, `CLIENT_BAD_RESPONSE`.
+   */
+  async health(): Promise<{ status: 'ok' }> {
+    return this.#call({
+      method: 'GET',
+      path: ROUTES.health,
+      schema: healthResponseSchema,
+      auth: false,
+    });
+  }
+
+  /**
+   * `POST /api/v1/users`: sign-up, signed by the new eldest key (`eldestSigner`).
+   *
+   * @throws ClientError `CLIENT_INVALID_ARGUMENT` (malformed request), `CLIENT_HTTP` (`USERNAME_TAKEN`, `CHAIN_INVALID`, `KEY_IN_USE`, …),
+   *   `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
+   */
+  async signup(request: SignupRequest, eldestSigner: RequestSigner): Promise<ChainTail> {
+    return this.#call({
+      method: 'POST',
+      path: ROUTES.signup,
+      body: checked(signupRequestSchema, request),
+      schema: chainTailSchema,
+      auth: true,
+      signer: eldestSigner,
+    });
+  }
+
+  /**
+   * `GET /api/v1/users/:username/chain?since=N`. The answer is schema-checked only; callers
+   * that trust keys from it must verify it (see `UserLoader`).
+   *
+   * @throws ClientError `CLIENT_HTTP` (`USER_NOT_FOUND`, …), `CLIENT_NETWORK`,
+   *   `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
+   */
+  async fetchChain(username: string, since = 0): Promise<ChainResponse> {
+    return this.#call({
+      method: 'GET',
+      path: chainPath(username),
+      query: since > 0 ? { since: String(since) } : {},
+      schema: chainResponseSchema,
+      auth: true,
+    });
+  }
+
+  /**
+   * `POST /api/v1/users/:username/chain`.
+   *
+   * @throws ClientError `CLIENT_INVALID_ARGUMENT` (malformed request), `CLIENT_HTTP` (`CHAIN_CONFLICT`, `CHAIN_INVALID`, `FORBIDDEN`, …),
+   *   `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
+   */
+  async appendLinks(username: string, request: AppendLinksRequest): Promise<ChainTail> {
+    return this.#call({
+      method: 'POST',
+      path: chainPath(username),
+      body: checked(appendLinksRequestSchema, request),
+      schema: chainTailSchema,
+      auth: true,
+    });
+  }
+
+  /**
+   * `PUT /api/v1/users/:username/puk-boxes`.
+   *
+   * @throws ClientError `CLIENT_INVALID_ARGUMENT`, `CLIENT_HTTP`, `CLIENT_NETWORK`, `CLIENT_SIGNER`.
+   */
+  async putPukBoxes(username: string, boxes: PukBox[]): Promise<void> {
+    await this.#call({
+      method: 'PUT',
+      path: pukBoxesPath(username),
+      body: checked(putPukBoxesRequestSchema, { boxes }),
+      schema: null,
+      auth: true,
+    });
+  }
+
+  /**
+   * `GET /api/v1/users/lookup?usernames=…` — a convenience answer, not verified; use
+   * `UserLoader.lookup` for keys.
+   *
+   * @throws ClientError `CLIENT_HTTP`, `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
+   */
+  async lookupUsers(usernames: readonly string[]): Promise<UsersLookupResponse> {
+    const res = await this.#call({
+      method: 'GET',
+      path: ROUTES.usersLookup,
+      query: { usernames: usernames.join(',') },
+      schema: usersLookupResponseSchema,
+      auth: true,
+    });
+    if (res.users.length !== usernames.length)
+      throw new ClientError('CLIENT_BAD_RESPONSE', 'lookup answered a different number of users', {
+        asked: usernames.length,
+        answered: res.users.length,
+      });
+    return res;
+  }
+
+  /**
+   * `GET /_/api/1.0/user/lookup.json?usernames=…` (Keybase's shape, public).
+   *
+   * @throws ClientError `CLIENT_HTTP`, `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`.
+   */
+  async keybaseLookup(usernames: readonly string[]): Promise<z.infer<typeof lookupResponseSchema>> {
+    return this.#call({
+      method: 'GET',
+      path: ROUTES.keybaseLookup,
+      query: { usernames: usernames.join(',') },
+      schema: lookupResponseSchema,
+      auth: false,
+    });
+  }
+
+  /**
+   * `GET /api/v1/me`.
+   *
+   * @throws ClientError `CLIENT_HTTP`, `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
+   */
+  async whoami(): Promise<WhoamiResponse> {
+    return this.#call({ method: 'GET', path: ROUTES.me, schema: whoamiResponseSchema, auth: true });
+  }
+
+  /**
+   * `GET /api/v1/me/puk-boxes?generation=g`.
+   *
+   * @throws ClientError `CLIENT_HTTP`, `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
+   */
+  async myPukBoxes(generation?: number): Promise<PukBoxesResponse> {
+    return this.#call({
+      method: 'GET',
+      path: ROUTES.myPukBoxes,
+      query: generation === undefined ? {} : { generation: String(generation) },
+      schema: pukBoxesResponseSchema,
+      auth: true,
+    });
+  }
+
+  async #call<T>(call: Call<T>): Promise<T> {
+    const url = new URL(call.path, this.#base);
+    for (const [k, v] of Object.entries(call.query ?? {})) url.searchParams.set(k, v);
+    const body: Uint8Array<ArrayBuffer> =
+      call.body === undefined
+        ? new Uint8Array(0)
+        : new TextEncoder().encode(JSON.stringify(call.body));
+    const started = this.#now();
+    const idempotent = call.method !== 'POST';
+    for (let attempt = 1; ; attempt++) {
+      let outcome: { retry: boolean; error: ClientError; retryAfterMs?: number };
+      try {
+        const res = await this.#attempt(call, url, body);
+        if (res.ok) return await this.#parse(call, res);
+        const error = await errorFrom(res);
+        const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), this.#now());
+        outcome = {
+          retry: res.status === 429 || (res.status >= 500 && idempotent),
+          error,
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        };
+      } catch (e) {
+        if (e instanceof ClientError && e.code !== 'CLIENT_NETWORK') throw e;
+        const error = isClientError(e)
+          ? e
+          : new ClientError('CLIENT_NETWORK', 'the server could not be reached', {}, { cause: e });
+        outcome = { retry: idempotent, error };
+      }
+      if (!outcome.retry || attempt >= this.#retry.maxAttempts) throw outcome.error;
+      // Full jitter (AWS architecture blog): a uniform wait in [0, cap) spreads retrying
+      // clients out instead of having them hit a recovering server together.
+      const cap = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
+      const wait = Math.max(this.#random() * cap, outcome.retryAfterMs ?? 0);
+      const elapsed = this.#now() - started;
+      // A wait the budget cannot afford would only postpone the same failure.
+      if (elapsed + wait > this.#retry.maxTotalMs) throw outcome.error;
+      await this.#sleep(wait);
+    }
+  }
+
+  async #attempt(call: Call<unknown>, url: URL, body: Uint8Array<ArrayBuffer>): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (call.body !== undefined) headers['content-type'] = 'application/json';
+    if (call.auth) {
+      const signer = call.signer ?? this.#signer;
+      if (signer === undefined)
+        throw new ClientError('CLIENT_INVALID_ARGUMENT', 'this request needs a signer');
+      const timestamp = this.#now();
+      const nonce = generateNonce(this.#backend);
+      const canonical = canonicalRequest(this.#backend, {
+        method: call.method,
+        target: requestTarget(url),
+        body,
+        timestamp,
+        nonce,
+        kid: signer.kid,
+      });
+      let signature: Uint8Array;
+      try {
+        signature = await signer.signCanonical(canonical);
+      } catch (e) {
+        if (e instanceof ClientError) throw e;
+        throw new ClientError('CLIENT_SIGNER', 'the request could not be signed', {}, { cause: e });
+      }
+      headers.authorization = formatAuthorization({ kid: signer.kid, timestamp, nonce, signature });
+    }
+    const signal = AbortSignal.timeout(this.#attemptTimeoutMs);
+    const init: RequestInit = { method: call.method, headers, signal };
+    if (call.body !== undefined) init.body = body;
+    return this.#fetch(url, init);
+  }
+
+  async #parse<T>(call: Call<T>, res: Response): Promise<T> {
+    if (call.schema === null) {
+      await res.body?.cancel();
+      return undefined as T;
+    }
+    let json: unknown;
+    try {
+      json = await res.json();
+    } catch (e) {
+      throw new ClientError(
+        'CLIENT_BAD_RESPONSE',
+        'the server answer is not json',
+        {
+          path: call.path,
+        },
+        { cause: e },
+      );
+    }
+    const parsed = call.schema.safeParse(json);
+    if (!parsed.success)
+      throw new ClientError('CLIENT_BAD_RESPONSE', 'the server answer does not match the schema', {
+        path: call.path,
+        issue: parsed.error.issues[0]?.message ?? null,
+      });
+    return parsed.data;
+  }
+}
+
+/** Validates a request body before sending, so a malformed one fails here with a code. */
+function checked<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (!r.success)
+    throw new ClientError('CLIENT_INVALID_ARGUMENT', 'the request does not match the schema', {
+      issue: r.error.issues[0]?.message ?? null,
+    });
+  return r.data;
+}
+
+/** Maps an error response to a coded error; a body outside the table becomes `INTERNAL`. */
+async function errorFrom(res: Response): Promise<ClientError> {
+  let body: unknown = null;
+  try {
+    body = await res.json();
+  } catch {
+    // Not JSON (a proxy's HTML page): keep the status, say the code is unknown.
+  }
+  const api = errorBodySchema.safeParse(body).success ? ApiError.fromBody(body) : null;
+  const serverCode = api?.code ?? null;
+  return new ClientError(
+    serverCode === 'USER_NOT_FOUND' ? 'CLIENT_USER_NOT_FOUND' : 'CLIENT_HTTP',
+    api ? `server error ${api.code}: ${api.message}` : `server answered http ${res.status}`,
+    { status: res.status, serverCode },
+  );
+}

@@ -1,0 +1,229 @@
+/**
+ * Where the client keeps what it has verified: pins (the eldest key seen on first contact and
+ * the newest verified tail) and the cache of verified chain states. Both have a memory and a
+ * file implementation; the files live under `$SALTBOX_HOME` with mode 0600 and are replaced
+ * atomically (temp file, fsync, rename), so a crash never leaves a half-written pin.
+ *
+ * @packageDocumentation
+ */
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { KidHex, UserChainState } from '@saltbox/identity';
+import { ClientError } from './errors.js';
+
+/** What the client pinned for a user. */
+export interface Pin {
+  username: string;
+  uid: string;
+  /** The eldest KID seen on first contact; a different one later is a hard error. */
+  eldestKid: KidHex;
+  /**
+   * The newest tail the client verified. Kept with the pin (not only in the cache) so that
+   * rollback and fork detection survive losing the cache.
+   */
+  tail: { seqno: number; linkId: string };
+  /** Unix ms of first contact. */
+  pinnedAt: number;
+}
+
+/** Pins by username. */
+export interface PinStore {
+  /** @throws ClientError `CLIENT_STORE` when the store cannot be read or is corrupt. */
+  get(username: string): Promise<Pin | undefined>;
+  /** @throws ClientError `CLIENT_STORE` when the store cannot be written. */
+  set(pin: Pin): Promise<void>;
+}
+
+/** A verified chain state, as cached. */
+export interface CachedChain {
+  uid: string;
+  username: string;
+  /** Link IDs of every verified link, seqno 1 first: the prefix every refetch must keep. */
+  linkIds: string[];
+  /** The verifier's state at the tail, the base for `extendUserChain`. */
+  state: UserChainState;
+  /** Unix ms of the last successful fetch and verification. */
+  verifiedAt: number;
+}
+
+/** Verified chain states by UID. */
+export interface ChainCache {
+  /** Undefined when absent or unreadable (a cache miss only costs a full verification). */
+  get(uid: string): Promise<CachedChain | undefined>;
+  /** @throws ClientError `CLIENT_STORE` when the cache cannot be written. */
+  set(entry: CachedChain): Promise<void>;
+}
+
+/** In-memory pins (tests, short-lived processes). */
+export class MemoryPinStore implements PinStore {
+  readonly #pins = new Map<string, Pin>();
+  get(username: string): Promise<Pin | undefined> {
+    const p = this.#pins.get(username);
+    return Promise.resolve(p && structuredClone(p));
+  }
+  set(pin: Pin): Promise<void> {
+    this.#pins.set(pin.username, structuredClone(pin));
+    return Promise.resolve();
+  }
+}
+
+/** In-memory chain cache. */
+export class MemoryChainCache implements ChainCache {
+  readonly #entries = new Map<string, CachedChain>();
+  get(uid: string): Promise<CachedChain | undefined> {
+    const e = this.#entries.get(uid);
+    // structuredClone copies Maps and Sets, so a caller cannot mutate the cached state.
+    return Promise.resolve(e && structuredClone(e));
+  }
+  set(entry: CachedChain): Promise<void> {
+    this.#entries.set(entry.uid, structuredClone(entry));
+    return Promise.resolve();
+  }
+}
+
+/**
+ * `$SALTBOX_HOME`, or the platform's config directory (`~/.config/saltbox` on Linux,
+ * `~/Library/Application Support/saltbox` on macOS, `%APPDATA%\saltbox` on Windows).
+ */
+export function saltboxHome(env: NodeJS.ProcessEnv = process.env): string {
+  const set = env.SALTBOX_HOME;
+  if (set !== undefined && set !== '') return set;
+  if (process.platform === 'darwin')
+    return join(homedir(), 'Library', 'Application Support', 'saltbox');
+  if (process.platform === 'win32')
+    return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'saltbox');
+  return join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'saltbox');
+}
+
+/**
+ * Writes `data` to `path` atomically with mode 0600: a temp file in the same directory,
+ * fsynced, then renamed over the target (rename is atomic on one filesystem).
+ */
+async function writeAtomic(path: string, data: string): Promise<void> {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    const fh = await open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new ClientError('CLIENT_STORE', 'could not write a client store file', {}, { cause: e });
+  }
+}
+
+async function readJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ClientError('CLIENT_STORE', 'could not read a client store file', {}, { cause: e });
+  }
+  try {
+    return JSON.parse(text, reviver) as unknown;
+  } catch (e) {
+    throw new ClientError('CLIENT_STORE', 'a client store file is corrupt', {}, { cause: e });
+  }
+}
+
+// JSON has no Map or Set; the verifier's state uses both, so they are tagged on the way out.
+function replacer(_key: string, value: unknown): unknown {
+  if (value instanceof Map) return { $map: [...(value as Map<unknown, unknown>).entries()] };
+  if (value instanceof Set) return { $set: [...(value as Set<unknown>).values()] };
+  return value;
+}
+function reviver(_key: string, value: unknown): unknown {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const keys = Object.keys(value);
+    if (keys.length === 1 && keys[0] === '$map')
+      return new Map((value as { $map: [unknown, unknown][] }).$map);
+    if (keys.length === 1 && keys[0] === '$set')
+      return new Set((value as { $set: unknown[] }).$set);
+  }
+  return value;
+}
+
+const NAME_RE = /^[a-z0-9_]{1,64}$/;
+const UID_RE = /^[0-9a-f]{32}$/;
+
+/**
+ * Pins in one file, `<dir>/pins.json` (default `$SALTBOX_HOME/pins.json`). Writes in one
+ * process are serialised, so concurrent `set`s never lose each other's pins.
+ */
+export class FilePinStore implements PinStore {
+  readonly #dir: string;
+  readonly #path: string;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /** @param dir - the directory (created 0700); default {@link saltboxHome}. */
+  constructor(dir: string = saltboxHome()) {
+    this.#dir = dir;
+    this.#path = join(dir, 'pins.json');
+  }
+
+  async #all(): Promise<Record<string, Pin>> {
+    const data = await readJson(this.#path);
+    if (data === undefined) return {};
+    if (typeof data !== 'object' || data === null || Array.isArray(data))
+      throw new ClientError('CLIENT_STORE', 'the pin file is corrupt');
+    return data as Record<string, Pin>;
+  }
+
+  /** @throws ClientError `CLIENT_STORE`. */
+  async get(username: string): Promise<Pin | undefined> {
+    const all = await this.#all();
+    return Object.hasOwn(all, username) ? all[username] : undefined;
+  }
+
+  /** @throws ClientError `CLIENT_STORE`. */
+  set(pin: Pin): Promise<void> {
+    if (!NAME_RE.test(pin.username))
+      return Promise.reject(new ClientError('CLIENT_INVALID_ARGUMENT', 'bad username for a pin'));
+    const run = this.#queue.then(async () => {
+      await mkdir(this.#dir, { recursive: true, mode: 0o700 });
+      const all = await this.#all();
+      all[pin.username] = pin;
+      await writeAtomic(this.#path, JSON.stringify(all, null, 1));
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** The chain cache as one file per UID under `<dir>/chains/` (default under `$SALTBOX_HOME`). */
+export class FileChainCache implements ChainCache {
+  readonly #dir: string;
+
+  /** @param dir - the saltbox home directory; default {@link saltboxHome}. */
+  constructor(dir: string = saltboxHome()) {
+    this.#dir = join(dir, 'chains');
+  }
+
+  async get(uid: string): Promise<CachedChain | undefined> {
+    if (!UID_RE.test(uid)) return undefined;
+    try {
+      const e = (await readJson(join(this.#dir, `${uid}.json`))) as CachedChain | undefined;
+      // A cache file that does not describe this UID is treated as missing, not trusted.
+      if (e?.uid !== uid || !Array.isArray(e.linkIds) || !(e.state.keys instanceof Map))
+        return undefined;
+      return e;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** @throws ClientError `CLIENT_STORE`. */
+  async set(entry: CachedChain): Promise<void> {
+    if (!UID_RE.test(entry.uid))
+      throw new ClientError('CLIENT_INVALID_ARGUMENT', 'bad uid for the chain cache');
+    await mkdir(this.#dir, { recursive: true, mode: 0o700 });
+    await writeAtomic(join(this.#dir, `${entry.uid}.json`), JSON.stringify(entry, replacer));
+  }
+}
