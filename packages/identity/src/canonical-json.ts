@@ -119,6 +119,12 @@ export function canonicalJson(value: JsonValue): string {
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
+/** A run of string characters that need no attention: not a quote, backslash or control. */
+// eslint-disable-next-line no-control-regex -- control characters are what JSON strings refuse
+const PLAIN_RUN = /[^"\\\u0000-\u001f]*/y;
+/** A JSON number at `lastIndex` (sticky: matched in place, without slicing the text). */
+const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+
 class Parser {
   readonly s: string;
   pos = 0;
@@ -185,6 +191,11 @@ class Parser {
     let out = '';
     let start = this.pos;
     for (;;) {
+      // Runs of plain characters are skipped by the regex engine: payloads carry kilobyte-long
+      // base64 strings (reverse sigs), and a JS loop per character dominated parsing.
+      PLAIN_RUN.lastIndex = this.pos;
+      PLAIN_RUN.test(this.s);
+      this.pos = PLAIN_RUN.lastIndex;
       if (this.pos >= this.s.length) this.bad('unterminated string');
       const c = this.s.charCodeAt(this.pos);
       if (c === 0x22) {
@@ -234,10 +245,12 @@ class Parser {
     }
   }
   number(): number | bigint {
-    const m = /^-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(
-      this.s.slice(this.pos, this.pos + 400),
-    );
+    NUMBER.lastIndex = this.pos;
+    const m = NUMBER.exec(this.s);
     if (!m) this.bad('unexpected character');
+    // As long as numbers were matched in a 400-character window: a longer one is refused
+    // rather than turned into a huge bigint.
+    if (m[0].length > 400) this.bad('number too long');
     this.pos += m[0].length;
     if (m[1] === undefined && m[2] === undefined) {
       const n = Number(m[0]);

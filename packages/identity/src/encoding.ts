@@ -47,26 +47,31 @@ function decode(text: string, rev: Int16Array, padded: boolean, what: string): U
   }
   if (n % 4 === 1) throw fail('IDENTITY_MALFORMED', `${what}: bad length`);
   const out = new Uint8Array(Math.floor((n * 3) / 4));
-  // Signature packets make this the hottest loop of chain verification: characters are looked
-  // up inline and invalid ones (-1, or any code unit ≥ 128) are caught once per quantum by OR-ing
-  // the values, instead of a checked call per character.
-  const at = (i: number): number => {
-    const c = text.charCodeAt(i);
-    return c < 128 ? rev[c]! : -1;
-  };
+  // Signature packets make this the hottest loop of chain verification, so lookups are inline
+  // (no helper call per character) and an invalid character (-1 in the table, or any code unit
+  // past it) is caught once per quantum by OR-ing.
   let o = 0;
   let i = 0;
   for (; i + 4 <= n; i += 4) {
-    const a = at(i);
-    const b = at(i + 1);
-    const c = at(i + 2);
-    const d = at(i + 3);
+    const c0 = text.charCodeAt(i);
+    const c1 = text.charCodeAt(i + 1);
+    const c2 = text.charCodeAt(i + 2);
+    const c3 = text.charCodeAt(i + 3);
+    if ((c0 | c1 | c2 | c3) > 127) throw fail('IDENTITY_MALFORMED', `${what}: invalid character`);
+    const a = rev[c0]!;
+    const b = rev[c1]!;
+    const c = rev[c2]!;
+    const d = rev[c3]!;
     if ((a | b | c | d) < 0) throw fail('IDENTITY_MALFORMED', `${what}: invalid character`);
     const x = (a << 18) | (b << 12) | (c << 6) | d;
     out[o++] = x >> 16;
     out[o++] = (x >> 8) & 0xff;
     out[o++] = x & 0xff;
   }
+  const at = (k: number): number => {
+    const c = text.charCodeAt(k);
+    return c < 128 ? rev[c]! : -1;
+  };
   const rest = n - i;
   // Leftover bits must be zero so that each byte string has exactly one encoding.
   if (rest === 2) {

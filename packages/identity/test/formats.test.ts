@@ -57,6 +57,30 @@ describe('canonical JSON', () => {
   it('keeps integers beyond 2^53 exact', () => {
     expect(canonicalJson(parseJson('{"n":9007199254740993}'))).toBe('{"n":9007199254740993}');
   });
+
+  it('parses strings run by run: escapes between plain runs, raw control characters refused', async () => {
+    const long = 'A'.repeat(2000);
+    expect(parseJson(`["${long}\\n\\u0041\\"${long}", -1.5e3, 0]`)).toEqual([
+      `${long}\nA"${long}`,
+      -1500,
+      0,
+    ]);
+    expect(await codeOf(() => parseJson('["a\u0001b"]'))).toBe('IDENTITY_MALFORMED');
+    expect(await codeOf(() => parseJson('["abc'))).toBe('IDENTITY_MALFORMED');
+    expect(await codeOf(() => parseJson(`[${'9'.repeat(401)}]`))).toBe('IDENTITY_MALFORMED');
+    expect(parseJson(`[${'9'.repeat(400)}]`)).toEqual([BigInt('9'.repeat(400))]);
+  });
+});
+
+describe('base64', () => {
+  it('round-trips any bytes and refuses every non-canonical form', async () => {
+    for (let n = 0; n < 40; n++) {
+      const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 37 + n) & 0xff);
+      expect(fromBase64(toBase64(bytes))).toEqual(bytes);
+    }
+    for (const bad of ['QQ', 'QR==', 'QUI=QUI=', 'QU\u00c9=', 'Q\u0141==', 'QUJD\n', 'QU=I'])
+      expect(await codeOf(() => fromBase64(bad))).toBe('IDENTITY_MALFORMED');
+  });
 });
 
 describe('canonical msgpack', () => {
