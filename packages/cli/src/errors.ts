@@ -38,8 +38,6 @@ export type CliErrorCode =
   | 'CLI_CANCELLED'
   /** `saltbox agent start` could not get an agent to answer on its socket. */
   | 'CLI_AGENT_START_FAILED'
-  /** The keystore holds no device key (`saltbox keygen --keystore` makes one). */
-  | 'CLI_NO_KEYSTORE_DEVICE'
   /** `saltbox server` could not start (bad listen address, port in use, database). */
   | 'CLI_SERVER_FAILED'
   /** A bug: something that should not happen. */
@@ -129,10 +127,6 @@ export const ERROR_TABLE: Record<ErrorCode, TableEntry> = {
   CLI_SERVER_FAILED: {
     exit: EXIT.failure,
     hint: () => 'check --listen (host:port, free port) and --data or --database-url',
-  },
-  CLI_NO_KEYSTORE_DEVICE: {
-    exit: EXIT.key,
-    hint: () => "create one with 'saltbox keygen --keystore', or name a key file with -k",
   },
   CLI_INTERNAL: {
     exit: EXIT.failure,

@@ -10,4 +10,5 @@ export type { CliErrorCode, ErrorCode } from './errors.js';
 export { parseRecipient, parseSigningPublicKey, offlineResolver } from './recipients.js';
 export type { RecipientResolver, RecipientSpec } from './recipients.js';
 export { defaultKeyFile, openKeySource, saltboxHome } from './keys.js';
-export type { KeySource } from './keys.js';
+export type { KeySource, KeySourceKind, KeySourceOptions } from './keys.js';
+export { PASSPHRASE_ENV } from './passphrase.js';

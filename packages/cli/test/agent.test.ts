@@ -28,14 +28,12 @@ describe('saltbox agent start|status|stop', () => {
     expect(start.stderr).toContain(
       "saltbox: next: create the keystore with 'saltbox unlock --create'",
     );
-    const pid = await home.agentPid();
-    expect(pid).toBeGreaterThan(0);
-
     const status = await home.sb(['agent', 'status', '--json']);
     expect(status.code).toBe(0);
+    const pid = (JSON.parse(status.out) as { pid: number }).pid;
+    expect(start.stderr).toContain(`(pid ${pid})`);
     expect(JSON.parse(status.out)).toMatchObject({
       running: true,
-      pid,
       socketPath: join(home.dir, 'agent.sock'),
       keystore: { state: 'uninitialized', idleLockMs: 600_000 },
     });
@@ -53,7 +51,7 @@ describe('saltbox agent start|status|stop', () => {
     expect(stop.code).toBe(0);
     expect(stop.stderr).toBe(`saltbox: keystore agent stopped (pid ${pid})\n`);
     expect(existsSync(join(home.dir, 'agent.sock'))).toBe(false);
-    expect(() => process.kill(pid!, 0)).toThrow();
+    expect(() => process.kill(pid, 0)).toThrow();
     expect((await home.sb(['agent', 'status'])).code).toBe(1);
     const stopNone = await home.sb(['agent', 'stop', '--json']);
     expect(stopNone.code).toBe(1);
@@ -166,8 +164,6 @@ describe('Saltpack commands through the agent', () => {
     expect(wrong.stderr).toContain('saltbox: wrong passphrase\n');
     expect(wrong.stderr).toContain('saltbox: hint: nothing was changed');
     expect(wrong.stderr).not.toContain('not it');
-    const wrongJson = await home.sb(['unlock', '--json'], { env: { SALTBOX_PASSPHRASE: 'nope' } });
-    expect(stderrJson(wrongJson)).toMatchObject({ error: { code: 'KEYSTORE_WRONG_PASSPHRASE' } });
     expect(snapshot(home.dir)).toEqual(before);
     const status = await home.sb(['agent', 'status', '--json']);
     expect(JSON.parse(status.out).keystore.state).toBe('locked');

@@ -5,6 +5,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connectAgent } from '@saltbox/keystore/node';
+import type { AgentStatus } from '@saltbox/keystore/node';
 import { run, tempHome } from './helpers.js';
 import type { RunOptions, RunResult } from './helpers.js';
 
@@ -15,8 +17,13 @@ export interface KeystoreHome {
   sb: (args: readonly string[], options?: RunOptions) => Promise<RunResult>;
   /** Starts an agent here and remembers its pid; fails the test if it does not start. */
   startAgent: (args?: readonly string[]) => Promise<number>;
-  /** The running agent's pid, from `agent status --json`, or undefined. */
+  /** The running agent's pid, or undefined. */
   agentPid: () => Promise<number | undefined>;
+  /**
+   * The agent's own status, asked in-process (cheaper than spawning the CLI); the asking
+   * connection is counted in `connections`.
+   */
+  agentStatus: () => Promise<AgentStatus | undefined>;
   /** Stops (or kills) every agent started here, then removes the directory. */
   cleanup: () => Promise<void>;
 }
@@ -37,16 +44,22 @@ export function keystoreHome(): KeystoreHome {
   const env = { ...home.env, SALTBOX_PASSPHRASE: '' };
   const sb = (args: readonly string[], options: RunOptions = {}) =>
     run(args, { ...options, detached: true, env: { ...env, ...options.env } });
-  const agentPid = async (): Promise<number | undefined> => {
-    const r = await sb(['agent', 'status', '--json']);
-    if (r.code !== 0) return undefined;
-    return (JSON.parse(r.out) as { pid: number }).pid;
+  const agentStatus = async (): Promise<AgentStatus | undefined> => {
+    const agent = await connectAgent(join(home.dir, 'agent.sock')).catch(() => undefined);
+    if (!agent) return undefined;
+    try {
+      return await agent.agentStatus();
+    } finally {
+      await agent.close();
+    }
   };
+  const agentPid = async (): Promise<number | undefined> => (await agentStatus())?.pid;
   return {
     dir: home.dir,
     env,
     sb,
     agentPid,
+    agentStatus,
     startAgent: async (args = []) => {
       const r = await sb(['agent', 'start', ...args]);
       if (r.code !== 0) throw new Error(`agent start failed: ${r.stderr}`);
@@ -56,7 +69,9 @@ export function keystoreHome(): KeystoreHome {
       return pid;
     },
     cleanup: async () => {
-      await sb(['agent', 'stop']).catch(() => undefined);
+      const agent = await connectAgent(join(home.dir, 'agent.sock')).catch(() => undefined);
+      await agent?.stopAgent().catch(() => undefined);
+      await agent?.close();
       for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
       home.cleanup();
     },
