@@ -173,7 +173,9 @@ export function revokeLinks(
 }
 
 /** A real server on a free port, SQLite in a fresh temp directory. */
-export async function startTestServer(): Promise<{
+export async function startTestServer(
+  limits: Parameters<typeof startServer>[0]['limits'] = {},
+): Promise<{
   server: RunningServer;
   close: () => Promise<void>;
 }> {
@@ -182,6 +184,7 @@ export async function startTestServer(): Promise<{
     listen: '127.0.0.1:0',
     dataDir: join(dir, 'data'),
     logger: silentLogger,
+    limits,
   });
   return {
     server,

@@ -105,6 +105,39 @@ describe('ApiClient against a real server', () => {
   });
 });
 
+describe('ApiClient against a rate-limited real server', () => {
+  it('waits out 429 + Retry-After and succeeds, within the attempt bound', async () => {
+    const srv = await startTestServer({ rateLimit: { burst: 1, perSecond: 2 } });
+    try {
+      const alice = await signupUser(backend, srv.server.url, 'alice');
+      const statuses: number[] = [];
+      const sleeps: number[] = [];
+      const api = new ApiClient({
+        baseUrl: srv.server.url,
+        backend,
+        signer: signer(backend, alice.devices[0]!),
+        fetch: async (input, init) => {
+          const res = await fetch(input, init);
+          statuses.push(res.status);
+          return res;
+        },
+        sleep: (ms) => {
+          sleeps.push(ms);
+          return new Promise((r) => setTimeout(r, ms));
+        },
+      });
+      for (let i = 0; i < 3; i++) expect((await api.whoami()).username).toBe('alice');
+      expect(statuses).toContain(429);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(3);
+      // Every wait after a 429 honoured the server's Retry-After (whole seconds).
+      expect(sleeps.length).toBe(statuses.filter((s) => s === 429).length);
+      for (const ms of sleeps) expect(ms).toBeGreaterThanOrEqual(1000);
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
 /** A fake fetch that answers from a script; it records what was asked. */
 function scripted(answers: (() => Response | Promise<Response>)[]) {
   const seen: { url: string; auth: string | null; method: string }[] = [];
