@@ -51,8 +51,9 @@ export interface ImportedLink {
   typeCode?: number;
   /** Only on unstubbed links: */
   payloadJson?: string;
-  /** UTF-8 of {@link payloadJson}, encoded once: hashed for the link ID (v1) or the outer
-   * link's `curr` (v2), and compared to the signed bytes (v1). */
+  /** UTF-8 of {@link payloadJson}, made once (for v1 NaCl links normally the packet's own
+   * payload array): hashed for the link ID (v1) or the outer link's `curr` (v2), and compared
+   * to the signed bytes (v1). */
   payloadBytes?: Uint8Array;
   payload?: JsonObject;
   body?: JsonObject;
@@ -162,7 +163,6 @@ function importInner(
   if (typeof raw.sig !== 'string' || typeof raw.payload_json !== 'string')
     throw fail('IDENTITY_BAD_CHAIN_LINK', 'chain link lacks sig or payload_json');
   const payloadJson = raw.payload_json;
-  const payloadBytes = utf8(payloadJson);
   const payload = parseJson(payloadJson);
   if (!isJsonObject(payload) || !isJsonObject(payload.body))
     throw fail('IDENTITY_BAD_CHAIN_LINK', 'chain link payload has no body');
@@ -213,6 +213,7 @@ function importInner(
     packet = decodeSignaturePacket(backend, raw.sig);
     sigBytes = packet.bytes;
   }
+  const payloadBytes = payloadUtf8(payloadJson, sigVersion === 1 ? packet?.payload : undefined);
   const signingKid = typeof raw.kid === 'string' && raw.kid !== '' ? raw.kid : packet?.kid;
   // Keybase's ToEldestKID: eldest_kid, else the payload's kid, else the signing kid (the
   // oldest links name no kid in their payload).
@@ -311,6 +312,25 @@ function importInner(
       seqno,
     });
   return { ...common, id, sigVersion: 2, outer, typeCode: outer.linkType };
+}
+
+/** Refuses invalid UTF-8 and keeps a leading BOM, so equal text means equal bytes. */
+const EXACT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The UTF-8 bytes of `payload_json`. A v1 NaCl packet carries the signed payload itself,
+ * normally this very text: then its bytes are reused, so the link ID hashes them and the
+ * signature check finds the same array, instead of encoding the text and comparing byte by byte.
+ */
+function payloadUtf8(json: string, signed: Uint8Array | undefined): Uint8Array {
+  if (signed !== undefined) {
+    try {
+      if (EXACT_UTF8.decode(signed) === json) return signed;
+    } catch {
+      // Not UTF-8: the signature check will refuse the link.
+    }
+  }
+  return utf8(json);
 }
 
 function importStub(backend: CryptoBackend, s2: string, options: ImportOptions): ImportedLink {

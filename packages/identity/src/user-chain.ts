@@ -510,7 +510,8 @@ async function verifyLinkSignature(
   );
   // v1 signs the inner JSON; v2 signs the outer link, already tied to the inner by hash.
   const expected = link.sigVersion === 1 ? link.payloadBytes! : link.packet!.payload;
-  if (bytesEqual(signed, expected)) return;
+  // For v1 NaCl links `expected` is normally the signed array itself (see `payloadBytes`).
+  if (signed === expected || bytesEqual(signed, expected)) return;
   // Keybase keeps a table of old PGP-signed links whose server copy lost the signed text's
   // trailing newline (spec §3.4). The JSON is the same either way, so any PGP-signed v1 link
   // may differ from its signed text by exactly that newline.
@@ -548,8 +549,14 @@ async function verifyReverseSig(
   } catch {
     throw err(code, 'reverse signature payload is not utf-8', link);
   }
-  const ours = parseJson(link.payloadJson!) as JsonObject;
-  (((ours.body as JsonObject)[section] as JsonObject).reverse_sig as JsonValue) = null;
+  // The payload with the reverse sig nulled, copied only along that path: the parsed payload
+  // stays the link's, and parsing the payload JSON a second time per delegation is avoided.
+  // (Spreading copies own data properties, a `__proto__` key included.)
+  const body = link.body!;
+  const ours: JsonObject = {
+    ...link.payload!,
+    body: { ...body, [section]: { ...(body[section] as JsonObject), reverse_sig: null } },
+  };
   const expected = canonicalJson(ours);
   // Signers sign the canonical form, so the common case is a plain string match; anything
   // else is parsed and canonicalised before it is compared (spec §3.6).

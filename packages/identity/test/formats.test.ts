@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { encodeMsgpack } from '@saltbox/saltpack';
 import {
+  buildEldestLink,
   buildKeyFamily,
   buildPerUserKeyLink,
   canonicalJson,
@@ -11,6 +12,7 @@ import {
   decodeCanonicalMsgpack,
   decodeSignaturePacket,
   derivePerUserKeys,
+  ed25519Kid,
   encodeCanonicalMsgpack,
   extendUserChain,
   fromBase64,
@@ -193,6 +195,28 @@ describe('builders and the verifier agree', () => {
       expect(state).toEqual(whole.state);
       expect({ ...last, state: null }).toEqual({ ...whole, state: null, previousSubchains: [] });
     }
+  });
+
+  it('refuses a v1 link whose signed text is payload_json behind a byte-order mark', async () => {
+    const b = await backend();
+    const chain = generateChain(b, 1, 1);
+    const family = await buildKeyFamily(b, [...chain.keys]);
+    const kp = b.ed25519KeyPairFromSeed(b.randomBytes(32));
+    const kid = ed25519Kid(kp.publicKey);
+    const built = buildEldestLink(
+      b,
+      { uid: chain.uid, username: chain.username, seqno: 1, prev: null, ctime: 1, sigVersion: 1 },
+      { secretKey: kp.secretKey },
+    );
+    const json = built.link.payload_json!;
+    const bom = Uint8Array.of(0xef, 0xbb, 0xbf, ...new TextEncoder().encode(json));
+    const resigned = { ...built.link, sig: createSignaturePacket(b, kp.secretKey, bom).base64 };
+    const withKid = await buildKeyFamily(b, [...family.kids, kid]);
+    const input = { uid: chain.uid, username: chain.username, keyFamily: withKid, eldestKid: kid };
+    expect((await verifyUserChain(b, { ...input, links: [built.link] })).linkCount).toBe(1);
+    expect(await codeOf(() => verifyUserChain(b, { ...input, links: [resigned] }))).toBe(
+      'IDENTITY_VERIFY_FAILED',
+    );
   });
 
   it('builds a per_user_key link (on a one-link chain of its own) whose reverse signature verifies', async () => {
