@@ -258,7 +258,7 @@ asked twice for a new keystore).
 
       --create            create the keystore if there is none yet
 ${PASSPHRASE_HELP}
-${JSON_HELP}`,
+      --json              errors as JSON`,
     options: {
       ...common,
       create: { type: 'boolean' },
