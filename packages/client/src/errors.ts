@@ -33,6 +33,8 @@ export const CLIENT_ERROR_CODES = [
   'CLIENT_ELDEST_CHANGED',
   /** A directory lookup disagrees with the verified chain. */
   'CLIENT_LOOKUP_MISMATCH',
+  /** A key box the verified chain does not support (wrong generation, receiver, sender, seed). */
+  'CLIENT_KEY_BOX_INVALID',
   /** The pin store or the chain cache could not be read or written, or is corrupt. */
   'CLIENT_STORE',
 ] as const;

@@ -8,3 +8,4 @@ export * from './errors.js';
 export * from './http.js';
 export * from './store.js';
 export * from './users.js';
+export * from './puk.js';

@@ -98,8 +98,8 @@ export async function signupUser(
   backend: CryptoBackend,
   baseUrl: string,
   username: string,
+  d: Device = newDevice(backend),
 ): Promise<User> {
-  const d = newDevice(backend);
   const u: User = {
     username,
     uid: uidFromUsername(backend, username),
