@@ -135,6 +135,11 @@ describe('openMyPukBoxes through a real keystore and a real server', () => {
       rewrite = f;
       await expect(openMyPukBoxes(backend, api, ks, u), what).rejects.toMatchObject({ code });
     }
+    // The relabelled box passes the client's checks and is refused by the keystore's KID check.
+    rewrite = (b) => b.filter((x) => x.generation === 1).map((x) => ({ ...x, generation: 2 }));
+    await expect(openMyPukBoxes(backend, api, ks, u)).rejects.toMatchObject({
+      details: { generation: 2, keystoreCode: 'KEYSTORE_KEY_MISMATCH' },
+    });
     rewrite = null;
     // The keystore holds only what verified; the honest answer then opens generation 2.
     expect((await ks.getPublicKeyBundle()).puks.map((p) => p.generation)).toEqual([1]);
