@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -150,12 +150,55 @@ function reviver(_key: string, value: unknown): unknown {
   return value;
 }
 
+/** A lock older than this is taken to be left by a crashed process and broken. */
+const STALE_LOCK_MS = 30_000;
+/** How long a writer waits for the lock before giving up. */
+const LOCK_WAIT_MS = 10_000;
+
+/**
+ * Runs `fn` holding `<path>.lock` (created with `wx`, so only one process holds it). Pins are
+ * read-modify-write on one file; without the lock two processes pinning at once would each
+ * rename their own copy and one pin would be lost.
+ */
+async function withFileLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const lock = `${path}.lock`;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      const fh = await open(lock, 'wx', 0o600);
+      await fh.close();
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new ClientError('CLIENT_STORE', 'could not lock the pin file', {}, { cause: e });
+      const age = await stat(lock).then(
+        (st) => Date.now() - st.mtimeMs,
+        () => 0,
+      );
+      if (age > STALE_LOCK_MS) await rm(lock, { force: true });
+      else if (Date.now() > deadline)
+        throw new ClientError('CLIENT_STORE', 'the pin file stayed locked', {});
+      else
+        await new Promise((r) => {
+          setTimeout(r, 5 + Math.random() * 20);
+        });
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { force: true });
+  }
+}
+
 const NAME_RE = /^[a-z0-9_]{1,64}$/;
 const UID_RE = /^[0-9a-f]{32}$/;
 
 /**
- * Pins in one file, `<dir>/pins.json` (default `$SALTBOX_HOME/pins.json`). Writes in one
- * process are serialised, so concurrent `set`s never lose each other's pins.
+ * Pins in one file, `<dir>/pins.json` (default `$SALTBOX_HOME/pins.json`). Writes are
+ * serialised in the process (a queue) and across processes (a `pins.json.lock` file created
+ * exclusively; a lock older than 30 s is taken as left by a crash and broken), so concurrent
+ * `set`s never lose each other's pins.
  */
 export class FilePinStore implements PinStore {
   readonly #dir: string;
@@ -188,9 +231,11 @@ export class FilePinStore implements PinStore {
       return Promise.reject(new ClientError('CLIENT_INVALID_ARGUMENT', 'bad username for a pin'));
     const run = this.#queue.then(async () => {
       await mkdir(this.#dir, { recursive: true, mode: 0o700 });
-      const all = await this.#all();
-      all[pin.username] = pin;
-      await writeAtomic(this.#path, JSON.stringify(all, null, 1));
+      await withFileLock(this.#path, async () => {
+        const all = await this.#all();
+        all[pin.username] = pin;
+        await writeAtomic(this.#path, JSON.stringify(all, null, 1));
+      });
     });
     this.#queue = run.catch(() => undefined);
     return run;

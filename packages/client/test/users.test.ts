@@ -182,6 +182,23 @@ describe('UserLoader against a real server', () => {
         'dave',
         'erin',
       ]);
+      // Separate store instances share no queue (as separate processes would not): the lock
+      // file is what keeps their read-modify-write cycles from losing pins.
+      const names = Array.from({ length: 12 }, (_, i) => `user${i}`);
+      await Promise.all(
+        names.map((n) =>
+          new FilePinStore(home.dir).set({
+            username: n,
+            uid: '0'.repeat(32),
+            eldestKid: alice.eldestKid,
+            tail: { seqno: 1, linkId: 'a'.repeat(64) },
+            pinnedAt: 1,
+          }),
+        ),
+      );
+      const all = Object.keys(JSON.parse(await readFile(pinFile, 'utf8')));
+      for (const n of names) expect(all).toContain(n);
+      expect((await readdir(home.dir)).filter((f) => f.endsWith('.lock'))).toEqual([]);
     } finally {
       await home.cleanup();
     }
