@@ -40,10 +40,14 @@ export const ERROR_STATUS = {
   NOT_FOUND: 404,
   /** No such user. */
   USER_NOT_FOUND: 404,
+  /** No such team. */
+  TEAM_NOT_FOUND: 404,
   /** The method is not supported on this route. */
   METHOD_NOT_ALLOWED: 405,
   /** The username is already registered. */
   USERNAME_TAKEN: 409,
+  /** The team name or team ID is already registered. */
+  TEAM_NAME_TAKEN: 409,
   /** A key in the new links is already registered (to this or another user). */
   KEY_IN_USE: 409,
   /** The chain moved on since the client read it (another append won); refetch and retry. */

@@ -7,7 +7,15 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChainLink } from '@saltbox/protocol';
 import { ServerError } from '../src/errors.js';
-import type { Storage, StoredLink, UserProjection, UserRecord } from '../src/storage/types.js';
+import type {
+  Storage,
+  StoredLink,
+  TeamKeyBoxRecord,
+  TeamProjection,
+  TeamRecord,
+  UserProjection,
+  UserRecord,
+} from '../src/storage/types.js';
 
 const hex = (n: number) => randomBytes(n).toString('hex');
 const kid = (type = '20') => `01${type}${hex(32)}0a`;
@@ -67,6 +75,41 @@ function fixture(): {
     },
   };
 }
+
+function teamFixture(): {
+  team: TeamRecord;
+  links: StoredLink[];
+  projection: TeamProjection;
+  owner: string;
+  writer: string;
+} {
+  const root = { ...link(1), type: 'team.root' };
+  const owner = hex(16);
+  const writer = hex(16);
+  return {
+    team: {
+      teamId: hex(16),
+      name: `t${process.pid % 1000}_${seq++}_${hex(2)}`,
+      parentId: null,
+      implicit: false,
+      tailSeqno: 1,
+      tailLinkId: root.linkId,
+      ctime: 1_700_000_000_456,
+    },
+    links: [root],
+    owner,
+    writer,
+    projection: {
+      members: [
+        { uid: owner, role: 'owner' },
+        { uid: writer, role: 'writer' },
+      ],
+    },
+  };
+}
+
+const sortByUid = <T extends { uid: string }>(xs: readonly T[]): T[] =>
+  [...xs].sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
 
 async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
   const e: unknown = await p.then(
@@ -253,6 +296,182 @@ export function runStorageConformance(name: string, factory: () => Promise<Stora
       expect(await s.keyBoxes.getPukBoxes(f.user.uid, [])).toEqual([]);
       // Boxes are per user: another user's uid sees none of them.
       expect(await s.keyBoxes.getPukBoxes(hex(16), [f.subkey])).toEqual([]);
+    });
+
+    it('creates a team with its root link and reads it by id and name', async () => {
+      const f = teamFixture();
+      await s.teams.createTeam({ ...f, keyBoxes: [] });
+      expect(await s.teams.getTeam(f.team.teamId)).toEqual(f.team);
+      expect(await s.teams.getTeamByName(f.team.name)).toEqual(f.team);
+      expect(await s.teams.getTeam(hex(16))).toBeNull();
+      expect(await s.teams.getTeamByName('no_such_team')).toBeNull();
+      expect(await s.teams.getTeamLinks(f.team.teamId, 0)).toEqual(f.links);
+      expect(await s.teams.getTeamLinks(f.team.teamId, 1)).toEqual([]);
+      expect(await s.teams.getTeamLinks(hex(16), 0)).toEqual([]);
+      expect(await s.teams.getMembers(f.team.teamId)).toEqual(sortByUid(f.projection.members));
+      // Subteams and implicit teams keep their parent and flag.
+      const sub = teamFixture();
+      sub.team = { ...sub.team, name: `${f.team.name}.infra`, parentId: f.team.teamId };
+      const imp = teamFixture();
+      imp.team = { ...imp.team, name: `${imp.team.name},bob`, implicit: true };
+      await s.teams.createTeam({ ...sub, keyBoxes: [] });
+      await s.teams.createTeam({ ...imp, keyBoxes: [] });
+      expect(await s.teams.getTeam(sub.team.teamId)).toEqual(sub.team);
+      expect(await s.teams.getTeam(imp.team.teamId)).toEqual(imp.team);
+    });
+
+    it('refuses a taken team name or id (TEAM_NAME_TAKEN), atomically', async () => {
+      const f = teamFixture();
+      await s.teams.createTeam({ ...f, keyBoxes: [] });
+      const dupName = teamFixture();
+      dupName.team.name = f.team.name;
+      await expectCode(s.teams.createTeam({ ...dupName, keyBoxes: [] }), 'TEAM_NAME_TAKEN');
+      const dupId = teamFixture();
+      dupId.team.teamId = f.team.teamId;
+      await expectCode(s.teams.createTeam({ ...dupId, keyBoxes: [] }), 'TEAM_NAME_TAKEN');
+      expect(await s.teams.getTeam(dupName.team.teamId)).toBeNull();
+      expect(await s.teams.getTeamByName(dupId.team.name)).toBeNull();
+      expect(await s.teams.listTeamsForUser(dupName.owner)).toEqual([]);
+      expect(await s.teams.getTeamLinks(f.team.teamId, 0)).toEqual(f.links);
+    });
+
+    it('appends team links after the expected tail and replaces the members', async () => {
+      const f = teamFixture();
+      await s.teams.createTeam({ ...f, keyBoxes: [] });
+      const l2 = { ...link(2), type: 'team.change_membership' };
+      const l3 = { ...link(3), type: 'team.rotate_key' };
+      const reader = hex(16);
+      const box: TeamKeyBoxRecord = {
+        generation: 2,
+        uid: reader,
+        receiverKid: kid('21'),
+        box: 'Yg==',
+      };
+      await s.teams.appendTeamLinks({
+        teamId: f.team.teamId,
+        expectedTailSeqno: 1,
+        links: [l2, l3],
+        projection: {
+          members: [
+            { uid: f.owner, role: 'owner' },
+            { uid: reader, role: 'reader' },
+          ],
+        },
+        keyBoxes: [box],
+      });
+      const t = await s.teams.getTeam(f.team.teamId);
+      expect(t?.tailSeqno).toBe(3);
+      expect(t?.tailLinkId).toBe(l3.linkId);
+      expect(await s.teams.getTeamLinks(f.team.teamId, 0)).toEqual([...f.links, l2, l3]);
+      expect(await s.teams.getTeamLinks(f.team.teamId, 2)).toEqual([l3]);
+      expect(await s.teams.getMembers(f.team.teamId)).toEqual(
+        sortByUid([
+          { uid: f.owner, role: 'owner' },
+          { uid: reader, role: 'reader' },
+        ]),
+      );
+      expect(await s.teams.listTeamsForUser(f.writer)).toEqual([]);
+      expect(await s.teams.getTeamKeyBoxes(f.team.teamId, reader)).toEqual([box]);
+    });
+
+    it('refuses a team append on a stale tail (CHAIN_CONFLICT) and for an unknown team', async () => {
+      const f = teamFixture();
+      await s.teams.createTeam({ ...f, keyBoxes: [] });
+      await s.teams.appendTeamLinks({
+        teamId: f.team.teamId,
+        expectedTailSeqno: 1,
+        links: [link(2)],
+        projection: f.projection,
+        keyBoxes: [],
+      });
+      await expectCode(
+        s.teams.appendTeamLinks({
+          teamId: f.team.teamId,
+          expectedTailSeqno: 1,
+          links: [link(2)],
+          projection: { members: [] },
+          keyBoxes: [],
+        }),
+        'CHAIN_CONFLICT',
+      );
+      await expectCode(
+        s.teams.appendTeamLinks({
+          teamId: hex(16),
+          expectedTailSeqno: 1,
+          links: [link(2)],
+          projection: { members: [] },
+          keyBoxes: [],
+        }),
+        'TEAM_NOT_FOUND',
+      );
+      expect((await s.teams.getTeam(f.team.teamId))?.tailSeqno).toBe(2);
+      expect(await s.teams.getMembers(f.team.teamId)).toHaveLength(2);
+    });
+
+    it('lets exactly one of concurrent team appends on one tail win', async () => {
+      const f = teamFixture();
+      await s.teams.createTeam({ ...f, keyBoxes: [] });
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, () =>
+          s.teams.appendTeamLinks({
+            teamId: f.team.teamId,
+            expectedTailSeqno: 1,
+            links: [link(2)],
+            projection: f.projection,
+            keyBoxes: [],
+          }),
+        ),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results)
+        if (r.status === 'rejected') expect((r.reason as ServerError).code).toBe('CHAIN_CONFLICT');
+      expect(await s.teams.getTeamLinks(f.team.teamId, 1)).toHaveLength(1);
+    });
+
+    it('stores team key boxes per member per generation, replaces, filters', async () => {
+      const f = teamFixture();
+      const g1Owner: TeamKeyBoxRecord = {
+        generation: 1,
+        uid: f.owner,
+        receiverKid: kid('21'),
+        box: 'b3du',
+      };
+      const g1Writer: TeamKeyBoxRecord = {
+        generation: 1,
+        uid: f.writer,
+        receiverKid: kid('21'),
+        box: 'd3I=',
+      };
+      await s.teams.createTeam({ ...f, keyBoxes: [g1Owner, g1Writer] });
+      expect(await s.teams.getTeamKeyBoxes(f.team.teamId, f.owner)).toEqual([g1Owner]);
+      expect(await s.teams.getTeamKeyBoxes(f.team.teamId, f.writer)).toEqual([g1Writer]);
+      const g2Owner = { ...g1Owner, generation: 2, box: 'ZzI=' };
+      await s.teams.putTeamKeyBoxes(f.team.teamId, [g2Owner]);
+      const g1Replaced = { ...g1Owner, receiverKid: kid('21'), box: 'bmV3' };
+      await s.teams.putTeamKeyBoxes(f.team.teamId, [g1Replaced]);
+      expect(await s.teams.getTeamKeyBoxes(f.team.teamId, f.owner)).toEqual([g1Replaced, g2Owner]);
+      expect(await s.teams.getTeamKeyBoxes(f.team.teamId, f.owner, 2)).toEqual([g2Owner]);
+      expect(await s.teams.getTeamKeyBoxes(f.team.teamId, f.owner, 3)).toEqual([]);
+      // Boxes are per team and per member.
+      expect(await s.teams.getTeamKeyBoxes(hex(16), f.owner)).toEqual([]);
+      expect(await s.teams.getTeamKeyBoxes(f.team.teamId, hex(16))).toEqual([]);
+    });
+
+    it('lists the teams a user is a member of, with roles, by name', async () => {
+      const a = teamFixture();
+      const b = teamFixture();
+      const uid = a.owner;
+      b.projection.members.push({ uid, role: 'reader' });
+      await s.teams.createTeam({ ...a, keyBoxes: [] });
+      await s.teams.createTeam({ ...b, keyBoxes: [] });
+      const got = await s.teams.listTeamsForUser(uid);
+      expect(got).toEqual(
+        [
+          { team: a.team, role: 'owner' },
+          { team: b.team, role: 'reader' },
+        ].sort((x, y) => (x.team.name < y.team.name ? -1 : 1)),
+      );
+      expect(await s.teams.listTeamsForUser(hex(16))).toEqual([]);
     });
 
     it('claims a nonce once, also under concurrency, and prunes expired ones', async () => {

@@ -20,6 +20,13 @@ import type {
   PukBoxRecord,
   Storage,
   StoredLink,
+  TeamKeyBoxRecord,
+  TeamMemberRecord,
+  TeamMembership,
+  TeamProjection,
+  TeamRecord,
+  TeamRole,
+  TeamStore,
   UserProjection,
   UserRecord,
   UserStore,
@@ -407,6 +414,247 @@ class KyselyNonceStore implements NonceStore {
   }
 }
 
+function toTeam(r: Database['teams']): TeamRecord {
+  return {
+    teamId: r.team_id,
+    name: r.name,
+    parentId: r.parent_id,
+    implicit: r.implicit === 1,
+    tailSeqno: r.tail_seqno,
+    tailLinkId: r.tail_link_id,
+    ctime: Number(r.ctime),
+  };
+}
+
+const TEAM_ROLES: readonly TeamRole[] = ['owner', 'admin', 'writer', 'reader'];
+
+function toRole(role: string): TeamRole {
+  const r = TEAM_ROLES.find((x) => x === role);
+  if (r === undefined) throw new Error('corrupt team role in storage');
+  return r;
+}
+
+async function insertTeamLinks(
+  trx: Transaction<Database>,
+  teamId: string,
+  links: readonly StoredLink[],
+): Promise<void> {
+  if (links.length === 0) return;
+  await trx
+    .insertInto('team_links')
+    .values(
+      links.map((l) => ({
+        team_id: teamId,
+        seqno: l.seqno,
+        link_id: l.linkId,
+        sig_id: l.sigId,
+        type: l.type,
+        link_json: JSON.stringify(l.link),
+      })),
+    )
+    .execute();
+}
+
+async function writeTeamProjection(
+  trx: Transaction<Database>,
+  teamId: string,
+  p: TeamProjection,
+): Promise<void> {
+  await trx.deleteFrom('team_members').where('team_id', '=', teamId).execute();
+  if (p.members.length > 0)
+    await trx
+      .insertInto('team_members')
+      .values(p.members.map((m) => ({ team_id: teamId, uid: m.uid, role: m.role })))
+      .execute();
+}
+
+async function upsertTeamBoxes(
+  db: Kysely<Database> | Transaction<Database>,
+  teamId: string,
+  boxes: readonly TeamKeyBoxRecord[],
+): Promise<void> {
+  if (boxes.length === 0) return;
+  await db
+    .insertInto('team_key_boxes')
+    .values(
+      boxes.map((b) => ({
+        team_id: teamId,
+        uid: b.uid,
+        generation: b.generation,
+        receiver_kid: b.receiverKid,
+        box: b.box,
+      })),
+    )
+    .onConflict((oc) =>
+      oc.columns(['team_id', 'uid', 'generation']).doUpdateSet((eb) => ({
+        receiver_kid: eb.ref('excluded.receiver_kid'),
+        box: eb.ref('excluded.box'),
+      })),
+    )
+    .execute();
+}
+
+class KyselyTeamStore implements TeamStore {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async createTeam(input: {
+    team: TeamRecord;
+    links: readonly StoredLink[];
+    projection: TeamProjection;
+    keyBoxes: readonly TeamKeyBoxRecord[];
+  }): Promise<void> {
+    const { team } = input;
+    try {
+      await this.#db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('teams')
+          .values({
+            team_id: team.teamId,
+            name: team.name,
+            parent_id: team.parentId,
+            implicit: team.implicit ? 1 : 0,
+            tail_seqno: team.tailSeqno,
+            tail_link_id: team.tailLinkId,
+            ctime: team.ctime,
+          })
+          .execute();
+        await insertTeamLinks(trx, team.teamId, input.links);
+        await writeTeamProjection(trx, team.teamId, input.projection);
+        await upsertTeamBoxes(trx, team.teamId, input.keyBoxes);
+      });
+    } catch (e) {
+      if (isUniqueViolation(e))
+        throw fail('TEAM_NAME_TAKEN', 'team name is already registered', { cause: e });
+      throw e;
+    }
+  }
+
+  async getTeam(teamId: string): Promise<TeamRecord | null> {
+    const r = await this.#db
+      .selectFrom('teams')
+      .selectAll()
+      .where('team_id', '=', teamId)
+      .executeTakeFirst();
+    return r ? toTeam(r) : null;
+  }
+
+  async getTeamByName(name: string): Promise<TeamRecord | null> {
+    const r = await this.#db
+      .selectFrom('teams')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return r ? toTeam(r) : null;
+  }
+
+  async getTeamLinks(teamId: string, sinceSeqno: number): Promise<StoredLink[]> {
+    const rows = await this.#db
+      .selectFrom('team_links')
+      .selectAll()
+      .where('team_id', '=', teamId)
+      .where('seqno', '>', sinceSeqno)
+      .orderBy('seqno')
+      .execute();
+    return rows.map((r) => ({
+      seqno: r.seqno,
+      linkId: r.link_id,
+      sigId: r.sig_id,
+      type: r.type,
+      link: JSON.parse(r.link_json) as ChainLink,
+    }));
+  }
+
+  async appendTeamLinks(input: {
+    teamId: string;
+    expectedTailSeqno: number;
+    links: readonly StoredLink[];
+    projection: TeamProjection;
+    keyBoxes: readonly TeamKeyBoxRecord[];
+  }): Promise<void> {
+    const last = input.links[input.links.length - 1];
+    if (last === undefined) return;
+    try {
+      await this.#db.transaction().execute(async (trx) => {
+        // Compare-and-swap on the tail, as for user chains.
+        const res = await trx
+          .updateTable('teams')
+          .set({ tail_seqno: last.seqno, tail_link_id: last.linkId })
+          .where('team_id', '=', input.teamId)
+          .where('tail_seqno', '=', input.expectedTailSeqno)
+          .executeTakeFirst();
+        if (Number(res.numUpdatedRows) !== 1) {
+          const exists = await trx
+            .selectFrom('teams')
+            .select('team_id')
+            .where('team_id', '=', input.teamId)
+            .executeTakeFirst();
+          if (!exists) throw fail('TEAM_NOT_FOUND', 'no such team');
+          throw fail('CHAIN_CONFLICT', 'the chain changed since it was read; refetch and retry');
+        }
+        await insertTeamLinks(trx, input.teamId, input.links);
+        await writeTeamProjection(trx, input.teamId, input.projection);
+        await upsertTeamBoxes(trx, input.teamId, input.keyBoxes);
+      });
+    } catch (e) {
+      if (e instanceof ServerError) throw e;
+      if (isUniqueViolation(e))
+        throw fail('CHAIN_CONFLICT', 'the chain changed since it was read; refetch and retry', {
+          cause: e,
+        });
+      throw e;
+    }
+  }
+
+  async getMembers(teamId: string): Promise<TeamMemberRecord[]> {
+    const rows = await this.#db
+      .selectFrom('team_members')
+      .selectAll()
+      .where('team_id', '=', teamId)
+      .orderBy('uid')
+      .execute();
+    return rows.map((r) => ({ uid: r.uid, role: toRole(r.role) }));
+  }
+
+  async listTeamsForUser(uid: string): Promise<TeamMembership[]> {
+    const rows = await this.#db
+      .selectFrom('team_members')
+      .innerJoin('teams', 'teams.team_id', 'team_members.team_id')
+      .selectAll('teams')
+      .select('team_members.role')
+      .where('team_members.uid', '=', uid)
+      .orderBy('teams.name')
+      .execute();
+    return rows.map((r) => ({ team: toTeam(r), role: toRole(r.role) }));
+  }
+
+  putTeamKeyBoxes(teamId: string, boxes: readonly TeamKeyBoxRecord[]): Promise<void> {
+    return upsertTeamBoxes(this.#db, teamId, boxes);
+  }
+
+  async getTeamKeyBoxes(
+    teamId: string,
+    uid: string,
+    generation?: number,
+  ): Promise<TeamKeyBoxRecord[]> {
+    let q = this.#db
+      .selectFrom('team_key_boxes')
+      .selectAll()
+      .where('team_id', '=', teamId)
+      .where('uid', '=', uid);
+    if (generation !== undefined) q = q.where('generation', '=', generation);
+    const rows = await q.orderBy('generation').execute();
+    return rows.map((r) => ({
+      generation: r.generation,
+      uid: r.uid,
+      receiverKid: r.receiver_kid,
+      box: r.box,
+    }));
+  }
+}
+
 /**
  * A `Storage` over a Kysely instance.
  *
@@ -424,6 +672,7 @@ export function createKyselyStorage(
     users: new KyselyUserStore(db),
     keyBoxes: new KyselyKeyBoxStore(db),
     nonces: new KyselyNonceStore(db),
+    teams: new KyselyTeamStore(db),
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider });
       const { error } = await migrator.migrateToLatest();

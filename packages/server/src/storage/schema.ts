@@ -72,6 +72,44 @@ export interface RequestNoncesTable {
   expires_at: number | string;
 }
 
+/** `teams`. */
+export interface TeamsTable {
+  team_id: string;
+  name: string;
+  parent_id: string | null;
+  /** 0 or 1. */
+  implicit: number;
+  tail_seqno: number;
+  tail_link_id: string;
+  ctime: number | string;
+}
+
+/** `team_links`: one row per team chain link. */
+export interface TeamLinksTable {
+  team_id: string;
+  seqno: number;
+  link_id: string;
+  sig_id: string;
+  type: string;
+  link_json: string;
+}
+
+/** `team_members`: the current members of each team. */
+export interface TeamMembersTable {
+  team_id: string;
+  uid: string;
+  role: string;
+}
+
+/** `team_key_boxes`: per-team-key seeds boxed to members' PUKs. */
+export interface TeamKeyBoxesTable {
+  team_id: string;
+  uid: string;
+  generation: number;
+  receiver_kid: string;
+  box: string;
+}
+
 /** The whole database. */
 export interface Database {
   users: UsersTable;
@@ -81,6 +119,10 @@ export interface Database {
   per_user_keys: PerUserKeysTable;
   puk_boxes: PukBoxesTable;
   request_nonces: RequestNoncesTable;
+  teams: TeamsTable;
+  team_links: TeamLinksTable;
+  team_members: TeamMembersTable;
+  team_key_boxes: TeamKeyBoxesTable;
 }
 
 // Migrations take Kysely<any> on purpose: they run against whatever shape the database had
@@ -170,11 +212,58 @@ const m0001: Migration = {
       await db.schema.dropTable(t).execute();
   },
 };
+
+const m0002: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await db.schema
+      .createTable('teams')
+      .addColumn('team_id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull().unique())
+      .addColumn('parent_id', 'text')
+      .addColumn('implicit', 'integer', (c) => c.notNull())
+      .addColumn('tail_seqno', 'integer', (c) => c.notNull())
+      .addColumn('tail_link_id', 'text', (c) => c.notNull())
+      .addColumn('ctime', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('team_links')
+      .addColumn('team_id', 'text', (c) => c.notNull().references('teams.team_id'))
+      .addColumn('seqno', 'integer', (c) => c.notNull())
+      .addColumn('link_id', 'text', (c) => c.notNull())
+      .addColumn('sig_id', 'text', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('link_json', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('team_links_pk', ['team_id', 'seqno'])
+      .execute();
+    await db.schema
+      .createTable('team_members')
+      .addColumn('team_id', 'text', (c) => c.notNull().references('teams.team_id'))
+      .addColumn('uid', 'text', (c) => c.notNull())
+      .addColumn('role', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('team_members_pk', ['team_id', 'uid'])
+      .execute();
+    await db.schema.createIndex('team_members_uid').on('team_members').column('uid').execute();
+    await db.schema
+      .createTable('team_key_boxes')
+      .addColumn('team_id', 'text', (c) => c.notNull().references('teams.team_id'))
+      .addColumn('uid', 'text', (c) => c.notNull())
+      .addColumn('generation', 'integer', (c) => c.notNull())
+      .addColumn('receiver_kid', 'text', (c) => c.notNull())
+      .addColumn('box', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('team_key_boxes_pk', ['team_id', 'uid', 'generation'])
+      .execute();
+  },
+  async down(db: Kysely<any>): Promise<void> {
+    for (const t of ['team_key_boxes', 'team_members', 'team_links', 'teams'])
+      await db.schema.dropTable(t).execute();
+  },
+};
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** Every migration, by name; names sort in application order. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_users_chains_keys_nonces': m0001,
+  '0002_teams': m0002,
 };
 
 /** The in-code migration provider (no migration files to ship or find at run time). */

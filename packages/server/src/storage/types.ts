@@ -148,6 +148,108 @@ export interface NonceStore {
   pruneNonces(nowMs: number): Promise<number>;
 }
 
+/** A team's role for one member, as the team chain's verified state gives it. */
+export type TeamRole = 'owner' | 'admin' | 'writer' | 'reader';
+
+/** A registered team (root, subteam or implicit). */
+export interface TeamRecord {
+  teamId: string;
+  /** The canonical team name (`acme`, `acme.infra`, `alice,bob`). */
+  name: string;
+  /** The parent team's ID for a subteam, else null. */
+  parentId: string | null;
+  implicit: boolean;
+  tailSeqno: number;
+  tailLinkId: string;
+  /** Creation time, Unix milliseconds. */
+  ctime: number;
+}
+
+/** One member of a team. */
+export interface TeamMemberRecord {
+  uid: string;
+  role: TeamRole;
+}
+
+/** The projection of a verified team chain: the current members and their roles. */
+export interface TeamProjection {
+  members: TeamMemberRecord[];
+}
+
+/** A per-team-key seed generation boxed to one member's PUK encryption key. */
+export interface TeamKeyBoxRecord {
+  generation: number;
+  /** The member the box is for. */
+  uid: string;
+  /** The member's PUK encryption KID the box is sealed to. */
+  receiverKid: string;
+  /** Base64 of the box. */
+  box: string;
+}
+
+/** A team the user belongs to, with the user's role. */
+export interface TeamMembership {
+  team: TeamRecord;
+  role: TeamRole;
+}
+
+/**
+ * Teams, their chains, the projection of their chains (members) and per-team-key boxes. As for
+ * users, the server verifies team links (with `@saltbox/identity`) before it stores them.
+ */
+export interface TeamStore {
+  /**
+   * Registers a team with its root link(s), projection and key boxes, atomically.
+   *
+   * @throws ServerError `TEAM_NAME_TAKEN` when the name or team ID exists.
+   */
+  createTeam(input: {
+    team: TeamRecord;
+    links: readonly StoredLink[];
+    projection: TeamProjection;
+    keyBoxes: readonly TeamKeyBoxRecord[];
+  }): Promise<void>;
+
+  /** A team by ID, or null. */
+  getTeam(teamId: string): Promise<TeamRecord | null>;
+
+  /** A team by canonical name, or null. */
+  getTeamByName(name: string): Promise<TeamRecord | null>;
+
+  /** A team's links with seqno greater than `sinceSeqno`, in order. */
+  getTeamLinks(teamId: string, sinceSeqno: number): Promise<StoredLink[]>;
+
+  /**
+   * Appends verified links after the tail the caller verified against, replaces the member
+   * projection and adds key boxes, atomically. Two concurrent appends on one tail: one wins.
+   *
+   * @throws ServerError `CHAIN_CONFLICT` when the stored tail is no longer `expectedTailSeqno`;
+   *   `TEAM_NOT_FOUND`.
+   */
+  appendTeamLinks(input: {
+    teamId: string;
+    expectedTailSeqno: number;
+    links: readonly StoredLink[];
+    projection: TeamProjection;
+    keyBoxes: readonly TeamKeyBoxRecord[];
+  }): Promise<void>;
+
+  /** The team's current members, by UID. */
+  getMembers(teamId: string): Promise<TeamMemberRecord[]>;
+
+  /** The teams `uid` is a member of, by name. */
+  listTeamsForUser(uid: string): Promise<TeamMembership[]>;
+
+  /**
+   * Stores key boxes for a team (an existing box for the same member and generation is
+   * replaced).
+   */
+  putTeamKeyBoxes(teamId: string, boxes: readonly TeamKeyBoxRecord[]): Promise<void>;
+
+  /** A member's key boxes for a team, optionally of one generation, by generation. */
+  getTeamKeyBoxes(teamId: string, uid: string, generation?: number): Promise<TeamKeyBoxRecord[]>;
+}
+
 /** The server's storage. */
 export interface Storage {
   /** `sqlite` or `postgres`. */
@@ -155,6 +257,7 @@ export interface Storage {
   readonly users: UserStore;
   readonly keyBoxes: KeyBoxStore;
   readonly nonces: NonceStore;
+  readonly teams: TeamStore;
   /** Runs pending schema migrations (idempotent; safe with several processes). */
   migrate(): Promise<void>;
   /**
