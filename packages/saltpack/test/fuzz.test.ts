@@ -42,23 +42,12 @@ import {
 } from '../src/index.js';
 import type { CryptoBackend, SaltpackErrorCode } from '../src/index.js';
 import { BACKEND_NAMES, backend } from './backends.js';
+import { fuzzParams } from './fuzz-budget.js';
 
 // ---------------------------------------------------------------------------------------------
 // Budget and seed
 
-const LONG_RUNS = Number(process.env.SALTBOX_FUZZ_RUNS ?? '0');
-const SEED_ENV = process.env.SALTBOX_FUZZ_SEED;
-/** Fixed in CI so a red build reproduces; random in long mode so each session explores anew. */
-const SEED =
-  SEED_ENV !== undefined && SEED_ENV !== ''
-    ? Number(SEED_ENV)
-    : LONG_RUNS > 0
-      ? Date.now() ^ (Math.random() * 0x7fffffff)
-      : 0x5a17b0;
-
-function params(ciRuns: number): fc.Parameters<unknown> {
-  return { seed: SEED, numRuns: LONG_RUNS > 0 ? LONG_RUNS : ciRuns };
-}
+const params = (ciRuns: number): ReturnType<typeof fuzzParams> => fuzzParams(ciRuns, 0x5a17b0);
 
 /** Per-open time limit: far above any legitimate open of these small messages. */
 const HANG_MS = 20_000;

@@ -36,20 +36,9 @@ import {
 } from '../src/index.js';
 import type { CryptoBackend, EncryptionRecipient } from '../src/index.js';
 import { BACKEND_NAMES, backend } from './backends.js';
+import { fuzzParams } from './fuzz-budget.js';
 
-const LONG_RUNS = Number(process.env.SALTBOX_FUZZ_RUNS ?? '0');
-const SEED_ENV = process.env.SALTBOX_FUZZ_SEED;
-/** Fixed in CI so failures reproduce; random in long mode (fast-check prints it on failure). */
-const SEED =
-  SEED_ENV !== undefined && SEED_ENV !== ''
-    ? Number(SEED_ENV)
-    : LONG_RUNS > 0
-      ? Date.now() ^ (Math.random() * 0x7fffffff)
-      : 0x5a17b1;
-
-function params(ciRuns: number): fc.Parameters<unknown> {
-  return { seed: SEED, numRuns: LONG_RUNS > 0 ? LONG_RUNS : ciRuns };
-}
+const params = (ciRuns: number): ReturnType<typeof fuzzParams> => fuzzParams(ciRuns, 0x5a17b1);
 
 const BOUNDARY_SIZES = [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 2 * CHUNK_SIZE];
 
