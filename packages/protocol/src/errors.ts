@@ -22,6 +22,10 @@ export const ERROR_STATUS = {
   INVALID_USERNAME: 400,
   /** A sigchain link failed verification (signature, seqno, prev, signer rights, shape). */
   CHAIN_INVALID: 400,
+  /** A team post removes a member without a new per-team-key generation. */
+  TEAM_ROTATION_REQUIRED: 400,
+  /** Team key boxes that the chain does not call for (generation, members, PUKs, encoding). */
+  TEAM_KEY_BOXES_INVALID: 400,
   /** No authentication header, or a malformed one. */
   UNAUTHENTICATED: 401,
   /** The request signature does not verify under the named key. */

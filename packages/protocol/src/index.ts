@@ -11,3 +11,4 @@ export * from './errors.js';
 export * from './schemas.js';
 export * from './signing.js';
 export * from './routes.js';
+export * from './teams.js';

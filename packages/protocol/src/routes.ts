@@ -18,6 +18,9 @@ export const ROUTES = {
   me: `${API_PREFIX}/me`,
   myPukBoxes: `${API_PREFIX}/me/puk-boxes`,
   keybaseLookup: '/_/api/1.0/user/lookup.json',
+  teams: `${API_PREFIX}/teams`,
+  teamChain: `${API_PREFIX}/teams/:team/chain`,
+  teamKeyBoxes: `${API_PREFIX}/teams/:team/key-boxes`,
 } as const;
 
 /** The path of a user's chain. */
@@ -28,4 +31,14 @@ export function chainPath(username: string): string {
 /** The path of a user's PUK boxes. */
 export function pukBoxesPath(username: string): string {
   return `${API_PREFIX}/users/${encodeURIComponent(username)}/puk-boxes`;
+}
+
+/** The path of a team's chain; `team` is a team ID or a canonical team name. */
+export function teamChainPath(team: string): string {
+  return `${API_PREFIX}/teams/${encodeURIComponent(team)}/chain`;
+}
+
+/** The path of the caller's key boxes of a team (ID or name). */
+export function teamKeyBoxesPath(team: string): string {
+  return `${API_PREFIX}/teams/${encodeURIComponent(team)}/key-boxes`;
 }
