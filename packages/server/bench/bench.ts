@@ -1,47 +1,71 @@
 /**
- * `npm run bench:server`: authenticated lookups/s and appends/s with 50 concurrent clients, and
- * lookup latency with 10,000 registered users, on SQLite and on PostgreSQL (embedded).
+ * `npm run bench:server`: authenticated lookups/s and sigchain appends/s with 50 concurrent
+ * clients, and lookup latency with 10,000 registered users, on SQLite and on PostgreSQL
+ * (embedded), end to end over real sockets.
  *
- * The server runs in its own process (bench/serve.ts); this process is the 50 clients, which
- * sign every request (Ed25519) like real clients. Both share the machine's cores, so the
- * numbers are end to end on one box, not the server alone.
+ * Three kinds of process, so each one's CPU is measured on its own:
  *
- * Users for the lookup phase are seeded straight into storage (10,000 verified sign-ups would
- * take minutes); the append phase uses real sign-ups and real links through the API.
+ * - this one seeds the database and reports;
+ * - the server (bench/serve.ts), `startServer` as deployed, rate limits lifted, logs off;
+ * - the load generators (bench/load.ts, `BENCH_LOADERS` of them): the clients, which sign
+ *   every request with their own device key and send it over keep-alive sockets.
+ *
+ * Users for lookups are generated once with the identity builders (real keys and links) and
+ * seeded straight into storage (10,000 verified sign-ups through the API would only time the
+ * sign-up path); the clients themselves sign up through the API, and every append is a real
+ * `subkey` link that the server verifies.
  *
  * Options (environment): BENCH_SECONDS (default 10), BENCH_USERS (10000), BENCH_CLIENTS (50),
- * BENCH_BACKENDS (sqlite,postgres).
+ * BENCH_LOADERS (1), BENCH_BACKENDS (sqlite,postgres), BENCH_PROF (a directory: the server
+ * writes a `--cpu-prof` profile there).
  */
-import { spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
 import { defaultBackend } from '@saltbox/saltpack';
-import { buildSubkeyLink, curve25519Kid } from '@saltbox/identity';
 import type { ChainLink } from '@saltbox/protocol';
-import { chainPath } from '@saltbox/protocol';
 import { openPostgresStorage, openSqliteStorage } from '../src/index.js';
-import type { Storage } from '../src/index.js';
-import { newUser, signed } from '../test/helpers.js';
-import type { TestUser } from '../test/helpers.js';
+import type {
+  PukBoxRecord,
+  Storage,
+  StoredLink,
+  UserProjection,
+  UserRecord,
+} from '../src/index.js';
+import { newUser } from '../test/helpers.js';
 import { startTestPostgres } from '../test/pg.js';
+import type { LoadCommand, LoadReply } from './load.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
+const LOADERS = Number(process.env.BENCH_LOADERS ?? 1);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'sqlite,postgres').split(',');
+const PROFILE_DIR = process.env.BENCH_PROF;
+/** The issue's goal: authenticated lookups per second on SQLite. */
+const GOAL_LOOKUPS = 3000;
 const backend = await defaultBackend();
 const here = dirname(fileURLToPath(import.meta.url));
+// Children run the TypeScript sources, like this process.
+const execArgv = ['--conditions=source', '--import', 'tsx'];
 
-/** Seeds `n` users directly (links built with the identity builders; projection by hand). */
-async function seed(storage: Storage, n: number): Promise<TestUser[]> {
-  const out: TestUser[] = [];
+interface SeedUser {
+  user: UserRecord;
+  links: StoredLink[];
+  projection: UserProjection;
+  pukBoxes: PukBoxRecord[];
+}
+
+/** Generates `n` users with the identity builders (once, for every backend). */
+function generate(n: number): SeedUser[] {
+  const out: SeedUser[] = [];
   for (let i = 0; i < n; i++) {
     const { user, request } = newUser(backend, `bench_${i}`);
     const d = user.devices[0]!;
-    await storage.users.createUser({
+    out.push({
       user: {
         uid: user.uid,
         username: user.username,
@@ -74,61 +98,89 @@ async function seed(storage: Storage, n: number): Promise<TestUser[]> {
       },
       pukBoxes: request.pukBoxes.map((b) => ({ ...b })),
     });
-    out.push(user);
   }
   return out;
 }
 
-async function spawnServer(
-  env: Record<string, string>,
-): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'serve.ts')], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const rl = createInterface({ input: child.stdout });
-  const url = await new Promise<string>((resolve, reject) => {
-    rl.once('line', resolve);
-    child.once('exit', (code) => {
-      reject(new Error(`server exited with ${code}`));
+/** A forked child that answers IPC messages in order. */
+class Child {
+  readonly proc: ChildProcess;
+  readonly #queue: { resolve: (m: unknown) => void; reject: (e: Error) => void }[] = [];
+  readonly exited: Promise<void>;
+
+  constructor(script: string, env: Record<string, string>, extraArgv: string[] = []) {
+    this.proc = fork(join(here, script), [], {
+      execArgv: [...extraArgv, ...execArgv],
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-  });
-  return {
-    url,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => {
-          resolve();
-        });
-        child.kill('SIGTERM');
+    this.proc.on('message', (m) => this.#queue.shift()?.resolve(m));
+    this.exited = new Promise((resolve) =>
+      this.proc.once('exit', (code) => {
+        for (const w of this.#queue.splice(0)) w.reject(new Error(`${script} exited (${code})`));
+        resolve();
       }),
-  };
+    );
+  }
+
+  /** The next message (optionally after sending one). */
+  next<T>(send?: unknown): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({
+        resolve: (m) => {
+          resolve(m as T);
+        },
+        reject,
+      });
+      if (send !== undefined) this.proc.send(send as object);
+    });
+  }
 }
 
-interface Result {
+interface PhaseResult {
   ops: number;
   perSecond: number;
   p50: number;
   p99: number;
   errors: number;
+  serverCores: number;
+  loaderCores: number;
 }
 
-async function run(clients: number, op: (client: number) => Promise<boolean>): Promise<Result> {
+async function phase(
+  server: Child,
+  loaders: Child[],
+  op: 'lookup' | 'append',
+  seconds: number,
+  clients: number,
+): Promise<PhaseResult> {
+  const cpu0 = (await server.next<{ cpuSeconds: number }>({ type: 'cpu' })).cpuSeconds;
+  const per = Math.ceil(clients / loaders.length);
+  const active = loaders.slice(0, Math.ceil(clients / per));
+  const replies = await Promise.all(
+    active.map((l, i) =>
+      l.next<LoadReply>({
+        type: 'run',
+        op,
+        seconds,
+        clients: Math.min(per, clients - i * per),
+        users: USERS,
+      } satisfies LoadCommand),
+    ),
+  );
+  const cpu1 = (await server.next<{ cpuSeconds: number }>({ type: 'cpu' })).cpuSeconds;
   const latencies: number[] = [];
   let errors = 0;
-  const end = performance.now() + SECONDS * 1000;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: clients }, async (_, c) => {
-      while (performance.now() < end) {
-        const t = performance.now();
-        const ok = await op(c);
-        latencies.push(performance.now() - t);
-        if (!ok) errors++;
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
+  let loaderCpu = 0;
+  let elapsed = 0;
+  for (const r of replies) {
+    if (r.type !== 'result') throw new Error(`load generator failed: ${JSON.stringify(r)}`);
+    latencies.push(...r.latencies);
+    errors += r.errors;
+    loaderCpu += r.cpuSeconds;
+    elapsed = Math.max(elapsed, r.seconds);
+    if (r.samples.length > 0) process.stderr.write(`errors: ${r.samples.join(' | ')}\n`);
+  }
   latencies.sort((a, b) => a - b);
   const q = (p: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
@@ -138,102 +190,108 @@ async function run(clients: number, op: (client: number) => Promise<boolean>): P
     p50: q(0.5),
     p99: q(0.99),
     errors,
+    serverCores: (cpu1 - cpu0) / elapsed,
+    loaderCores: loaderCpu / elapsed,
   };
 }
 
-async function benchBackend(name: string): Promise<string[]> {
-  let storage: Storage;
-  let env: Record<string, string>;
-  let cleanup: () => Promise<void>;
+async function openBackend(
+  name: string,
+): Promise<{ storage: Storage; env: Record<string, string>; cleanup: () => Promise<void> }> {
   if (name === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'saltbox-bench-'));
-    storage = await openSqliteStorage({ dataDir: dir });
-    env = { BENCH_DATA_DIR: dir };
-    cleanup = () => {
-      rmSync(dir, { recursive: true, force: true });
-      return Promise.resolve();
+    return {
+      storage: await openSqliteStorage({ dataDir: dir }),
+      env: { BENCH_DATA_DIR: dir },
+      cleanup: () => {
+        rmSync(dir, { recursive: true, force: true });
+        return Promise.resolve();
+      },
     };
-  } else {
-    const pg = await startTestPostgres();
-    const url = await pg.freshDatabase();
-    storage = await openPostgresStorage({ databaseUrl: url });
-    env = { BENCH_DATABASE_URL: url };
-    cleanup = () => pg.stop();
   }
+  const pg = await startTestPostgres();
+  const url = await pg.freshDatabase();
+  return {
+    storage: await openPostgresStorage({ databaseUrl: url }),
+    env: { BENCH_DATABASE_URL: url },
+    cleanup: () => pg.stop(),
+  };
+}
+
+async function benchBackend(name: string, seedUsers: SeedUser[]): Promise<string[]> {
+  const { storage, env, cleanup } = await openBackend(name);
   const t0 = performance.now();
-  const users = await seed(storage, USERS);
+  for (const u of seedUsers) await storage.users.createUser(u);
   await storage.close();
   process.stderr.write(
     `${name}: seeded ${USERS} users in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
   );
-  const server = await spawnServer(env);
-  const target = { url: server.url };
+  const profile = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [];
+  const server = new Child('serve.ts', env, profile);
+  const loaders = Array.from({ length: LOADERS }, () => new Child('load.ts', {}));
   const rows: string[] = [];
   try {
-    // Lookups: each client signs as one seeded user and looks up random users.
-    const lookups = await run(CLIENTS, async (c) => {
-      const who = users[c % users.length]!;
-      const name = `bench_${Math.floor(Math.random() * USERS)}`;
-      const res = await signed(
-        backend,
-        target,
-        who.devices[0]!,
-        `/api/v1/users/lookup?usernames=${name}`,
-      );
-      await res.arrayBuffer();
-      return res.status === 200;
-    });
-    rows.push(row(name, `authenticated lookups (${CLIENTS} clients, ${USERS} users)`, lookups));
-
-    // Appends: each client signs up its own user, then appends one subkey link at a time.
-    const appenders: TestUser[] = [];
-    for (let c = 0; c < CLIENTS; c++) {
-      const { user, request } = newUser(backend, `append_${c}`);
-      const res = await signed(backend, target, user.devices[0]!, '/api/v1/users', {
-        body: request,
-      });
-      if (res.status !== 201) throw new Error(`sign-up failed: ${await res.text()}`);
-      appenders.push(user);
-    }
-    const appends = await run(CLIENTS, async (c) => {
-      const user = appenders[c]!;
-      const d = user.devices[0]!;
-      const last = user.links[user.links.length - 1]!;
-      const built = buildSubkeyLink(
-        backend,
-        {
-          uid: user.uid,
-          username: user.username,
-          seqno: user.links.length + 1,
-          prev: last.linkId,
-          eldestKid: user.eldestKid,
-          ctime: Math.floor(Date.now() / 1000),
-        },
-        { secretKey: d.signing.secretKey },
-        curve25519Kid(backend.x25519PublicKey(backend.randomBytes(32))),
-      );
-      const res = await signed(backend, target, d, chainPath(user.username), {
-        body: { links: [built.link] },
-      });
-      await res.arrayBuffer();
-      if (res.status === 200) user.links.push(built);
-      return res.status === 200;
-    });
-    rows.push(row(name, `sigchain appends (${CLIENTS} clients)`, appends));
+    const { url } = await server.next<{ url: string }>();
+    const per = Math.ceil(CLIENTS / LOADERS);
+    await Promise.all(
+      loaders.map(async (l, i) => {
+        const r = await l.next<LoadReply>({
+          type: 'setup',
+          url,
+          clients: Math.max(0, Math.min(per, CLIENTS - i * per)),
+          prefix: `l${i}_`,
+        } satisfies LoadCommand);
+        if (r.type !== 'ready') throw new Error(`setup failed: ${JSON.stringify(r)}`);
+      }),
+    );
+    // Warm-up (JIT, caches), not reported.
+    await phase(server, loaders, 'lookup', Math.min(2, SECONDS), CLIENTS);
+    const label = name === 'sqlite' ? 'SQLite' : 'PostgreSQL';
+    const lookups = await phase(server, loaders, 'lookup', SECONDS, CLIENTS);
+    rows.push(row(label, `authenticated lookups (${CLIENTS} clients)`, lookups, name === 'sqlite'));
+    const single = await phase(server, loaders, 'lookup', Math.min(5, SECONDS), 1);
+    rows.push(row(label, 'authenticated lookups (1 client)', single, false));
+    const appends = await phase(server, loaders, 'append', SECONDS, CLIENTS);
+    rows.push(row(label, `sigchain appends (${CLIENTS} clients)`, appends, false));
   } finally {
-    await server.stop();
+    for (const l of loaders) l.proc.send({ type: 'exit' } satisfies LoadCommand);
+    server.proc.kill('SIGTERM');
+    await Promise.all([server.exited, ...loaders.map((l) => l.exited)]);
     await cleanup();
   }
   return rows;
 }
 
-function row(backendName: string, what: string, r: Result): string {
-  return `| ${backendName} | ${what} | ${r.perSecond.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.ops} | ${r.errors} |`;
+function row(backendName: string, what: string, r: PhaseResult, goal: boolean): string {
+  const ratio = goal ? `${(r.perSecond / GOAL_LOOKUPS).toFixed(2)}×` : '';
+  return [
+    '',
+    backendName,
+    what,
+    r.perSecond.toFixed(0),
+    r.p50.toFixed(2),
+    r.p99.toFixed(2),
+    r.serverCores.toFixed(2),
+    r.loaderCores.toFixed(2),
+    r.ops,
+    r.errors,
+    ratio,
+    '',
+  ]
+    .join(' | ')
+    .trim();
 }
 
+const t0 = performance.now();
+const seedUsers = generate(USERS);
+process.stderr.write(
+  `generated ${USERS} users in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+);
 const lines = [
-  '| backend | operation | ops/s | p50 ms | p99 ms | ops | errors |',
-  '| --- | --- | --- | --- | --- | --- | --- |',
+  `${USERS} users in the database, ${SECONDS} s per row, ${LOADERS} load-generator process(es)`,
+  '',
+  '| backend | operation | ops/s | p50 ms | p99 ms | server CPU (cores) | load-gen CPU (cores) | ops | errors | vs goal (3,000/s) |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
 ];
-for (const b of BACKENDS) lines.push(...(await benchBackend(b)));
+for (const b of BACKENDS) lines.push(...(await benchBackend(b, seedUsers)));
 process.stdout.write(lines.join('\n') + '\n');

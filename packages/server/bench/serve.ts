@@ -1,6 +1,7 @@
 /**
- * The bench's server process: `startServer` on the storage named by the environment, rate
- * limits lifted, logs off. Prints its URL on stdout, exits on SIGTERM.
+ * The bench's server process (forked by bench/bench.ts with an IPC channel): `startServer` on
+ * the storage named by the environment, rate limits lifted, logs off. Sends its URL to the
+ * parent, answers `cpu` with this process's CPU time (seconds), exits on SIGTERM.
  */
 import { silentLogger, startServer } from '../src/index.js';
 
@@ -12,7 +13,13 @@ const server = await startServer({
   limits: { rateLimit: { burst: 1e9, perSecond: 1e9 } },
   logger: silentLogger,
 });
-process.stdout.write(`${server.url}\n`);
+process.send!({ type: 'url', url: server.url });
+process.on('message', (msg: { type: string }) => {
+  if (msg.type === 'cpu') {
+    const u = process.cpuUsage();
+    process.send!({ type: 'cpu', cpuSeconds: (u.user + u.system) / 1e6 });
+  }
+});
 process.on('SIGTERM', () => {
   void server.close().then(() => process.exit(0));
 });
