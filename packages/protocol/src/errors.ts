@@ -58,6 +58,16 @@ export const ERROR_STATUS = {
   CHAIN_CONFLICT: 409,
   /** The request body is larger than the server accepts. */
   PAYLOAD_TOO_LARGE: 413,
+  /** KV write: the revision is not the entry's current revision + 1 (Keybase 2760). */
+  KV_WRONG_REVISION: 409,
+  /** KV write under an older team key generation than the entry already has (Keybase 2761). */
+  KV_BAD_GENERATION: 409,
+  /** KV delete of an entry that was never written or is already deleted (Keybase 2762). */
+  KV_NOT_FOUND: 404,
+  /** The caller is not a member of the team whose KV store it asked for (Keybase 2623). */
+  KV_NOT_A_MEMBER: 403,
+  /** The caller is a reader of the team and asked to write its KV store. */
+  KV_READ_ONLY: 403,
   /** Too many requests from this device; see `Retry-After`. */
   RATE_LIMITED: 429,
   /** A bug or an unexpected failure; details are logged, never returned. */

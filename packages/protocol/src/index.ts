@@ -12,3 +12,4 @@ export * from './schemas.js';
 export * from './signing.js';
 export * from './routes.js';
 export * from './teams.js';
+export * from './kv.js';

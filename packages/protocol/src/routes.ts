@@ -21,6 +21,11 @@ export const ROUTES = {
   teams: `${API_PREFIX}/teams`,
   teamChain: `${API_PREFIX}/teams/:team/chain`,
   teamKeyBoxes: `${API_PREFIX}/teams/:team/key-boxes`,
+  kvEntry: `${API_PREFIX}/kv/teams/:teamId/entry`,
+  kvBatchGet: `${API_PREFIX}/kv/teams/:teamId/entries/batch`,
+  kvNamespaces: `${API_PREFIX}/kv/teams/:teamId/namespaces`,
+  kvKeys: `${API_PREFIX}/kv/teams/:teamId/keys`,
+  kvChanges: `${API_PREFIX}/kv/teams/:teamId/changes`,
 } as const;
 
 /** The path of a user's chain. */
@@ -41,4 +46,12 @@ export function teamChainPath(team: string): string {
 /** The path of the caller's key boxes of a team (ID or name). */
 export function teamKeyBoxesPath(team: string): string {
   return `${API_PREFIX}/teams/${encodeURIComponent(team)}/key-boxes`;
+}
+
+/** The path of a KV route for one team (`route` is one of the `kv*` patterns). */
+export function kvPath(
+  route: 'kvEntry' | 'kvBatchGet' | 'kvNamespaces' | 'kvKeys' | 'kvChanges',
+  teamId: string,
+): string {
+  return ROUTES[route].replace(':teamId', encodeURIComponent(teamId));
 }

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChainLink } from '@saltbox/protocol';
 import { ServerError } from '../src/errors.js';
+import { runKvConformance } from './storage-kv-conformance.js';
 import type {
   Storage,
   StoredLink,
@@ -473,6 +474,8 @@ export function runStorageConformance(name: string, factory: () => Promise<Stora
       );
       expect(await s.teams.listTeamsForUser(hex(16))).toEqual([]);
     });
+
+    runKvConformance(() => s);
 
     it('claims a nonce once, also under concurrency, and prunes expired ones', async () => {
       const k = kid();

@@ -9,6 +9,7 @@ import { Migrator } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import type { ChainLink } from '@saltbox/protocol';
 import { fail, ServerError } from '../errors.js';
+import { KyselyKvStore } from './kv-store.js';
 import { migrationProvider, PING } from './schema.js';
 import type { Database } from './schema.js';
 import type {
@@ -673,6 +674,7 @@ export function createKyselyStorage(
     keyBoxes: new KyselyKeyBoxStore(db),
     nonces: new KyselyNonceStore(db),
     teams: new KyselyTeamStore(db),
+    kv: new KyselyKvStore(db, dialect),
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider });
       const { error } = await migrator.migrateToLatest();

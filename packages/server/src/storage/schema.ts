@@ -7,6 +7,8 @@
  */
 import { sql } from 'kysely';
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { m0003Kv } from './kv-schema.js';
+import type { KvEntriesTable, KvTeamSeqTable } from './kv-schema.js';
 
 /** `users`. */
 export interface UsersTable {
@@ -123,6 +125,8 @@ export interface Database {
   team_links: TeamLinksTable;
   team_members: TeamMembersTable;
   team_key_boxes: TeamKeyBoxesTable;
+  kv_entries: KvEntriesTable;
+  kv_team_seq: KvTeamSeqTable;
 }
 
 // Migrations take Kysely<any> on purpose: they run against whatever shape the database had
@@ -264,6 +268,7 @@ const m0002: Migration = {
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_users_chains_keys_nonces': m0001,
   '0002_teams': m0002,
+  '0003_kv': m0003Kv,
 };
 
 /** The in-code migration provider (no migration files to ship or find at run time). */

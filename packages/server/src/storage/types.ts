@@ -11,6 +11,9 @@
  * @packageDocumentation
  */
 import type { ChainLink } from '@saltbox/protocol';
+import type { KvStore } from './kv-types.js';
+
+export type * from './kv-types.js';
 
 /** A stored sigchain link. */
 export interface StoredLink {
@@ -258,6 +261,8 @@ export interface Storage {
   readonly keyBoxes: KeyBoxStore;
   readonly nonces: NonceStore;
   readonly teams: TeamStore;
+  /** The encrypted KV store (`kv-types.ts`). */
+  readonly kv: KvStore;
   /** Runs pending schema migrations (idempotent; safe with several processes). */
   migrate(): Promise<void>;
   /**
