@@ -36,6 +36,7 @@ import { authenticateRequest } from './auth.js';
 import type { AuthContext } from './auth.js';
 import { ChainService } from './chain.js';
 import { fail, ServerError } from './errors.js';
+import { DEFAULT_KV_MAX_VALUE_BYTES, registerKvRoutes } from './kv-routes.js';
 import { jsonLogger } from './log.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
@@ -51,6 +52,8 @@ export interface Limits {
   clockSkewMs: number;
   /** Per-device (and, on public routes, per-address) token bucket (default 50 burst, 20/s). */
   rateLimit: RateLimit;
+  /** Largest KV value in plaintext bytes (default 1 MiB); larger puts are `PAYLOAD_TOO_LARGE`. */
+  kvMaxValueBytes: number;
 }
 
 /** Default limits. */
@@ -58,6 +61,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxBodyBytes: 256 * 1024,
   clockSkewMs: DEFAULT_CLOCK_SKEW_MS,
   rateLimit: { burst: 50, perSecond: 20 },
+  kvMaxValueBytes: DEFAULT_KV_MAX_VALUE_BYTES,
 };
 
 /** A clock (Unix milliseconds); injectable so tests can move time. */
@@ -83,6 +87,8 @@ export interface App {
   request: Hono<AppEnv>['request'];
   /** The process's metrics (also served at `/metrics`). */
   metrics: Metrics;
+  /** Answers open long polls (KV change notifications) now; call before closing the server. */
+  stop: () => void;
 }
 
 interface AppEnv {
@@ -255,10 +261,13 @@ export function createApp(options: AppOptions): App {
   });
   app.notFound(() => errorResponse(new ApiError('NOT_FOUND', 'no such route')));
 
-  const body: MiddlewareHandler<AppEnv> = async (c, next) => {
-    c.set('body', await readBody(c.req.raw, limits.maxBodyBytes));
-    await next();
-  };
+  const bodyUpTo =
+    (maxBytes: number): MiddlewareHandler<AppEnv> =>
+    async (c, next) => {
+      c.set('body', await readBody(c.req.raw, maxBytes));
+      await next();
+    };
+  const body = bodyUpTo(limits.maxBodyBytes);
 
   const authenticated =
     (allowUnregistered = false): MiddlewareHandler<AppEnv> =>
@@ -432,9 +441,19 @@ export function createApp(options: AppOptions): App {
     );
   });
 
+  const kv = registerKvRoutes(app, {
+    storage,
+    maxValueBytes: limits.kvMaxValueBytes,
+    body: bodyUpTo,
+    authenticated: authenticated(),
+    parseBody,
+    validate,
+  });
+
   return {
     fetch: (request, env) => app.fetch(request, env as AppEnv['Bindings']),
     request: app.request.bind(app),
     metrics,
+    stop: kv.stop,
   };
 }

@@ -10,6 +10,7 @@
  * @packageDocumentation
  */
 export { createApp, DEFAULT_LIMITS } from './app.js';
+export { DEFAULT_KV_MAX_VALUE_BYTES } from './kv-routes.js';
 export type { App, AppOptions, Clock, Limits } from './app.js';
 export { startServer, parseListen, DEFAULT_LISTEN } from './node.js';
 export type { RunningServer, ServerOptions } from './node.js';

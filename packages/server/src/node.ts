@@ -100,6 +100,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port: addr.port,
     storage,
     async close() {
+      app.stop();
       await new Promise<void>((resolve) => {
         server.close(() => {
           resolve();

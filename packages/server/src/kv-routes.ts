@@ -1,0 +1,312 @@
+/**
+ * The encrypted key-value store's routes (specs/keybase-kvstore.md §1.4, §1.7; DESIGN.md,
+ * Encrypted key-value store): entry get / put / delete, batch get, paginated listings and change
+ * notifications by long poll, each authorised by the caller's role in the team's member
+ * projection (readers read; writers, admins and owners also write). The server stores
+ * ciphertexts it cannot open; the writer it records is the authenticated device.
+ *
+ * @packageDocumentation
+ */
+import type { Context, Hono, MiddlewareHandler } from 'hono';
+import type { z } from 'zod';
+import {
+  KV_DEFAULT_MAX_VALUE_BYTES,
+  KV_MAX_NAME_BYTES,
+  kvBatchGetRequestSchema,
+  kvChangesQuerySchema,
+  kvDeleteQuerySchema,
+  kvGetQuerySchema,
+  kvListKeysQuerySchema,
+  kvListNamespacesQuerySchema,
+  kvMaxCiphertextChars,
+  kvPutRequestSchema,
+  kvTeamIdSchema,
+  ROUTES,
+  utf8Length,
+} from '@saltbox/protocol';
+import type {
+  KvChangesResponse,
+  KvEntry,
+  KvKeysResponse,
+  KvNamespacesResponse,
+  KvWriteResponse,
+} from '@saltbox/protocol';
+import type { AuthContext } from './auth.js';
+import { fail } from './errors.js';
+import type { KvEntryRecord, KvWriterRecord, Storage, TeamRole } from './storage/types.js';
+
+/** What the KV routes need from the application. */
+export interface KvRouteDeps {
+  storage: Storage;
+  /** Largest plaintext value in bytes; the ciphertext limit follows (`kvMaxCiphertextChars`). */
+  maxValueBytes: number;
+  /** Reads the body with a cap (`PAYLOAD_TOO_LARGE` above it) into `c.get('body')`. */
+  body: (maxBytes: number) => MiddlewareHandler<KvEnv>;
+  /** Authenticates the request into `c.get('auth')`. */
+  authenticated: MiddlewareHandler<KvEnv>;
+  parseBody: <S extends z.ZodType>(body: Uint8Array, schema: S) => z.output<S>;
+  validate: <S extends z.ZodType>(value: unknown, schema: S) => z.output<S>;
+  /** How often a waiting change poll rechecks storage for other processes' writes. */
+  pollIntervalMs?: number;
+}
+
+/** The Hono environment the routes run in (the application's). */
+export interface KvEnv {
+  Bindings: { incoming?: { socket?: { remoteAddress?: string } } };
+  Variables: { body: Uint8Array; auth: AuthContext | undefined };
+}
+
+/** Default {@link KvRouteDeps.maxValueBytes}: 1 MiB. */
+export const DEFAULT_KV_MAX_VALUE_BYTES = KV_DEFAULT_MAX_VALUE_BYTES;
+
+const WRITE_ROLES: ReadonlySet<TeamRole> = new Set(['writer', 'admin', 'owner']);
+
+/**
+ * Wakes change polls waiting on a team when this process writes to it. Other processes' writes
+ * are seen by the poll's periodic recheck.
+ */
+class ChangeWaiters {
+  readonly #waiting = new Map<string, Set<() => void>>();
+  #stopped = false;
+
+  /** True after {@link ChangeWaiters.stop}. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Resolves after `ms`, on a write to `teamId`, or on stop. */
+  wait(teamId: string, ms: number): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      let set = this.#waiting.get(teamId);
+      if (set === undefined) this.#waiting.set(teamId, (set = new Set()));
+      const done = () => {
+        clearTimeout(timer);
+        set.delete(done);
+        if (set.size === 0) this.#waiting.delete(teamId);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      set.add(done);
+    });
+  }
+
+  notify(teamId: string): void {
+    for (const done of [...(this.#waiting.get(teamId) ?? [])]) done();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const set of [...this.#waiting.values()]) for (const done of [...set]) done();
+  }
+}
+
+function toWire(
+  teamId: string,
+  namespace: string,
+  entryKey: string,
+  r: KvEntryRecord | null,
+): KvEntry {
+  if (r === null)
+    return {
+      teamId,
+      namespace,
+      entryKey,
+      revision: 0,
+      ciphertext: null,
+      formatVersion: 0,
+      teamKeyGen: 0,
+      writer: null,
+    };
+  return {
+    teamId,
+    namespace,
+    entryKey,
+    revision: r.revision,
+    ciphertext: r.ciphertext,
+    formatVersion: r.formatVersion,
+    teamKeyGen: r.teamKeyGen,
+    writer: r.writer,
+  };
+}
+
+/** Refuses names over 255 UTF-8 bytes with a 413 that says which one. */
+function checkNames(names: Record<string, string | undefined>): void {
+  for (const [field, value] of Object.entries(names))
+    if (value !== undefined && utf8Length(value) > KV_MAX_NAME_BYTES)
+      throw fail('PAYLOAD_TOO_LARGE', `${field} is longer than ${KV_MAX_NAME_BYTES} bytes`);
+}
+
+/**
+ * Registers the KV routes on `app`. Returns `stop`, which answers every waiting change poll at
+ * once (call it before closing the HTTP server, or open polls would hold it open).
+ */
+export function registerKvRoutes(app: Hono<KvEnv>, deps: KvRouteDeps): { stop: () => void } {
+  const { storage, authenticated, validate, parseBody } = deps;
+  const waiters = new ChangeWaiters();
+  const pollMs = deps.pollIntervalMs ?? 1000;
+  const maxCiphertext = kvMaxCiphertextChars(deps.maxValueBytes);
+  // The JSON around the ciphertext is small; names are capped at 255 bytes (escaped ≤ 6×).
+  const putBodyLimit = maxCiphertext + 8 * 1024;
+  const smallBody = deps.body(64 * 1024);
+
+  /** The caller's role in the team, refusing non-members and (for writes) readers. */
+  const access = async (
+    c: Context<KvEnv>,
+    write: boolean,
+  ): Promise<{ teamId: string; writer: KvWriterRecord }> => {
+    const teamId = validate(c.req.param('teamId'), kvTeamIdSchema);
+    const key = c.get('auth')!.key!;
+    const members = await storage.teams.getMembers(teamId);
+    const role = members.find((m) => m.uid === key.uid)?.role;
+    // The same answer for an unknown team and a team the caller is not in.
+    if (role === undefined) throw fail('KV_NOT_A_MEMBER', 'you are not a member of this team');
+    if (write && !WRITE_ROLES.has(role))
+      throw fail('KV_READ_ONLY', 'readers of this team cannot write its kv store');
+    if (key.deviceId === null) throw fail('FORBIDDEN', 'only device keys may use the kv store');
+    // saltbox users have no account resets: every eldest key is at seqno 1.
+    return { teamId, writer: { uid: key.uid, eldestSeqno: 1, deviceId: key.deviceId } };
+  };
+
+  app.get(ROUTES.kvEntry, smallBody, authenticated, async (c) => {
+    const { teamId } = await access(c, false);
+    const q = validate(c.req.query(), kvGetQuerySchema);
+    checkNames({ namespace: q.namespace, entryKey: q.entryKey });
+    const r = await storage.kv.get(teamId, q.namespace, q.entryKey);
+    return c.json(toWire(teamId, q.namespace, q.entryKey, r));
+  });
+
+  app.post(ROUTES.kvEntry, deps.body(putBodyLimit), authenticated, async (c) => {
+    const { teamId, writer } = await access(c, true);
+    const req = parseBody(c.get('body'), kvPutRequestSchema);
+    checkNames({ namespace: req.namespace, entryKey: req.entryKey });
+    if (req.ciphertext.length > maxCiphertext)
+      throw fail(
+        'PAYLOAD_TOO_LARGE',
+        `kv value is larger than ${deps.maxValueBytes} bytes (ciphertext over ${maxCiphertext} characters)`,
+      );
+    const { revision } = await storage.kv.put({
+      teamId,
+      namespace: req.namespace,
+      entryKey: req.entryKey,
+      revision: req.revision,
+      ciphertext: req.ciphertext,
+      formatVersion: req.ciphertextVersion,
+      teamKeyGen: req.teamKeyGen,
+      writer,
+    });
+    waiters.notify(teamId);
+    const res: KvWriteResponse = {
+      teamId,
+      namespace: req.namespace,
+      entryKey: req.entryKey,
+      revision,
+    };
+    return c.json(res);
+  });
+
+  app.delete(ROUTES.kvEntry, smallBody, authenticated, async (c) => {
+    const { teamId, writer } = await access(c, true);
+    const q = validate(c.req.query(), kvDeleteQuerySchema);
+    checkNames({ namespace: q.namespace, entryKey: q.entryKey });
+    const { revision } = await storage.kv.del({
+      teamId,
+      namespace: q.namespace,
+      entryKey: q.entryKey,
+      revision: q.revision,
+      writer,
+    });
+    waiters.notify(teamId);
+    const res: KvWriteResponse = { teamId, namespace: q.namespace, entryKey: q.entryKey, revision };
+    return c.json(res);
+  });
+
+  app.post(ROUTES.kvBatchGet, smallBody, authenticated, async (c) => {
+    const { teamId } = await access(c, false);
+    const req = parseBody(c.get('body'), kvBatchGetRequestSchema);
+    for (const i of req.items) checkNames({ namespace: i.namespace, entryKey: i.entryKey });
+    const rows = await storage.kv.getMany(teamId, req.items);
+    return c.json({
+      teamId,
+      entries: req.items.map((i, n) => toWire(teamId, i.namespace, i.entryKey, rows[n] ?? null)),
+    });
+  });
+
+  app.get(ROUTES.kvNamespaces, smallBody, authenticated, async (c) => {
+    const { teamId } = await access(c, false);
+    const q = validate(c.req.query(), kvListNamespacesQuerySchema);
+    const names = await storage.kv.listNamespaces(teamId, { after: q.after, limit: q.limit + 1 });
+    const more = names.length > q.limit;
+    const page = names.slice(0, q.limit);
+    const res: KvNamespacesResponse = {
+      teamId,
+      namespaces: page,
+      next: more ? page[page.length - 1]! : null,
+    };
+    return c.json(res);
+  });
+
+  app.get(ROUTES.kvKeys, smallBody, authenticated, async (c) => {
+    const { teamId } = await access(c, false);
+    const q = validate(c.req.query(), kvListKeysQuerySchema);
+    checkNames({ namespace: q.namespace });
+    const keys = await storage.kv.listEntryKeys(teamId, q.namespace, {
+      after: q.after,
+      limit: q.limit + 1,
+    });
+    const more = keys.length > q.limit;
+    const page = keys.slice(0, q.limit);
+    const res: KvKeysResponse = {
+      teamId,
+      namespace: q.namespace,
+      entryKeys: page,
+      next: more ? page[page.length - 1]!.entryKey : null,
+    };
+    return c.json(res);
+  });
+
+  app.get(ROUTES.kvChanges, smallBody, authenticated, async (c) => {
+    const { teamId } = await access(c, false);
+    const q = validate(c.req.query(), kvChangesQuerySchema);
+    checkNames({ namespace: q.namespace });
+    if (q.since === undefined) {
+      const res: KvChangesResponse = {
+        teamId,
+        changes: [],
+        cursor: await storage.kv.cursor(teamId),
+      };
+      return c.json(res);
+    }
+    const deadline = Date.now() + q.waitMs;
+    for (;;) {
+      const changes = await storage.kv.changes(teamId, {
+        since: q.since,
+        namespace: q.namespace,
+        limit: q.limit,
+      });
+      const left = deadline - Date.now();
+      if (changes.length > 0 || left <= 0 || waiters.stopped || c.req.raw.signal.aborted) {
+        // With a namespace filter, the cursor still moves past other namespaces' changes seen.
+        const cursor = changes.length > 0 ? changes[changes.length - 1]!.changeSeq : q.since;
+        const res: KvChangesResponse = {
+          teamId,
+          changes: changes.map((x) => ({
+            namespace: x.namespace,
+            entryKey: x.entryKey,
+            revision: x.revision,
+            deleted: x.deleted,
+          })),
+          cursor,
+        };
+        return c.json(res);
+      }
+      await waiters.wait(teamId, Math.min(left, pollMs));
+    }
+  });
+
+  return {
+    stop: () => {
+      waiters.stop();
+    },
+  };
+}
