@@ -199,6 +199,9 @@ describe('agent', () => {
           return dev;
         }),
       );
+      // Wait for one acknowledged write so the store has something to keep even on a loaded
+      // machine, then start the slow request and kill while it is still running.
+      await writes[0];
       const slow = c.derivePaperKeyDevice({
         phrase:
           'abandon ability able about above absent absorb abstract absurd abuse access accident acid',
