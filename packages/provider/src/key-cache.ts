@@ -1,0 +1,182 @@
+/**
+ * The public-key cache (DESIGN.md, Secrets provider): recipients' encryption keys, kept on
+ * disk for `cache_ttl` seconds (default 24 h) so a session of many encryptions asks the
+ * directory once per recipient. An entry is dropped early when the chain this machine verified
+ * for the recipient has moved on (its pinned tail differs from the entry's): a revoked device
+ * must not stay a recipient until the TTL runs out.
+ *
+ * Only public data is stored (KIDs, tails, eldest KIDs); the file is still written 0600 and
+ * atomically, like every saltbox file.
+ *
+ * @packageDocumentation
+ */
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { recipientLabel } from './recipients.js';
+import type { Recipient, RecipientDirectory, RecipientKeys } from './recipients.js';
+
+/** Default TTL of cached keys: 24 hours, in seconds. */
+export const DEFAULT_CACHE_TTL_S = 86_400;
+
+const entrySchema = z.object({
+  label: z.string(),
+  encryptionKids: z.array(z.string().regex(/^0121[0-9a-f]{64}0a$/)),
+  identity: z.string(),
+  tail: z.string(),
+  fetchedAt: z.number(),
+});
+const fileSchema = z.object({
+  format: z.literal('saltbox-provider-keys'),
+  version: z.literal(1),
+  entries: z.record(z.string(), entrySchema),
+});
+
+type Entry = z.infer<typeof entrySchema>;
+
+/** Where cache entries live. */
+export interface KeyCacheStore {
+  load(): Promise<Record<string, Entry>>;
+  save(entries: Record<string, Entry>): Promise<void>;
+}
+
+/** An in-memory store (tests, short-lived processes). */
+export function memoryKeyCacheStore(): KeyCacheStore {
+  let data: Record<string, Entry> = {};
+  return {
+    load: () => Promise.resolve(structuredClone(data)),
+    save: (e) => {
+      data = structuredClone(e);
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * `<dir>/provider-keys.json`, 0600, written atomically (temp file, fsync, rename). A corrupt
+ * or foreign file is an empty cache: a miss only costs a directory call.
+ */
+export function fileKeyCacheStore(dir: string): KeyCacheStore {
+  const path = join(dir, 'provider-keys.json');
+  return {
+    async load() {
+      try {
+        const parsed = fileSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
+        return parsed.success ? parsed.data.entries : {};
+      } catch {
+        return {};
+      }
+    },
+    async save(entries) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+      const fh = await open(tmp, 'wx', 0o600);
+      try {
+        await fh.writeFile(
+          JSON.stringify({ format: 'saltbox-provider-keys', version: 1, entries }, null, 1),
+        );
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      try {
+        await rename(tmp, path);
+      } catch (e) {
+        await unlink(tmp).catch(() => undefined);
+        throw e;
+      }
+    },
+  };
+}
+
+/** Hit and miss counts of a {@link CachedDirectory}. */
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  /** Misses caused by a moved chain tail (a subset of `misses`). */
+  invalidations: number;
+}
+
+/**
+ * A {@link RecipientDirectory} with a TTL cache in front. Concurrent misses for one recipient
+ * share one directory call.
+ */
+export class CachedDirectory implements RecipientDirectory {
+  readonly #inner: RecipientDirectory;
+  readonly #store: KeyCacheStore;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  #entries: Promise<Record<string, Entry>> | undefined;
+  readonly #inflight = new Map<string, Promise<RecipientKeys>>();
+  readonly stats: CacheStats = { hits: 0, misses: 0, invalidations: 0 };
+
+  /**
+   * @param inner - the directory asked on a miss.
+   * @param options - `store` (default memory), `ttlSeconds` (default 86400; 0 disables the
+   *   cache), `now` (tests).
+   */
+  constructor(
+    inner: RecipientDirectory,
+    options: { store?: KeyCacheStore; ttlSeconds?: number; now?: () => number } = {},
+  ) {
+    this.#inner = inner;
+    this.#store = options.store ?? memoryKeyCacheStore();
+    this.#ttlMs = (options.ttlSeconds ?? DEFAULT_CACHE_TTL_S) * 1000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  #all(): Promise<Record<string, Entry>> {
+    this.#entries ??= this.#store.load();
+    return this.#entries;
+  }
+
+  /** The recipient's keys: cached while fresh and while the verified tail is unchanged. */
+  async resolve(r: Recipient): Promise<RecipientKeys> {
+    const label = recipientLabel(r);
+    const entries = await this.#all();
+    const hit = entries[label];
+    if (hit && this.#ttlMs > 0 && this.#now() - hit.fetchedAt < this.#ttlMs) {
+      const tail = this.#inner.verifiedTail ? await this.#inner.verifiedTail(r) : undefined;
+      if (tail === undefined || tail === hit.tail) {
+        this.stats.hits++;
+        return {
+          label,
+          encryptionKids: [...hit.encryptionKids],
+          identity: hit.identity,
+          tail: hit.tail,
+        };
+      }
+      this.stats.invalidations++;
+    }
+    this.stats.misses++;
+    const running = this.#inflight.get(label);
+    if (running) return running;
+    const p = (async () => {
+      const keys = await this.#inner.resolve(r);
+      if (this.#ttlMs > 0) {
+        const all = await this.#all();
+        all[label] = { ...keys, encryptionKids: [...keys.encryptionKids], fetchedAt: this.#now() };
+        await this.#store.save(all);
+      }
+      return keys;
+    })().finally(() => this.#inflight.delete(label));
+    this.#inflight.set(label, p);
+    return p;
+  }
+
+  /** Passes through to the inner directory. */
+  verifiedTail(r: Recipient): Promise<string | undefined> {
+    return this.#inner.verifiedTail ? this.#inner.verifiedTail(r) : Promise.resolve(undefined);
+  }
+
+  /** Drops one recipient's entry (or all). */
+  async invalidate(label?: string): Promise<void> {
+    const all = await this.#all();
+    const kept = Object.fromEntries(
+      Object.entries(all).filter(([k]) => label !== undefined && k !== label),
+    );
+    this.#entries = Promise.resolve(kept);
+    await this.#store.save(kept);
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * Recipients of a `keybase://` URL (`alice,bob,team:acme`) and the directory that turns them
+ * into encryption keys. The directory is an interface so the provider does not care whether
+ * keys come from `@saltbox/client`'s verified user loading, its team loading, or a test's
+ * in-memory table; {@link userDirectory} is the client-backed one.
+ *
+ * @packageDocumentation
+ */
+import { isValidUsername, normalizeUsername, parseTeamName } from '@saltbox/identity';
+import { isClientError } from '@saltbox/client';
+import type { PinStore, UserLoader, VerifiedUser } from '@saltbox/client';
+import { ProviderError, invalidArgument } from './errors.js';
+
+/** One recipient: a user or a team, by name. */
+export type Recipient = { kind: 'user'; name: string } | { kind: 'team'; name: string };
+
+/** The label of a recipient as URLs and caches spell it: `alice` or `team:acme`. */
+export function recipientLabel(r: Recipient): string {
+  return r.kind === 'team' ? `team:${r.name}` : r.name;
+}
+
+/**
+ * Parses `alice,bob,team:acme` (percent-decoded, lower-cased, de-duplicated, order kept).
+ *
+ * @throws ProviderError `InvalidArgument` (`PROVIDER_BAD_RECIPIENT`) for an empty list, an
+ *   empty entry, or a malformed username or team name.
+ */
+export function parseRecipients(list: string): Recipient[] {
+  let text: string;
+  try {
+    text = decodeURIComponent(list);
+  } catch {
+    throw invalidArgument('PROVIDER_BAD_RECIPIENT', 'recipient list is not valid percent-encoding');
+  }
+  if (text.trim() === '') throw invalidArgument('PROVIDER_BAD_RECIPIENT', 'no recipients given');
+  const out: Recipient[] = [];
+  const seen = new Set<string>();
+  for (const raw of text.split(',')) {
+    const item = raw.trim();
+    let r: Recipient;
+    if (item.toLowerCase().startsWith('team:')) {
+      const name = item.slice(5);
+      try {
+        r = { kind: 'team', name: parseTeamName(name).name };
+      } catch {
+        throw invalidArgument('PROVIDER_BAD_RECIPIENT', 'malformed team name', {
+          recipient: item.slice(0, 64),
+        });
+      }
+    } else {
+      if (!isValidUsername(item))
+        throw invalidArgument('PROVIDER_BAD_RECIPIENT', 'malformed username', {
+          recipient: item.slice(0, 64),
+        });
+      r = { kind: 'user', name: normalizeUsername(item) };
+    }
+    const label = recipientLabel(r);
+    if (!seen.has(label)) out.push(r);
+    seen.add(label);
+  }
+  return out;
+}
+
+/** The encryption keys of one recipient, from a verified chain. */
+export interface RecipientKeys {
+  /** `alice` or `team:acme`. */
+  label: string;
+  /** Curve25519 KIDs (`0121…0a`) to encrypt to: current PUK / team key and live devices. */
+  encryptionKids: string[];
+  /** The verified chain's eldest KID (users) or team ID (teams): what `follow` records. */
+  identity: string;
+  /** The verified chain's tail link ID: a different one means the chain changed. */
+  tail: string;
+}
+
+/** Where recipients' keys come from. */
+export interface RecipientDirectory {
+  /**
+   * The recipient's keys, from a chain the implementation verified.
+   *
+   * @throws ProviderError `NotFound` (`PROVIDER_RECIPIENT_NOT_FOUND`), `Unavailable`-style
+   *   directory failures as `Unknown` (`PROVIDER_DIRECTORY`), `PermissionDenied`
+   *   (`PROVIDER_UNTRUSTED`).
+   */
+  resolve(recipient: Recipient): Promise<RecipientKeys>;
+  /**
+   * The tail of the chain this machine last verified for the recipient, read locally (no
+   * request); undefined when unknown. Used to invalidate cached keys when a chain changed.
+   */
+  verifiedTail?(recipient: Recipient): Promise<string | undefined>;
+}
+
+/** Maps `@saltbox/client` failures to Go CDK codes. */
+export function fromClientError(e: unknown, label: string): ProviderError {
+  if (e instanceof ProviderError) return e;
+  if (isClientError(e)) {
+    const details = { recipient: label, clientCode: e.code };
+    switch (e.code) {
+      case 'CLIENT_USER_NOT_FOUND':
+        return new ProviderError(
+          'NotFound',
+          'PROVIDER_RECIPIENT_NOT_FOUND',
+          `no such user: ${label}`,
+          details,
+          { cause: e },
+        );
+      case 'CLIENT_INVALID_ARGUMENT':
+        return new ProviderError(
+          'InvalidArgument',
+          'PROVIDER_BAD_RECIPIENT',
+          'malformed recipient',
+          details,
+          { cause: e },
+        );
+      case 'CLIENT_CHAIN_INVALID':
+      case 'CLIENT_CHAIN_FORK':
+      case 'CLIENT_CHAIN_ROLLBACK':
+      case 'CLIENT_ELDEST_CHANGED':
+      case 'CLIENT_LOOKUP_MISMATCH':
+      case 'CLIENT_WRONG_USER':
+        return new ProviderError(
+          'PermissionDenied',
+          'PROVIDER_UNTRUSTED',
+          `the directory's answer for ${label} failed verification`,
+          details,
+          { cause: e },
+        );
+      case 'CLIENT_HTTP':
+        if (e.details.status === 429)
+          return new ProviderError(
+            'ResourceExhausted',
+            'PROVIDER_DIRECTORY',
+            'the directory is rate limiting',
+            details,
+            { cause: e },
+          );
+        break;
+      case 'CLIENT_SIGNER':
+        return new ProviderError(
+          'FailedPrecondition',
+          'PROVIDER_KEYSTORE_LOCKED',
+          "the keystore is locked: run 'saltbox unlock'",
+          details,
+          { cause: e },
+        );
+      default:
+        break;
+    }
+    return new ProviderError(
+      'Unknown',
+      'PROVIDER_DIRECTORY',
+      `the directory failed for ${label}`,
+      details,
+      { cause: e },
+    );
+  }
+  return new ProviderError(
+    'Internal',
+    'PROVIDER_INTERNAL',
+    `resolving ${label} failed`,
+    { recipient: label },
+    { cause: e },
+  );
+}
+
+/** The keys saltbox encrypts to for a user: the current PUK and every live device key. */
+export function userEncryptionKids(user: VerifiedUser): string[] {
+  const current = [...user.perUserKeys].sort((a, b) => b.generation - a.generation)[0];
+  const kids = current ? [current.encryptionKid] : [];
+  for (const kid of user.subkeys) if (!kids.includes(kid)) kids.push(kid);
+  return kids;
+}
+
+/** Resolves a team's encryption keys (supplied by the client's team loading). */
+export type TeamResolver = (name: string) => Promise<RecipientKeys>;
+
+/**
+ * A directory over `@saltbox/client`: users through the verifying {@link UserLoader}; teams
+ * through `teams` when given (else `Unimplemented`).
+ *
+ * @param options - `pins` (the loader's pin store) lets cached keys be invalidated when the
+ *   verified tail moves.
+ */
+export function userDirectory(options: {
+  loader: UserLoader;
+  pins?: PinStore;
+  teams?: TeamResolver;
+}): RecipientDirectory {
+  return {
+    async resolve(r) {
+      const label = recipientLabel(r);
+      if (r.kind === 'team') {
+        if (!options.teams)
+          throw new ProviderError(
+            'Unimplemented',
+            'PROVIDER_UNIMPLEMENTED',
+            'team recipients need team loading, which this build lacks',
+            { recipient: label },
+          );
+        return options.teams(r.name);
+      }
+      let user: VerifiedUser;
+      try {
+        user = await options.loader.load(r.name);
+      } catch (e) {
+        throw fromClientError(e, label);
+      }
+      const kids = userEncryptionKids(user);
+      if (kids.length === 0)
+        throw new ProviderError(
+          'FailedPrecondition',
+          'PROVIDER_RECIPIENT_NOT_FOUND',
+          `${label} has no encryption keys`,
+          { recipient: label },
+        );
+      return { label, encryptionKids: kids, identity: user.eldestKid, tail: user.tail.linkId };
+    },
+    async verifiedTail(r) {
+      if (r.kind !== 'user' || !options.pins) return undefined;
+      return (await options.pins.get(r.name))?.tail.linkId;
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CachedDirectory, fileKeyCacheStore } from '../src/index.js';
+import type { Recipient, RecipientDirectory, RecipientKeys } from '../src/index.js';
+
+/** A directory answering from a table, counting calls (the cache is what is under test). */
+function tableDirectory(tails: Map<string, string>): RecipientDirectory & { calls: number } {
+  const d = {
+    calls: 0,
+    resolve(r: Recipient): Promise<RecipientKeys> {
+      d.calls++;
+      return Promise.resolve({
+        label: r.name,
+        encryptionKids: [`0121${'11'.repeat(32)}0a`],
+        identity: `0120${'22'.repeat(32)}0a`,
+        tail: tails.get(r.name) ?? 't1',
+      });
+    },
+    verifiedTail: (r: Recipient) => Promise.resolve(tails.get(r.name)),
+  };
+  return d;
+}
+
+let dir: string;
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('file key cache', () => {
+  it('persists across instances in a 0600 file, written atomically', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'saltbox-keycache-'));
+    const tails = new Map([['alice', 't1']]);
+    const inner = tableDirectory(tails);
+    const a = new CachedDirectory(inner, { store: fileKeyCacheStore(dir) });
+    await a.resolve({ kind: 'user', name: 'alice' });
+    const b = new CachedDirectory(inner, { store: fileKeyCacheStore(dir) });
+    await b.resolve({ kind: 'user', name: 'alice' });
+    expect(inner.calls).toBe(1);
+    expect(b.stats).toEqual({ hits: 1, misses: 0, invalidations: 0 });
+    expect((await stat(join(dir, 'provider-keys.json'))).mode & 0o777).toBe(0o600);
+    expect(await readdir(dir)).toEqual(['provider-keys.json']);
+  });
+
+  it('drops an entry when the verified tail moved, and treats a corrupt file as empty', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'saltbox-keycache-'));
+    const tails = new Map([['alice', 't1']]);
+    const inner = tableDirectory(tails);
+    const c = new CachedDirectory(inner, { store: fileKeyCacheStore(dir) });
+    await c.resolve({ kind: 'user', name: 'alice' });
+    tails.set('alice', 't2');
+    await c.resolve({ kind: 'user', name: 'alice' });
+    expect(c.stats).toEqual({ hits: 0, misses: 2, invalidations: 1 });
+    await writeFile(join(dir, 'provider-keys.json'), '{"format":"saltbox-provider-keys","ver');
+    const d = new CachedDirectory(inner, { store: fileKeyCacheStore(dir) });
+    await d.resolve({ kind: 'user', name: 'alice' });
+    expect(d.stats.misses).toBe(1);
+    expect(inner.calls).toBe(3);
+  });
+
+  it('cache_ttl=0 asks the directory every time', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'saltbox-keycache-'));
+    const inner = tableDirectory(new Map());
+    const c = new CachedDirectory(inner, { ttlSeconds: 0 });
+    for (let i = 0; i < 3; i++) await c.resolve({ kind: 'user', name: 'bob' });
+    expect(inner.calls).toBe(3);
+  });
+});

@@ -1,0 +1,108 @@
+/**
+ * Key rotation (issue 7 item 4): ciphertexts made before a device revoke and the PUK rotation
+ * that comes with it still decrypt; new ones go to the new PUK and not to the revoked device;
+ * a cached key entry is dropped as soon as the verified chain moved.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bytesEqual, decrypt, encrypt } from '@saltbox/saltpack';
+import { keystoreKeyring, kidPublicKey } from '@saltbox/keystore';
+import { buildRevokeLink, createEncryptionPacket, curve25519Kid } from '@saltbox/identity';
+import type { ChainLink } from '@saltbox/protocol';
+import { CachedDirectory, saltboxKeeper } from '../src/index.js';
+import { addDeviceLinks, ctx, pukLink } from '../../client/test/helpers.js';
+import { backend, startWorld } from './helpers.js';
+import type { KeystoreUser } from './helpers.js';
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+let world: Awaited<ReturnType<typeof startWorld>>;
+let erin: KeystoreUser;
+let frank: KeystoreUser;
+
+beforeAll(async () => {
+  world = await startWorld();
+  erin = await world.signup('erin');
+  frank = await world.signup('frank');
+});
+afterAll(() => world.close());
+
+describe('rotation', () => {
+  it('old ciphertexts decrypt after a device revoke + PUK rotation; new ones skip the revoked device', async () => {
+    // erin adds a phone, then revokes it and rotates her PUK to generation 2.
+    await erin.api.appendLinks('erin', {
+      links: addDeviceLinks(backend, erin.user, erin.device),
+      pukBoxes: [],
+    });
+    const phone = erin.user.devices[1]!;
+    const cache = new CachedDirectory(frank.directory, { ttlSeconds: 3600 });
+    const toErin = saltboxKeeper({
+      recipients: [{ kind: 'user', name: 'erin' }],
+      directory: cache,
+    });
+    await frank.loader.load('erin', { refresh: true });
+    const before = await toErin.encrypt(enc('made before the revoke'));
+    expect(cache.stats.misses).toBe(1);
+
+    const start = erin.user.links.length;
+    erin.user.links.push(
+      buildRevokeLink(
+        backend,
+        ctx(erin.user),
+        { secretKey: erin.device.signing.secretKey },
+        { kids: [phone.kid, phone.encKid] },
+        { id: phone.id, kid: phone.kid, status: 2 },
+      ),
+    );
+    const { link, seed } = pukLink(backend, erin.user, erin.device, 2);
+    erin.user.links.push(link);
+    await erin.api.appendLinks('erin', {
+      links: erin.user.links.slice(start).map((l) => l.link as ChainLink),
+      pukBoxes: [
+        {
+          generation: 2,
+          receiverKid: erin.device.encKid,
+          box: createEncryptionPacket(backend, seed, erin.device.encSecret, erin.device.encKid),
+        },
+      ],
+    });
+
+    // Another command verifies erin's new chain: the cached keys are stale from now on.
+    const verified = await frank.loader.load('erin', { refresh: true });
+    const after = await toErin.encrypt(enc('made after the revoke'));
+    expect(cache.stats.invalidations).toBe(1);
+    expect(cache.stats.misses).toBe(2);
+
+    // erin's keystore opens the new PUK box on demand (refreshKeys) and reads both.
+    const erinKeeper = saltboxKeeper({
+      recipients: [{ kind: 'user', name: 'erin' }],
+      directory: erin.directory,
+      keystore: () => Promise.resolve(erin.ks),
+      refreshKeys: erin.refreshKeys,
+    });
+    expect(bytesEqual(await erinKeeper.decrypt(before), enc('made before the revoke'))).toBe(true);
+    expect((await erin.ks.getPublicKeyBundle()).puks.map((p) => p.generation)).toEqual([1]);
+    expect(bytesEqual(await erinKeeper.decrypt(after), enc('made after the revoke'))).toBe(true);
+    // A message to the new PUK alone (the live device key is not named) needs the generation-2
+    // box: the keeper fetches and opens it through the keystore once, then decrypts.
+    const pukOnly = await encrypt(enc('to the puk only'), {
+      recipients: [
+        kidPublicKey(verified.perUserKeys.find((p) => p.generation === 2)!.encryptionKid),
+      ],
+      backend,
+    });
+    expect((await erin.ks.getPublicKeyBundle()).puks.map((p) => p.generation)).toEqual([1]);
+    expect(bytesEqual(await erinKeeper.decrypt(pukOnly), enc('to the puk only'))).toBe(true);
+    expect((await erin.ks.getPublicKeyBundle()).puks.map((p) => p.generation)).toEqual([1, 2]);
+
+    // The new ciphertext names PUK generation 2 and the live laptop only.
+    const { info } = await decrypt(after, { keyring: await keystoreKeyring(erin.ks) });
+    const named = info.namedReceivers.map((pk) => curve25519Kid(pk)).sort();
+    expect(named).toEqual(
+      [
+        verified.perUserKeys.find((p) => p.generation === 2)!.encryptionKid,
+        erin.device.encKid,
+      ].sort(),
+    );
+    expect(named).not.toContain(phone.encKid);
+  });
+});
