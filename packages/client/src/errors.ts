@@ -37,6 +37,11 @@ export const CLIENT_ERROR_CODES = [
   'CLIENT_KEY_BOX_INVALID',
   /** The pin store or the chain cache could not be read or written, or is corrupt. */
   'CLIENT_STORE',
+  /**
+   * A failure the Keybase-compatible `kvstore api` reports with a Keybase status code
+   * (`details.status`, e.g. 2760) and Keybase's exact description (`details.desc`).
+   */
+  'CLIENT_KVSTORE_STATUS',
 ] as const;
 
 /** A client error code. */

@@ -9,3 +9,4 @@ export * from './http.js';
 export * from './store.js';
 export * from './users.js';
 export * from './puk.js';
+export * from './kvstore-api/index.js';
