@@ -43,6 +43,8 @@ import { Metrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
 import type { RateLimit } from './rate-limit.js';
 import type { Storage, UserProjection, UserRecord } from './storage/types.js';
+import { registerTeamRoutes } from './teams-routes.js';
+import { TeamService } from './teams.js';
 
 /** Server limits. */
 export interface Limits {
@@ -91,7 +93,8 @@ export interface App {
   stop: () => void;
 }
 
-interface AppEnv {
+/** The app's Hono environment (bindings and per-request variables). */
+export interface AppEnv {
   Bindings: { incoming?: { socket?: { remoteAddress?: string } } };
   Variables: { body: Uint8Array; auth: AuthContext | undefined };
 }
@@ -210,8 +213,8 @@ function routeOf(c: unknown): string {
  * Routes (all JSON; errors are `{"error":{"code","message"}}` with the status of the code):
  * `GET /healthz`, `GET /metrics`, `POST /api/v1/users` (sign-up, signed by the new eldest key),
  * `GET /api/v1/users/lookup?usernames=`, `GET|POST /api/v1/users/:username/chain`,
- * `PUT /api/v1/users/:username/puk-boxes`, `GET /api/v1/me`, `GET /api/v1/me/puk-boxes`, and the
- * public Keybase-shaped `GET /_/api/1.0/user/lookup.json`.
+ * `PUT /api/v1/users/:username/puk-boxes`, `GET /api/v1/me`, `GET /api/v1/me/puk-boxes`, the
+ * team routes (`teams-routes.ts`), and the public Keybase-shaped `GET /_/api/1.0/user/lookup.json`.
  */
 export function createApp(options: AppOptions): App {
   const { storage, backend } = options;
@@ -405,6 +408,14 @@ export function createApp(options: AppOptions): App {
     const boxes = await storage.keyBoxes.getPukBoxes(key.uid, mine, q.generation);
     const res: PukBoxesResponse = { boxes };
     return c.json(res);
+  });
+
+  registerTeamRoutes(app, {
+    teams: new TeamService(backend, storage, chains, now),
+    body,
+    authenticated: authenticated(),
+    parseBody,
+    validate,
   });
 
   app.get(ROUTES.keybaseLookup, publicLimit, async (c) => {

@@ -221,6 +221,16 @@ export class ChainService {
   }
 
   /**
+   * The verified chain state of a stored user (cached while the stored tail is unchanged). The
+   * team routes check team-link signers against it.
+   *
+   * @throws ServerError `INTERNAL` when the stored chain no longer verifies.
+   */
+  async verifiedState(user: UserRecord): Promise<UserChainState> {
+    return (await this.#stateOf(user)).state;
+  }
+
+  /**
    * Registers a user from their `eldest`, device `subkey` and PUK generation-1 links. The
    * request must be signed by the eldest key (proof of possession).
    *

@@ -375,6 +375,46 @@ export function runStorageConformance(name: string, factory: () => Promise<Stora
       expect(await s.teams.getTeamKeyBoxes(f.team.teamId, reader)).toEqual([box]);
     });
 
+    it('stores one prev per generation with the links that introduce it, atomically', async () => {
+      const f = teamFixture();
+      await s.teams.createTeam({ ...f, keyBoxes: [] });
+      expect(await s.teams.getTeamPrevs(f.team.teamId)).toEqual([]);
+      await s.teams.appendTeamLinks({
+        teamId: f.team.teamId,
+        expectedTailSeqno: 1,
+        links: [{ ...link(2), type: 'team.rotate_key' }],
+        projection: f.projection,
+        keyBoxes: [],
+        prevs: [{ generation: 2, prev: 'cHJldi0y' }],
+      });
+      await s.teams.appendTeamLinks({
+        teamId: f.team.teamId,
+        expectedTailSeqno: 2,
+        links: [{ ...link(3), type: 'team.rotate_key' }],
+        projection: f.projection,
+        keyBoxes: [],
+        prevs: [{ generation: 3, prev: 'cHJldi0z' }],
+      });
+      // A second prev for generation 3 fails the whole append: the tail stays at 3.
+      await expectCode(
+        s.teams.appendTeamLinks({
+          teamId: f.team.teamId,
+          expectedTailSeqno: 3,
+          links: [{ ...link(4), type: 'team.rotate_key' }],
+          projection: f.projection,
+          keyBoxes: [],
+          prevs: [{ generation: 3, prev: 'b3RoZXI=' }],
+        }),
+        'CHAIN_CONFLICT',
+      );
+      expect((await s.teams.getTeam(f.team.teamId))?.tailSeqno).toBe(3);
+      expect(await s.teams.getTeamPrevs(f.team.teamId)).toEqual([
+        { generation: 2, prev: 'cHJldi0y' },
+        { generation: 3, prev: 'cHJldi0z' },
+      ]);
+      expect(await s.teams.getTeamPrevs(hex(16))).toEqual([]);
+    });
+
     it('refuses a team append on a stale tail (CHAIN_CONFLICT) and for an unknown team', async () => {
       const f = teamFixture();
       await s.teams.createTeam({ ...f, keyBoxes: [] });

@@ -23,6 +23,7 @@ import type {
   StoredLink,
   TeamKeyBoxRecord,
   TeamMemberRecord,
+  TeamPrevRecord,
   TeamMembership,
   TeamProjection,
   TeamRecord,
@@ -495,6 +496,20 @@ async function upsertTeamBoxes(
     .execute();
 }
 
+async function insertTeamPrevs(
+  trx: Transaction<Database>,
+  teamId: string,
+  prevs: readonly TeamPrevRecord[] | undefined,
+): Promise<void> {
+  if (prevs === undefined || prevs.length === 0) return;
+  // A generation's prev is written once, with the link that introduced the generation; a
+  // second one for the same generation is a conflict (primary key), like a second tail.
+  await trx
+    .insertInto('team_prevs')
+    .values(prevs.map((p) => ({ team_id: teamId, generation: p.generation, prev: p.prev })))
+    .execute();
+}
+
 class KyselyTeamStore implements TeamStore {
   readonly #db: Kysely<Database>;
   constructor(db: Kysely<Database>) {
@@ -506,6 +521,7 @@ class KyselyTeamStore implements TeamStore {
     links: readonly StoredLink[];
     projection: TeamProjection;
     keyBoxes: readonly TeamKeyBoxRecord[];
+    prevs?: readonly TeamPrevRecord[];
   }): Promise<void> {
     const { team } = input;
     try {
@@ -525,6 +541,7 @@ class KyselyTeamStore implements TeamStore {
         await insertTeamLinks(trx, team.teamId, input.links);
         await writeTeamProjection(trx, team.teamId, input.projection);
         await upsertTeamBoxes(trx, team.teamId, input.keyBoxes);
+        await insertTeamPrevs(trx, team.teamId, input.prevs);
       });
     } catch (e) {
       if (isUniqueViolation(e))
@@ -574,6 +591,7 @@ class KyselyTeamStore implements TeamStore {
     links: readonly StoredLink[];
     projection: TeamProjection;
     keyBoxes: readonly TeamKeyBoxRecord[];
+    prevs?: readonly TeamPrevRecord[];
   }): Promise<void> {
     const last = input.links[input.links.length - 1];
     if (last === undefined) return;
@@ -598,6 +616,7 @@ class KyselyTeamStore implements TeamStore {
         await insertTeamLinks(trx, input.teamId, input.links);
         await writeTeamProjection(trx, input.teamId, input.projection);
         await upsertTeamBoxes(trx, input.teamId, input.keyBoxes);
+        await insertTeamPrevs(trx, input.teamId, input.prevs);
       });
     } catch (e) {
       if (e instanceof ServerError) throw e;
@@ -607,6 +626,16 @@ class KyselyTeamStore implements TeamStore {
         });
       throw e;
     }
+  }
+
+  async getTeamPrevs(teamId: string): Promise<TeamPrevRecord[]> {
+    const rows = await this.#db
+      .selectFrom('team_prevs')
+      .select(['generation', 'prev'])
+      .where('team_id', '=', teamId)
+      .orderBy('generation')
+      .execute();
+    return rows.map((r) => ({ generation: r.generation, prev: r.prev }));
   }
 
   async getMembers(teamId: string): Promise<TeamMemberRecord[]> {

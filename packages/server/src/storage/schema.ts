@@ -112,6 +112,13 @@ export interface TeamKeyBoxesTable {
   box: string;
 }
 
+/** `team_prevs`: one `prev` per team per generation (≥ 2). */
+export interface TeamPrevsTable {
+  team_id: string;
+  generation: number;
+  prev: string;
+}
+
 /** The whole database. */
 export interface Database {
   users: UsersTable;
@@ -127,6 +134,7 @@ export interface Database {
   team_key_boxes: TeamKeyBoxesTable;
   kv_entries: KvEntriesTable;
   kv_team_seq: KvTeamSeqTable;
+  team_prevs: TeamPrevsTable;
 }
 
 // Migrations take Kysely<any> on purpose: they run against whatever shape the database had
@@ -262,6 +270,20 @@ const m0002: Migration = {
       await db.schema.dropTable(t).execute();
   },
 };
+const m0004TeamPrevs: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await db.schema
+      .createTable('team_prevs')
+      .addColumn('team_id', 'text', (c) => c.notNull().references('teams.team_id'))
+      .addColumn('generation', 'integer', (c) => c.notNull())
+      .addColumn('prev', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('team_prevs_pk', ['team_id', 'generation'])
+      .execute();
+  },
+  async down(db: Kysely<any>): Promise<void> {
+    await db.schema.dropTable('team_prevs').execute();
+  },
+};
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** Every migration, by name; names sort in application order. */
@@ -269,6 +291,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_users_chains_keys_nonces': m0001,
   '0002_teams': m0002,
   '0003_kv': m0003Kv,
+  '0004_team_prevs': m0004TeamPrevs,
 };
 
 /** The in-code migration provider (no migration files to ship or find at run time). */

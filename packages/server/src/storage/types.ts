@@ -190,6 +190,16 @@ export interface TeamKeyBoxRecord {
   box: string;
 }
 
+/**
+ * The `prev` of a per-team-key generation (spec keybase-identity §6.3): seed g−1 secretboxed
+ * under seed g, in Keybase's upload form. The same for every member, so stored once per team.
+ */
+export interface TeamPrevRecord {
+  /** The generation whose seed opens it (≥ 2). */
+  generation: number;
+  prev: string;
+}
+
 /** A team the user belongs to, with the user's role. */
 export interface TeamMembership {
   team: TeamRecord;
@@ -211,6 +221,7 @@ export interface TeamStore {
     links: readonly StoredLink[];
     projection: TeamProjection;
     keyBoxes: readonly TeamKeyBoxRecord[];
+    prevs?: readonly TeamPrevRecord[];
   }): Promise<void>;
 
   /** A team by ID, or null. */
@@ -235,7 +246,12 @@ export interface TeamStore {
     links: readonly StoredLink[];
     projection: TeamProjection;
     keyBoxes: readonly TeamKeyBoxRecord[];
+    /** The `prev` of a generation introduced by these links (a generation's prev is written once). */
+    prevs?: readonly TeamPrevRecord[];
   }): Promise<void>;
+
+  /** The team's stored `prev`s, by generation. */
+  getTeamPrevs(teamId: string): Promise<TeamPrevRecord[]>;
 
   /** The team's current members, by UID. */
   getMembers(teamId: string): Promise<TeamMemberRecord[]>;
