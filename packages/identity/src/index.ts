@@ -30,3 +30,4 @@ export * from './builders.js';
 export * from './lookup.js';
 export * from './team-chain.js';
 export * from './team-chain-keys.js';
+export * from './team-link-signer.js';

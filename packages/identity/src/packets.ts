@@ -257,15 +257,34 @@ export function createSignaturePacket(
 ): { bytes: Uint8Array; base64: string } {
   if (secretKey.length !== 64)
     throw fail('IDENTITY_INVALID_ARGUMENT', 'ed25519 secret key must be 64 bytes');
-  const publicKey = secretKey.subarray(32);
-  const kidBytes = concatBytes(Uint8Array.of(1, KID_TYPE.ed25519), publicKey, Uint8Array.of(0x0a));
   const sig = backend.ed25519Sign(signedBytes(payload, options.prefix), secretKey);
+  return assembleSignaturePacket(backend, secretKey.subarray(32), payload, sig, options);
+}
+
+/**
+ * Encodes a tag-514 packet around a signature made elsewhere — by the keystore, which never
+ * hands out the secret key (its `sigchain_link` and `reverse_sig` purposes sign the payload as
+ * given). The signature is not checked here; verifiers check it.
+ *
+ * @throws IdentityError `IDENTITY_INVALID_ARGUMENT` for a public key that is not 32 bytes or a
+ *   signature that is not 64.
+ */
+export function assembleSignaturePacket(
+  backend: CryptoBackend,
+  publicKey: Uint8Array,
+  payload: Uint8Array,
+  signature: Uint8Array,
+  options: SignaturePacketOptions = {},
+): { bytes: Uint8Array; base64: string } {
+  if (publicKey.length !== 32 || signature.length !== 64)
+    throw fail('IDENTITY_INVALID_ARGUMENT', 'ed25519 public key or signature has the wrong size');
+  const kidBytes = concatBytes(Uint8Array.of(1, KID_TYPE.ed25519), publicKey, Uint8Array.of(0x0a));
   const body = new Map<MsgpackValue, MsgpackValue>([
     ['detached', true],
     ['hash_type', SIG_HASH_TYPE],
     ['key', kidBytes],
     ['payload', payload],
-    ['sig', sig],
+    ['sig', signature],
     ['sig_type', SIG_TYPE_EDDSA],
   ]);
   if (options.prefix !== undefined) {
