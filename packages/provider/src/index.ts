@@ -14,3 +14,5 @@ export * from './key-cache.js';
 export * from './follows.js';
 export * from './keystore-errors.js';
 export * from './saltbox-keeper.js';
+export * from './vault-bridge.js';
+export * from './hashivault-keeper.js';

@@ -1,0 +1,281 @@
+/**
+ * The Vault-transit bridge on real sockets: the recorded transcripts of what Pulumi's
+ * hashivault keeper and SOPS send (test/transcripts, reconstructed from the spec's shapes),
+ * the conformance suite through a TypeScript hashivault keeper, and every refusal.
+ */
+import { readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  hashivaultKeeper,
+  hashivaultOpener,
+  newVaultToken,
+  parseKeeperUrl,
+  saltboxOpener,
+  startVaultBridge,
+  vaultKeeperResolver,
+} from '../src/index.js';
+import type { VaultBridge } from '../src/index.js';
+import { runKeeperConformance } from './conformance.js';
+import { startWorld } from './helpers.js';
+import type { KeystoreUser } from './helpers.js';
+
+let world: Awaited<ReturnType<typeof startWorld>>;
+let alice: KeystoreUser;
+let bob: KeystoreUser;
+let aliceBridge: VaultBridge;
+let bobBridge: VaultBridge;
+const aliceToken = newVaultToken();
+const bobToken = newVaultToken();
+
+function bridgeFor(me: KeystoreUser, token: string, listen = '127.0.0.1:0') {
+  const opener = saltboxOpener({
+    directory: me.directory,
+    keystore: () => Promise.resolve(me.ks),
+    refreshKeys: me.refreshKeys,
+  });
+  return startVaultBridge({
+    listen,
+    token,
+    keeperFor: vaultKeeperResolver({ opener, aliases: { prod: 'alice,bob' } }),
+  });
+}
+
+beforeAll(async () => {
+  world = await startWorld();
+  alice = await world.signup('alice');
+  bob = await world.signup('bob');
+  aliceBridge = await bridgeFor(alice, aliceToken);
+  bobBridge = await bridgeFor(bob, bobToken);
+});
+afterAll(async () => {
+  await aliceBridge.close();
+  await bobBridge.close();
+  await world.close();
+});
+
+/** Sends raw bytes to host:port and parses the HTTP/1.1 answer (status, headers, JSON). */
+async function raw(
+  address: string,
+  text: string,
+): Promise<{ status: number; headers: string; json: unknown }> {
+  const url = new URL(address);
+  // Like Go's client: write the request and keep the connection open (no half-close) until
+  // the whole answer (headers + Content-Length bytes) has arrived.
+  const answer = await new Promise<string>((resolve, reject) => {
+    const s = connect(Number(url.port), url.hostname, () => s.write(text));
+    let buf = Buffer.alloc(0);
+    const done = () => {
+      s.destroy();
+      resolve(buf.toString('utf8'));
+    };
+    s.on('data', (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const len = Number(/content-length: (\d+)/i.exec(buf.subarray(0, end).toString())?.[1] ?? 0);
+      if (buf.length >= end + 4 + len) done();
+    });
+    s.on('end', done);
+    s.on('error', reject);
+  });
+  const [head, body = ''] = answer.split('\r\n\r\n');
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head!)?.[1]);
+  return { status, headers: head!.toLowerCase(), json: body === '' ? null : JSON.parse(body) };
+}
+
+/** Builds one transcript request: placeholders filled, LF → CRLF in the head. */
+function fill(template: string, values: Record<string, string>): string {
+  const [head, body = ''] = template.replace(/^\n+|\n+$/g, '').split('\n\n');
+  let b = body;
+  for (const [k, v] of Object.entries(values)) b = b.replaceAll(`{{${k}}}`, v);
+  let h = head!.replaceAll('{{length}}', String(Buffer.byteLength(b)));
+  for (const [k, v] of Object.entries(values)) h = h.replaceAll(`{{${k}}}`, v);
+  return `${h.split('\n').join('\r\n')}\r\n\r\n${b}`;
+}
+
+async function transcript(name: string): Promise<string[]> {
+  const text = await readFile(new URL(`./transcripts/${name}`, import.meta.url), 'utf8');
+  return text.split('=====\n');
+}
+
+describe('recorded transcripts', () => {
+  it('Pulumi hashivault: encrypt a 32-byte data key, store encryptedkey, decrypt it back (as alice, then as bob)', async () => {
+    const [encReq, decReq] = await transcript('pulumi-hashivault.txt');
+    const dataKey = crypto.getRandomValues(new Uint8Array(32));
+    const plaintext = Buffer.from(dataKey).toString('base64');
+    const e = await raw(aliceBridge.address, fill(encReq!, { token: aliceToken, plaintext }));
+    expect(e.status).toBe(200);
+    const ciphertext = (e.json as { data: { ciphertext: unknown } }).data.ciphertext;
+    expect(typeof ciphertext).toBe('string');
+    expect(ciphertext as string).toMatch(/^vault:v1:[A-Za-z0-9+/]+=*$/);
+    // Pulumi's stack file: encryptedkey = base64 of the keeper's ciphertext bytes.
+    const encryptedkey = Buffer.from(ciphertext as string).toString('base64');
+    const back = Buffer.from(encryptedkey, 'base64').toString('utf8');
+    for (const [bridge, token] of [
+      [aliceBridge, aliceToken],
+      [bobBridge, bobToken],
+    ] as const) {
+      const d = await raw(bridge.address, fill(decReq!, { token, ciphertext: back }));
+      expect(d.status).toBe(200);
+      const pt = (d.json as { data: { plaintext: unknown } }).data.plaintext;
+      expect(typeof pt).toBe('string');
+      const bytes = Buffer.from(pt as string, 'base64');
+      expect(bytes.length).toBe(32);
+      expect(bytes.equals(Buffer.from(dataKey))).toBe(true);
+    }
+  });
+
+  it('SOPS hc_vault_transit_uri with a config alias (prod = alice,bob)', async () => {
+    const [encReq, decReq] = await transcript('sops-hc-vault-transit.txt');
+    const dataKey = crypto.getRandomValues(new Uint8Array(32));
+    const e = await raw(
+      aliceBridge.address,
+      fill(encReq!, { token: aliceToken, plaintext: Buffer.from(dataKey).toString('base64') }),
+    );
+    expect(e.status).toBe(200);
+    const enc = (e.json as { data: { ciphertext: string } }).data.ciphertext;
+    const d = await raw(bobBridge.address, fill(decReq!, { token: bobToken, ciphertext: enc }));
+    expect(d.status).toBe(200);
+    const pt = Buffer.from((d.json as { data: { plaintext: string } }).data.plaintext, 'base64');
+    expect(pt.equals(Buffer.from(dataKey))).toBe(true);
+  });
+});
+
+describe('refusals: always a status >= 400 with a JSON errors list, never CORS', () => {
+  const body = JSON.stringify({ plaintext: Buffer.from('k').toString('base64') });
+  const req = (method: string, path: string, headers: Record<string, string>, b = body) =>
+    [
+      `${method} ${path} HTTP/1.1`,
+      'Host: 127.0.0.1',
+      `Content-Length: ${Buffer.byteLength(b)}`,
+      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+      'Connection: close',
+      '',
+      b,
+    ].join('\r\n');
+  const good = () => ({ 'X-Vault-Token': aliceToken, 'X-Vault-Request': 'true' });
+
+  const cases: [string, () => string, number][] = [
+    ['no token', () => req('PUT', '/v1/transit/encrypt/alice', { 'X-Vault-Request': 'true' }), 403],
+    [
+      'a wrong token',
+      () =>
+        req('PUT', '/v1/transit/encrypt/alice', {
+          'X-Vault-Token': bobToken,
+          'X-Vault-Request': 'true',
+        }),
+      403,
+    ],
+    [
+      'no X-Vault-Request',
+      () => req('PUT', '/v1/transit/encrypt/alice', { 'X-Vault-Token': aliceToken }),
+      412,
+    ],
+    [
+      'an Origin header',
+      () => req('PUT', '/v1/transit/encrypt/alice', { ...good(), Origin: 'http://evil.test' }),
+      403,
+    ],
+    ['a CORS preflight', () => req('OPTIONS', '/v1/transit/encrypt/alice', good(), ''), 405],
+    ['GET', () => req('GET', '/v1/transit/encrypt/alice', good(), ''), 405],
+    ['DELETE', () => req('DELETE', '/v1/transit/encrypt/alice', good(), ''), 405],
+    ['..', () => req('PUT', '/v1/transit/encrypt/../../sys/seal', good()), 400],
+    ['%2e%2e', () => req('PUT', '/v1/transit/encrypt/%2e%2e', good()), 400],
+    ['an encoded slash', () => req('PUT', '/v1/transit/encrypt/alice%2fbob', good()), 400],
+    ['a query', () => req('PUT', '/v1/transit/encrypt/alice?x=1', good()), 400],
+    ['sys/health', () => req('PUT', '/v1/sys/health', good()), 404],
+    ['another engine', () => req('PUT', '/v1/kv/encrypt/alice', good()), 404],
+    ['rewrap', () => req('PUT', '/v1/transit/rewrap/alice', good()), 404],
+    ['a key path', () => req('PUT', '/v1/transit/encrypt/alice/extra', good()), 404],
+    ['a bad key name', () => req('PUT', '/v1/transit/encrypt/al*ce', good()), 400],
+    ['non-JSON', () => req('PUT', '/v1/transit/encrypt/alice', good(), 'plaintext=AA'), 400],
+    [
+      'batch_input',
+      () => req('PUT', '/v1/transit/encrypt/alice', good(), '{"batch_input":[]}'),
+      400,
+    ],
+    [
+      'unpadded base64',
+      () => req('PUT', '/v1/transit/encrypt/alice', good(), '{"plaintext":"aw"}'),
+      400,
+    ],
+    [
+      'a ciphertext without vault:v1:',
+      () => req('PUT', '/v1/transit/decrypt/alice', good(), '{"ciphertext":"aGVsbG8="}'),
+      400,
+    ],
+    [
+      'a garbage ciphertext',
+      () => req('PUT', '/v1/transit/decrypt/alice', good(), '{"ciphertext":"vault:v1:aGVsbG8="}'),
+      400,
+    ],
+    ['an unknown user', () => req('PUT', '/v1/transit/encrypt/alice,nosuchuser', good()), 400],
+  ];
+  for (const [name, build, status] of cases) {
+    it(`${name} → ${status}`, async () => {
+      const r = await raw(aliceBridge.address, build());
+      expect(r.status).toBe(status);
+      expect(r.headers).not.toContain('access-control-');
+      const errs = (r.json as { errors?: unknown }).errors;
+      expect(Array.isArray(errs) && errs.length > 0 && typeof errs[0] === 'string').toBe(true);
+      expect(JSON.stringify(r.json)).not.toContain(aliceToken);
+    });
+  }
+
+  it('listens on loopback only', async () => {
+    await expect(bridgeFor(alice, aliceToken, '0.0.0.0:0')).rejects.toMatchObject({
+      code: 'InvalidArgument',
+    });
+  });
+});
+
+describe('a Unix socket, and the keeper conformance suite through the bridge', () => {
+  it('serves on a 0600 Unix socket reached with VAULT_ADDR=unix://…', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'saltbox-vault-'));
+    const bridge = await bridgeFor(alice, aliceToken, join(dir, 'vault.sock'));
+    try {
+      expect(bridge.address).toBe(`unix://${join(dir, 'vault.sock')}`);
+      expect((await stat(join(dir, 'vault.sock'))).mode & 0o777).toBe(0o600);
+      const k = await hashivaultOpener({ VAULT_ADDR: bridge.address, VAULT_TOKEN: aliceToken })(
+        parseKeeperUrl('hashivault://alice,bob'),
+      );
+      const key = crypto.getRandomValues(new Uint8Array(32));
+      expect(Buffer.from(await k.decrypt(await k.encrypt(key))).equals(Buffer.from(key))).toBe(
+        true,
+      );
+    } finally {
+      await bridge.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a locked keystore answers 503 naming saltbox unlock', async () => {
+    const carol = await world.signup('carol');
+    const token = newVaultToken();
+    const bridge = await bridgeFor(carol, token);
+    try {
+      const k = hashivaultKeeper({ address: bridge.address, token, keyId: 'carol' });
+      const ct = await k.encrypt(new Uint8Array(32));
+      await carol.ks.lock();
+      const e = await k.decrypt(ct).catch((x: unknown) => x as { code: string; details: object });
+      expect(e).toMatchObject({ code: 'FailedPrecondition', details: { status: 503 } });
+      expect(JSON.stringify(e)).toContain('saltbox unlock');
+    } finally {
+      await bridge.close();
+    }
+  });
+});
+
+runKeeperConformance('hashivault:// through the Vault bridge (TCP)', () =>
+  Promise.resolve({
+    keeper: hashivaultKeeper({
+      address: aliceBridge.address,
+      token: aliceToken,
+      keyId: 'alice,bob',
+    }),
+  }),
+);
