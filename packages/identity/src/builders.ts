@@ -4,8 +4,10 @@
  * sections. Each returns the link in the simple `sig/get` form, so what a builder makes is
  * exactly what the verifiers read.
  *
- * The signing keys are passed in as 64-byte NaCl secret keys because this package holds none:
- * the keystore calls these builders (or reproduces the payload and signs through its own RPC).
+ * Each builder is written once, as a plan that asks for its signatures (a generator yielding
+ * {@link LinkSignRequest}s), and run two ways: `build…Link` signs with 64-byte NaCl secret keys
+ * passed in (tests, tools), `sign…Link` asks {@link RemoteLinkSigner}s — the keystore, which
+ * never hands out a secret key — and checks every signature it gets back before using it.
  *
  * @packageDocumentation
  */
@@ -15,11 +17,11 @@ import { canonicalJson } from './canonical-json.js';
 import type { JsonObject } from './canonical-json.js';
 import type { ServerChainLink } from './chain-link.js';
 import { fail } from './errors.js';
-import { ed25519Kid, linkIdV1, linkIdV2, SIG_ID_SUFFIX } from './ids.js';
+import { ed25519Kid, KID_TYPE, linkIdV1, linkIdV2, naclPublicKey, SIG_ID_SUFFIX } from './ids.js';
 import type { KidHex } from './ids.js';
 import { linkTypeCode } from './link-types.js';
 import { encodeOuterLink } from './outer-link.js';
-import { createSignaturePacket } from './packets.js';
+import { assembleSignaturePacket } from './packets.js';
 import { toHex } from './encoding.js';
 
 /** Default `expire_in`: 16 years, Keybase's value for NaCl delegations (spec §3.1). */
@@ -28,6 +30,80 @@ export const DEFAULT_EXPIRE_IN = 504576000;
 /** An Ed25519 signer: the 64-byte NaCl secret key (seed ‖ public key). */
 export interface LinkSigner {
   secretKey: Uint8Array;
+}
+
+/**
+ * One signature a link needs: `kid` signs `message` raw (no prefix). `purpose` says which kind,
+ * so a keystore can apply its own rules: `sigchain_link` for the link itself, `reverse_sig` for
+ * the new key's signature inside it (spec §3.6).
+ */
+export interface LinkSignRequest {
+  kid: KidHex;
+  purpose: 'sigchain_link' | 'reverse_sig';
+  message: Uint8Array;
+}
+
+/** An Ed25519 signer that holds its key elsewhere (the keystore): the async form of {@link LinkSigner}. */
+export interface RemoteLinkSigner {
+  /** The signing KID (`0120…0a`). */
+  kid: KidHex;
+  /** Returns the 64-byte Ed25519 signature over `request.message`. */
+  sign(request: LinkSignRequest): Promise<Uint8Array>;
+}
+
+/** A builder's plan: yields the signatures it needs, receives them, returns the link. */
+type Plan<T = BuiltLink> = Generator<LinkSignRequest, T, Uint8Array>;
+
+/** Runs a plan with secret keys in memory. */
+function runWithKeys<T>(backend: CryptoBackend, plan: Plan<T>, signers: LinkSigner[]): T {
+  const keys = new Map(signers.map((s) => [signerKid(s), s.secretKey]));
+  let step = plan.next();
+  while (!step.done) {
+    const key = keys.get(step.value.kid);
+    if (key === undefined) throw fail('IDENTITY_INVALID_ARGUMENT', 'no key for a signature');
+    step = plan.next(backend.ed25519Sign(step.value.message, key));
+  }
+  return step.value;
+}
+
+/**
+ * Runs a plan with remote signers. Every signature is verified before it goes into a link: a
+ * keystore that signed with another key (or garbage) must not produce a link that the server
+ * then refuses for reasons far from the cause.
+ *
+ * @throws IdentityError `IDENTITY_VERIFY_FAILED` for a signature that does not verify.
+ */
+async function runRemote<T>(
+  backend: CryptoBackend,
+  plan: Plan<T>,
+  signers: RemoteLinkSigner[],
+): Promise<T> {
+  const byKid = new Map(signers.map((s) => [s.kid, s]));
+  let step = plan.next();
+  while (!step.done) {
+    const request = step.value;
+    const signer = byKid.get(request.kid);
+    if (signer === undefined) throw fail('IDENTITY_INVALID_ARGUMENT', 'no signer for a signature');
+    const sig = await signer.sign(request);
+    const publicKey = naclPublicKey(request.kid, KID_TYPE.ed25519);
+    if (sig.length !== 64 || !backend.ed25519Verify(sig, request.message, publicKey))
+      throw fail('IDENTITY_VERIFY_FAILED', 'a signer returned a signature that does not verify', {
+        kid: request.kid,
+      });
+    step = plan.next(sig);
+  }
+  return step.value;
+}
+
+/** A signed tag-514 packet over `payload` by `kid` (asks the plan's driver for the signature). */
+function* packetPlan(
+  backend: CryptoBackend,
+  kid: KidHex,
+  purpose: LinkSignRequest['purpose'],
+  payload: Uint8Array,
+): Generator<LinkSignRequest, { bytes: Uint8Array; base64: string }, Uint8Array> {
+  const sig = yield { kid, purpose, message: payload };
+  return assembleSignaturePacket(backend, naclPublicKey(kid, KID_TYPE.ed25519), payload, sig);
 }
 
 /** Where a new link goes and who writes it. */
@@ -97,20 +173,19 @@ function payloadFor(
 /**
  * Signs a payload whose reverse-sig slot (if any) is already filled, as a v1 or v2 link.
  */
-function finish(
+function* finish(
   backend: CryptoBackend,
   ctx: LinkContext,
-  signer: LinkSigner,
+  kid: KidHex,
   payload: JsonObject,
   type: string,
   hasRevocations: boolean,
   seqType: number,
   sigIdSuffix: string,
-): BuiltLink {
+): Plan {
   const payloadJson = canonicalJson(payload);
-  const kid = signerKid(signer);
   if ((ctx.sigVersion ?? 1) === 1) {
-    const packet = createSignaturePacket(backend, signer.secretKey, utf8(payloadJson));
+    const packet = yield* packetPlan(backend, kid, 'sigchain_link', utf8(payloadJson));
     const linkId = linkIdV1(backend, payloadJson);
     const sigId = toHex(backend.sha256(packet.bytes)) + sigIdSuffix;
     return {
@@ -150,7 +225,7 @@ function finish(
         }
       : { fieldCount: 7 as const }),
   });
-  const packet = createSignaturePacket(backend, signer.secretKey, outer);
+  const packet = yield* packetPlan(backend, kid, 'sigchain_link', outer);
   const linkId = linkIdV2(backend, outer);
   const sigId = toHex(backend.sha256(packet.bytes)) + sigIdSuffix;
   return {
@@ -175,17 +250,17 @@ function finish(
  * Fills a reverse signature (spec §3.6): the new key signs the canonical payload with the slot
  * null; the base64 packet goes into the slot.
  */
-function fillReverseSig(
+function* fillReverseSig(
   backend: CryptoBackend,
   payload: JsonObject,
   path: readonly string[],
-  newKey: LinkSigner,
-): void {
+  newKid: KidHex,
+): Generator<LinkSignRequest, void, Uint8Array> {
   let holder = payload;
   for (const p of path.slice(0, -1)) holder = holder[p] as JsonObject;
   const field = path[path.length - 1]!;
   holder[field] = null;
-  const packet = createSignaturePacket(backend, newKey.secretKey, utf8(canonicalJson(payload)));
+  const packet = yield* packetPlan(backend, newKid, 'reverse_sig', utf8(canonicalJson(payload)));
   holder[field] = packet.base64;
 }
 
@@ -206,6 +281,94 @@ function deviceJson(d: DeviceSection | undefined): JsonObject {
   return { device: o };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Plans: one per link type, each written once for both ways of signing.
+
+function* eldestPlan(
+  backend: CryptoBackend,
+  ctx: LinkContext,
+  kid: KidHex,
+  device?: DeviceSection,
+): Plan {
+  const payload = payloadFor(ctx, kid, 'eldest', deviceJson(device), 1, false);
+  return yield* finish(backend, ctx, kid, payload, 'eldest', false, 1, SIG_ID_SUFFIX.user);
+}
+
+function* sibkeyPlan(
+  backend: CryptoBackend,
+  ctx: LinkContext,
+  kid: KidHex,
+  newKid: KidHex,
+  device?: DeviceSection,
+): Plan {
+  const sections: JsonObject = {
+    ...deviceJson(device),
+    sibkey: { kid: newKid, reverse_sig: null },
+  };
+  const payload = payloadFor(ctx, kid, 'sibkey', sections, 1, false);
+  yield* fillReverseSig(backend, payload, ['body', 'sibkey', 'reverse_sig'], newKid);
+  return yield* finish(backend, ctx, kid, payload, 'sibkey', false, 1, SIG_ID_SUFFIX.user);
+}
+
+function* subkeyPlan(
+  backend: CryptoBackend,
+  ctx: LinkContext,
+  parent: KidHex,
+  subkeyKid: KidHex,
+  device?: DeviceSection,
+): Plan {
+  const sections: JsonObject = {
+    ...deviceJson(device),
+    subkey: { kid: subkeyKid, parent_kid: parent },
+  };
+  const payload = payloadFor(ctx, parent, 'subkey', sections, 1, false);
+  return yield* finish(backend, ctx, parent, payload, 'subkey', false, 1, SIG_ID_SUFFIX.user);
+}
+
+/** What a `revoke` link revokes. */
+export interface RevokeSection {
+  kids?: readonly KidHex[];
+  sigIds?: readonly string[];
+}
+
+function* revokePlan(
+  backend: CryptoBackend,
+  ctx: LinkContext,
+  kid: KidHex,
+  revoke: RevokeSection,
+  device?: DeviceSection,
+): Plan {
+  const r: JsonObject = {};
+  if (revoke.kids?.length) r.kids = [...revoke.kids];
+  if (revoke.sigIds?.length) r.sig_ids = [...revoke.sigIds];
+  if (Object.keys(r).length === 0)
+    throw fail('IDENTITY_INVALID_ARGUMENT', 'a revoke link must revoke something');
+  const payload = payloadFor(ctx, kid, 'revoke', { ...deviceJson(device), revoke: r }, 1, false);
+  return yield* finish(backend, ctx, kid, payload, 'revoke', true, 1, SIG_ID_SUFFIX.user);
+}
+
+function* perUserKeyPlan(
+  backend: CryptoBackend,
+  ctx: LinkContext,
+  kid: KidHex,
+  puk: { generation: number; signingKid: KidHex; encryptionKid: KidHex },
+): Plan {
+  if (!Number.isSafeInteger(puk.generation) || puk.generation < 1)
+    throw fail('IDENTITY_INVALID_ARGUMENT', 'generation must be ≥ 1');
+  const section: JsonObject = {
+    encryption_kid: puk.encryptionKid,
+    generation: puk.generation,
+    reverse_sig: null,
+    signing_kid: puk.signingKid,
+  };
+  const payload = payloadFor(ctx, kid, 'per_user_key', { per_user_key: section }, 1, false);
+  yield* fillReverseSig(backend, payload, ['body', 'per_user_key', 'reverse_sig'], puk.signingKid);
+  return yield* finish(backend, ctx, kid, payload, 'per_user_key', false, 1, SIG_ID_SUFFIX.user);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signing with secret keys in memory
+
 /**
  * Builds the `eldest` link of a new (sub)chain, signed by the eldest key.
  *
@@ -217,8 +380,7 @@ export function buildEldestLink(
   signer: LinkSigner,
   device?: DeviceSection,
 ): BuiltLink {
-  const payload = payloadFor(ctx, signerKid(signer), 'eldest', deviceJson(device), 1, false);
-  return finish(backend, ctx, signer, payload, 'eldest', false, 1, SIG_ID_SUFFIX.user);
+  return runWithKeys(backend, eldestPlan(backend, ctx, signerKid(signer), device), [signer]);
 }
 
 /**
@@ -233,13 +395,8 @@ export function buildSibkeyLink(
   newKey: LinkSigner,
   device?: DeviceSection,
 ): BuiltLink {
-  const sections: JsonObject = {
-    ...deviceJson(device),
-    sibkey: { kid: signerKid(newKey), reverse_sig: null },
-  };
-  const payload = payloadFor(ctx, signerKid(signer), 'sibkey', sections, 1, false);
-  fillReverseSig(backend, payload, ['body', 'sibkey', 'reverse_sig'], newKey);
-  return finish(backend, ctx, signer, payload, 'sibkey', false, 1, SIG_ID_SUFFIX.user);
+  const plan = sibkeyPlan(backend, ctx, signerKid(signer), signerKid(newKey), device);
+  return runWithKeys(backend, plan, [signer, newKey]);
 }
 
 /**
@@ -254,13 +411,8 @@ export function buildSubkeyLink(
   subkeyKid: KidHex,
   device?: DeviceSection,
 ): BuiltLink {
-  const parent = signerKid(signer);
-  const sections: JsonObject = {
-    ...deviceJson(device),
-    subkey: { kid: subkeyKid, parent_kid: parent },
-  };
-  const payload = payloadFor(ctx, parent, 'subkey', sections, 1, false);
-  return finish(backend, ctx, signer, payload, 'subkey', false, 1, SIG_ID_SUFFIX.user);
+  const plan = subkeyPlan(backend, ctx, signerKid(signer), subkeyKid, device);
+  return runWithKeys(backend, plan, [signer]);
 }
 
 /**
@@ -273,23 +425,11 @@ export function buildRevokeLink(
   backend: CryptoBackend,
   ctx: LinkContext,
   signer: LinkSigner,
-  revoke: { kids?: readonly KidHex[]; sigIds?: readonly string[] },
+  revoke: RevokeSection,
   device?: DeviceSection,
 ): BuiltLink {
-  const r: JsonObject = {};
-  if (revoke.kids?.length) r.kids = [...revoke.kids];
-  if (revoke.sigIds?.length) r.sig_ids = [...revoke.sigIds];
-  if (Object.keys(r).length === 0)
-    throw fail('IDENTITY_INVALID_ARGUMENT', 'a revoke link must revoke something');
-  const payload = payloadFor(
-    ctx,
-    signerKid(signer),
-    'revoke',
-    { ...deviceJson(device), revoke: r },
-    1,
-    false,
-  );
-  return finish(backend, ctx, signer, payload, 'revoke', true, 1, SIG_ID_SUFFIX.user);
+  const plan = revokePlan(backend, ctx, signerKid(signer), revoke, device);
+  return runWithKeys(backend, plan, [signer]);
 }
 
 /**
@@ -304,24 +444,98 @@ export function buildPerUserKeyLink(
   signer: LinkSigner,
   puk: { generation: number; signing: LinkSigner; encryptionKid: KidHex },
 ): BuiltLink {
-  if (!Number.isSafeInteger(puk.generation) || puk.generation < 1)
-    throw fail('IDENTITY_INVALID_ARGUMENT', 'generation must be ≥ 1');
-  const section: JsonObject = {
-    encryption_kid: puk.encryptionKid,
+  const plan = perUserKeyPlan(backend, ctx, signerKid(signer), {
     generation: puk.generation,
-    reverse_sig: null,
-    signing_kid: signerKid(puk.signing),
-  };
-  const payload = payloadFor(
-    ctx,
-    signerKid(signer),
-    'per_user_key',
-    { per_user_key: section },
-    1,
-    false,
-  );
-  fillReverseSig(backend, payload, ['body', 'per_user_key', 'reverse_sig'], puk.signing);
-  return finish(backend, ctx, signer, payload, 'per_user_key', false, 1, SIG_ID_SUFFIX.user);
+    signingKid: signerKid(puk.signing),
+    encryptionKid: puk.encryptionKid,
+  });
+  return runWithKeys(backend, plan, [signer, puk.signing]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signing through a keystore
+
+/**
+ * {@link buildEldestLink} with a remote signer (the keystore).
+ *
+ * @throws IdentityError `IDENTITY_VERIFY_FAILED` when the signer's signature does not verify,
+ *   `IDENTITY_INVALID_ARGUMENT` for malformed input; whatever the signer throws.
+ */
+export function signEldestLink(
+  backend: CryptoBackend,
+  ctx: LinkContext,
+  signer: RemoteLinkSigner,
+  device?: DeviceSection,
+): Promise<BuiltLink> {
+  return runRemote(backend, eldestPlan(backend, ctx, signer.kid, device), [signer]);
+}
+
+/**
+ * {@link buildSibkeyLink} with remote signers: `signer` signs the link, `newKey` its reverse
+ * signature.
+ *
+ * @throws IdentityError as {@link signEldestLink}.
+ */
+export function signSibkeyLink(
+  backend: CryptoBackend,
+  ctx: LinkContext,
+  signer: RemoteLinkSigner,
+  newKey: RemoteLinkSigner,
+  device?: DeviceSection,
+): Promise<BuiltLink> {
+  const plan = sibkeyPlan(backend, ctx, signer.kid, newKey.kid, device);
+  return runRemote(backend, plan, [signer, newKey]);
+}
+
+/**
+ * {@link buildSubkeyLink} with a remote signer (the parent sibkey).
+ *
+ * @throws IdentityError as {@link signEldestLink}.
+ */
+export function signSubkeyLink(
+  backend: CryptoBackend,
+  ctx: LinkContext,
+  signer: RemoteLinkSigner,
+  subkeyKid: KidHex,
+  device?: DeviceSection,
+): Promise<BuiltLink> {
+  return runRemote(backend, subkeyPlan(backend, ctx, signer.kid, subkeyKid, device), [signer]);
+}
+
+/**
+ * {@link buildRevokeLink} with a remote signer.
+ *
+ * @throws IdentityError as {@link signEldestLink}; `IDENTITY_INVALID_ARGUMENT` when nothing
+ *   is revoked.
+ */
+export function signRevokeLink(
+  backend: CryptoBackend,
+  ctx: LinkContext,
+  signer: RemoteLinkSigner,
+  revoke: RevokeSection,
+  device?: DeviceSection,
+): Promise<BuiltLink> {
+  return runRemote(backend, revokePlan(backend, ctx, signer.kid, revoke, device), [signer]);
+}
+
+/**
+ * {@link buildPerUserKeyLink} with remote signers: `signer` (a device) signs the link,
+ * `puk.signing` (the PUK signing key, held by the keystore) its reverse signature.
+ *
+ * @throws IdentityError as {@link signEldestLink}.
+ */
+export function signPerUserKeyLink(
+  backend: CryptoBackend,
+  ctx: LinkContext,
+  signer: RemoteLinkSigner,
+  puk: { generation: number; signing: RemoteLinkSigner; encryptionKid: KidHex },
+): Promise<BuiltLink> {
+  const plan = perUserKeyPlan(backend, ctx, signer.kid, {
+    generation: puk.generation,
+    signingKid: puk.signing.kid,
+    encryptionKid: puk.encryptionKid,
+  });
+  return runRemote(backend, plan, [signer, puk.signing]);
 }
 
 /**
@@ -339,15 +553,10 @@ export function buildPgpUpdateLink(
     key_id: update.keyId.toUpperCase(),
     kid: update.kid,
   };
-  const payload = payloadFor(
-    ctx,
-    signerKid(signer),
-    'pgp_update',
-    { pgp_update: section },
-    1,
-    false,
-  );
-  return finish(backend, ctx, signer, payload, 'pgp_update', false, 1, SIG_ID_SUFFIX.user);
+  const kid = signerKid(signer);
+  const payload = payloadFor(ctx, kid, 'pgp_update', { pgp_update: section }, 1, false);
+  const plan = finish(backend, ctx, kid, payload, 'pgp_update', false, 1, SIG_ID_SUFFIX.user);
+  return runWithKeys(backend, plan, [signer]);
 }
 
 /** A `per_team_key` section to embed, with the PTK signing key for its reverse signature. */
@@ -356,6 +565,49 @@ export interface PerTeamKeySection {
   encryptionKid: KidHex;
   signing: LinkSigner;
   seedCheck?: { version: 1; value: string };
+}
+
+function* teamPlan(
+  backend: CryptoBackend,
+  ctx: Omit<LinkContext, 'sigVersion'>,
+  kid: KidHex,
+  type: string,
+  team: JsonObject,
+  ptk:
+    | {
+        generation: number;
+        encryptionKid: KidHex;
+        signingKid: KidHex;
+        seedCheck?: { version: 1; value: string };
+      }
+    | undefined,
+  isPublic: boolean,
+): Plan {
+  if (!type.startsWith('team.') || linkTypeCode(type, false) === undefined)
+    throw fail('IDENTITY_INVALID_ARGUMENT', 'unknown team link type');
+  const seqType = isPublic ? 1 : 3;
+  const teamSection: JsonObject = { ...team };
+  if (ptk) {
+    const s: JsonObject = {
+      encryption_kid: ptk.encryptionKid,
+      generation: ptk.generation,
+      reverse_sig: null,
+      signing_kid: ptk.signingKid,
+    };
+    if (ptk.seedCheck) s.seed_check = { h: ptk.seedCheck.value, v: ptk.seedCheck.version };
+    teamSection.per_team_key = s;
+  }
+  const full: LinkContext = { ...ctx, sigVersion: 2 };
+  const payload = payloadFor(full, kid, type, { team: teamSection }, seqType, true);
+  payload.seq_type = seqType;
+  if (ptk)
+    yield* fillReverseSig(
+      backend,
+      payload,
+      ['body', 'team', 'per_team_key', 'reverse_sig'],
+      ptk.signingKid,
+    );
+  return yield* finish(backend, full, kid, payload, type, false, seqType, SIG_ID_SUFFIX.teamV2);
 }
 
 /**
@@ -373,25 +625,15 @@ export function buildTeamLink(
   team: JsonObject,
   options: { perTeamKey?: PerTeamKeySection; isPublic?: boolean } = {},
 ): BuiltLink {
-  if (!type.startsWith('team.') || linkTypeCode(type, false) === undefined)
-    throw fail('IDENTITY_INVALID_ARGUMENT', 'unknown team link type');
-  const seqType = options.isPublic ? 1 : 3;
-  const teamSection: JsonObject = { ...team };
   const ptk = options.perTeamKey;
-  if (ptk) {
-    const s: JsonObject = {
-      encryption_kid: ptk.encryptionKid,
-      generation: ptk.generation,
-      reverse_sig: null,
-      signing_kid: signerKid(ptk.signing),
-    };
-    if (ptk.seedCheck) s.seed_check = { h: ptk.seedCheck.value, v: ptk.seedCheck.version };
-    teamSection.per_team_key = s;
-  }
-  const full: LinkContext = { ...ctx, sigVersion: 2 };
-  const payload = payloadFor(full, signerKid(signer), type, { team: teamSection }, seqType, true);
-  payload.seq_type = seqType;
-  if (ptk)
-    fillReverseSig(backend, payload, ['body', 'team', 'per_team_key', 'reverse_sig'], ptk.signing);
-  return finish(backend, full, signer, payload, type, false, seqType, SIG_ID_SUFFIX.teamV2);
+  const plan = teamPlan(
+    backend,
+    ctx,
+    signerKid(signer),
+    type,
+    team,
+    ptk && { ...ptk, signingKid: signerKid(ptk.signing) },
+    options.isPublic ?? false,
+  );
+  return runWithKeys(backend, plan, ptk ? [signer, ptk.signing] : [signer]);
 }

@@ -346,12 +346,27 @@ export function createEncryptionPacket(
   const shared = backend.boxBeforeNm(receiver, senderSecretKey);
   const ciphertext = backend.secretboxSeal(plaintext, nonce, shared);
   shared.fill(0);
+  return encodeEncryptionPacket(backend, { senderKid, receiverKid, nonce, ciphertext });
+}
+
+/**
+ * Encodes a tag-515 packet around a box made elsewhere (the keystore's `createKeyBoxes`), as
+ * base64.
+ *
+ * @throws IdentityError `IDENTITY_INVALID_ARGUMENT` for KIDs that are not Curve25519 or a nonce
+ *   that is not 24 bytes.
+ */
+export function encodeEncryptionPacket(backend: CryptoBackend, packet: EncryptionPacket): string {
+  naclPublicKey(packet.receiverKid, KID_TYPE.curve25519);
+  naclPublicKey(packet.senderKid, KID_TYPE.curve25519);
+  if (packet.nonce.length !== 24)
+    throw fail('IDENTITY_INVALID_ARGUMENT', 'an encryption packet nonce is 24 bytes');
   const body = new Map<MsgpackValue, MsgpackValue>([
-    ['ciphertext', ciphertext],
+    ['ciphertext', packet.ciphertext],
     ['enc_type', ENC_TYPE_NACL_DH],
-    ['nonce', nonce],
-    ['receiver_key', parseKidBytes(hexBytes(receiverKid)).bytes],
-    ['sender_key', parseKidBytes(hexBytes(senderKid)).bytes],
+    ['nonce', packet.nonce],
+    ['receiver_key', parseKidBytes(hexBytes(packet.receiverKid)).bytes],
+    ['sender_key', parseKidBytes(hexBytes(packet.senderKid)).bytes],
   ]);
   return encodePacket(backend, PACKET_TAG.encryption, body, true).base64;
 }
