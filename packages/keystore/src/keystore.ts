@@ -285,8 +285,26 @@ export class LocalKeystore implements KeystoreApi {
       const paper = await paperKeyFromPhrase(this.#backend, request.phrase);
       const s = this.#unlocked();
       const kid = signingKid(this.#backend.ed25519KeyPairFromSeed(paper.signingSeed).publicKey);
+      const persist = request.persist ?? true;
       const existing = [...s.devices.values()].find((d) => d.info.signingKid === kid);
-      if (existing) return existing.info;
+      if (existing) {
+        // A oneshot paper device asked for again with persist stores it now, under the same
+        // device ID: a login checks a paper key before keeping it (`keybase oneshot` first).
+        if (persist && !existing.info.persistent) {
+          const kept: KeyRecord = {
+            v: 1,
+            kind: 'device',
+            deviceId: existing.info.deviceId,
+            name: existing.info.name,
+            type: 'backup',
+            signingSeed: existing.secrets.signingSeed,
+            encryptionSecret: existing.secrets.encryptionSecret,
+          };
+          await s.store.set(recordName(kept), encodeRecord(kept));
+          existing.info = { ...existing.info, persistent: true };
+        }
+        return existing.info;
+      }
       const record: KeyRecord = {
         v: 1,
         kind: 'device',
@@ -296,7 +314,6 @@ export class LocalKeystore implements KeystoreApi {
         signingSeed: paper.signingSeed,
         encryptionSecret: paper.encryptionSecret,
       };
-      const persist = request.persist ?? true;
       if (persist) await s.store.set(recordName(record), encodeRecord(record));
       return this.#addDevice(s, record, persist).info;
     });

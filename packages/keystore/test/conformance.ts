@@ -120,6 +120,16 @@ export function describeKeystoreConformance(name: string, factory: HarnessFactor
       expect((await ks.getPublicKeyBundle()).devices).toEqual([]);
     });
 
+    it('stores a oneshot paper key when it is derived again with persist', async () => {
+      const ks = await make();
+      const oneshot = await ks.derivePaperKeyDevice({ phrase: PAPER, persist: false });
+      const kept = await ks.derivePaperKeyDevice({ phrase: PAPER, persist: true });
+      expect(kept).toEqual({ ...oneshot, persistent: true });
+      await ks.lock();
+      await ks.unlock({ passphrase: PASS });
+      expect((await ks.getPublicKeyBundle()).devices).toEqual([kept]);
+    });
+
     it('signs with domain separation per purpose, per item', async () => {
       const ks = await make();
       const d = await ks.createDevice({ name: 'd', type: 'desktop' });
