@@ -42,6 +42,18 @@ export const CLIENT_ERROR_CODES = [
    * (`details.status`, e.g. 2760) and Keybase's exact description (`details.desc`).
    */
   'CLIENT_KVSTORE_STATUS',
+  /** The keystore already holds another account's keys (one account per keystore). */
+  'CLIENT_ACCOUNT_CONFLICT',
+  /** A paper key that is not a device of the user. */
+  'CLIENT_PAPER_KEY_UNKNOWN',
+  /** The device (or paper key) acting was revoked by the user's chain. */
+  'CLIENT_DEVICE_REVOKED',
+  /** No active device matches the name or ID given, or several do. */
+  'CLIENT_DEVICE_NOT_FOUND',
+  /** The user is not followed (`saltbox follow`), but the caller requires it. */
+  'CLIENT_NOT_FOLLOWED',
+  /** The user's verified fingerprint differs from the one recorded by `saltbox follow`. */
+  'CLIENT_FINGERPRINT_CHANGED',
 ] as const;
 
 /** A client error code. */

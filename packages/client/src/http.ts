@@ -465,7 +465,11 @@ function checked<T>(schema: z.ZodType<T>, value: unknown): T {
   return r.data;
 }
 
-/** Maps an error response to a coded error; a body outside the table becomes `INTERNAL`. */
+/**
+ * Maps an error response to a coded error (`USER_NOT_FOUND` → `CLIENT_USER_NOT_FOUND`,
+ * `DEVICE_REVOKED` → `CLIENT_DEVICE_REVOKED`, else `CLIENT_HTTP`); a body outside the table
+ * becomes `INTERNAL`.
+ */
 async function errorFrom(res: Response): Promise<ClientError> {
   let body: unknown = null;
   try {
@@ -475,8 +479,15 @@ async function errorFrom(res: Response): Promise<ClientError> {
   }
   const api = errorBodySchema.safeParse(body).success ? ApiError.fromBody(body) : null;
   const serverCode = api?.code ?? null;
+  // Two server answers a caller acts on by themselves get their own codes.
+  const code =
+    serverCode === 'USER_NOT_FOUND'
+      ? 'CLIENT_USER_NOT_FOUND'
+      : serverCode === 'DEVICE_REVOKED'
+        ? 'CLIENT_DEVICE_REVOKED'
+        : 'CLIENT_HTTP';
   return new ClientError(
-    serverCode === 'USER_NOT_FOUND' ? 'CLIENT_USER_NOT_FOUND' : 'CLIENT_HTTP',
+    code,
     api ? `server error ${api.code}: ${api.message}` : `server answered http ${res.status}`,
     { status: res.status, serverCode },
   );

@@ -10,3 +10,6 @@ export * from './store.js';
 export * from './users.js';
 export * from './puk.js';
 export * from './kvstore-api/index.js';
+export * from './account-config.js';
+export * from './account.js';
+export * from './follows.js';

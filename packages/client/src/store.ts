@@ -100,8 +100,10 @@ export function saltboxHome(env: NodeJS.ProcessEnv = process.env): string {
 /**
  * Writes `data` to `path` atomically with mode 0600: a temp file in the same directory,
  * fsynced, then renamed over the target (rename is atomic on one filesystem).
+ *
+ * @throws ClientError `CLIENT_STORE` when the file cannot be written.
  */
-async function writeAtomic(path: string, data: string): Promise<void> {
+export async function writeAtomic(path: string, data: string): Promise<void> {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     const fh = await open(tmp, 'wx', 0o600);
