@@ -39,8 +39,30 @@ interface CommandSpec {
   summary: string;
   usage: string;
   options: OptionSpec;
+  /** Takes positional arguments (a username, a device); they arrive as `flags._positionals`. */
+  positionals?: boolean;
   run(flags: Flags, ctx: CommandContext): Promise<void>;
 }
+
+type AccountCommandName =
+  | 'signupCommand'
+  | 'loginCommand'
+  | 'logoutCommand'
+  | 'deviceListCommand'
+  | 'deviceAddCommand'
+  | 'deviceRevokeCommand'
+  | 'whoamiCommand'
+  | 'statusCommand'
+  | 'idCommand'
+  | 'followCommand';
+
+/** An account command, loaded on use (the client and its schemas are not needed otherwise). */
+const accountCommand =
+  (name: AccountCommandName) =>
+  async (flags: Flags, ctx: CommandContext): Promise<void> => {
+    const commands = await import('./account-commands.js');
+    await commands[name](flags, ctx);
+  };
 
 const common = {
   help: { type: 'boolean', short: 'h' },
@@ -69,8 +91,141 @@ const IO_HELP = `  -i, --input FILE        read FILE instead of standard input
   -o, --output FILE       write FILE instead of standard output`;
 const JSON_HELP = `      --json              machine-readable output and errors`;
 
+const SERVER_HELP = `      --server URL        the saltbox server (default: SALTBOX_SERVER, else the
+                          account's, else http://127.0.0.1:8080)`;
+const ACCOUNT_PASSPHRASE_HELP = `      --passphrase-file FILE  the keystore passphrase when no agent runs (also:
+                          SALTBOX_PASSPHRASE; else you are asked on the terminal)`;
+const account = {
+  help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' },
+  'passphrase-file': { type: 'string' },
+} as const satisfies OptionSpec;
+
 /** Every command: name → flags, help and implementation. */
 export const COMMANDS: Record<string, CommandSpec> = {
+  signup: {
+    summary: 'create an account: a device in the keystore, a per-user key and a paper key',
+    usage: `usage: saltbox signup USER [--server URL] [--device-name NAME] [--passphrase-file FILE] [--json]
+
+Creates USER on the server with this machine as its first device (keys made in the
+keystore: the agent when one runs, else $SALTBOX_HOME/keystore, created on first
+use) and a paper key. The paper key is printed once on standard output: write it
+down, it is the way back in ('saltbox login USER --paperkey') if this device is lost.
+
+${SERVER_HELP}
+      --device-name NAME  this device's name (default: the host name)
+${ACCOUNT_PASSPHRASE_HELP}
+${JSON_HELP}`,
+    options: { ...account, server: { type: 'string' }, 'device-name': { type: 'string' } },
+    positionals: true,
+    run: accountCommand('signupCommand'),
+  },
+  login: {
+    summary: 'log in with a paper key (like keybase oneshot; works without a terminal)',
+    usage: `usage: saltbox login USER [--paperkey "WORDS"] [--server URL] [--passphrase-file FILE] [--json]
+
+Acts as USER through a paper key: derives its keys in the keystore and opens the
+per-user keys boxed to it. Nothing is posted. The words come from --paperkey, else
+SALTBOX_PAPERKEY, else standard input, else the terminal (keep them out of argv
+when you can). With an agent running the paper key lives only in the agent's
+memory; without one it is stored in the encrypted keystore.
+
+      --paperkey "WORDS"  the 13 words of the paper key
+${SERVER_HELP}
+${ACCOUNT_PASSPHRASE_HELP}
+${JSON_HELP}`,
+    options: { ...account, server: { type: 'string' }, paperkey: { type: 'string' } },
+    positionals: true,
+    run: accountCommand('loginCommand'),
+  },
+  logout: {
+    summary: "forget this home's account (keys stay in the encrypted keystore)",
+    usage: `usage: saltbox logout [--json]`,
+    options: { ...common },
+    run: accountCommand('logoutCommand'),
+  },
+  'device list': {
+    summary: "list the account's devices from the verified chain",
+    usage: `usage: saltbox device list [--json]
+
+${ACCOUNT_PASSPHRASE_HELP}
+${JSON_HELP}`,
+    options: { ...account },
+    run: accountCommand('deviceListCommand'),
+  },
+  'device add': {
+    summary: 'add a device to this keystore (or a paper key) and delegate it',
+    usage: `usage: saltbox device add --name NAME [--type desktop|mobile] [--json]
+       saltbox device add --paper [--json]
+
+--name makes a new device in this home's keystore, signed for by the current one
+(after 'saltbox login --paperkey', the paper key), and this home then acts as it.
+--paper makes a new paper key and prints it once.
+
+      --name NAME         the new device's name
+      --type TYPE         desktop (default) or mobile
+      --paper             a paper key instead
+${ACCOUNT_PASSPHRASE_HELP}
+${JSON_HELP}`,
+    options: {
+      ...account,
+      name: { type: 'string' },
+      type: { type: 'string' },
+      paper: { type: 'boolean' },
+    },
+    run: accountCommand('deviceAddCommand'),
+  },
+  'device revoke': {
+    summary: 'revoke a device and rotate the per-user key',
+    usage: `usage: saltbox device revoke NAME|ID [--json]
+
+Revokes the device (by name or id, see 'saltbox device list') and makes a new
+per-user key generation for the remaining devices: what is encrypted to you from
+then on cannot be read by the revoked device.
+
+${ACCOUNT_PASSPHRASE_HELP}
+${JSON_HELP}`,
+    options: { ...account },
+    positionals: true,
+    run: accountCommand('deviceRevokeCommand'),
+  },
+  whoami: {
+    summary: 'print the user this home acts as (confirmed by the server)',
+    usage: `usage: saltbox whoami [--json]`,
+    options: { ...account },
+    run: accountCommand('whoamiCommand'),
+  },
+  status: {
+    summary: 'server, account, device, keystore and agent at a glance',
+    usage: `usage: saltbox status [--server URL] [--json]
+
+Never asks for a passphrase.
+
+${SERVER_HELP}
+${JSON_HELP}`,
+    options: { ...common, server: { type: 'string' } },
+    run: accountCommand('statusCommand'),
+  },
+  id: {
+    summary: "show a user's verified keys and fingerprint",
+    usage: `usage: saltbox id USER [--json]
+
+${ACCOUNT_PASSPHRASE_HELP}
+${JSON_HELP}`,
+    options: { ...account },
+    positionals: true,
+    run: accountCommand('idCommand'),
+  },
+  follow: {
+    summary: "record a user's verified fingerprint (checked by verify_proofs)",
+    usage: `usage: saltbox follow USER [--json]
+
+${ACCOUNT_PASSPHRASE_HELP}
+${JSON_HELP}`,
+    options: { ...account },
+    positionals: true,
+    run: accountCommand('followCommand'),
+  },
   keygen: {
     summary: 'create a key file (X25519 + Ed25519) and print its public keys',
     usage: `usage: saltbox keygen [-o FILE] [--force] [--json]
@@ -102,7 +257,9 @@ ${JSON_HELP}`,
     usage: `usage: saltbox encrypt -r RECIPIENT [-r ...] [--anonymous] [--armor [--brand X]]
                        [--hide-recipients] [-k FILE] [-i FILE] [-o FILE]
 
-  -r, --recipient R       a 64-hex X25519 public key or a 0121…0a KID; repeatable
+  -r, --recipient R       a username (its verified per-user key and every active
+                          device and paper key), a 64-hex X25519 public key or a
+                          0121…0a KID; repeatable
       --anonymous         do not reveal the sender (no key file needed)
       --hide-recipients   leave recipient keys out of the header
   -a, --armor             write ASCII armor instead of binary
@@ -304,6 +461,17 @@ const AGENT_USAGE = `usage: saltbox agent start [--idle-lock DURATION] [--foregr
 Run 'saltbox agent <command> --help' for a command's flags.
 `;
 
+/** The subcommands of `saltbox device`. */
+const DEVICE_USAGE = `usage: saltbox device list [--json]
+       saltbox device add --name NAME | --paper
+       saltbox device revoke NAME|ID
+
+Run 'saltbox device <command> --help' for a command's flags.
+`;
+
+/** Commands with subcommands, and their usage. */
+const GROUPS: Record<string, string> = { agent: AGENT_USAGE, device: DEVICE_USAGE };
+
 /** The top-level help. */
 export function mainUsage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
@@ -354,23 +522,25 @@ function parseError(e: unknown, command: string): Error {
 export async function runCli(argv: readonly string[], console: Console): Promise<number> {
   let [command, ...rest] = argv;
   const json = argv.includes('--json');
-  if (command === 'agent') {
+  const group =
+    command !== undefined && Object.hasOwn(GROUPS, command) ? GROUPS[command] : undefined;
+  if (group !== undefined) {
     const sub = rest[0];
     if (sub === '-h' || sub === '--help') {
-      console.stdout(AGENT_USAGE);
+      console.stdout(group);
       return 0;
     }
     if (sub === undefined) {
-      console.stderr(AGENT_USAGE);
+      console.stderr(group);
       return 2;
     }
-    command = `agent ${sub}`;
+    command = `${command} ${sub}`;
     rest = rest.slice(1);
   }
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
     const target = command === 'help' ? rest.join(' ') || undefined : undefined;
-    if (target === 'agent') {
-      console.stdout(AGENT_USAGE);
+    if (target !== undefined && Object.hasOwn(GROUPS, target)) {
+      console.stdout(GROUPS[target]!);
       return 0;
     }
     const spec = target === undefined ? undefined : COMMANDS[target];
@@ -393,7 +563,16 @@ export async function runCli(argv: readonly string[], console: Console): Promise
     }
     let flags: Flags;
     try {
-      flags = parseArgs({ args: [...rest], options: spec.options, strict: true }).values;
+      const parsed = parseArgs({
+        args: [...rest],
+        options: spec.options,
+        strict: true,
+        allowPositionals: spec.positionals === true,
+      });
+      flags =
+        spec.positionals === true
+          ? { ...parsed.values, _positionals: parsed.positionals }
+          : parsed.values;
     } catch (e) {
       throw parseError(e, command);
     }

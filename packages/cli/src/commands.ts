@@ -45,8 +45,9 @@ import {
 import type { KeySource, KeySourceOptions, SymmetricKey } from './keys.js';
 import { createProgress } from './progress.js';
 import type { Progress } from './progress.js';
-import { offlineResolver, parseRecipient, parseSigningPublicKey } from './recipients.js';
+import { directoryResolver, parseRecipient, parseSigningPublicKey } from './recipients.js';
 import type { RecipientResolver } from './recipients.js';
+import type { Session } from './session.js';
 import { info } from './ui.js';
 import type { Console } from './ui.js';
 
@@ -62,24 +63,46 @@ export interface CommandContext {
   readonly resolver: RecipientResolver;
   /** Opens the key source for `-k` (else the agent, the keystore or the default key file). */
   readonly keys: (options: KeySourceOptions) => KeySource;
+  /**
+   * The account session of this home (config, keystore, verified directory), opened once per
+   * command on first use.
+   */
+  readonly session: (options: { passphraseFile?: string | undefined }) => Promise<Session>;
   /** Releases every key source the command opened (run by `runCli` after the command). */
   close(): Promise<void>;
 }
 
-/** The default context: real console, offline resolver, key sources of {@link openKeySource}. */
+/**
+ * The default context: real console, the directory resolver (users through this home's
+ * account), key sources of {@link openKeySource}.
+ */
 export function defaultContext(console: Console, command: string): CommandContext {
   const opened: KeySource[] = [];
+  let session: Promise<Session> | undefined;
+  const openSession = (options: { passphraseFile?: string | undefined }): Promise<Session> => {
+    // Loaded on use: commands that never name a user do not pay for the client at start-up.
+    session ??= import('./session.js').then((m) => m.openSession(options));
+    return session;
+  };
   return {
     console,
     hints: { command },
-    resolver: offlineResolver,
+    resolver: directoryResolver(async (options) => {
+      const { account } = await openSession(options);
+      // Always refetched: a cached chain could still list a device revoked since, and
+      // encrypting to it is exactly what a revocation must stop. Verification stays
+      // incremental (only new links are checked).
+      return { loadUser: (name) => account.users.load(name, { refresh: true }) };
+    }),
     keys: (options) => {
       const source = openKeySource(options);
       opened.push(source);
       return source;
     },
+    session: openSession,
     close: async () => {
       await Promise.all(opened.map((s) => s.close().catch(() => undefined)));
+      if (session) await session.then((s) => s.close()).catch(() => undefined);
     },
   };
 }
@@ -179,12 +202,14 @@ async function resolveRecipients(
   command: string,
 ): Promise<Uint8Array[]> {
   const specs = list(flags, 'recipient').map(parseRecipient);
-  return ctx.resolver.resolve(specs).then((keys) => {
-    if (keys.length === 0 && command === 'encrypt') {
-      throw usage('encrypt needs at least one recipient (-r)');
-    }
-    return keys;
-  });
+  return ctx.resolver
+    .resolve(specs, { passphraseFile: str(flags, 'passphrase-file') })
+    .then((keys) => {
+      if (keys.length === 0 && command === 'encrypt') {
+        throw usage('encrypt needs at least one recipient (-r)');
+      }
+      return keys;
+    });
 }
 
 async function readSymmetricKeys(paths: readonly string[]): Promise<SymmetricKey[]> {
@@ -345,6 +370,32 @@ function signingKeyring(flags: Flags): SigningKeyring | undefined {
 }
 
 /**
+ * Before decrypting with the keystore of a signed-in home, opens the per-user-key boxes another
+ * device may have made since (a rotation after a revocation), so the keyring holds every
+ * generation. Best effort: offline, or with the server refusing, decryption goes on with the
+ * keys already held.
+ */
+async function refreshAccountKeys(flags: Flags, ctx: CommandContext): Promise<void> {
+  const { configuredSigningKid } = await import('./keystore-access.js');
+  if ((await configuredSigningKid()) === undefined) return;
+  try {
+    const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+    await account.syncPerUserKeys();
+  } catch (e) {
+    const { code } = e as { code?: unknown };
+    // A locked keystore or a missing passphrase is the key source's error to report.
+    if (
+      typeof code === 'string' &&
+      (code === 'CLIENT_DEVICE_REVOKED' || code === 'CLI_DEVICE_MISSING')
+    )
+      info(
+        ctx.console,
+        'this device has been revoked or is gone; only keys already held can decrypt',
+      );
+  }
+}
+
+/**
  * `saltbox decrypt` and `saltbox signcrypt-open`: opens an encrypted or signcrypted message,
  * armored or binary, writing plaintext only as it authenticates (files only when all did).
  *
@@ -363,6 +414,7 @@ export async function open(
   const signers = signingKeyring(flags);
   // Load the key before touching the input: a missing key fails fast and creates no output.
   // Symmetric keys alone are enough for signcryption, unless a key file was named explicitly.
+  if (keyFile === undefined) await refreshAccountKeys(flags, ctx);
   let keyring: BoxKeyring | undefined;
   try {
     keyring = await keys.boxKeyring();

@@ -8,6 +8,7 @@
  *
  * @packageDocumentation
  */
+import type { ClientErrorCode, ClientErrorDetails } from '@saltbox/client';
 import type { KeystoreError, KeystoreErrorCode } from '@saltbox/keystore';
 import { SaltpackError } from '@saltbox/saltpack';
 import type { SaltpackErrorCode } from '@saltbox/saltpack';
@@ -40,11 +41,19 @@ export type CliErrorCode =
   | 'CLI_AGENT_START_FAILED'
   /** `saltbox server` could not start (bad listen address, port in use, database). */
   | 'CLI_SERVER_FAILED'
+  /** An account command ran in a home where nobody signed up or logged in. */
+  | 'CLI_NOT_LOGGED_IN'
+  /** `signup` or `login` in a home that already acts as an account. */
+  | 'CLI_ALREADY_LOGGED_IN'
+  /** The account config names a device the keystore does not hold (a oneshot that ended). */
+  | 'CLI_DEVICE_MISSING'
+  /** `login` needs a paper key and there is no flag, variable or standard input. */
+  | 'CLI_NO_PAPER_KEY'
   /** A bug: something that should not happen. */
   | 'CLI_INTERNAL';
 
-/** Every code the CLI reports: its own, the Saltpack library's and the keystore's. */
-export type ErrorCode = CliErrorCode | SaltpackErrorCode | KeystoreErrorCode;
+/** Every code the CLI reports: its own, the Saltpack library's, the keystore's, the client's. */
+export type ErrorCode = CliErrorCode | SaltpackErrorCode | KeystoreErrorCode | ClientErrorCode;
 
 /**
  * Exit codes. Scripts can tell "the data is bad" (1) from "you called me wrong" (2), "the keys
@@ -64,6 +73,8 @@ export interface HintContext {
   command?: string;
   /** The key file in use, if any. */
   keyFile?: string;
+  /** The server's error code behind a `CLIENT_HTTP` error. */
+  serverCode?: string | null;
   /**
    * Where the keys came from, once known (`file` for a key file, `agent` or `keystore` for
    * the keystore through the agent or in this process); read when the error is reported.
@@ -72,6 +83,30 @@ export interface HintContext {
 }
 
 const START_AGENT = "start one with 'saltbox agent start', then run 'saltbox unlock'";
+const LYING_SERVER =
+  'the server answered with data that does not verify; nothing was trusted or changed — check --server';
+
+/** Hints for the server's codes behind `CLIENT_HTTP`. */
+function serverHint(code: string | null | undefined): string | undefined {
+  switch (code) {
+    case 'USERNAME_TAKEN':
+      return 'choose another username';
+    case 'INVALID_USERNAME':
+      return 'usernames are 2–16 of a-z, 0-9 and _';
+    case 'CHAIN_CONFLICT':
+      return 'another device changed the account at the same time; run the command again';
+    case 'DEVICE_REVOKED':
+      return "this device has been revoked; log in with a paper key ('saltbox login USER --paperkey')";
+    case 'UNKNOWN_KEY':
+      return 'the server does not know this device; is --server the server you signed up on?';
+    case 'STALE_REQUEST':
+      return "this machine's clock is off by more than five minutes";
+    case 'RATE_LIMITED':
+      return 'too many requests; wait a little and try again';
+    default:
+      return undefined;
+  }
+}
 
 interface TableEntry {
   exit: number;
@@ -108,8 +143,7 @@ export const ERROR_TABLE: Record<ErrorCode, TableEntry> = {
   },
   CLI_RECIPIENT_UNAVAILABLE: {
     exit: EXIT.usage,
-    hint: () =>
-      "usernames and teams become recipients with 'saltbox signup' and a saltbox server; use a public key for now",
+    hint: () => 'name users with -r USER, or use a public key',
   },
   CLI_WRONG_MESSAGE_TYPE: { exit: EXIT.failure },
   CLI_IO: { exit: EXIT.io },
@@ -128,9 +162,77 @@ export const ERROR_TABLE: Record<ErrorCode, TableEntry> = {
     exit: EXIT.failure,
     hint: () => 'check --listen (host:port, free port) and --data or --database-url',
   },
+  CLI_NOT_LOGGED_IN: {
+    exit: EXIT.key,
+    hint: () =>
+      "create an account with 'saltbox signup USER --server URL', or log in with 'saltbox login USER --paperkey'",
+  },
+  CLI_ALREADY_LOGGED_IN: {
+    exit: EXIT.usage,
+    hint: () => "run 'saltbox logout' first, or set SALTBOX_HOME to another directory",
+  },
+  CLI_DEVICE_MISSING: {
+    exit: EXIT.key,
+    hint: () => "log in again with 'saltbox login USER --paperkey'",
+  },
+  CLI_NO_PAPER_KEY: {
+    exit: EXIT.usage,
+    hint: () => 'pass the words on standard input, in SALTBOX_PAPERKEY, or with --paperkey "WORDS"',
+  },
   CLI_INTERNAL: {
     exit: EXIT.failure,
     hint: () => 'this is a bug in saltbox; please report it',
+  },
+  CLIENT_INVALID_ARGUMENT: { exit: EXIT.usage },
+  CLIENT_NETWORK: {
+    exit: EXIT.failure,
+    hint: () => "is the server running? check --server, SALTBOX_SERVER or 'saltbox status'",
+  },
+  CLIENT_HTTP: { exit: EXIT.failure, hint: (c) => serverHint(c.serverCode) },
+  CLIENT_BAD_RESPONSE: {
+    exit: EXIT.failure,
+    hint: () => 'the server answered something saltbox does not understand; check --server',
+  },
+  CLIENT_SIGNER: { exit: EXIT.key, hint: () => "unlock the keystore with 'saltbox unlock'" },
+  CLIENT_USER_NOT_FOUND: { exit: EXIT.failure, hint: () => 'check the spelling of the username' },
+  CLIENT_WRONG_USER: { exit: EXIT.failure, hint: () => LYING_SERVER },
+  CLIENT_CHAIN_INVALID: { exit: EXIT.failure, hint: () => LYING_SERVER },
+  CLIENT_CHAIN_FORK: { exit: EXIT.failure, hint: () => LYING_SERVER },
+  CLIENT_CHAIN_ROLLBACK: { exit: EXIT.failure, hint: () => LYING_SERVER },
+  CLIENT_ELDEST_CHANGED: {
+    exit: EXIT.failure,
+    hint: () =>
+      'the account was replaced since you first saw it (a reset or an attack); confirm with its owner before trusting it',
+  },
+  CLIENT_LOOKUP_MISMATCH: { exit: EXIT.failure, hint: () => LYING_SERVER },
+  CLIENT_KEY_BOX_INVALID: { exit: EXIT.failure, hint: () => LYING_SERVER },
+  CLIENT_STORE: {
+    exit: EXIT.io,
+    hint: () =>
+      'a file in $SALTBOX_HOME (config.json, pins.json, follows.json) is damaged or unwritable',
+  },
+  CLIENT_ACCOUNT_CONFLICT: {
+    exit: EXIT.usage,
+    hint: () => 'one keystore holds one account; set SALTBOX_HOME to another directory',
+  },
+  CLIENT_PAPER_KEY_UNKNOWN: {
+    exit: EXIT.key,
+    hint: () => 'check the username and the 13 words of the paper key',
+  },
+  CLIENT_DEVICE_REVOKED: {
+    exit: EXIT.key,
+    hint: () =>
+      "this device can no longer act for the account; log in with a paper key ('saltbox login USER --paperkey')",
+  },
+  CLIENT_DEVICE_NOT_FOUND: { exit: EXIT.usage, hint: () => "see 'saltbox device list'" },
+  CLIENT_NOT_FOLLOWED: {
+    exit: EXIT.key,
+    hint: () => "check the user with 'saltbox id USER', then 'saltbox follow USER'",
+  },
+  CLIENT_FINGERPRINT_CHANGED: {
+    exit: EXIT.key,
+    hint: () =>
+      "compare 'saltbox id USER' with its owner out of band, then 'saltbox follow USER' again",
   },
   SALTPACK_TRUNCATED: {
     exit: EXIT.failure,
@@ -315,6 +417,23 @@ function isKeystoreError(e: unknown): e is KeystoreError {
   );
 }
 
+/** True for a `ClientError` with a code this CLI knows (checked by shape, as above). */
+function isClientError(
+  e: unknown,
+): e is Error & { code: ClientErrorCode; details: ClientErrorDetails } {
+  if (!(e instanceof Error) || e.name !== 'ClientError') return false;
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && Object.hasOwn(ERROR_TABLE, code) && code.startsWith('CLIENT_');
+}
+
+/** The server code behind a `CLIENT_HTTP` error, for its hint. */
+export function serverCodeOf(e: unknown): string | null {
+  const cause = e instanceof CliError ? e.cause : e;
+  if (!isClientError(cause)) return null;
+  const code = cause.details.serverCode;
+  return typeof code === 'string' ? code : null;
+}
+
 /**
  * Turns anything thrown into a {@link CliError}. Messages of unknown errors are not printed
  * (they could quote data); they become `CLI_INTERNAL`.
@@ -324,6 +443,8 @@ export function toCliError(e: unknown): CliError {
   if (e instanceof SaltpackError) return new CliError(e.code, e.message, { cause: e });
   // Keystore messages are lowercase and secret-free by the keystore's own rule.
   if (isKeystoreError(e)) return new CliError(e.code, e.message, { cause: e });
+  // Client messages are lowercase and secret-free by the client's own rule.
+  if (isClientError(e)) return new CliError(e.code, e.message, { cause: e });
   return new CliError('CLI_INTERNAL', 'unexpected internal error', { cause: e });
 }
 

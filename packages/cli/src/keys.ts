@@ -219,14 +219,16 @@ async function chooseKeySource(options: KeySourceOptions): Promise<KeySource> {
   if (options.keyFile !== undefined) return new KeyFileSource(options.keyFile);
   // Loaded only now: key-file users never pay for the keystore's start-up.
   const {
+    configuredSigningKid,
     keystoreDirExists,
     keystoreKeySource,
     keystorePaths,
-    openInProcess,
+    openInProcessShared,
     pickDevice,
     socketExists,
     tryConnectAgent,
   } = await import('./keystore-access.js');
+  const preferred = await configuredSigningKid();
   const paths = keystorePaths();
   const hasKeystore = await keystoreDirExists(paths.keystoreDir);
   if (!hasKeystore && !(await socketExists(paths.socketPath))) {
@@ -246,7 +248,7 @@ async function chooseKeySource(options: KeySourceOptions): Promise<KeySource> {
         throw new CliError('KEYSTORE_LOCKED', 'the keystore agent is locked');
       }
       if (state === 'unlocked') {
-        const device = pickDevice((await agent.getPublicKeyBundle()).devices);
+        const device = pickDevice((await agent.getPublicKeyBundle()).devices, preferred);
         if (device) return keystoreKeySource(open, device);
       }
     } catch (e) {
@@ -257,13 +259,13 @@ async function chooseKeySource(options: KeySourceOptions): Promise<KeySource> {
     return new KeyFileSource(defaultKeyFile());
   }
   if (hasKeystore) {
-    const local = await openInProcess(paths.keystoreDir, {
+    const local = await openInProcessShared(paths.keystoreDir, {
       passphraseFile: options.passphraseFile,
     });
     if (local) {
       let device: DeviceInfo | undefined;
       try {
-        device = pickDevice((await local.client.getPublicKeyBundle()).devices);
+        device = pickDevice((await local.client.getPublicKeyBundle()).devices, preferred);
       } catch (e) {
         await local.close();
         throw e;

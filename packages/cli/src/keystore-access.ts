@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -155,11 +155,67 @@ export async function openInProcess(
   };
 }
 
+const shared = new Map<string, OpenKeystore>();
+
 /**
- * The device whose keys the Saltpack commands use: the first persistent non-paper device, else
- * any non-paper device, else a paper-key device; undefined when the keystore holds none.
+ * {@link openInProcess}, once per keystore directory and process: a command that needs the
+ * keystore twice (its keys, and the account that resolves usernames) asks for the passphrase
+ * and derives the storage key once. Closing is idempotent; the first close locks it.
+ *
+ * @throws as {@link openInProcess}.
  */
-export function pickDevice(devices: readonly DeviceInfo[]): DeviceInfo | undefined {
+export async function openInProcessShared(
+  dir: string,
+  options: { passphraseFile?: string | undefined; create?: boolean },
+): Promise<OpenKeystore | undefined> {
+  const open = shared.get(dir);
+  if (open) return open;
+  const fresh = await openInProcess(dir, options);
+  if (!fresh) return undefined;
+  let closed: Promise<void> | undefined;
+  const once: OpenKeystore = {
+    client: fresh.client,
+    kind: fresh.kind,
+    location: fresh.location,
+    close: () => {
+      shared.delete(dir);
+      closed ??= fresh.close();
+      return closed;
+    },
+  };
+  shared.set(dir, once);
+  return once;
+}
+
+/**
+ * The signing KID of the device the account config (`$SALTBOX_HOME/config.json`) names, read
+ * without loading the client (start-up time); undefined without a readable config.
+ */
+export async function configuredSigningKid(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | undefined> {
+  try {
+    const json = JSON.parse(await readFile(join(saltboxHome(env), 'config.json'), 'utf8')) as {
+      device?: { signingKid?: unknown };
+    };
+    const kid = json.device?.signingKid;
+    return typeof kid === 'string' ? kid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The device whose keys the Saltpack commands use: the device of the account config when the
+ * keystore holds it, else the first persistent non-paper device, else any non-paper device,
+ * else a paper-key device; undefined when the keystore holds none.
+ */
+export function pickDevice(
+  devices: readonly DeviceInfo[],
+  preferredSigningKid?: string,
+): DeviceInfo | undefined {
+  const configured = devices.find((d) => d.signingKid === preferredSigningKid);
+  if (configured) return configured;
   const own = devices.filter((d) => d.type !== 'backup');
   return own.find((d) => d.persistent) ?? own[0] ?? devices[0];
 }

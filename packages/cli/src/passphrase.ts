@@ -218,3 +218,19 @@ function askHidden(
     write(prompt);
   });
 }
+
+/**
+ * Asks for a secret line on the terminal without echo (a paper key at `saltbox login`).
+ *
+ * @returns undefined when there is no terminal to ask on.
+ * @throws CliError `CLI_CANCELLED` (Ctrl-C or Ctrl-D at the prompt).
+ */
+export async function askSecretLine(prompt: string): Promise<string | undefined> {
+  const terminal = openTerminal();
+  if (!terminal) return undefined;
+  try {
+    return await terminal.ask(`saltbox: ${prompt}: `);
+  } finally {
+    terminal.close();
+  }
+}

@@ -87,7 +87,94 @@ export interface RecipientResolver {
    *
    * @throws CliError when a recipient cannot be resolved.
    */
-  resolve(specs: readonly RecipientSpec[]): Promise<Uint8Array[]>;
+  resolve(
+    specs: readonly RecipientSpec[],
+    options?: { passphraseFile?: string | undefined },
+  ): Promise<Uint8Array[]>;
+}
+
+/** The verified keys a user is encrypted to (what {@link directoryResolver} needs of a user). */
+export interface UserKeys {
+  username: string;
+  /** Live device and paper-key encryption subkeys (`0121…0a`). */
+  subkeys: readonly string[];
+  /** Per-user key generations; the highest one's encryption key is used. */
+  perUserKeys: readonly { generation: number; encryptionKid: string }[];
+}
+
+/** Where {@link directoryResolver} gets verified users and, later, teams. */
+export interface Directory {
+  /** Loads a user through the verified directory (chain verified, eldest pinned). */
+  loadUser(name: string): Promise<UserKeys>;
+  /**
+   * The current per-team-key encryption KID of a team, or undefined while team support is not
+   * wired in (the `teams` work plugs its client team API in here).
+   */
+  loadTeamKeys?: (name: string) => Promise<string[]>;
+}
+
+/**
+ * The keys saltbox encrypts to for a user (DESIGN.md Identity): the current PUK encryption key
+ * and every active device and paper encryption key, as `keybase encrypt` does.
+ *
+ * @throws CliError `CLI_RECIPIENT_UNAVAILABLE` when the user has no live encryption key.
+ */
+export function userRecipientKids(user: UserKeys): string[] {
+  const latest = [...user.perUserKeys].sort((a, b) => b.generation - a.generation)[0];
+  const kids = [...(latest ? [latest.encryptionKid] : []), ...user.subkeys];
+  if (kids.length === 0)
+    throw new CliError(
+      'CLI_RECIPIENT_UNAVAILABLE',
+      `user "${user.username}" has no live encryption key`,
+    );
+  return [...new Set(kids)];
+}
+
+const kidKey = (kid: string): Uint8Array => fromHex(kid.slice(4, 68));
+
+/**
+ * The resolver behind a saltbox directory: keys resolve to themselves, users to their verified
+ * keys ({@link userRecipientKids}), teams through `directory.loadTeamKeys` when present. The
+ * directory is opened only when a user or team is named, so key-only commands need no account.
+ *
+ * @throws CliError `CLI_RECIPIENT_UNAVAILABLE` (from `resolve`) for teams without team support;
+ *   the directory's errors (`CLI_NOT_LOGGED_IN`, `CLIENT_USER_NOT_FOUND`, chain errors, …).
+ */
+export function directoryResolver(
+  open: (options: { passphraseFile?: string | undefined }) => Promise<Directory>,
+): RecipientResolver {
+  return {
+    async resolve(specs, options = {}) {
+      const keys: Uint8Array[] = [];
+      let directory: Directory | undefined;
+      for (const spec of specs) {
+        if (spec.kind === 'key') {
+          keys.push(spec.publicKey);
+          continue;
+        }
+        directory ??= await open(options);
+        if (spec.kind === 'user') {
+          keys.push(...userRecipientKids(await directory.loadUser(spec.name)).map(kidKey));
+          continue;
+        }
+        if (directory.loadTeamKeys === undefined)
+          throw new CliError(
+            'CLI_RECIPIENT_UNAVAILABLE',
+            `cannot encrypt to team "${spec.name}": teams are not supported yet`,
+            { hint: 'name the members with -r USER instead' },
+          );
+        keys.push(...(await directory.loadTeamKeys(spec.name)).map(kidKey));
+      }
+      // One recipient per key, however many specs name it (a user twice, a user and a team).
+      const seen = new Set<string>();
+      return keys.filter((k) => {
+        const hex = Array.from(k, (b) => b.toString(16).padStart(2, '0')).join('');
+        if (seen.has(hex)) return false;
+        seen.add(hex);
+        return true;
+      });
+    },
+  };
 }
 
 /**

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { describe, toCliError } from './errors.js';
+import { describe, serverCodeOf, toCliError } from './errors.js';
 import type { HintContext } from './errors.js';
 
 /** Where messages go; injectable so tests can capture them. */
@@ -39,7 +39,7 @@ const INCOMPLETE = 'the output written so far is incomplete and must be discarde
  */
 export function reportError(out: Console, error: unknown, options: ReportOptions): number {
   const e = toCliError(error);
-  const { exit, hint } = describe(e, options.context);
+  const { exit, hint } = describe(e, { ...options.context, serverCode: serverCodeOf(e) });
   if (options.json) {
     const message = e.outputIncomplete ? `${e.message}; ${INCOMPLETE}` : e.message;
     out.stderr(`${JSON.stringify({ error: { code: e.code, message } })}\n`);

@@ -209,22 +209,29 @@ describe('saltbox encrypt / decrypt', () => {
     expect((stderrJson(badArmor).error as { code: string }).code).toBe('SALTPACK_BAD_ARMOR');
   });
 
-  it('rejects bad recipients; usernames and teams wait for the directory', async () => {
+  it('rejects bad recipients; usernames and teams need an account', async () => {
     const bad = await run(['encrypt', '--anonymous', '-r', 'abc!'], { input: 'x' });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('saltbox: invalid recipient "abc!"');
-    const user = await run(['encrypt', '--anonymous', '-r', 'alice', '--json'], { input: 'x' });
-    expect(user.code).toBe(2);
-    expect(stderrJson(user)).toEqual({
-      error: {
-        code: 'CLI_RECIPIENT_UNAVAILABLE',
-        message: 'cannot encrypt to user "alice": no saltbox directory is configured',
-      },
-    });
-    const team = await run(['encrypt', '--anonymous', '-r', 'team:acme.infra'], { input: 'x' });
-    expect(team.stderr).toContain(
-      "saltbox: hint: usernames and teams become recipients with 'saltbox signup'",
-    );
+    // A home without an account (accounts.test.ts covers users with one).
+    const fresh = tempHome();
+    try {
+      const user = await run(['encrypt', '--anonymous', '-r', 'alice', '--json'], {
+        input: 'x',
+        env: fresh.env,
+      });
+      expect(user.code).toBe(3);
+      expect(stderrJson(user)).toEqual({
+        error: { code: 'CLI_NOT_LOGGED_IN', message: `no account is set up in ${fresh.dir}` },
+      });
+      const team = await run(['encrypt', '--anonymous', '-r', 'team:acme.infra'], {
+        input: 'x',
+        env: fresh.env,
+      });
+      expect(team.stderr).toContain("saltbox: hint: create an account with 'saltbox signup");
+    } finally {
+      fresh.cleanup();
+    }
     const none = await run(['encrypt', '--anonymous'], { input: 'x' });
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('saltbox: encrypt needs at least one recipient (-r)');

@@ -10,7 +10,13 @@ import { parseKeyFile, saltboxHome } from '../src/keys.js';
 import { formatDuration, parseDuration } from '../src/keystore-commands.js';
 import { readPassphrase } from '../src/passphrase.js';
 import { createProgress, renderProgress } from '../src/progress.js';
-import { offlineResolver, parseRecipient, parseSigningPublicKey } from '../src/recipients.js';
+import {
+  directoryResolver,
+  offlineResolver,
+  parseRecipient,
+  parseSigningPublicKey,
+  userRecipientKids,
+} from '../src/recipients.js';
 import { reportError } from '../src/ui.js';
 
 const hex = 'ab'.repeat(32);
@@ -65,6 +71,47 @@ describe('parseRecipient', () => {
     const keys = await offlineResolver.resolve([parseRecipient(hex)]);
     expect(keys).toHaveLength(1);
     await expect(offlineResolver.resolve([parseRecipient('bob')])).rejects.toMatchObject({
+      code: 'CLI_RECIPIENT_UNAVAILABLE',
+    });
+  });
+});
+
+describe('directory resolver', () => {
+  const kid = (n: number) => `0121${n.toString(16).padStart(2, '0').repeat(32)}0a`;
+  const alice = {
+    username: 'alice',
+    subkeys: [kid(1), kid(2)],
+    perUserKeys: [
+      { generation: 2, encryptionKid: kid(9) },
+      { generation: 1, encryptionKid: kid(8) },
+    ],
+  };
+
+  it("a user's keys: the newest PUK generation and every live device and paper key", () => {
+    expect(userRecipientKids(alice)).toEqual([kid(9), kid(1), kid(2)]);
+    expect(() => userRecipientKids({ username: 'x', subkeys: [], perUserKeys: [] })).toThrow(
+      /no live encryption key/,
+    );
+  });
+
+  it('opens the directory only for names, once, and drops duplicate keys', async () => {
+    let opened = 0;
+    const resolver = directoryResolver(() => {
+      opened += 1;
+      return Promise.resolve({ loadUser: () => Promise.resolve(alice) });
+    });
+    expect(await resolver.resolve([parseRecipient(hex)])).toHaveLength(1);
+    expect(opened).toBe(0);
+    const keys = await resolver.resolve([
+      parseRecipient('alice'),
+      parseRecipient('alice'),
+      parseRecipient(kid(1)),
+    ]);
+    expect(opened).toBe(1);
+    expect(keys.map((k) => Buffer.from(k).toString('hex'))).toEqual(
+      [kid(9), kid(1), kid(2)].map((k) => k.slice(4, 68)),
+    );
+    await expect(resolver.resolve([parseRecipient('team:acme')])).rejects.toMatchObject({
       code: 'CLI_RECIPIENT_UNAVAILABLE',
     });
   });

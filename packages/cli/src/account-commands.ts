@@ -1,0 +1,484 @@
+/**
+ * The account commands: `saltbox signup`, `login`, `logout`, `device list|add|revoke`,
+ * `whoami`, `status`, `id`, `follow`. `@saltbox/client` does the work (links built through the
+ * keystore, verified chains, PUK boxes); these functions choose the keystore, read the paper
+ * key, keep `$SALTBOX_HOME/config.json`, and print — human text, or one JSON object with
+ * `--json`. Nothing secret is ever printed, except the paper key phrase, once, when it is made.
+ *
+ * @packageDocumentation
+ */
+import {
+  ApiClient,
+  FileFollowStore,
+  followOf,
+  formatFingerprint,
+  loginWithPaperKey,
+  readAccountConfig,
+  removeAccountConfig,
+  signup as clientSignup,
+  userFingerprint,
+  writeAccountConfig,
+} from '@saltbox/client';
+import type { AccountConfig, DeviceView, NewPaperKey } from '@saltbox/client';
+import { inProcessClient } from '@saltbox/keystore';
+import { openFileKeystore } from '@saltbox/keystore/node';
+import { defaultBackend } from '@saltbox/saltpack';
+import type { CommandContext, Flags } from './commands.js';
+import { CliError, usage } from './errors.js';
+import { defaultDeviceName, keystorePaths, tryConnectAgent } from './keystore-access.js';
+import { askSecretLine } from './passphrase.js';
+import { accountEnv, home, homePath, openAccountKeystore, serverUrl } from './session.js';
+import { info } from './ui.js';
+
+/** The environment variable a paper key may come from (so it stays out of argv). */
+export const PAPERKEY_ENV = 'SALTBOX_PAPERKEY';
+/** A paper key is 13 short words; anything much longer is a wrong input. */
+const PAPERKEY_LIMIT = 4096;
+
+const str = (f: Flags, name: string): string | undefined => {
+  const v = f[name];
+  return typeof v === 'string' ? v : undefined;
+};
+const bool = (f: Flags, name: string): boolean => f[name] === true;
+
+function printJson(ctx: CommandContext, value: unknown): void {
+  ctx.console.stdout(`${JSON.stringify(value)}\n`);
+}
+
+/** The one positional argument of a command (`parseArgs` with `allowPositionals`). */
+function onePositional(flags: Flags, what: string): string {
+  const p = flags._positionals;
+  const list = Array.isArray(p) ? p.filter((x): x is string => typeof x === 'string') : [];
+  if (list.length === 0) throw usage(`${what} is missing`);
+  if (list.length > 1) throw usage(`unexpected argument "${list[1]!.slice(0, 20)}"`);
+  return list[0]!;
+}
+
+function deviceJson(d: AccountConfig['device']): object {
+  return {
+    id: d.id,
+    name: d.name,
+    type: d.type,
+    signingKid: d.signingKid,
+    encryptionKid: d.encryptionKid,
+  };
+}
+
+async function refuseIfLoggedIn(username?: string): Promise<void> {
+  const existing = await readAccountConfig(home());
+  if (existing === undefined) return;
+  // Logging in again as the same user is allowed (a oneshot paper key whose agent stopped).
+  if (existing.username === username?.toLowerCase()) return;
+  throw new CliError(
+    'CLI_ALREADY_LOGGED_IN',
+    `this home already acts as ${existing.username} (${homePath('config.json')})`,
+  );
+}
+
+function printPaperKey(ctx: CommandContext, paper: NewPaperKey): void {
+  ctx.console.stdout(`${paper.phrase}\n`);
+  info(ctx.console, `above is your new paper key "${paper.name}"; it is shown only this once`);
+  info(
+    ctx.console,
+    'write it down and keep it somewhere safe: it logs in as you and unlocks everything you can read',
+  );
+}
+
+/**
+ * `saltbox signup USER`: creates the account — a device in the keystore, per-user key
+ * generation 1, a paper key — and writes `config.json`. Prints the paper key once.
+ *
+ * @throws CliError `CLI_USAGE`, `CLI_ALREADY_LOGGED_IN`; ClientError `CLIENT_HTTP`
+ *   (`USERNAME_TAKEN`), `CLIENT_NETWORK`, `CLIENT_ACCOUNT_CONFLICT`, …
+ */
+export async function signupCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const username = onePositional(flags, 'the username');
+  await refuseIfLoggedIn();
+  const server = serverUrl(str(flags, 'server'));
+  const ks = await openAccountKeystore({
+    passphraseFile: str(flags, 'passphrase-file'),
+    create: true,
+  });
+  try {
+    const env = await accountEnv(server, ks);
+    const r = await clientSignup(env, {
+      username,
+      deviceName: str(flags, 'device-name') ?? defaultDeviceName(),
+    });
+    await writeAccountConfig(r.config, home());
+    if (bool(flags, 'json')) {
+      printJson(ctx, {
+        username: r.config.username,
+        uid: r.config.uid,
+        server,
+        device: deviceJson(r.config.device),
+        paperKey: {
+          phrase: r.paperKey.phrase,
+          name: r.paperKey.name,
+          deviceId: r.paperKey.deviceId,
+        },
+      });
+      return;
+    }
+    printPaperKey(ctx, r.paperKey);
+    info(
+      ctx.console,
+      `signed up as ${r.config.username} on ${server} with device "${r.config.device.name}"`,
+    );
+  } finally {
+    await ks.close();
+  }
+}
+
+/** The paper key: `--paperkey`, else `SALTBOX_PAPERKEY`, else standard input or the terminal. */
+async function readPaperKey(flags: Flags): Promise<string> {
+  const flag = str(flags, 'paperkey');
+  if (flag !== undefined) return flag;
+  const env = process.env[PAPERKEY_ENV];
+  if (env !== undefined && env !== '') return env;
+  if (!process.stdin.isTTY) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > PAPERKEY_LIMIT) throw usage('the paper key on standard input is too long');
+      chunks.push(chunk);
+    }
+    const text = Buffer.concat(chunks).toString('utf8').trim();
+    if (text !== '') return text;
+  }
+  const asked = await askSecretLine('paper key (13 words)');
+  if (asked === undefined || asked.trim() === '')
+    throw new CliError('CLI_NO_PAPER_KEY', 'a paper key is needed to log in');
+  return asked;
+}
+
+/**
+ * `saltbox login USER`: logs in with a paper key like `keybase oneshot`. With an agent running
+ * the paper device lives only in the agent's memory; without one it is stored in the keystore
+ * (the passphrase from `SALTBOX_PASSPHRASE` or `--passphrase-file` for bots and CI).
+ *
+ * @throws CliError `CLI_NO_PAPER_KEY`, `CLI_ALREADY_LOGGED_IN`; ClientError
+ *   `CLIENT_PAPER_KEY_UNKNOWN`, `CLIENT_DEVICE_REVOKED`, …; KeystoreError
+ *   `KEYSTORE_INVALID_ARGUMENT` for a malformed phrase.
+ */
+export async function loginCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const username = onePositional(flags, 'the username');
+  await refuseIfLoggedIn(username);
+  const previous = await readAccountConfig(home());
+  const phrase = await readPaperKey(flags);
+  const server = serverUrl(str(flags, 'server'), previous);
+  const ks = await openAccountKeystore({
+    passphraseFile: str(flags, 'passphrase-file'),
+    create: true,
+  });
+  try {
+    const env = await accountEnv(server, ks);
+    const persist = ks.kind !== 'agent';
+    const r = await loginWithPaperKey(env, { username, phrase, persist });
+    await writeAccountConfig(r.config, home());
+    if (bool(flags, 'json')) {
+      printJson(ctx, {
+        username: r.config.username,
+        uid: r.config.uid,
+        server,
+        device: deviceJson(r.config.device),
+        oneshot: r.config.oneshot,
+        perUserKeyGenerations: r.generations,
+      });
+      return;
+    }
+    info(
+      ctx.console,
+      `logged in as ${r.config.username} on ${server} with paper key "${r.config.device.name}"`,
+    );
+    info(
+      ctx.console,
+      persist
+        ? `the paper key's keys are stored in the keystore ${keystorePaths().keystoreDir}`
+        : 'the paper key lives only in the agent; it is gone when the agent locks or stops',
+    );
+  } finally {
+    await ks.close();
+  }
+}
+
+/**
+ * `saltbox logout`: forgets the account config. Keys stay in the (encrypted) keystore.
+ *
+ * @throws ClientError `CLIENT_STORE`.
+ */
+export async function logoutCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const config = await readAccountConfig(home());
+  const removed = await removeAccountConfig(home());
+  if (bool(flags, 'json')) {
+    printJson(ctx, { loggedOut: removed, username: config?.username ?? null });
+    return;
+  }
+  if (!removed) {
+    info(ctx.console, 'no account was set up in this home');
+    return;
+  }
+  info(
+    ctx.console,
+    `logged out ${config?.username ?? ''} (removed ${homePath('config.json')})`.replace('  ', ' '),
+  );
+  info(
+    ctx.console,
+    `device keys stay in the encrypted keystore ${keystorePaths().keystoreDir}; delete it to remove them`,
+  );
+}
+
+function deviceLine(d: DeviceView): string {
+  const mark = d.current ? '*' : ' ';
+  const name = (d.name ?? '?').padEnd(20);
+  return `${mark} ${name} ${(d.type ?? '?').padEnd(8)} ${d.status.padEnd(8)} ${d.id}`;
+}
+
+/**
+ * `saltbox device list`: the devices of the verified chain; `*` marks this one.
+ *
+ * @throws CliError `CLI_NOT_LOGGED_IN`; ClientError chain and transport codes.
+ */
+export async function deviceListCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+  const devices = await account.devices();
+  if (bool(flags, 'json')) {
+    printJson(ctx, { username: account.config.username, devices });
+    return;
+  }
+  ctx.console.stdout(`  ${'name'.padEnd(20)} ${'type'.padEnd(8)} ${'status'.padEnd(8)} id\n`);
+  for (const d of devices) ctx.console.stdout(`${deviceLine(d)}\n`);
+}
+
+/**
+ * `saltbox device add --name NAME` (a new device in this keystore, delegated by the current
+ * one, which this home then acts as) or `saltbox device add --paper` (a new paper key, printed
+ * once).
+ *
+ * @throws CliError `CLI_USAGE`, `CLI_NOT_LOGGED_IN`; ClientError codes.
+ */
+export async function deviceAddCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const paper = bool(flags, 'paper');
+  const name = str(flags, 'name');
+  if (paper === (name !== undefined)) throw usage('pass either --name NAME or --paper');
+  const type = str(flags, 'type') ?? 'desktop';
+  if (type !== 'desktop' && type !== 'mobile') throw usage('--type is desktop or mobile');
+  const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+  if (paper) {
+    const key = await account.addPaperKey();
+    if (bool(flags, 'json')) {
+      printJson(ctx, { paperKey: { phrase: key.phrase, name: key.name, deviceId: key.deviceId } });
+      return;
+    }
+    printPaperKey(ctx, key);
+    return;
+  }
+  const device = await account.addDevice({ name: name!, type });
+  const config: AccountConfig = { ...account.config, device, oneshot: false };
+  await writeAccountConfig(config, home());
+  if (bool(flags, 'json')) {
+    printJson(ctx, { username: config.username, device: deviceJson(device) });
+    return;
+  }
+  info(ctx.console, `added device "${device.name}" (${device.id}); this home now acts as it`);
+}
+
+/**
+ * `saltbox device revoke NAME|ID`: revokes another device and rotates the per-user key.
+ *
+ * @throws CliError `CLI_USAGE`, `CLI_NOT_LOGGED_IN`; ClientError `CLIENT_DEVICE_NOT_FOUND`, ….
+ */
+export async function deviceRevokeCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const which = onePositional(flags, 'the device name or id');
+  const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+  const { device, generation } = await account.revokeDevice(which);
+  if (bool(flags, 'json')) {
+    printJson(ctx, { revoked: device, perUserKeyGeneration: generation });
+    return;
+  }
+  info(
+    ctx.console,
+    `revoked device "${device.name ?? device.id}"; new per-user key generation ${generation}`,
+  );
+  info(ctx.console, 'messages encrypted to you from now on cannot be read by that device');
+}
+
+/**
+ * `saltbox whoami`: the configured user and device, confirmed by the server.
+ *
+ * @throws CliError `CLI_NOT_LOGGED_IN`; ClientError codes.
+ */
+export async function whoamiCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const { account, config } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+  const me = await account.api.whoami();
+  if (me.uid !== config.uid || me.kid !== config.device.signingKid)
+    throw new CliError('CLI_INTERNAL', 'the server names another user or key than the config');
+  if (bool(flags, 'json')) {
+    printJson(ctx, {
+      username: config.username,
+      uid: config.uid,
+      server: config.server,
+      device: deviceJson(config.device),
+    });
+    return;
+  }
+  ctx.console.stdout(`${config.username}\n`);
+  info(ctx.console, `device "${config.device.name}" (${config.device.type}) on ${config.server}`);
+}
+
+/**
+ * `saltbox status`: server, account, device, keystore and agent — without asking for a
+ * passphrase (an in-process keystore is only inspected, never unlocked).
+ *
+ * @throws ClientError `CLIENT_STORE` (unreadable config).
+ */
+export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const config = await readAccountConfig(home());
+  const server = serverUrl(str(flags, 'server'), config);
+  const backend = await defaultBackend();
+  let reachable = false;
+  try {
+    await new ApiClient({ baseUrl: server, backend, retry: { maxAttempts: 1 } }).health();
+    reachable = true;
+  } catch {
+    reachable = false;
+  }
+  const paths = keystorePaths();
+  const agent = await tryConnectAgent(paths.socketPath);
+  let keystore: { state: string; via: 'agent' | 'in-process'; deviceHeld: boolean | null };
+  let agentInfo: { running: boolean; socket: string; pid: number | null };
+  if (agent) {
+    try {
+      const status = await agent.status();
+      const st = await agent.agentStatus();
+      let held: boolean | null = null;
+      if (status.state === 'unlocked' && config)
+        held = (await agent.getPublicKeyBundle()).devices.some(
+          (d) => d.signingKid === config.device.signingKid,
+        );
+      keystore = { state: status.state, via: 'agent', deviceHeld: held };
+      agentInfo = { running: true, socket: paths.socketPath, pid: st.pid };
+    } finally {
+      await agent.close();
+    }
+  } else {
+    const local = await openFileKeystore({ keystoreDir: paths.keystoreDir, idleLockMs: null });
+    try {
+      const { state } = await inProcessClient(local).status();
+      keystore = { state, via: 'in-process', deviceHeld: null };
+    } finally {
+      await local.close();
+    }
+    agentInfo = { running: false, socket: paths.socketPath, pid: null };
+  }
+  const status = {
+    home: home(),
+    server: { url: server, reachable },
+    account: config
+      ? {
+          username: config.username,
+          uid: config.uid,
+          device: deviceJson(config.device),
+          oneshot: config.oneshot,
+        }
+      : null,
+    keystore: { path: paths.keystoreDir, ...keystore },
+    agent: agentInfo,
+  };
+  if (bool(flags, 'json')) {
+    printJson(ctx, status);
+    return;
+  }
+  const lines = [
+    `home:      ${status.home}`,
+    `server:    ${server} (${reachable ? 'reachable' : 'not reachable'})`,
+    config
+      ? `user:      ${config.username}`
+      : `user:      none (run 'saltbox signup' or 'saltbox login')`,
+    ...(config
+      ? [
+          `device:    ${config.device.name} (${config.device.type}${config.oneshot ? ', paper key in the agent only' : ''})`,
+        ]
+      : []),
+    `keystore:  ${keystore.state} (${keystore.via === 'agent' ? 'through the agent' : paths.keystoreDir})${
+      keystore.deviceHeld === false ? ', does not hold the configured device' : ''
+    }`,
+    `agent:     ${agentInfo.running ? `running (pid ${agentInfo.pid ?? '?'})` : 'not running'}`,
+  ];
+  ctx.console.stdout(`${lines.join('\n')}\n`);
+}
+
+/**
+ * `saltbox id USER`: the user's verified keys and fingerprint, and whether it is followed.
+ *
+ * @throws CliError `CLI_NOT_LOGGED_IN`; ClientError `CLIENT_USER_NOT_FOUND`, chain codes.
+ */
+export async function idCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const username = onePositional(flags, 'the username');
+  const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+  const backend = await defaultBackend();
+  const user = await account.users.load(username, { refresh: true });
+  const fingerprint = userFingerprint(backend, user);
+  const follow = await new FileFollowStore(home()).get(user.username);
+  const followed =
+    follow === undefined ? 'no' : follow.fingerprint === fingerprint ? 'yes' : 'changed';
+  const puk = user.perUserKeys[user.perUserKeys.length - 1];
+  const devices = user.devices.map((d) => ({
+    ...d,
+    keys: user.keys
+      .filter((k) => k.deviceId === d.id)
+      .map((k) => ({ kid: k.kid, role: k.role, status: k.status })),
+  }));
+  if (bool(flags, 'json')) {
+    printJson(ctx, {
+      username: user.username,
+      uid: user.uid,
+      eldestKid: user.eldestKid,
+      fingerprint,
+      followed,
+      seqno: user.tail.seqno,
+      perUserKey: puk ?? null,
+      devices,
+    });
+    return;
+  }
+  const out = [
+    `${user.username}  (uid ${user.uid})`,
+    `fingerprint: ${formatFingerprint(fingerprint)}`,
+    `eldest key:  ${user.eldestKid}`,
+    `per-user key: generation ${puk?.generation ?? '-'} ${puk?.encryptionKid ?? ''}`.trimEnd(),
+    'devices:',
+    ...devices.map(
+      (d) =>
+        `  ${(d.name ?? '?').padEnd(20)} ${(d.type ?? '?').padEnd(8)} ${d.status.padEnd(8)} ${d.keys
+          .filter((k) => k.role === 'subkey')
+          .map((k) => k.kid)
+          .join(' ')}`,
+    ),
+    `followed:    ${followed}`,
+  ];
+  ctx.console.stdout(`${out.join('\n')}\n`);
+  if (followed === 'changed')
+    info(ctx.console, `the identity of ${user.username} changed since you followed it`);
+}
+
+/**
+ * `saltbox follow USER`: records the user's verified fingerprint in `follows.json`.
+ *
+ * @throws CliError `CLI_NOT_LOGGED_IN`; ClientError codes.
+ */
+export async function followCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const username = onePositional(flags, 'the username');
+  const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+  const backend = await defaultBackend();
+  const user = await account.users.load(username, { refresh: true });
+  const follow = followOf(backend, user);
+  await new FileFollowStore(home()).set(follow);
+  if (bool(flags, 'json')) {
+    printJson(ctx, follow);
+    return;
+  }
+  ctx.console.stdout(`${formatFingerprint(follow.fingerprint)}\n`);
+  info(ctx.console, `following ${user.username}; compare this fingerprint with theirs out of band`);
+}
