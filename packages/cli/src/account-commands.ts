@@ -9,8 +9,6 @@
  */
 import {
   ApiClient,
-  FileFollowStore,
-  followOf,
   formatFingerprint,
   loginWithPaperKey,
   readAccountConfig,
@@ -21,6 +19,7 @@ import {
 } from '@saltbox/client';
 import type { AccountConfig, DeviceView, NewPaperKey } from '@saltbox/client';
 import { inProcessClient } from '@saltbox/keystore';
+import { fileFollowStore } from '@saltbox/provider';
 import { openFileKeystore } from '@saltbox/keystore/node';
 import { defaultBackend } from '@saltbox/saltpack';
 import type { CommandContext, Flags } from './commands.js';
@@ -420,9 +419,9 @@ export async function idCommand(flags: Flags, ctx: CommandContext): Promise<void
   const backend = await defaultBackend();
   const user = await account.users.load(username, { refresh: true });
   const fingerprint = userFingerprint(backend, user);
-  const follow = await new FileFollowStore(home()).get(user.username);
+  const follow = await fileFollowStore(home()).get(user.username);
   const followed =
-    follow === undefined ? 'no' : follow.fingerprint === fingerprint ? 'yes' : 'changed';
+    follow === undefined ? 'no' : follow.identity === user.eldestKid ? 'yes' : 'changed';
   const puk = user.perUserKeys[user.perUserKeys.length - 1];
   const devices = user.devices.map((d) => ({
     ...d,
@@ -464,7 +463,8 @@ export async function idCommand(flags: Flags, ctx: CommandContext): Promise<void
 }
 
 /**
- * `saltbox follow USER`: records the user's verified fingerprint in `follows.json`.
+ * `saltbox follow USER`: records the user's verified identity (eldest key) in
+ * `$SALTBOX_HOME/following.json`, which `verify_proofs=true` provider URLs check.
  *
  * @throws CliError `CLI_NOT_LOGGED_IN`; ClientError codes.
  */
@@ -473,12 +473,20 @@ export async function followCommand(flags: Flags, ctx: CommandContext): Promise<
   const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
   const backend = await defaultBackend();
   const user = await account.users.load(username, { refresh: true });
-  const follow = followOf(backend, user);
-  await new FileFollowStore(home()).set(follow);
+  // The record `verify_proofs=true` checks (`@saltbox/provider`): the eldest key verified now.
+  const followedAt = Date.now();
+  await fileFollowStore(home()).set(user.username, { identity: user.eldestKid, followedAt });
+  const fingerprint = userFingerprint(backend, user);
   if (bool(flags, 'json')) {
-    printJson(ctx, follow);
+    printJson(ctx, {
+      username: user.username,
+      uid: user.uid,
+      eldestKid: user.eldestKid,
+      fingerprint,
+      followedAt,
+    });
     return;
   }
-  ctx.console.stdout(`${formatFingerprint(follow.fingerprint)}\n`);
+  ctx.console.stdout(`${formatFingerprint(fingerprint)}\n`);
   info(ctx.console, `following ${user.username}; compare this fingerprint with theirs out of band`);
 }

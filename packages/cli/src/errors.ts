@@ -225,15 +225,7 @@ export const ERROR_TABLE: Record<ErrorCode, TableEntry> = {
       "this device can no longer act for the account; log in with a paper key ('saltbox login USER --paperkey')",
   },
   CLIENT_DEVICE_NOT_FOUND: { exit: EXIT.usage, hint: () => "see 'saltbox device list'" },
-  CLIENT_NOT_FOLLOWED: {
-    exit: EXIT.key,
-    hint: () => "check the user with 'saltbox id USER', then 'saltbox follow USER'",
-  },
-  CLIENT_FINGERPRINT_CHANGED: {
-    exit: EXIT.key,
-    hint: () =>
-      "compare 'saltbox id USER' with its owner out of band, then 'saltbox follow USER' again",
-  },
+  CLIENT_KVSTORE_STATUS: { exit: EXIT.failure },
   SALTPACK_TRUNCATED: {
     exit: EXIT.failure,
     hint: () => 'the input ended early; the file may be incomplete (an interrupted copy?)',

@@ -50,10 +50,6 @@ export const CLIENT_ERROR_CODES = [
   'CLIENT_DEVICE_REVOKED',
   /** No active device matches the name or ID given, or several do. */
   'CLIENT_DEVICE_NOT_FOUND',
-  /** The user is not followed (`saltbox follow`), but the caller requires it. */
-  'CLIENT_NOT_FOLLOWED',
-  /** The user's verified fingerprint differs from the one recorded by `saltbox follow`. */
-  'CLIENT_FINGERPRINT_CHANGED',
 ] as const;
 
 /** A client error code. */

@@ -12,4 +12,4 @@ export * from './puk.js';
 export * from './kvstore-api/index.js';
 export * from './account-config.js';
 export * from './account.js';
-export * from './follows.js';
+export * from './fingerprint.js';
