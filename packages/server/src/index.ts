@@ -19,6 +19,6 @@ export { ChainService, projectState } from './chain.js';
 export { Metrics, LATENCY_BUCKETS } from './metrics.js';
 export { RateLimiter } from './rate-limit.js';
 export type { RateLimit } from './rate-limit.js';
-export { jsonLogger, silentLogger } from './log.js';
-export type { LogEntry, Logger } from './log.js';
+export { createJsonLogger, jsonLogger, silentLogger } from './log.js';
+export type { LogEntry, LogSink, Logger } from './log.js';
 export * from './storage/index.js';

@@ -52,7 +52,8 @@ function violatedConstraint(e: unknown): string {
   return typeof o.message === 'string' ? o.message : '';
 }
 
-function toUser(r: Database['users']): UserRecord {
+/** A `users` row as a record (shared with the SQLite read path). */
+export function toUser(r: Database['users']): UserRecord {
   return {
     uid: r.uid,
     username: r.username,
@@ -63,7 +64,8 @@ function toUser(r: Database['users']): UserRecord {
   };
 }
 
-function toKey(r: Database['user_keys']): KeyRecord {
+/** A `user_keys` row as a record. */
+export function toKey(r: Database['user_keys']): KeyRecord {
   return {
     kid: r.kid,
     uid: r.uid,
@@ -74,7 +76,8 @@ function toKey(r: Database['user_keys']): KeyRecord {
   };
 }
 
-function toLink(r: Database['links']): StoredLink {
+/** A `links` row as a stored link. */
+export function toLink(r: Database['links']): StoredLink {
   return {
     seqno: r.seqno,
     linkId: r.link_id,
@@ -180,6 +183,39 @@ async function upsertBoxes(
     .execute();
 }
 
+/**
+ * Adds projection rows to `out` (which holds an empty projection per wanted UID), in the order
+ * the rows come: keys by seqno, devices by ID, PUKs by generation.
+ */
+export function fillProjections(
+  out: Map<string, UserProjection>,
+  keys: readonly Database['user_keys'][],
+  devices: readonly Database['devices'][],
+  puks: readonly Database['per_user_keys'][],
+): void {
+  for (const k of keys) out.get(k.uid)?.keys.push(toKey(k));
+  for (const d of devices)
+    out.get(d.uid)?.devices.push({
+      id: d.device_id,
+      name: d.name,
+      type: d.type,
+      status: d.status === 'revoked' ? 'revoked' : 'active',
+    } satisfies DeviceRecord);
+  for (const p of puks)
+    out.get(p.uid)?.perUserKeys.push({
+      generation: p.generation,
+      seqno: p.seqno,
+      signingKid: p.signing_kid,
+      encryptionKid: p.encryption_kid,
+    } satisfies PerUserKeyRecord);
+}
+
+/** The read side of {@link UserStore}, which a backend may serve on its own path. */
+export type UserReads = Pick<
+  UserStore,
+  'getUser' | 'getUserByUid' | 'getUsers' | 'getProjections' | 'getLinks' | 'getKey'
+>;
+
 class KyselyUserStore implements UserStore {
   readonly #db: Kysely<Database>;
   constructor(db: Kysely<Database>) {
@@ -275,21 +311,7 @@ class KyselyUserStore implements UserStore {
         .orderBy('generation')
         .execute(),
     ]);
-    for (const k of keys) out.get(k.uid)!.keys.push(toKey(k));
-    for (const d of devices)
-      out.get(d.uid)!.devices.push({
-        id: d.device_id,
-        name: d.name,
-        type: d.type,
-        status: d.status === 'revoked' ? 'revoked' : 'active',
-      } satisfies DeviceRecord);
-    for (const p of puks)
-      out.get(p.uid)!.perUserKeys.push({
-        generation: p.generation,
-        seqno: p.seqno,
-        signingKid: p.signing_kid,
-        encryptionKid: p.encryption_kid,
-      } satisfies PerUserKeyRecord);
+    fillProjections(out, keys, devices, puks);
     return out;
   }
 
@@ -390,21 +412,99 @@ class KyselyKeyBoxStore implements KeyBoxStore {
   }
 }
 
+/** Claims in one group-committed statement at most (3 bind parameters each, under SQLite's cap). */
+const MAX_NONCE_BATCH = 1000;
+
+/** One nonce claim of a batch. */
+export interface NonceClaim {
+  kid: string;
+  nonce: string;
+  expiresAt: number;
+}
+
+/**
+ * Records a batch of claims in one transaction; answers, in order, whether each claim inserted
+ * its row (false: the nonce was taken, by an earlier claim or an earlier copy in the batch).
+ */
+export type ClaimNonces = (claims: readonly NonceClaim[]) => Promise<boolean[]>;
+
+/** {@link ClaimNonces} through Kysely: one `insert … on conflict do nothing returning`. */
+function kyselyClaimNonces(db: Kysely<Database>): ClaimNonces {
+  return async (claims) => {
+    const rows = await db
+      .insertInto('request_nonces')
+      .values(claims.map((c) => ({ kid: c.kid, nonce: c.nonce, expires_at: c.expiresAt })))
+      .onConflict((oc) => oc.columns(['kid', 'nonce']).doNothing())
+      .returning(['kid', 'nonce'])
+      .execute();
+    const inserted = new Set(rows.map((r) => `${r.kid} ${r.nonce}`));
+    // delete(): of two copies of one nonce in a batch, only the first wins.
+    return claims.map((c) => inserted.delete(`${c.kid} ${c.nonce}`));
+  };
+}
+
+interface PendingClaim extends NonceClaim {
+  resolve: (claimed: boolean) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * The replay cache in storage, group-committed: the claims made during one turn of the event
+ * loop go to the database as one transaction (one round trip), and each claim resolves only
+ * after that transaction committed. Under load this turns a write transaction per request into
+ * a row per request, while every claim stays as durable and as exclusive across processes as a
+ * statement of its own.
+ */
 class KyselyNonceStore implements NonceStore {
   readonly #db: Kysely<Database>;
-  constructor(db: Kysely<Database>) {
+  readonly #claim: ClaimNonces;
+  #pending: PendingClaim[] = [];
+  #scheduled = false;
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(db: Kysely<Database>, claim: ClaimNonces = kyselyClaimNonces(db)) {
     this.#db = db;
+    this.#claim = claim;
   }
 
-  async claimNonce(kid: string, nonce: string, expiresAtMs: number): Promise<boolean> {
-    // `on conflict do nothing` makes the claim one atomic statement: of two processes racing
-    // on one nonce, exactly one inserts a row.
-    const res = await this.#db
-      .insertInto('request_nonces')
-      .values({ kid, nonce, expires_at: expiresAtMs })
-      .onConflict((oc) => oc.columns(['kid', 'nonce']).doNothing())
-      .executeTakeFirst();
-    return Number(res.numInsertedOrUpdatedRows ?? 0n) === 1;
+  claimNonce(kid: string, nonce: string, expiresAtMs: number): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ kid, nonce, expiresAt: expiresAtMs, resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        // setImmediate runs after the I/O callbacks of this loop turn: every request parsed in
+        // this turn joins the batch.
+        setImmediate(() => {
+          this.#scheduled = false;
+          while (this.#pending.length > 0)
+            this.#track(this.#flush(this.#pending.splice(0, MAX_NONCE_BATCH)));
+        });
+      }
+    });
+  }
+
+  #track(p: Promise<void>): void {
+    this.#inFlight.add(p);
+    void p.finally(() => this.#inFlight.delete(p));
+  }
+
+  async #flush(batch: PendingClaim[]): Promise<void> {
+    try {
+      const won = await this.#claim(batch);
+      batch.forEach((c, i) => {
+        c.resolve(won[i] === true);
+      });
+    } catch (e) {
+      for (const c of batch) c.reject(e);
+    }
+  }
+
+  /** Waits for claims already made (close() calls it before the connections go). */
+  async drain(): Promise<void> {
+    while (this.#scheduled || this.#inFlight.size > 0) {
+      if (this.#scheduled) await new Promise((r) => setImmediate(r));
+      await Promise.all([...this.#inFlight]);
+    }
   }
 
   async pruneNonces(nowMs: number): Promise<number> {
@@ -691,17 +791,36 @@ class KyselyTeamStore implements TeamStore {
  * @param db - the Kysely instance (its dialect decides the backend).
  * @param dialect - which backend the instance talks to.
  * @param onClose - extra clean-up after `db.destroy()`.
+ * @param fast - backend-specific hot paths: `reads` serves the user reads instead of Kysely (it
+ *   must read committed data of the same database); `claimNonces` records nonce batches.
  */
 export function createKyselyStorage(
   db: Kysely<Database>,
   dialect: 'sqlite' | 'postgres',
   onClose: () => Promise<void> = () => Promise.resolve(),
+  fast: { reads?: UserReads; claimNonces?: ClaimNonces } = {},
 ): Storage {
+  const { reads } = fast;
+  const nonces = new KyselyNonceStore(db, fast.claimNonces);
+  const kyselyUsers = new KyselyUserStore(db);
+  const users: UserStore =
+    reads === undefined
+      ? kyselyUsers
+      : {
+          createUser: (input) => kyselyUsers.createUser(input),
+          appendLinks: (input) => kyselyUsers.appendLinks(input),
+          getUser: (username) => reads.getUser(username),
+          getUserByUid: (uid) => reads.getUserByUid(uid),
+          getUsers: (usernames) => reads.getUsers(usernames),
+          getProjections: (uids) => reads.getProjections(uids),
+          getLinks: (uid, since) => reads.getLinks(uid, since),
+          getKey: (kid) => reads.getKey(kid),
+        };
   return {
     dialect,
-    users: new KyselyUserStore(db),
+    users,
     keyBoxes: new KyselyKeyBoxStore(db),
-    nonces: new KyselyNonceStore(db),
+    nonces,
     teams: new KyselyTeamStore(db),
     kv: new KyselyKvStore(db, dialect),
     async migrate() {
@@ -717,6 +836,7 @@ export function createKyselyStorage(
       }
     },
     async close() {
+      await nonces.drain();
       await db.destroy();
       await onClose();
     },
