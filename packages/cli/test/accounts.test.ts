@@ -10,7 +10,9 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
 import { ensureBuilt, MAIN, run, tempHome } from './helpers.js';
+import { keystoreHome } from './keystore-helpers.js';
 import type { RunResult } from './helpers.js';
 
 const PASS = 'correct horse battery staple';
@@ -245,6 +247,32 @@ describe('saltbox accounts end to end', { timeout: 600_000 }, () => {
     // The revoked device's own requests are refused.
     const gone = await sb(alice, ['whoami', '--json']);
     expect(errorCode(gone)).toBe('CLIENT_DEVICE_REVOKED');
+  });
+
+  it('login through an agent keeps the paper key in the agent only (oneshot)', async () => {
+    const k = keystoreHome();
+    try {
+      await k.startAgent();
+      ok(await k.sb(['unlock', '--create'], { env: { SALTBOX_PASSPHRASE: PASS } }));
+      const login = await k.sb(['login', 'carol', '--server', url, '--json'], {
+        env: { SALTBOX_PAPERKEY: paper.carol! },
+      });
+      outputs.push({ args: 'login carol (agent)', stdout: login.out, stderr: login.stderr });
+      expect(json(login)).toMatchObject({ username: 'carol', oneshot: true });
+      expect(json(await k.sb(['whoami', '--json']))).toMatchObject({ username: 'carol' });
+      // No device record reached the disk: the paper device lives in the agent's memory.
+      const files = readdirSync(join(k.dir, 'keystore'));
+      expect(files.some((f) => f.includes('device'))).toBe(false);
+      ok(await k.sb(['lock']));
+      ok(await k.sb(['unlock'], { env: { SALTBOX_PASSPHRASE: PASS } }));
+      const gone = await k.sb(['whoami', '--json']);
+      expect(errorCode(gone)).toBe('CLI_DEVICE_MISSING');
+      expect((await k.sb(['whoami'])).stderr).toContain(
+        "the paper key lived only in the agent, which has locked or stopped since; run 'saltbox login carol --paperkey' again",
+      );
+    } finally {
+      await k.cleanup();
+    }
   });
 
   it('logout forgets the account; secrets never appear in output', async () => {
