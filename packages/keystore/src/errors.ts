@@ -36,6 +36,8 @@ export type KeystoreErrorCode =
   | 'KEYSTORE_DECRYPTION_FAILED'
   /** Keys derived from an opened seed do not match what the caller expected. */
   | 'KEYSTORE_KEY_MISMATCH'
+  /** A KV entry opened but was sealed for another team, entry, revision or writer. */
+  | 'KEYSTORE_KV_METADATA_MISMATCH'
   /** The key or generation already exists and would be overwritten. */
   | 'KEYSTORE_CONFLICT'
   /** An agent is already serving on the socket. */
@@ -78,6 +80,7 @@ const CODES: ReadonlySet<string> = new Set<KeystoreErrorCode>([
   'KEYSTORE_UNKNOWN_METHOD',
   'KEYSTORE_DECRYPTION_FAILED',
   'KEYSTORE_KEY_MISMATCH',
+  'KEYSTORE_KV_METADATA_MISMATCH',
   'KEYSTORE_CONFLICT',
   'KEYSTORE_AGENT_RUNNING',
   'KEYSTORE_AGENT_NOT_RUNNING',

@@ -63,5 +63,7 @@ export type {
 export { browserEndpoint, connectPort, servePort } from './transport/port.js';
 export type { BrowserPortLike, MessageEndpoint } from './transport/port.js';
 export { KV_CHUNK } from './kv-seal.js';
+export { kvMetadataBytes } from './kv-entry.js';
+export type { KvEntryMetadata } from './kv-entry.js';
 export { keystoreBoxKey, keystoreKeyring, keystoreSigningKey } from './saltpack-keys.js';
 export type { KeystoreKeyringOptions } from './saltpack-keys.js';

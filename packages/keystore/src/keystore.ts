@@ -25,6 +25,7 @@ import {
   signingKid,
   teamNonce,
 } from './derive.js';
+import { unwrapKvValue, wrapKvValue } from './kv-entry.js';
 import { openKvEntry, sealKvEntry } from './kv-seal.js';
 import { checkPayloadKeyNonce, checkZeroBoxNonce, seedBoxNonce } from './nonce-policy.js';
 import type { SigningKeyKind } from './purposes.js';
@@ -479,9 +480,12 @@ export class LocalKeystore implements KeystoreApi {
       if (signer?.kind !== 'device') throw unknownKey({ kid: item.signerKid });
       const key = this.#kvKey(s, item.teamId, item.generation, item.readerKeyMask);
       const nonce = item.nonce ?? this.#backend.randomBytes(16);
+      const plaintext = item.entry
+        ? wrapKvValue(this.#backend, key, { ...item.entry, teamId: item.teamId }, item.plaintext)
+        : item.plaintext;
       return {
         nonce,
-        sealed: sealKvEntry(this.#backend, key, signer.secretKey, nonce, item.plaintext),
+        sealed: sealKvEntry(this.#backend, key, signer.secretKey, nonce, plaintext),
       };
     });
     return { items };
@@ -491,14 +495,18 @@ export class LocalKeystore implements KeystoreApi {
    * See the `openKv` entry of the RPC table (`rpc.ts`).
    *
    * @throws KeystoreError `KEYSTORE_LOCKED`. Per item: `KEYSTORE_UNKNOWN_KEY`,
-   *   `KEYSTORE_DECRYPTION_FAILED` (truncated, wrong key, bad signature).
+   *   `KEYSTORE_DECRYPTION_FAILED` (truncated, wrong key, bad signature, bad wrapper),
+   *   `KEYSTORE_KV_METADATA_MISMATCH` (sealed for another entry than `entry`).
    */
   async openKv(request: RequestOf<'openKv'>): Promise<ResponseOf<'openKv'>> {
     const s = this.#unlocked();
     const items = await mapItems(request.items, (item) => {
       const key = this.#kvKey(s, item.teamId, item.generation, item.readerKeyMask);
+      const opened = openKvEntry(this.#backend, key, item.signerPublicKey, item.nonce, item.sealed);
       return {
-        plaintext: openKvEntry(this.#backend, key, item.signerPublicKey, item.nonce, item.sealed),
+        plaintext: item.entry
+          ? unwrapKvValue(this.#backend, key, { ...item.entry, teamId: item.teamId }, opened)
+          : opened,
       };
     });
     return { items };

@@ -39,6 +39,16 @@ export interface RpcEntry {
 const empty = z.object({});
 const stateSchema = z.enum(['uninitialized', 'locked', 'unlocked']);
 
+/** The KV entry a value is sealed for (keybase-kvstore §2.3 metadata minus the key; the team is the item's). */
+const kvEntryMetadataSchema = z.object({
+  namespace: z.string().max(4096),
+  entryKey: z.string().max(4096),
+  revision: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  writerUid: z.string().regex(/^[0-9a-f]{32}$/),
+  writerEldestSeqno: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  writerDeviceId: z.string().regex(/^[0-9a-f]{32}$/),
+});
+
 /** The keystore API, method → request and response schema. */
 export const rpcTable = {
   /** Lifecycle state; never needs the passphrase. */
@@ -201,7 +211,12 @@ export const rpcTable = {
           readerKeyMask: bytes(32).optional(),
           /** Fresh random when absent; tests pin it for known answers. */
           nonce: bytes(16).optional(),
+          /**
+           * With `entry`, the value; the keystore seals Keybase's wrapper `{a, m, v}` around it,
+           * `a` hashing the entry's metadata and the KV key (keybase-kvstore §2.3).
+           */
           plaintext: bytes(),
+          entry: kvEntryMetadataSchema.optional(),
         }),
       ),
     }),
@@ -220,6 +235,11 @@ export const rpcTable = {
           readerKeyMask: bytes(32).optional(),
           nonce: bytes(16),
           sealed: bytes(),
+          /**
+           * The entry the reader expects: the wrapper is checked against it and only the value
+           * is returned (`KEYSTORE_KV_METADATA_MISMATCH` when it was sealed for another).
+           */
+          entry: kvEntryMetadataSchema.optional(),
         }),
       ),
     }),
