@@ -80,12 +80,10 @@ export function unwrapKvValue(
       { cause: e },
     );
   }
-  const o = w instanceof Map ? Object.fromEntries(w) : w;
-  const {
-    a,
-    m: value,
-    v,
-  } = (typeof o === 'object' && o !== null ? o : {}) as Record<string, unknown>;
+  const field = (name: string): unknown => (w instanceof Map ? w.get(name) : undefined);
+  const a = field('a');
+  const value = field('m');
+  const v = field('v');
   if (v !== VERSION)
     throw new KeystoreError('KEYSTORE_DECRYPTION_FAILED', 'kv wrapper version is not 1');
   if (!(a instanceof Uint8Array) || a.length !== 64 || !(value instanceof Uint8Array))
