@@ -311,6 +311,7 @@ export const ERROR_TABLE: Record<ErrorCode, TableEntry> = {
   },
   KEYSTORE_DECRYPTION_FAILED: { exit: EXIT.failure },
   KEYSTORE_KEY_MISMATCH: { exit: EXIT.key },
+  KEYSTORE_KV_METADATA_MISMATCH: { exit: EXIT.failure },
   KEYSTORE_CONFLICT: { exit: EXIT.failure },
   KEYSTORE_AGENT_RUNNING: {
     exit: EXIT.failure,

@@ -50,6 +50,26 @@ export const CLIENT_ERROR_CODES = [
   'CLIENT_DEVICE_REVOKED',
   /** No active device matches the name or ID given, or several do. */
   'CLIENT_DEVICE_NOT_FOUND',
+  /** KV write: the revision is not current + 1, by the local cache or the server (Keybase 2760). */
+  'CLIENT_KV_WRONG_REVISION',
+  /** KV write under an older team key generation than the entry has (Keybase 2761). */
+  'CLIENT_KV_BAD_GENERATION',
+  /** KV delete of an entry that was never written or is deleted (Keybase 2762). */
+  'CLIENT_KV_NOT_FOUND',
+  /** Not a member of the team whose KV store was asked for (Keybase 2623). */
+  'CLIENT_KV_NOT_A_MEMBER',
+  /** A reader of the team tried to write its KV store. */
+  'CLIENT_KV_READ_ONLY',
+  /** A namespace, entry key or value over the size limits (`details.field`). */
+  'CLIENT_KV_TOO_LARGE',
+  /** The server answered for another team, namespace, entry key or revision than asked. */
+  'CLIENT_KV_ECHO_MISMATCH',
+  /** The rollback cache caught the server going back: lower revision or generation, or another ciphertext at a seen revision. */
+  'CLIENT_KV_ROLLBACK',
+  /** An entry failed verification (format, box, secretbox, signature, metadata); `details.reason`. */
+  'CLIENT_KV_INVALID_ENTRY',
+  /** The team key generation an entry was sealed with is not held (e.g. removed from the team). */
+  'CLIENT_KV_NO_TEAM_KEY',
 ] as const;
 
 /** A client error code. */

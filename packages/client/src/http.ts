@@ -141,8 +141,9 @@ export interface ApiClientOptions {
   attemptTimeoutMs?: number;
 }
 
-interface Call<T> {
-  method: 'GET' | 'POST' | 'PUT';
+/** One API call, as {@link ApiClient.request} takes it. */
+export interface ApiCall<T> {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   query?: Record<string, string>;
   body?: unknown;
@@ -355,7 +356,19 @@ export class ApiClient {
     });
   }
 
-  async #call<T>(call: Call<T>): Promise<T> {
+  /**
+   * Any route, with the same signing, retries, schema check and coded errors as the typed
+   * methods; feature modules (the KV client) build their calls on it. DELETE, like POST, is
+   * not retried after a network error or a 5xx (a KV delete may have been applied).
+   *
+   * @throws ClientError `CLIENT_NETWORK`, `CLIENT_HTTP`, `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`,
+   *   `CLIENT_INVALID_ARGUMENT` (no signer for an authenticated call).
+   */
+  request<T>(call: ApiCall<T>): Promise<T> {
+    return this.#call(call);
+  }
+
+  async #call<T>(call: ApiCall<T>): Promise<T> {
     const url = new URL(call.path, this.#base);
     for (const [k, v] of Object.entries(call.query ?? {})) url.searchParams.set(k, v);
     const body: Uint8Array<ArrayBuffer> =
@@ -363,7 +376,7 @@ export class ApiClient {
         ? new Uint8Array(0)
         : new TextEncoder().encode(JSON.stringify(call.body));
     const started = this.#now();
-    const idempotent = call.method !== 'POST';
+    const idempotent = call.method === 'GET' || call.method === 'PUT';
     for (let attempt = 1; ; attempt++) {
       let outcome: { retry: boolean; error: ClientError; retryAfterMs?: number };
       try {
@@ -395,7 +408,11 @@ export class ApiClient {
     }
   }
 
-  async #attempt(call: Call<unknown>, url: URL, body: Uint8Array<ArrayBuffer>): Promise<Response> {
+  async #attempt(
+    call: ApiCall<unknown>,
+    url: URL,
+    body: Uint8Array<ArrayBuffer>,
+  ): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (call.body !== undefined) headers['content-type'] = 'application/json';
     if (call.auth) {
@@ -427,7 +444,7 @@ export class ApiClient {
     return this.#fetch(url, init);
   }
 
-  async #parse<T>(call: Call<T>, res: Response): Promise<T> {
+  async #parse<T>(call: ApiCall<T>, res: Response): Promise<T> {
     if (call.schema === null) {
       await res.body?.cancel();
       return undefined as T;

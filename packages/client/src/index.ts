@@ -13,3 +13,5 @@ export * from './kvstore-api/index.js';
 export * from './account-config.js';
 export * from './account.js';
 export * from './fingerprint.js';
+export * from './kv.js';
+export * from './kv-cache.js';
