@@ -226,6 +226,31 @@ export const ERROR_TABLE: Record<ErrorCode, TableEntry> = {
   },
   CLIENT_DEVICE_NOT_FOUND: { exit: EXIT.usage, hint: () => "see 'saltbox device list'" },
   CLIENT_KVSTORE_STATUS: { exit: EXIT.failure },
+  CLIENT_KV_WRONG_REVISION: {
+    exit: EXIT.failure,
+    hint: () => 'read the entry again and write its revision + 1',
+  },
+  CLIENT_KV_BAD_GENERATION: {
+    exit: EXIT.failure,
+    hint: () => 'reload the team to get its newest key',
+  },
+  CLIENT_KV_NOT_FOUND: { exit: EXIT.failure },
+  CLIENT_KV_NOT_A_MEMBER: {
+    exit: EXIT.failure,
+    hint: () => 'check the team name and your membership',
+  },
+  CLIENT_KV_READ_ONLY: {
+    exit: EXIT.failure,
+    hint: () => 'readers of a team cannot write its store',
+  },
+  CLIENT_KV_TOO_LARGE: { exit: EXIT.usage },
+  CLIENT_KV_ECHO_MISMATCH: { exit: EXIT.failure, hint: () => LYING_SERVER },
+  CLIENT_KV_ROLLBACK: { exit: EXIT.failure, hint: () => LYING_SERVER },
+  CLIENT_KV_INVALID_ENTRY: { exit: EXIT.failure, hint: () => LYING_SERVER },
+  CLIENT_KV_NO_TEAM_KEY: {
+    exit: EXIT.key,
+    hint: () => 'you do not hold the team key this entry was written with',
+  },
   SALTPACK_TRUNCATED: {
     exit: EXIT.failure,
     hint: () => 'the input ended early; the file may be incomplete (an interrupted copy?)',
