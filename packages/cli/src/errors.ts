@@ -115,9 +115,11 @@ interface TableEntry {
 
 /**
  * The one mapping from error code to exit code and default hint. A {@link CliError} created
- * with its own hint overrides the default.
+ * with its own hint overrides the default. Client codes may be missing (a client feature that
+ * is newer than its CLI wiring): they keep their code and message, exit 1, no hint.
  */
-export const ERROR_TABLE: Record<ErrorCode, TableEntry> = {
+export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry> &
+  Partial<Record<ClientErrorCode, TableEntry>> = {
   CLI_USAGE: {
     exit: EXIT.usage,
     hint: (c) =>
@@ -441,7 +443,9 @@ function isClientError(
 ): e is Error & { code: ClientErrorCode; details: ClientErrorDetails } {
   if (!(e instanceof Error) || e.name !== 'ClientError') return false;
   const code = (e as { code?: unknown }).code;
-  return typeof code === 'string' && Object.hasOwn(ERROR_TABLE, code) && code.startsWith('CLIENT_');
+  // Any client code: one the table does not list yet (a new client feature) still keeps its
+  // code and message, with the default exit code.
+  return typeof code === 'string' && code.startsWith('CLIENT_');
 }
 
 /** The server code behind a `CLIENT_HTTP` error, for its hint. */
@@ -476,7 +480,9 @@ export function withIncompleteOutput(error: unknown): CliError {
 
 /** Exit code and hint for an error, from {@link ERROR_TABLE}. */
 export function describe(e: CliError, ctx: HintContext): { exit: number; hint?: string } {
-  const entry = ERROR_TABLE[e.code];
+  const entry: TableEntry = (ERROR_TABLE as Partial<Record<ErrorCode, TableEntry>>)[e.code] ?? {
+    exit: EXIT.failure,
+  };
   const hint = e.hint ?? entry.hint?.(ctx);
   return hint === undefined ? { exit: entry.exit } : { exit: entry.exit, hint };
 }

@@ -117,6 +117,34 @@ describe('directory resolver', () => {
   });
 });
 
+describe('client errors', () => {
+  it('keep their code and message; a code the table does not list exits 1', () => {
+    const { stderr, console: out } = (() => {
+      const lines = { stderr: '' };
+      return {
+        stderr: () => lines.stderr,
+        console: { stdout: () => undefined, stderr: (t: string) => void (lines.stderr += t) },
+      };
+    })();
+    const future = Object.assign(new Error('a new client failure'), {
+      name: 'ClientError',
+      code: 'CLIENT_SOMETHING_NEW',
+      details: {},
+    });
+    expect(reportError(out, future, { json: true, context: {} })).toBe(1);
+    expect(JSON.parse(stderr())).toEqual({
+      error: { code: 'CLIENT_SOMETHING_NEW', message: 'a new client failure' },
+    });
+    const taken = Object.assign(new Error('server error USERNAME_TAKEN: bob is taken'), {
+      name: 'ClientError',
+      code: 'CLIENT_HTTP',
+      details: { status: 409, serverCode: 'USERNAME_TAKEN' },
+    });
+    expect(reportError(out, taken, { json: false, context: {} })).toBe(1);
+    expect(stderr()).toContain('saltbox: hint: choose another username');
+  });
+});
+
 describe('errors', () => {
   it('every code maps to an exit code; usage is 2, keys 3, i/o 4', () => {
     for (const entry of Object.values(ERROR_TABLE)) expect(entry.exit).toBeGreaterThan(0);
