@@ -478,6 +478,16 @@ export class Account {
     });
   }
 
+  /** The keystore this account signs and boxes with (for feature modules such as teams). */
+  get keystore(): AccountKeystore {
+    return this.#env.keystore;
+  }
+
+  /** The crypto backend. */
+  get backend(): CryptoBackend {
+    return this.#env.backend;
+  }
+
   /**
    * The account's own user, freshly fetched and verified.
    *
