@@ -13,6 +13,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { encrypt, keygen, open, sign, signcrypt, verify, defaultContext } from './commands.js';
 import type { CommandContext, Flags } from './commands.js';
 import { usage } from './errors.js';
+import { KVSTORE_API_HELP } from '@saltbox/client';
 import { reportError } from './ui.js';
 import type { Console } from './ui.js';
 
@@ -61,6 +62,14 @@ const accountCommand =
   (name: AccountCommandName) =>
   async (flags: Flags, ctx: CommandContext): Promise<void> => {
     const commands = await import('./account-commands.js');
+    await commands[name](flags, ctx);
+  };
+
+/** A `kvstore`/`kv` command, loaded on use. */
+const kvCommand =
+  (name: 'kvstoreApiCommand' | 'kvGet' | 'kvPut' | 'kvDel' | 'kvList') =>
+  async (flags: Flags, ctx: CommandContext): Promise<void> => {
+    const commands = await import('./kvstore-command.js');
     await commands[name](flags, ctx);
   };
 
@@ -445,6 +454,84 @@ ${JSON_HELP}`,
       await serverCommand(flags, ctx);
     },
   },
+  'kvstore api': {
+    summary: "Keybase's kvstore JSON API (get, put, del, list), byte for byte",
+    usage: `usage: saltbox kvstore api [-m JSON | -i FILE] [-o FILE] [-p]
+
+${KVSTORE_API_HELP}
+
+  -p, --pretty            indent the replies (four spaces)
+  -m JSON                 the requests as a string instead of standard input
+  -i, --infile FILE       read the requests from FILE
+  -o, --outfile FILE      write the replies to FILE`,
+    options: {
+      help: common.help,
+      pretty: { type: 'boolean', short: 'p' },
+      m: { type: 'string', short: 'm' },
+      infile: { type: 'string', short: 'i' },
+      outfile: { type: 'string', short: 'o' },
+    },
+    positionals: true,
+    run: kvCommand('kvstoreApiCommand'),
+  },
+  'kv get': {
+    summary: 'print a value of the encrypted key-value store',
+    usage: `usage: saltbox kv get [--team TEAM] NAMESPACE KEY [--json]
+
+Prints the value. Without --team your own store (yourname,yourname); a team
+name with commas is an implicit team of those users. An unset or deleted entry
+prints nothing and exits 1; with --json it is {"entryValue":null,...}.
+
+      --team TEAM         the team whose store to use
+${JSON_HELP} (the result object of 'kvstore api')`,
+    options: { ...common, team: { type: 'string' } },
+    positionals: true,
+    run: kvCommand('kvGet'),
+  },
+  'kv put': {
+    summary: 'store a value (encrypted to the team) under NAMESPACE/KEY',
+    usage: `usage: saltbox kv put [--team TEAM] [--revision N] NAMESPACE KEY [VALUE | -i FILE]
+
+Without VALUE the value is read from -i FILE or standard input, as is. Writes at
+the current revision + 1, or exactly at --revision N (N = 1: only if unset).
+
+      --team TEAM         the team whose store to use
+      --revision N        write only if the current revision is N - 1
+  -i, --input FILE        read the value from FILE
+${JSON_HELP}`,
+    options: {
+      ...common,
+      team: { type: 'string' },
+      revision: { type: 'string' },
+      input: io.input,
+    },
+    positionals: true,
+    run: kvCommand('kvPut'),
+  },
+  'kv del': {
+    summary: 'delete a value (a tombstone at the next revision)',
+    usage: `usage: saltbox kv del [--team TEAM] [--revision N] NAMESPACE KEY [--json]
+
+      --team TEAM         the team whose store to use
+      --revision N        delete only if the current revision is N - 1
+${JSON_HELP}`,
+    options: { ...common, team: { type: 'string' }, revision: { type: 'string' } },
+    positionals: true,
+    run: kvCommand('kvDel'),
+  },
+  'kv list': {
+    summary: "list namespaces, or a namespace's keys and revisions",
+    usage: `usage: saltbox kv list [--team TEAM] [NAMESPACE] [--json]
+
+Without NAMESPACE prints the namespaces that hold a value; with it, each key and
+its revision separated by a tab. Names starting with "__" are not listed.
+
+      --team TEAM         the team whose store to use
+${JSON_HELP}`,
+    options: { ...common, team: { type: 'string' } },
+    positionals: true,
+    run: kvCommand('kvList'),
+  },
   lock: {
     summary: "lock the agent's keystore (drops every secret from its memory)",
     usage: `usage: saltbox lock`,
@@ -470,7 +557,23 @@ Run 'saltbox device <command> --help' for a command's flags.
 `;
 
 /** Commands with subcommands, and their usage. */
-const GROUPS: Record<string, string> = { agent: AGENT_USAGE, device: DEVICE_USAGE };
+/** The `kvstore` and `kv` command groups. */
+const KV_GROUPS: Record<string, string> = {
+  kvstore: `usage: saltbox kvstore api [-m JSON | -i FILE] [-o FILE] [-p]
+
+Run 'saltbox kvstore api --help' for the JSON interface.
+`,
+  kv: `usage: saltbox kv get [--team TEAM] NAMESPACE KEY
+       saltbox kv put [--team TEAM] [--revision N] NAMESPACE KEY [VALUE | -i FILE]
+       saltbox kv del [--team TEAM] [--revision N] NAMESPACE KEY
+       saltbox kv list [--team TEAM] [NAMESPACE]
+
+Run 'saltbox kv <command> --help' for a command's flags.
+`,
+};
+
+/** Commands with subcommands, and their usage. */
+const GROUPS: Record<string, string> = { agent: AGENT_USAGE, device: DEVICE_USAGE, ...KV_GROUPS };
 
 /** The top-level help. */
 export function mainUsage(): string {

@@ -49,6 +49,12 @@ export type CliErrorCode =
   | 'CLI_DEVICE_MISSING'
   /** `login` needs a paper key and there is no flag, variable or standard input. */
   | 'CLI_NO_PAPER_KEY'
+  /** A `saltbox kv` request failed; the message is the `kvstore api` error text. */
+  | 'CLI_KV'
+  /** `saltbox kv get` found no value (never set or deleted). */
+  | 'CLI_KV_NO_VALUE'
+  /** The account's KV store cannot be reached by this build. */
+  | 'CLI_KV_UNAVAILABLE'
   /** A bug: something that should not happen. */
   | 'CLI_INTERNAL';
 
@@ -181,6 +187,9 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
     exit: EXIT.usage,
     hint: () => 'pass the words on standard input, in SALTBOX_PAPERKEY, or with --paperkey "WORDS"',
   },
+  CLI_KV: { exit: EXIT.failure },
+  CLI_KV_NO_VALUE: { exit: EXIT.failure },
+  CLI_KV_UNAVAILABLE: { exit: EXIT.failure },
   CLI_INTERNAL: {
     exit: EXIT.failure,
     hint: () => 'this is a bug in saltbox; please report it',

@@ -1,0 +1,238 @@
+/**
+ * `saltbox kvstore api` (Keybase's JSON interface, specs/keybase-kvstore.md §1.1) and the
+ * human `saltbox kv get|put|del|list`. Both only wire `@saltbox/client`'s `KvstoreApi` to
+ * files, standard input/output and the account's KV backend; the semantics live there.
+ *
+ * @packageDocumentation
+ */
+import { createReadStream } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { KvstoreApi } from '@saltbox/client';
+import type { CommandContext, Flags } from './commands.js';
+import { CliError, ioError, usage } from './errors.js';
+import { openKvstoreBackend } from './kvstore-backend.js';
+
+/** Go's `*PathError` text for a failed open, as Keybase prints it in a JSON reply. */
+function goOpenError(path: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const reason =
+    code === 'ENOENT'
+      ? 'no such file or directory'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : code === 'ENOTDIR'
+            ? 'not a directory'
+            : 'input/output error';
+  return `open ${path}: ${reason}`;
+}
+
+const stringFlag = (flags: Flags, name: string): string =>
+  typeof flags[name] === 'string' ? flags[name] : '';
+
+const positionals = (flags: Flags): string[] =>
+  Array.isArray(flags._positionals)
+    ? flags._positionals.filter((p): p is string => typeof p === 'string')
+    : [];
+
+/**
+ * `kvstore api [-m JSON | -i FILE] [-o FILE] [-p]`: one reply line per request; API errors are
+ * replies and the exit status stays 0, as with Keybase. Only a wrong command line fails.
+ *
+ * @throws CliError `CLI_USAGE` for positional arguments or both `-m` and `-i`.
+ */
+export async function kvstoreApiCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  if (positionals(flags).length > 0) throw usage('api takes no arguments');
+  const message = stringFlag(flags, 'm');
+  const infile = stringFlag(flags, 'infile');
+  const outfile = stringFlag(flags, 'outfile');
+  if (message !== '' && infile !== '') throw usage('specify -m or -i, but not both');
+  const pretty = flags.pretty === true;
+
+  // Keybase reports a file it cannot open as a JSON error on standard output (exit 0).
+  const failOpen = (path: string, e: unknown): void => {
+    ctx.console.stdout(
+      `${JSON.stringify({ error: { code: 0, message: goOpenError(path, e) } })}\n`,
+    );
+  };
+  let out: FileHandle | undefined;
+  if (outfile !== '') {
+    try {
+      out = await open(outfile, 'w');
+    } catch (e) {
+      failOpen(outfile, e);
+      return;
+    }
+  }
+  try {
+    let input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+    if (message !== '') {
+      input = [new TextEncoder().encode(message)];
+    } else if (infile !== '') {
+      try {
+        // Open first, so a missing file is reported before anything else happens.
+        await (await open(infile, 'r')).close();
+      } catch (e) {
+        failOpen(infile, e);
+        return;
+      }
+      input = createReadStream(infile);
+    } else {
+      input = process.stdin;
+    }
+    const api = new KvstoreApi(await openKvstoreBackend(), { pretty });
+    await api.run(input, async (reply) => {
+      if (out) await out.write(reply);
+      else ctx.console.stdout(reply);
+    });
+  } finally {
+    await out?.close();
+  }
+}
+
+/** Runs one request through the dispatcher and returns its result, or throws its error. */
+async function request(
+  method: string,
+  options: Record<string, string | number | undefined>,
+): Promise<Record<string, unknown>> {
+  const api = new KvstoreApi(await openKvstoreBackend());
+  const reply = JSON.parse(
+    await api.runText(JSON.stringify({ method, params: { version: 1, options } })),
+  ) as { result?: Record<string, unknown>; error?: { code: number; message: string } };
+  if (reply.error) {
+    throw new CliError('CLI_KV', reply.error.message);
+  }
+  return reply.result ?? {};
+}
+
+function revisionFlag(flags: Flags): number | undefined {
+  const raw = flags.revision;
+  if (typeof raw !== 'string') return undefined;
+  if (!/^[1-9]\d{0,14}$/.test(raw)) throw usage('--revision must be a positive integer');
+  return Number(raw);
+}
+
+function teamFlag(flags: Flags): string | undefined {
+  return typeof flags.team === 'string' ? flags.team : undefined;
+}
+
+function printJson(ctx: CommandContext, result: Record<string, unknown>): void {
+  ctx.console.stdout(`${JSON.stringify(result)}\n`);
+}
+
+/** Exactly `n` positionals named in `names`, else a usage error. */
+function args(flags: Flags, names: string[], optional = 0): string[] {
+  const p = positionals(flags);
+  if (p.length < names.length - optional || p.length > names.length) {
+    throw usage(`expected ${names.join(' ')}`);
+  }
+  return p;
+}
+
+/**
+ * `kv get [--team T] NAMESPACE KEY`: prints the value (and a newline); with `--json`, the
+ * Keybase result. An unset or deleted entry prints nothing and fails with `CLI_KV_NO_VALUE`
+ * (with `--json` it is a result with `entryValue: null`).
+ *
+ * @throws CliError `CLI_KV` for API errors, `CLI_KV_NO_VALUE`, `CLI_USAGE`.
+ */
+export async function kvGet(flags: Flags, ctx: CommandContext): Promise<void> {
+  const [namespace, entryKey] = args(flags, ['NAMESPACE', 'KEY']);
+  const result = await request('get', { team: teamFlag(flags), namespace, entryKey });
+  if (flags.json === true) {
+    printJson(ctx, result);
+    return;
+  }
+  if (typeof result.entryValue !== 'string') {
+    throw new CliError('CLI_KV_NO_VALUE', `no value at ${String(namespace)}/${String(entryKey)}`);
+  }
+  ctx.console.stdout(`${result.entryValue}\n`);
+}
+
+/**
+ * `kv put [--team T] [--revision N] NAMESPACE KEY [VALUE | -i FILE]`: the value from the
+ * argument, a file, or standard input (as is, no newline stripped).
+ *
+ * @throws CliError `CLI_KV`, `CLI_USAGE`, `CLI_IO`.
+ */
+export async function kvPut(flags: Flags, ctx: CommandContext): Promise<void> {
+  const [namespace, entryKey, given] = args(flags, ['NAMESPACE', 'KEY', 'VALUE'], 1);
+  const infile = stringFlag(flags, 'input');
+  if (given !== undefined && infile !== '') throw usage('give VALUE or -i FILE, not both');
+  let entryValue = given;
+  if (entryValue === undefined) {
+    try {
+      entryValue = infile !== '' ? await readFile(infile, 'utf8') : await readAll(process.stdin);
+    } catch (e) {
+      throw ioError(infile !== '' ? `cannot read "${infile}"` : 'cannot read standard input', e);
+    }
+  }
+  const result = await request('put', {
+    team: teamFlag(flags),
+    namespace,
+    entryKey,
+    entryValue,
+    revision: revisionFlag(flags),
+  });
+  if (flags.json === true) {
+    printJson(ctx, result);
+    return;
+  }
+  ctx.console.stderr(
+    `saltbox: wrote ${String(namespace)}/${String(entryKey)} at revision ${String(result.revision)}\n`,
+  );
+}
+
+/**
+ * `kv del [--team T] [--revision N] NAMESPACE KEY`.
+ *
+ * @throws CliError `CLI_KV`, `CLI_USAGE`.
+ */
+export async function kvDel(flags: Flags, ctx: CommandContext): Promise<void> {
+  const [namespace, entryKey] = args(flags, ['NAMESPACE', 'KEY']);
+  const result = await request('del', {
+    team: teamFlag(flags),
+    namespace,
+    entryKey,
+    revision: revisionFlag(flags),
+  });
+  if (flags.json === true) {
+    printJson(ctx, result);
+    return;
+  }
+  ctx.console.stderr(
+    `saltbox: deleted ${String(namespace)}/${String(entryKey)} at revision ${String(result.revision)}\n`,
+  );
+}
+
+/**
+ * `kv list [--team T] [NAMESPACE]`: namespaces, or a namespace's keys with their revisions
+ * (`KEY<TAB>REVISION`), one per line.
+ *
+ * @throws CliError `CLI_KV`, `CLI_USAGE`.
+ */
+export async function kvList(flags: Flags, ctx: CommandContext): Promise<void> {
+  const [namespace] = args(flags, ['NAMESPACE'], 1);
+  const result = await request('list', { team: teamFlag(flags), namespace });
+  if (flags.json === true) {
+    printJson(ctx, result);
+    return;
+  }
+  if (namespace === undefined) {
+    const names = (result.namespaces ?? []) as string[];
+    ctx.console.stdout(names.map((n) => `${n}\n`).join(''));
+  } else {
+    const keys = (result.entryKeys ?? []) as { entryKey: string; revision: number }[];
+    ctx.console.stdout(keys.map((k) => `${k.entryKey}\t${k.revision}\n`).join(''));
+  }
+}
+
+async function readAll(stream: AsyncIterable<Uint8Array | string>): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) {
+    parts.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
