@@ -70,6 +70,12 @@ export const CLIENT_ERROR_CODES = [
   'CLIENT_KV_INVALID_ENTRY',
   /** The team key generation an entry was sealed with is not held (e.g. removed from the team). */
   'CLIENT_KV_NO_TEAM_KEY',
+  /** No such team, or the caller may not see it (the server answers both alike). */
+  'CLIENT_TEAM_NOT_FOUND',
+  /** The server answered with another team than the one asked for (ID or name differ). */
+  'CLIENT_WRONG_TEAM',
+  /** The verified team chain does not give the caller the role this operation needs. */
+  'CLIENT_TEAM_PERMISSION',
 ] as const;
 
 /** A client error code. */

@@ -12,6 +12,14 @@ import {
   ApiError,
   ROUTES,
   appendLinksRequestSchema,
+  appendTeamLinksRequestSchema,
+  createTeamRequestSchema,
+  teamChainPath,
+  teamChainResponseSchema,
+  teamKeyBoxesPath,
+  teamKeyBoxesResponseSchema,
+  teamListResponseSchema,
+  teamTailSchema,
   canonicalRequest,
   chainPath,
   chainResponseSchema,
@@ -30,6 +38,12 @@ import {
   whoamiResponseSchema,
 } from '@saltbox/protocol';
 import type {
+  AppendTeamLinksRequest,
+  CreateTeamRequest,
+  TeamChainResponse,
+  TeamKeyBoxesResponse,
+  TeamListResponse,
+  TeamTail,
   AppendLinksRequest,
   ChainResponse,
   ChainTail,
@@ -357,6 +371,89 @@ export class ApiClient {
   }
 
   /**
+   * `POST /api/v1/teams`: create a root, implicit or sub team. Use `TeamManager` to build the
+   * request.
+   *
+   * @throws ClientError `CLIENT_INVALID_ARGUMENT`, `CLIENT_HTTP` (`TEAM_NAME_TAKEN`,
+   *   `CHAIN_INVALID`, `FORBIDDEN`, `TEAM_KEY_BOXES_INVALID`, …), `CLIENT_NETWORK`,
+   *   `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
+   */
+  async createTeam(request: CreateTeamRequest): Promise<TeamTail> {
+    return this.#call({
+      method: 'POST',
+      path: ROUTES.teams,
+      body: checked(createTeamRequestSchema, request),
+      schema: teamTailSchema,
+      auth: true,
+    });
+  }
+
+  /**
+   * `GET /api/v1/teams/:team/chain` (team ID or canonical name). Schema-checked only; use
+   * `TeamLoader` for anything trusted.
+   *
+   * @throws ClientError `CLIENT_HTTP` (`TEAM_NOT_FOUND`, …), `CLIENT_NETWORK`,
+   *   `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
+   */
+  async fetchTeamChain(team: string, since = 0): Promise<TeamChainResponse> {
+    return this.#call({
+      method: 'GET',
+      path: teamChainPath(team),
+      query: since > 0 ? { since: String(since) } : {},
+      schema: teamChainResponseSchema,
+      auth: true,
+    });
+  }
+
+  /**
+   * `POST /api/v1/teams/:team/chain`.
+   *
+   * @throws ClientError `CLIENT_INVALID_ARGUMENT`, `CLIENT_HTTP` (`CHAIN_CONFLICT`,
+   *   `TEAM_ROTATION_REQUIRED`, `TEAM_KEY_BOXES_INVALID`, `FORBIDDEN`, …), `CLIENT_NETWORK`,
+   *   `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
+   */
+  async appendTeamLinks(team: string, request: AppendTeamLinksRequest): Promise<TeamTail> {
+    return this.#call({
+      method: 'POST',
+      path: teamChainPath(team),
+      body: checked(appendTeamLinksRequestSchema, request),
+      schema: teamTailSchema,
+      auth: true,
+    });
+  }
+
+  /**
+   * `GET /api/v1/teams/:team/key-boxes?generation=g`: the caller's boxes and the team's prevs.
+   * Unverified; `TeamLoader.openTeamKeys` checks them against the chain.
+   *
+   * @throws ClientError `CLIENT_HTTP`, `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
+   */
+  async myTeamKeyBoxes(team: string, generation?: number): Promise<TeamKeyBoxesResponse> {
+    return this.#call({
+      method: 'GET',
+      path: teamKeyBoxesPath(team),
+      query: generation === undefined ? {} : { generation: String(generation) },
+      schema: teamKeyBoxesResponseSchema,
+      auth: true,
+    });
+  }
+
+  /**
+   * `GET /api/v1/teams`: the server's list of the caller's teams (unverified).
+   *
+   * @throws ClientError `CLIENT_HTTP`, `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
+   */
+  async listTeams(includeImplicit = false): Promise<TeamListResponse> {
+    return this.#call({
+      method: 'GET',
+      path: ROUTES.teams,
+      query: includeImplicit ? { implicit: 'true' } : {},
+      schema: teamListResponseSchema,
+      auth: true,
+    });
+  }
+
+  /**
    * Any route, with the same signing, retries, schema check and coded errors as the typed
    * methods; feature modules (the KV client) build their calls on it. DELETE, like POST, is
    * not retried after a network error or a 5xx (a KV delete may have been applied).
@@ -496,13 +593,15 @@ async function errorFrom(res: Response): Promise<ClientError> {
   }
   const api = errorBodySchema.safeParse(body).success ? ApiError.fromBody(body) : null;
   const serverCode = api?.code ?? null;
-  // Two server answers a caller acts on by themselves get their own codes.
+  // Server answers a caller acts on by themselves get their own codes.
   const code =
     serverCode === 'USER_NOT_FOUND'
       ? 'CLIENT_USER_NOT_FOUND'
       : serverCode === 'DEVICE_REVOKED'
         ? 'CLIENT_DEVICE_REVOKED'
-        : 'CLIENT_HTTP';
+        : serverCode === 'TEAM_NOT_FOUND'
+          ? 'CLIENT_TEAM_NOT_FOUND'
+          : 'CLIENT_HTTP';
   return new ClientError(
     code,
     api ? `server error ${api.code}: ${api.message}` : `server answered http ${res.status}`,

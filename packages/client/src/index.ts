@@ -15,3 +15,5 @@ export * from './account.js';
 export * from './fingerprint.js';
 export * from './kv.js';
 export * from './kv-cache.js';
+export * from './teams.js';
+export * from './team-ops.js';

@@ -39,6 +39,8 @@ export interface VerifiedUser {
   uid: string;
   username: string;
   eldestKid: KidHex;
+  /** Seqno of the eldest link of the current subchain: with the UID, the user version teams name. */
+  eldestSeqno: number;
   tail: { seqno: number; linkId: string };
   /** Every key of the current subchain. */
   keys: VerifiedKey[];
@@ -135,6 +137,7 @@ function project(
     uid,
     username,
     eldestKid: state.eldestKid,
+    eldestSeqno: state.eldestSeqno,
     tail: state.tail ?? { seqno: 0, linkId: '' },
     keys,
     sibkeys: live.filter((k) => k.role === 'sibkey').map((k) => k.kid),

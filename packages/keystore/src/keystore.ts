@@ -416,8 +416,14 @@ export class LocalKeystore implements KeystoreApi {
       let prev: ResponseOf<'createKeyBoxes'>['prev'] = null;
       const noncePrefix = team === null ? null : seedBoxNonce(this.#backend, 20);
       if (request.generation === 'new') {
-        const latest = Math.max(0, ...gens.keys());
+        const latest = request.chainGeneration ?? Math.max(0, ...gens.keys());
+        if (latest > 0 && !gens.has(latest))
+          throw unknownKey({ generation: latest, teamId: team ?? undefined });
         const generation = latest + 1;
+        // A seed held for this number never reached the chain (the caller says the chain ends
+        // at `latest`): replace it, and drop its key handles.
+        const orphan = gens.get(generation);
+        if (orphan) this.#dropSeedHandles(s, orphan);
         const seed = this.#backend.randomBytes(32);
         const record: SeedRecord =
           team === null
@@ -634,6 +640,12 @@ export class LocalKeystore implements KeystoreApi {
   }
 
   /** Publishes a seed generation in memory (its record is already written). */
+  /** Forgets the key handles of a seed about to be replaced (its record is overwritten). */
+  #dropSeedHandles(s: Unlocked, e: SeedEntry): void {
+    s.signing.delete(e.signingKid);
+    s.boxing.delete(e.encryptionKid);
+  }
+
   #addSeed(s: Unlocked, r: SeedRecord, keys: SeedKeys): SeedEntry {
     const entry: SeedEntry = {
       generation: r.generation,
@@ -701,6 +713,7 @@ export class LocalKeystore implements KeystoreApi {
     }
     const gens = team === null ? s.puks : s.teams.get(team);
     const fresh: { record: SeedRecord; keys: SeedKeys }[] = [];
+    const replaced: SeedEntry[] = [];
     for (const [generation, seed] of seeds) {
       const record: SeedRecord =
         team === null
@@ -720,6 +733,18 @@ export class LocalKeystore implements KeystoreApi {
         );
       }
       const held = gens?.get(generation);
+      // A held seed that does not derive the verified chain's KIDs (while the opened one does)
+      // was made for a post that never reached the chain: the chain's seed replaces it.
+      const orphaned =
+        held !== undefined &&
+        expect !== undefined &&
+        ((expect.signingKid !== undefined && expect.signingKid !== held.signingKid) ||
+          (expect.encryptionKid !== undefined && expect.encryptionKid !== held.encryptionKid));
+      if (held && orphaned) {
+        replaced.push(held);
+        fresh.push({ record, keys });
+        continue;
+      }
       if (held) {
         keys.signingSecretKey.fill(0);
         keys.encryptionSecret.fill(0);
@@ -736,6 +761,7 @@ export class LocalKeystore implements KeystoreApi {
     }
     // Write everything first, then publish in memory: a failed write leaves no half state.
     for (const f of fresh) await s.store.set(recordName(f.record), encodeRecord(f.record));
+    for (const r of replaced) this.#dropSeedHandles(s, r);
     for (const f of fresh) this.#addSeed(s, f.record, f.keys);
     return { generations: [...seeds.keys()].sort((a, b) => a - b) };
   }

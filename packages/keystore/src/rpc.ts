@@ -148,6 +148,13 @@ export const rpcTable = {
     request: z.object({
       key: seedRefSchema,
       generation: z.union([z.literal('new'), generationSchema]),
+      /**
+       * With `'new'`: the newest generation the caller's VERIFIED chain announces (0 for none).
+       * The new seed is then that + 1 and its `prev` seals that generation; a seed held for
+       * that + 1 (made by an earlier call whose post never reached the chain) is replaced.
+       * Without it, the new generation follows the newest one held.
+       */
+      chainGeneration: z.number().int().min(0).max(0x7fffffff).optional(),
       /** The held device encryption key that sends the boxes. */
       senderKid: encryptionKidSchema,
       recipients: batchOf(z.object({ publicKey: bytes(32) })),
