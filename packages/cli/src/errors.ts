@@ -262,6 +262,15 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
     exit: EXIT.key,
     hint: () => 'you do not hold the team key this entry was written with',
   },
+  CLIENT_TEAM_NOT_FOUND: {
+    exit: EXIT.failure,
+    hint: () => 'check the team name; only members (and parent admins) can see a team',
+  },
+  CLIENT_WRONG_TEAM: { exit: EXIT.failure, hint: () => LYING_SERVER },
+  CLIENT_TEAM_PERMISSION: {
+    exit: EXIT.failure,
+    hint: () => 'ask an admin of the team (owners for owner changes)',
+  },
   SALTPACK_TRUNCATED: {
     exit: EXIT.failure,
     hint: () => 'the input ended early; the file may be incomplete (an interrupted copy?)',
