@@ -16,3 +16,6 @@ export * from './keystore-errors.js';
 export * from './saltbox-keeper.js';
 export * from './vault-bridge.js';
 export * from './hashivault-keeper.js';
+export * from './bech32.js';
+export * from './age-plugin.js';
+export * from './node-context.js';

@@ -1,0 +1,137 @@
+/**
+ * Everything a process needs to use the provider as a logged-in user (the CLI, the agent's
+ * Vault bridge, `age-plugin-saltbox`): the verified directory with the on-disk key cache
+ * under `$SALTBOX_HOME`, the keystore agent (connected on first use — all requests to the
+ * server are signed by the device inside it), PUK-box refresh, the URL mux with `keybase://`,
+ * `saltbox://` and `hashivault://`, and the age plugin handlers.
+ *
+ * @packageDocumentation
+ */
+import { defaultBackend } from '@saltbox/saltpack';
+import type { CryptoBackend } from '@saltbox/saltpack';
+import type { KeystoreApi } from '@saltbox/keystore';
+import { connectAgent, defaultSocketPath } from '@saltbox/keystore/node';
+import {
+  ApiClient,
+  FileChainCache,
+  FilePinStore,
+  UserLoader,
+  keystoreRequestSigner,
+  openMyPukBoxes,
+  saltboxHome,
+} from '@saltbox/client';
+import type { RequestSigner } from '@saltbox/client';
+import { URLMux } from './mux.js';
+import type { KeeperOpener } from './mux.js';
+import { userDirectory, fromClientError } from './recipients.js';
+import type { Recipient, RecipientDirectory, TeamResolver } from './recipients.js';
+import { CachedDirectory, fileKeyCacheStore } from './key-cache.js';
+import { fileFollowStore } from './follows.js';
+import { fromKeystoreError } from './keystore-errors.js';
+import { saltboxKeeper, saltboxOpener } from './saltbox-keeper.js';
+import { hashivaultOpener } from './hashivault-keeper.js';
+import type { AgePluginHandlers } from './age-plugin.js';
+
+/** Who this process acts as. */
+export interface ProviderContextOptions {
+  /** Server base URL. */
+  server: string;
+  /** The logged-in username. */
+  username: string;
+  /** The signing KID of this device (inside the keystore); signs directory requests. */
+  deviceSigningKid: string;
+  /** `$SALTBOX_HOME` (caches, pins, follows); default {@link saltboxHome}. */
+  home?: string;
+  /** The agent socket; default the keystore's default path. */
+  socketPath?: string;
+  /** A keystore to use instead of connecting to the agent (the agent process itself). */
+  keystore?: KeystoreApi;
+  /** Team loading, once the client has it. */
+  teams?: TeamResolver;
+  backend?: CryptoBackend;
+  /** Environment for `hashivault://` (default `process.env`). */
+  env?: Record<string, string | undefined>;
+}
+
+/** A ready provider for one user. */
+export interface ProviderContext {
+  readonly username: string;
+  readonly mux: URLMux;
+  readonly opener: KeeperOpener;
+  /** The verified directory (uncached); keepers add their own TTL cache in front. */
+  readonly directory: RecipientDirectory;
+  /** A shared cached directory (default TTL) for long-lived users such as the age plugin. */
+  readonly cached: CachedDirectory;
+  keystore(): Promise<KeystoreApi>;
+  refreshKeys(): Promise<void>;
+  ageHandlers: AgePluginHandlers;
+  close(): Promise<void>;
+}
+
+/** Builds a {@link ProviderContext}; connects to nothing until first use. */
+export async function openProviderContext(o: ProviderContextOptions): Promise<ProviderContext> {
+  const backend = o.backend ?? (await defaultBackend());
+  const home = o.home ?? saltboxHome();
+  let agent: Promise<KeystoreApi & { close?: () => Promise<void> }> | undefined;
+  const keystore = (): Promise<KeystoreApi> => {
+    if (o.keystore) return Promise.resolve(o.keystore);
+    agent ??= connectAgent(o.socketPath ?? defaultSocketPath()).catch((e: unknown) => {
+      agent = undefined;
+      throw fromKeystoreError(e);
+    });
+    return agent;
+  };
+  // Directory requests are signed by this device inside the keystore.
+  const signer: RequestSigner = {
+    kid: o.deviceSigningKid,
+    async signCanonical(canonical) {
+      return keystoreRequestSigner(await keystore(), o.deviceSigningKid).signCanonical(canonical);
+    },
+  };
+  const api = new ApiClient({ baseUrl: o.server, backend, signer });
+  const pins = new FilePinStore(home);
+  const loader = new UserLoader({ api, backend, pins, cache: new FileChainCache(home) });
+  const directory = userDirectory({ loader, pins, ...(o.teams ? { teams: o.teams } : {}) });
+  const cacheStore = fileKeyCacheStore(home);
+  const follows = fileFollowStore(home);
+  const refreshKeys = async () => {
+    try {
+      const me = await loader.load(o.username, { refresh: true });
+      await openMyPukBoxes(backend, api, await keystore(), me);
+    } catch (e) {
+      throw fromClientError(e, o.username);
+    }
+  };
+  const opener = saltboxOpener({ directory, cacheStore, follows, keystore, refreshKeys, backend });
+  const mux = new URLMux();
+  mux.registerKeeper('keybase', opener);
+  mux.registerKeeper('saltbox', opener);
+  mux.registerKeeper('hashivault', hashivaultOpener(o.env ?? process.env));
+  const cached = new CachedDirectory(directory, { store: cacheStore });
+  const self: Recipient = { kind: 'user', name: o.username };
+  const ageHandlers: AgePluginHandlers = {
+    wrap: (fileKey, recipients) =>
+      saltboxKeeper({ recipients, directory: cached, backend }).encrypt(fileKey),
+    unwrap: (body) =>
+      saltboxKeeper({
+        recipients: [self],
+        directory: cached,
+        keystore,
+        refreshKeys,
+        backend,
+      }).decrypt(body),
+  };
+  return {
+    username: o.username,
+    mux,
+    opener,
+    directory,
+    cached,
+    keystore,
+    refreshKeys,
+    ageHandlers,
+    async close() {
+      if (agent) await (await agent.catch(() => undefined))?.close?.();
+    },
+  };
+}
