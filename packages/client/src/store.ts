@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+import type { TeamPin, TeamPinStore } from './teams.js';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -236,6 +237,55 @@ export class FilePinStore implements PinStore {
       await withFileLock(this.#path, async () => {
         const all = await this.#all();
         all[pin.username] = pin;
+        await writeAtomic(this.#path, JSON.stringify(all, null, 1));
+      });
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+const TEAM_ID_RE = /^[0-9a-f]{30}(?:24|2e|25|2f)$/;
+
+/**
+ * Team pins (`TeamLoader`'s team ID, root link and newest verified tail) in one file,
+ * `<dir>/team-pins.json` (0600, written atomically, locked across processes like `pins.json`),
+ * so the prefix rule for teams survives across CLI runs.
+ */
+export class FileTeamPinStore implements TeamPinStore {
+  readonly #dir: string;
+  readonly #path: string;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /** @param dir - the directory (created 0700); default {@link saltboxHome}. */
+  constructor(dir: string = saltboxHome()) {
+    this.#dir = dir;
+    this.#path = join(dir, 'team-pins.json');
+  }
+
+  async #all(): Promise<Record<string, TeamPin>> {
+    const data = await readJson(this.#path);
+    if (data === undefined) return {};
+    if (typeof data !== 'object' || data === null || Array.isArray(data))
+      throw new ClientError('CLIENT_STORE', 'the team pin file is corrupt');
+    return data as Record<string, TeamPin>;
+  }
+
+  /** @throws ClientError `CLIENT_STORE`. */
+  async get(teamId: string): Promise<TeamPin | undefined> {
+    const all = await this.#all();
+    return Object.hasOwn(all, teamId) ? all[teamId] : undefined;
+  }
+
+  /** @throws ClientError `CLIENT_STORE`, `CLIENT_INVALID_ARGUMENT` (not a team ID). */
+  set(pin: TeamPin): Promise<void> {
+    if (!TEAM_ID_RE.test(pin.teamId))
+      return Promise.reject(new ClientError('CLIENT_INVALID_ARGUMENT', 'bad team id for a pin'));
+    const run = this.#queue.then(async () => {
+      await mkdir(this.#dir, { recursive: true, mode: 0o700 });
+      await withFileLock(this.#path, async () => {
+        const all = await this.#all();
+        all[pin.teamId] = pin;
         await writeAtomic(this.#path, JSON.stringify(all, null, 1));
       });
     });

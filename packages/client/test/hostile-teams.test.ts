@@ -11,9 +11,9 @@ import { defaultBackend } from '@saltbox/saltpack';
 import { buildTeamLink } from '@saltbox/identity';
 import type { BuiltLink, JsonObject } from '@saltbox/identity';
 import type { TeamChainResponse, TeamKeyBoxesResponse } from '@saltbox/protocol';
-import { isClientError } from '../src/index.js';
+import { FileTeamPinStore, isClientError } from '../src/index.js';
 import type { ClientError, ClientErrorCode, VerifiedTeam } from '../src/index.js';
-import { startTestServer } from './helpers.js';
+import { startTestServer, tempHome } from './helpers.js';
 import { clientsFor, keystoreUser } from './team-helpers.js';
 import type { KeystoreUser } from './team-helpers.js';
 
@@ -153,6 +153,36 @@ describe('hostile server, teams', () => {
         ? { ...(body as TeamChainResponse), links: (body as TeamChainResponse).links.slice(0, 2) }
         : body;
     await afterRefusal('CLIENT_CHAIN_ROLLBACK');
+  });
+
+  it('catches a rollback in a new process through the team pin on disk', async () => {
+    const home = await tempHome();
+    try {
+      const first = clientsFor(
+        backend,
+        srv.server.url,
+        alice,
+        liar.f,
+        new FileTeamPinStore(home.dir),
+      );
+      await first.teams.load('acme');
+      // A later process: empty caches, the same pin file.
+      const later = clientsFor(
+        backend,
+        srv.server.url,
+        alice,
+        liar.f,
+        new FileTeamPinStore(home.dir),
+      );
+      liar.state.rewrite = (path, body) =>
+        isAcmeChain(path)
+          ? { ...(body as TeamChainResponse), links: (body as TeamChainResponse).links.slice(0, 2) }
+          : body;
+      await expectCode(later.teams.load('acme'), 'CLIENT_CHAIN_ROLLBACK');
+      await expectCode(later.manager.recipient('acme'), 'CLIENT_CHAIN_ROLLBACK');
+    } finally {
+      await home.cleanup();
+    }
   });
 
   it('refuses a forked team chain, even when every link is validly signed by the admin', async () => {

@@ -18,6 +18,7 @@ import {
   keystoreRequestSigner,
   openMyPukBoxes,
 } from '../src/index.js';
+import type { TeamPinStore } from '../src/index.js';
 import { signupUser } from './helpers.js';
 import type { Device, User } from './helpers.js';
 
@@ -41,6 +42,7 @@ export function clientsFor(
   baseUrl: string,
   k: Pick<KeystoreUser, 'username' | 'device' | 'ks'>,
   fetchImpl?: typeof fetch,
+  teamPins: TeamPinStore = new MemoryTeamPinStore(),
 ): Pick<KeystoreUser, 'api' | 'users' | 'teams' | 'manager'> {
   const api = new ApiClient({
     baseUrl,
@@ -55,7 +57,7 @@ export function clientsFor(
     pins: new MemoryPinStore(),
     cache: new MemoryChainCache(),
   });
-  const teams = new TeamLoader({ api, backend, users, pins: new MemoryTeamPinStore() });
+  const teams = new TeamLoader({ api, backend, users, pins: teamPins });
   const manager = new TeamManager({
     api,
     backend,
