@@ -15,6 +15,9 @@ import {
   ApiClient,
   FileChainCache,
   FilePinStore,
+  MemoryTeamPinStore,
+  TeamLoader,
+  TeamManager,
   UserLoader,
   keystoreRequestSigner,
   openMyPukBoxes,
@@ -23,7 +26,7 @@ import {
 import type { RequestSigner } from '@saltbox/client';
 import { URLMux } from './mux.js';
 import type { KeeperOpener } from './mux.js';
-import { userDirectory, fromClientError } from './recipients.js';
+import { userDirectory, fromClientError, teamResolver } from './recipients.js';
 import type { Recipient, RecipientDirectory, TeamResolver } from './recipients.js';
 import { CachedDirectory, fileKeyCacheStore } from './key-cache.js';
 import { fileFollowStore } from './follows.js';
@@ -46,7 +49,7 @@ export interface ProviderContextOptions {
   socketPath?: string;
   /** A keystore to use instead of connecting to the agent (the agent process itself). */
   keystore?: KeystoreApi;
-  /** Team loading, once the client has it. */
+  /** Team recipients (default: the client's verifying TeamLoader). */
   teams?: TeamResolver;
   backend?: CryptoBackend;
   /** Environment for `hashivault://` (default `process.env`). */
@@ -66,6 +69,37 @@ export interface ProviderContext {
   refreshKeys(): Promise<void>;
   ageHandlers: AgePluginHandlers;
   close(): Promise<void>;
+}
+
+/**
+ * Opens the key boxes of every team the caller belongs to (after a team rotation, or on first
+ * use of a team), so the keystore keyring can read ciphertexts made to `team:NAME`.
+ */
+export async function openMyTeamKeys(a: {
+  api: ApiClient;
+  backend: CryptoBackend;
+  ks: KeystoreApi;
+  loader: UserLoader;
+  teamLoader: TeamLoader;
+  me: { username: string; deviceSigningKid: string };
+}): Promise<void> {
+  const bundle = await a.ks.getPublicKeyBundle();
+  const device = bundle.devices.find((d) => d.signingKid === a.me.deviceSigningKid);
+  if (!device) return;
+  const manager = new TeamManager({
+    api: a.api,
+    backend: a.backend,
+    keystore: a.ks,
+    users: a.loader,
+    teams: a.teamLoader,
+    me: {
+      username: a.me.username,
+      deviceSigningKid: a.me.deviceSigningKid,
+      deviceEncryptionKid: device.encryptionKid,
+    },
+  });
+  for (const t of await manager.listMyTeams({ includeImplicit: true }))
+    await manager.openTeamKeys(await a.teamLoader.load(t.teamId, { refresh: true }));
 }
 
 /** Builds a {@link ProviderContext}; connects to nothing until first use. */
@@ -91,13 +125,21 @@ export async function openProviderContext(o: ProviderContextOptions): Promise<Pr
   const api = new ApiClient({ baseUrl: o.server, backend, signer });
   const pins = new FilePinStore(home);
   const loader = new UserLoader({ api, backend, pins, cache: new FileChainCache(home) });
-  const directory = userDirectory({ loader, pins, ...(o.teams ? { teams: o.teams } : {}) });
+  const teamLoader = new TeamLoader({
+    api,
+    backend,
+    users: loader,
+    pins: new MemoryTeamPinStore(),
+  });
+  const directory = userDirectory({ loader, pins, teams: o.teams ?? teamResolver(teamLoader) });
   const cacheStore = fileKeyCacheStore(home);
   const follows = fileFollowStore(home);
   const refreshKeys = async () => {
     try {
+      const ks = await keystore();
       const me = await loader.load(o.username, { refresh: true });
-      await openMyPukBoxes(backend, api, await keystore(), me);
+      await openMyPukBoxes(backend, api, ks, me);
+      await openMyTeamKeys({ api, backend, ks, loader, teamLoader, me: o });
     } catch (e) {
       throw fromClientError(e, o.username);
     }

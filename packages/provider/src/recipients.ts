@@ -221,3 +221,50 @@ export function userDirectory(options: {
     },
   };
 }
+
+/** The part of `@saltbox/client`'s TeamLoader the provider needs. */
+export interface TeamLoaderLike {
+  load(name: string): Promise<{
+    id: string;
+    name: string;
+    tail: { linkId: string };
+    perTeamKeys: { generation: number; encryptionKid: string }[];
+  }>;
+}
+
+/**
+ * Team recipients through the client's verifying team loader: the newest per-team encryption
+ * key of the verified chain (members decrypt with every generation their keystore holds).
+ */
+export function teamResolver(teams: TeamLoaderLike): TeamResolver {
+  return async (name) => {
+    const label = `team:${name}`;
+    try {
+      const team = await teams.load(name);
+      const current = team.perTeamKeys[team.perTeamKeys.length - 1];
+      if (!current)
+        throw new ProviderError(
+          'FailedPrecondition',
+          'PROVIDER_RECIPIENT_NOT_FOUND',
+          `${label} has no key`,
+          { recipient: label },
+        );
+      return {
+        label,
+        encryptionKids: [current.encryptionKid],
+        identity: team.id,
+        tail: team.tail.linkId,
+      };
+    } catch (e) {
+      if (isClientError(e) && (e.code as string) === 'CLIENT_TEAM_NOT_FOUND')
+        throw new ProviderError(
+          'NotFound',
+          'PROVIDER_RECIPIENT_NOT_FOUND',
+          `no such team: ${name}`,
+          { recipient: label, clientCode: e.code },
+          { cause: e },
+        );
+      throw fromClientError(e, label);
+    }
+  };
+}

@@ -11,13 +11,16 @@ import {
   ApiClient,
   MemoryChainCache,
   MemoryPinStore,
+  MemoryTeamPinStore,
+  TeamLoader,
+  TeamManager,
   UserLoader,
   keystoreRequestSigner,
   openMyPukBoxes,
 } from '@saltbox/client';
 import { signupUser, startTestServer } from '../../client/test/helpers.js';
 import type { Device, User } from '../../client/test/helpers.js';
-import { userDirectory } from '../src/index.js';
+import { openMyTeamKeys, teamResolver, userDirectory } from '../src/index.js';
 import type { RecipientDirectory } from '../src/index.js';
 
 export const backend = await defaultBackend();
@@ -33,6 +36,7 @@ export interface KeystoreUser {
   loader: UserLoader;
   pins: MemoryPinStore;
   directory: RecipientDirectory;
+  teams: TeamManager;
   /** Opens PUK boxes the keystore lacks (after a rotation). */
   refreshKeys: () => Promise<void>;
 }
@@ -81,9 +85,31 @@ export async function startWorld(): Promise<{
       });
       const pins = new MemoryPinStore();
       const loader = new UserLoader({ api, backend, pins, cache: new MemoryChainCache() });
+      const teamLoader = new TeamLoader({
+        api,
+        backend,
+        users: loader,
+        pins: new MemoryTeamPinStore(),
+      });
+      const teams = new TeamManager({
+        api,
+        backend,
+        keystore: ks,
+        users: loader,
+        teams: teamLoader,
+        me: { username, deviceSigningKid: device.kid, deviceEncryptionKid: device.encKid },
+      });
       const refreshKeys = async () => {
         const me = await loader.load(username, { refresh: true });
         await openMyPukBoxes(backend, api, ks, me);
+        await openMyTeamKeys({
+          api,
+          backend,
+          ks,
+          loader,
+          teamLoader,
+          me: { username, deviceSigningKid: device.kid },
+        });
       };
       await refreshKeys();
       return {
@@ -93,7 +119,8 @@ export async function startWorld(): Promise<{
         api,
         loader,
         pins,
-        directory: userDirectory({ loader, pins }),
+        directory: userDirectory({ loader, pins, teams: teamResolver(teamLoader) }),
+        teams,
         refreshKeys,
       };
     },

@@ -201,10 +201,26 @@ describe('keybase:// with real users', () => {
     expect(e.message).toContain("'saltbox agent start'");
   });
 
-  it('team recipients without team loading are Unimplemented, not silently dropped', async () => {
-    const k = await mux(alice).openKeeper('keybase://alice,team:acme');
-    const e = await failure(k.encrypt(enc('x')));
-    expect(e.code).toBe('Unimplemented');
+  it('team:NAME encrypts to the verified per-team key; a member decrypts after opening the team key boxes', async () => {
+    await alice.teams.createTeam('acme');
+    await alice.teams.addMember('acme', 'bob', 'reader');
+    const ct = await (
+      await mux(alice).openKeeper('keybase://team:acme')
+    ).encrypt(enc('team secret'));
+    const { info } = await decrypt(ct, { keyring: await keystoreKeyring(alice.ks) });
+    expect(info.namedReceivers.map((pk) => curve25519Kid(pk))).toEqual([
+      (await alice.teams.recipient('acme')).encryptionKid,
+    ]);
+    // bob's keystore holds no key of acme yet: the keeper refreshes once and decrypts.
+    expect((await bob.ks.getPublicKeyBundle()).teams).toEqual([]);
+    const got = await (await mux(bob).openKeeper('keybase://bob')).decrypt(ct);
+    expect(new TextDecoder().decode(got)).toBe('team secret');
+    const e = await failure((await mux(carol).openKeeper('keybase://carol')).decrypt(ct));
+    expect(e.reason).toBe('PROVIDER_DECRYPT_FAILED');
+    const unknown = await failure(
+      (await mux(alice).openKeeper('keybase://team:nosuchteam')).encrypt(enc('x')),
+    );
+    expect([unknown.code, unknown.reason]).toEqual(['NotFound', 'PROVIDER_RECIPIENT_NOT_FOUND']);
   });
 });
 
