@@ -48,6 +48,9 @@ export const AUTH_SCHEME = 'Saltbox-Ed25519';
 /** Default allowed distance between a request's timestamp and the server clock (±5 min). */
 export const DEFAULT_CLOCK_SKEW_MS = 5 * 60 * 1000;
 
+/** SHA-256 of the empty body, hex: every GET signs it, so it is not hashed anew each time. */
+const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
 const NONCE_RE = /^[A-Za-z0-9_-]{16,64}$/;
 const TS_RE = /^[0-9]{1,16}$/;
 
@@ -103,7 +106,7 @@ export function canonicalRequest(backend: CryptoBackend, parts: RequestParts): s
   return [
     parts.method.toUpperCase(),
     parts.target,
-    toHex(backend.sha256(parts.body)),
+    parts.body.length === 0 ? EMPTY_BODY_SHA256 : toHex(backend.sha256(parts.body)),
     String(parts.timestamp),
     parts.nonce,
     parts.kid,

@@ -45,6 +45,13 @@ describe('request signing', () => {
     );
   });
 
+  it('hashes the empty body like any other (GET requests sign it)', () => {
+    const empty = new Uint8Array(0);
+    expect(canonicalRequest(backend, { ...parts, body: empty }).split('\n')[2]).toBe(
+      toHex(backend.sha256(empty)),
+    );
+  });
+
   it('uses the keystore’s http_request prefix, so keystore signatures are request signatures', () => {
     expect(REQUEST_SIGNATURE_PREFIX).toBe(SIGNATURE_PREFIXES.http_request);
     const canonical = canonicalRequest(backend, parts);

@@ -272,7 +272,9 @@ function row(backendName: string, what: string, r: PhaseResult, goal: boolean): 
     r.p50.toFixed(2),
     r.p99.toFixed(2),
     r.serverCores.toFixed(2),
+    ((r.serverCores * 1e6) / r.perSecond).toFixed(0),
     r.loaderCores.toFixed(2),
+    ((r.loaderCores * 1e6) / r.perSecond).toFixed(0),
     r.ops,
     r.errors,
     ratio,
@@ -290,8 +292,8 @@ process.stderr.write(
 const lines = [
   `${USERS} users in the database, ${SECONDS} s per row, ${LOADERS} load-generator process(es)`,
   '',
-  '| backend | operation | ops/s | p50 ms | p99 ms | server CPU (cores) | load-gen CPU (cores) | ops | errors | vs goal (3,000/s) |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  '| backend | operation | ops/s | p50 ms | p99 ms | server CPU (cores) | server CPU µs/op | load-gen CPU (cores) | load-gen CPU µs/op | ops | errors | vs goal (3,000/s) |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
 ];
 for (const b of BACKENDS) lines.push(...(await benchBackend(b, seedUsers)));
 process.stdout.write(lines.join('\n') + '\n');

@@ -40,6 +40,7 @@ import { DEFAULT_KV_MAX_VALUE_BYTES, registerKvRoutes } from './kv-routes.js';
 import { jsonLogger } from './log.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
+import { ProjectionCache } from './projection-cache.js';
 import { RateLimiter } from './rate-limit.js';
 import type { RateLimit } from './rate-limit.js';
 import type { Storage, UserProjection, UserRecord } from './storage/types.js';
@@ -256,6 +257,7 @@ export function createApp(options: AppOptions): App {
   const metrics = new Metrics(now);
   const limiter = new RateLimiter(limits.rateLimit, now);
   const chains = new ChainService(backend, storage, now);
+  const projectionCache = new ProjectionCache(storage);
   const authDeps = { backend, storage, limiter, now, clockSkewMs: limits.clockSkewMs };
   let lastPrune = now();
 
@@ -379,7 +381,7 @@ export function createApp(options: AppOptions): App {
     const q = validate(c.req.query(), usersLookupQuerySchema);
     const names = parseUsernameList(q.usernames);
     const users = await storage.users.getUsers(names);
-    const projections = await storage.users.getProjections([...users.values()].map((u) => u.uid));
+    const projections = await projectionCache.get(users.values());
     const res: UsersLookupResponse = {
       users: names.map((n) => {
         const u = users.get(n);
@@ -462,7 +464,7 @@ export function createApp(options: AppOptions): App {
       if (!isUid(uid)) return inputError('bad uid');
       const user = await storage.users.getUserByUid(uid);
       if (user === null) return c.json({ status: { code: 205, name: 'NOT_FOUND' } });
-      const p = (await storage.users.getProjections([uid])).get(uid)!;
+      const p = (await projectionCache.get([user])).get(uid)!;
       return c.json({
         status: { code: 0, name: 'OK' },
         them: buildLookupUser(keybaseUser(user, p)),
@@ -474,7 +476,7 @@ export function createApp(options: AppOptions): App {
     if (names.length > MAX_LOOKUP_USERNAMES || !names.every((n) => isValidUsername(n)))
       return inputError('bad list value');
     const users = await storage.users.getUsers(names);
-    const projections = await storage.users.getProjections([...users.values()].map((u) => u.uid));
+    const projections = await projectionCache.get(users.values());
     return c.json(
       buildLookupResponse(
         names.map((n) => {
