@@ -16,8 +16,8 @@
  * `subkey` link that the server verifies.
  *
  * Options (environment): BENCH_SECONDS (default 10), BENCH_USERS (10000), BENCH_CLIENTS (50),
- * BENCH_LOADERS (1), BENCH_BACKENDS (sqlite,postgres), BENCH_PROF (a directory: the server
- * writes a `--cpu-prof` profile there).
+ * BENCH_LOADERS (1), BENCH_BACKENDS (sqlite,postgres), BENCH_PHASES (lookup,latency,append),
+ * BENCH_PROF (a directory: the server writes a `--cpu-prof` profile there).
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -45,6 +45,8 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
 const LOADERS = Number(process.env.BENCH_LOADERS ?? 1);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'sqlite,postgres').split(',');
 const PROFILE_DIR = process.env.BENCH_PROF;
+/** Which phases run (default all): `lookup`, `latency`, `append`. */
+const PHASES = (process.env.BENCH_PHASES ?? 'lookup,latency,append').split(',');
 /** The issue's goal: authenticated lookups per second on SQLite. */
 const GOAL_LOOKUPS = 3000;
 const backend = await defaultBackend();
@@ -247,12 +249,18 @@ async function benchBackend(name: string, seedUsers: SeedUser[]): Promise<string
     // Warm-up (JIT, caches), not reported.
     await phase(server, loaders, 'lookup', Math.min(2, SECONDS), CLIENTS);
     const label = name === 'sqlite' ? 'SQLite' : 'PostgreSQL';
-    const lookups = await phase(server, loaders, 'lookup', SECONDS, CLIENTS);
-    rows.push(row(label, `authenticated lookups (${CLIENTS} clients)`, lookups, name === 'sqlite'));
-    const single = await phase(server, loaders, 'lookup', Math.min(5, SECONDS), 1);
-    rows.push(row(label, 'authenticated lookups (1 client)', single, false));
-    const appends = await phase(server, loaders, 'append', SECONDS, CLIENTS);
-    rows.push(row(label, `sigchain appends (${CLIENTS} clients)`, appends, false));
+    if (PHASES.includes('lookup')) {
+      const r = await phase(server, loaders, 'lookup', SECONDS, CLIENTS);
+      rows.push(row(label, `authenticated lookups (${CLIENTS} clients)`, r, name === 'sqlite'));
+    }
+    if (PHASES.includes('latency')) {
+      const r = await phase(server, loaders, 'lookup', Math.min(5, SECONDS), 1);
+      rows.push(row(label, 'authenticated lookups (1 client)', r, false));
+    }
+    if (PHASES.includes('append')) {
+      const r = await phase(server, loaders, 'append', SECONDS, CLIENTS);
+      rows.push(row(label, `sigchain appends (${CLIENTS} clients)`, r, false));
+    }
   } finally {
     for (const l of loaders) l.proc.send({ type: 'exit' } satisfies LoadCommand);
     server.proc.kill('SIGTERM');

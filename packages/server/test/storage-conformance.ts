@@ -211,6 +211,37 @@ export function runStorageConformance(name: string, factory: () => Promise<Stora
       expect(p.devices[0]?.status).toBe('revoked');
     });
 
+    it('stores exactly the new projection when rows change, appear and disappear', async () => {
+      const f = fixture();
+      await s.users.createUser({ ...f, pukBoxes: [] });
+      const added = kid('21');
+      const uid = f.user.uid;
+      const [sib, sub] = f.projection.keys.map((k) => ({ ...k, uid }));
+      const projection: UserProjection = {
+        // sibkey changed, subkey dropped, a new key added
+        keys: [
+          { ...sib!, status: 'revoked' },
+          { kid: added, uid, role: 'subkey', status: 'live', deviceId: null, seqno: 3 },
+        ],
+        devices: [{ ...f.projection.devices[0]!, name: 'renamed' }],
+        perUserKeys: [
+          { ...f.projection.perUserKeys[0]!, seqno: 3 },
+          { generation: 2, seqno: 3, signingKid: kid('20'), encryptionKid: kid('21') },
+        ],
+      };
+      await s.users.appendLinks({
+        uid,
+        expectedTailSeqno: 2,
+        links: [link(3)],
+        projection,
+        pukBoxes: [],
+      });
+      const p = (await s.users.getProjections([uid])).get(uid)!;
+      expect(p).toEqual(projection);
+      expect(await s.users.getKey(sub!.kid)).toBeNull();
+      expect((await s.users.getKey(added))?.uid).toBe(uid);
+    });
+
     it('refuses an append on a stale tail (CHAIN_CONFLICT) and for an unknown user', async () => {
       const f = fixture();
       await s.users.createUser({ ...f, pukBoxes: [] });

@@ -108,55 +108,130 @@ async function insertLinks(
     .execute();
 }
 
+/** Rows of one projection table, keyed, for {@link writeRows}. */
+interface RowDiff<R> {
+  insert: R[];
+  update: R[];
+  remove: string[];
+}
+
+/** What changes from `current` to `next` (rows compared column by column). */
+function diffRows<R extends object>(
+  current: readonly R[],
+  next: readonly R[],
+  key: (r: R) => string,
+): RowDiff<R> {
+  const before = new Map(current.map((r) => [key(r), r]));
+  const out: RowDiff<R> = { insert: [], update: [], remove: [] };
+  for (const r of next) {
+    const old = before.get(key(r));
+    before.delete(key(r));
+    if (old === undefined) out.insert.push(r);
+    else if (
+      (Object.keys(r) as (keyof R)[]).some((c) => String(old[c] ?? null) !== String(r[c] ?? null))
+    )
+      out.update.push(r);
+  }
+  out.remove = [...before.keys()];
+  return out;
+}
+
+/**
+ * Brings the stored projection to `p`. The projection is recomputed from the whole verified
+ * state each time, but only the rows that differ are written: an append that adds one key
+ * writes one row, where replacing every row made each append cost more than the one before.
+ */
 async function writeProjection(
   trx: Transaction<Database>,
   uid: string,
   p: UserProjection,
 ): Promise<void> {
-  // Replace, not merge: the projection is recomputed from the whole verified state each time.
-  await trx.deleteFrom('user_keys').where('uid', '=', uid).execute();
-  await trx.deleteFrom('devices').where('uid', '=', uid).execute();
-  await trx.deleteFrom('per_user_keys').where('uid', '=', uid).execute();
-  if (p.keys.length > 0)
+  const keys = diffRows(
     await trx
-      .insertInto('user_keys')
-      .values(
-        p.keys.map((k) => ({
-          kid: k.kid,
-          uid,
-          role: k.role,
-          status: k.status,
-          device_id: k.deviceId,
-          seqno: k.seqno,
-        })),
+      .selectFrom('user_keys')
+      .select(['kid', 'uid', 'role', 'status', 'device_id', 'seqno'])
+      .where('uid', '=', uid)
+      .execute(),
+    p.keys.map((k) => ({
+      kid: k.kid,
+      uid,
+      role: k.role,
+      status: k.status,
+      device_id: k.deviceId,
+      seqno: k.seqno,
+    })),
+    (r) => r.kid,
+  );
+  const devices = diffRows(
+    await trx
+      .selectFrom('devices')
+      .select(['uid', 'device_id', 'name', 'type', 'status'])
+      .where('uid', '=', uid)
+      .execute(),
+    p.devices.map((d) => ({ uid, device_id: d.id, name: d.name, type: d.type, status: d.status })),
+    (r) => r.device_id,
+  );
+  const puks = diffRows(
+    await trx
+      .selectFrom('per_user_keys')
+      .select(['uid', 'generation', 'seqno', 'signing_kid', 'encryption_kid'])
+      .where('uid', '=', uid)
+      .execute(),
+    p.perUserKeys.map((k) => ({
+      uid,
+      generation: k.generation,
+      seqno: k.seqno,
+      signing_kid: k.signingKid,
+      encryption_kid: k.encryptionKid,
+    })),
+    (r) => String(r.generation),
+  );
+  if (keys.remove.length > 0)
+    await trx
+      .deleteFrom('user_keys')
+      .where('uid', '=', uid)
+      .where('kid', 'in', keys.remove)
+      .execute();
+  for (const k of keys.update)
+    await trx
+      .updateTable('user_keys')
+      .set({ role: k.role, status: k.status, device_id: k.device_id, seqno: k.seqno })
+      .where('kid', '=', k.kid)
+      .where('uid', '=', uid)
+      .execute();
+  if (keys.insert.length > 0) await trx.insertInto('user_keys').values(keys.insert).execute();
+  if (devices.remove.length > 0)
+    await trx
+      .deleteFrom('devices')
+      .where('uid', '=', uid)
+      .where('device_id', 'in', devices.remove)
+      .execute();
+  for (const d of devices.update)
+    await trx
+      .updateTable('devices')
+      .set({ name: d.name, type: d.type, status: d.status })
+      .where('uid', '=', uid)
+      .where('device_id', '=', d.device_id)
+      .execute();
+  if (devices.insert.length > 0) await trx.insertInto('devices').values(devices.insert).execute();
+  if (puks.remove.length > 0)
+    await trx
+      .deleteFrom('per_user_keys')
+      .where('uid', '=', uid)
+      .where(
+        'generation',
+        'in',
+        puks.remove.map((g) => Number(g)),
       )
       .execute();
-  if (p.devices.length > 0)
+  for (const k of puks.update)
     await trx
-      .insertInto('devices')
-      .values(
-        p.devices.map((d) => ({
-          uid,
-          device_id: d.id,
-          name: d.name,
-          type: d.type,
-          status: d.status,
-        })),
-      )
+      .updateTable('per_user_keys')
+      .set({ seqno: k.seqno, signing_kid: k.signing_kid, encryption_kid: k.encryption_kid })
+      .where('uid', '=', uid)
+      .where('generation', '=', k.generation)
       .execute();
-  if (p.perUserKeys.length > 0)
-    await trx
-      .insertInto('per_user_keys')
-      .values(
-        p.perUserKeys.map((k) => ({
-          uid,
-          generation: k.generation,
-          seqno: k.seqno,
-          signing_kid: k.signingKid,
-          encryption_kid: k.encryptionKid,
-        })),
-      )
-      .execute();
+  if (puks.insert.length > 0) await trx.insertInto('per_user_keys').values(puks.insert).execute();
 }
 
 async function upsertBoxes(
