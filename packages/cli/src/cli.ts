@@ -57,6 +57,23 @@ type AccountCommandName =
   | 'idCommand'
   | 'followCommand';
 
+type TeamCommandName =
+  | 'teamCreateCommand'
+  | 'teamListCommand'
+  | 'teamShowCommand'
+  | 'teamAddCommand'
+  | 'teamRemoveCommand'
+  | 'teamRoleCommand'
+  | 'teamRotateCommand';
+
+/** A team command, loaded on use. */
+const teamCommand =
+  (name: TeamCommandName) =>
+  async (flags: Flags, ctx: CommandContext): Promise<void> => {
+    const commands = await import('./team-commands.js');
+    await commands[name](flags, ctx);
+  };
+
 /** An account command, loaded on use (the client and its schemas are not needed otherwise). */
 const accountCommand =
   (name: AccountCommandName) =>
@@ -198,6 +215,60 @@ ${JSON_HELP}`,
     positionals: true,
     run: accountCommand('deviceRevokeCommand'),
   },
+  'team create': {
+    summary: 'create a team (or a subteam: acme.infra); you become its owner',
+    usage: `usage: saltbox team create NAME [--json]`,
+    options: { ...account },
+    positionals: true,
+    run: teamCommand('teamCreateCommand'),
+  },
+  'team list': {
+    summary: 'list your teams and your role in each (verified)',
+    usage: `usage: saltbox team list [--all] [--json]
+
+      --all               include implicit teams (alice,bob)
+${JSON_HELP}`,
+    options: { ...account, all: { type: 'boolean' } },
+    run: teamCommand('teamListCommand'),
+  },
+  'team show': {
+    summary: "show a team's verified members, roles and current key",
+    usage: `usage: saltbox team show NAME [--json]`,
+    options: { ...account },
+    positionals: true,
+    run: teamCommand('teamShowCommand'),
+  },
+  'team add': {
+    summary: 'add a user to a team (admins)',
+    usage: `usage: saltbox team add NAME USER [--role owner|admin|writer|reader] [--json]
+
+      --role ROLE         the new member's role (default writer)
+${JSON_HELP}`,
+    options: { ...account, role: { type: 'string' } },
+    positionals: true,
+    run: teamCommand('teamAddCommand'),
+  },
+  'team remove': {
+    summary: 'remove a user from a team and rotate its key (admins)',
+    usage: `usage: saltbox team remove NAME USER [--json]`,
+    options: { ...account },
+    positionals: true,
+    run: teamCommand('teamRemoveCommand'),
+  },
+  'team role': {
+    summary: "change a member's role (admins)",
+    usage: `usage: saltbox team role NAME USER owner|admin|writer|reader [--json]`,
+    options: { ...account },
+    positionals: true,
+    run: teamCommand('teamRoleCommand'),
+  },
+  'team rotate': {
+    summary: "make a new generation of a team's key",
+    usage: `usage: saltbox team rotate NAME [--json]`,
+    options: { ...account },
+    positionals: true,
+    run: teamCommand('teamRotateCommand'),
+  },
   whoami: {
     summary: 'print the user this home acts as (confirmed by the server)',
     usage: `usage: saltbox whoami [--json]`,
@@ -267,8 +338,8 @@ ${JSON_HELP}`,
                        [--hide-recipients] [-k FILE] [-i FILE] [-o FILE]
 
   -r, --recipient R       a username (its verified per-user key and every active
-                          device and paper key), a 64-hex X25519 public key or a
-                          0121…0a KID; repeatable
+                          device and paper key), team:NAME (the team's current key),
+                          a 64-hex X25519 public key or a 0121…0a KID; repeatable
       --anonymous         do not reveal the sender (no key file needed)
       --hide-recipients   leave recipient keys out of the header
   -a, --armor             write ASCII armor instead of binary
@@ -556,7 +627,18 @@ const DEVICE_USAGE = `usage: saltbox device list [--json]
 Run 'saltbox device <command> --help' for a command's flags.
 `;
 
-/** Commands with subcommands, and their usage. */
+/** The subcommands of `saltbox team`. */
+const TEAM_USAGE = `usage: saltbox team create NAME
+       saltbox team list [--all]
+       saltbox team show NAME
+       saltbox team add NAME USER [--role ROLE]
+       saltbox team remove NAME USER
+       saltbox team role NAME USER ROLE
+       saltbox team rotate NAME
+
+Run 'saltbox team <command> --help' for a command's flags.
+`;
+
 /** The `kvstore` and `kv` command groups. */
 const KV_GROUPS: Record<string, string> = {
   kvstore: `usage: saltbox kvstore api [-m JSON | -i FILE] [-o FILE] [-p]
@@ -573,7 +655,12 @@ Run 'saltbox kv <command> --help' for a command's flags.
 };
 
 /** Commands with subcommands, and their usage. */
-const GROUPS: Record<string, string> = { agent: AGENT_USAGE, device: DEVICE_USAGE, ...KV_GROUPS };
+const GROUPS: Record<string, string> = {
+  agent: AGENT_USAGE,
+  device: DEVICE_USAGE,
+  team: TEAM_USAGE,
+  ...KV_GROUPS,
+};
 
 /** The top-level help. */
 export function mainUsage(): string {

@@ -92,7 +92,14 @@ export function defaultContext(console: Console, command: string): CommandContex
       // Always refetched: a cached chain could still list a device revoked since, and
       // encrypting to it is exactly what a revocation must stop. Verification stays
       // incremental (only new links are checked).
-      return { loadUser: (name) => account.users.load(name, { refresh: true }) };
+      return {
+        loadUser: (name) => account.users.load(name, { refresh: true }),
+        loadTeamKeys: async (name) => {
+          const { teamTools } = await import('./team-commands.js');
+          const { manager } = await teamTools(account);
+          return [(await manager.recipient(name)).encryptionKid];
+        },
+      };
     }),
     keys: (options) => {
       const source = openKeySource(options);
@@ -381,6 +388,12 @@ async function refreshAccountKeys(flags: Flags, ctx: CommandContext): Promise<vo
   try {
     const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
     await account.syncPerUserKeys();
+    // Team keys too (after the PUKs: team seeds are boxed to per-user keys), team by team so
+    // one failing team does not keep the others' keys out of the keyring.
+    const { teamTools } = await import('./team-commands.js');
+    const { manager, loader } = await teamTools(account);
+    for (const t of await manager.listMyTeams({ includeImplicit: true }))
+      await manager.openTeamKeys(await loader.load(t.teamId)).catch(() => undefined);
   } catch (e) {
     const { code } = e as { code?: unknown };
     // A locked keystore or a missing passphrase is the key source's error to report.

@@ -5,19 +5,16 @@
  * read by the revoked device while older ones still decrypt. Keystores are in-process
  * (`SALTBOX_PASSPHRASE`), so every command runs non-interactively, as on CI.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync } from 'node:fs';
-import { ensureBuilt, MAIN, run, tempHome } from './helpers.js';
+import { ensureBuilt, run, startServerProcess, tempHome } from './helpers.js';
 import { keystoreHome } from './keystore-helpers.js';
 import type { RunResult } from './helpers.js';
 
 const PASS = 'correct horse battery staple';
 const serverHome = tempHome();
-let server: ChildProcess | undefined;
+let stopServer = (): Promise<void> => Promise.resolve();
 let url = '';
 
 interface Home {
@@ -56,38 +53,13 @@ const errorCode = (r: RunResult): string =>
 
 beforeAll(async () => {
   await ensureBuilt();
-  const child = spawn(
-    process.execPath,
-    [MAIN, 'server', '--listen', '127.0.0.1:0', '--data', join(serverHome.dir, 'db')],
-    { env: { ...process.env, ...serverHome.env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  server = child;
-  let stderr = '';
-  url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`server did not start: ${stderr}`));
-    }, 60_000);
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.on('exit', () => {
-      reject(new Error(`server exited: ${stderr}`));
-    });
-  });
+  const started = await startServerProcess(join(serverHome.dir, 'db'), serverHome.env);
+  url = started.url;
+  stopServer = started.stop;
 }, 120_000);
 
 afterAll(async () => {
-  const child = server;
-  if (child?.exitCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  }
+  await stopServer();
   serverHome.cleanup();
   for (const h of homes) h.cleanup();
 });

@@ -150,3 +150,41 @@ export function bytes(n: number, seed = 1): Buffer {
 }
 
 export const read = (path: string): Buffer => readFileSync(path);
+
+/** A `saltbox server` process on a free port (SQLite under `dataDir`), and how to stop it. */
+export async function startServerProcess(
+  dataDir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    [MAIN, 'server', '--listen', '127.0.0.1:0', '--data', dataDir],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  const url = await new Promise<string>((resolvePromise, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`server did not start: ${stderr}`));
+    }, 60_000);
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(stderr);
+      if (m) {
+        clearTimeout(timer);
+        resolvePromise(m[1]!);
+      }
+    });
+    child.on('exit', () => {
+      reject(new Error(`server exited: ${stderr}`));
+    });
+  });
+  return {
+    url,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * The team commands: `saltbox team create|list|show|add|remove|role|rotate`, over
+ * `@saltbox/client`'s `TeamManager` (links signed and seeds boxed inside the keystore, every
+ * decision made on the verified team chain). Output is human text, or one JSON object with
+ * `--json`.
+ *
+ * @packageDocumentation
+ */
+import { TeamLoader, TeamManager } from '@saltbox/client';
+import type { Account, VerifiedTeam } from '@saltbox/client';
+import type { TeamRoleName } from '@saltbox/protocol';
+import { defaultBackend } from '@saltbox/saltpack';
+import type { CommandContext, Flags } from './commands.js';
+import { usage } from './errors.js';
+import { info } from './ui.js';
+
+const ROLES: readonly TeamRoleName[] = ['owner', 'admin', 'writer', 'reader'];
+
+const str = (f: Flags, name: string): string | undefined => {
+  const v = f[name];
+  return typeof v === 'string' ? v : undefined;
+};
+const bool = (f: Flags, name: string): boolean => f[name] === true;
+
+function positionals(flags: Flags, names: readonly string[]): string[] {
+  const p = flags._positionals;
+  const list = Array.isArray(p) ? p.filter((x): x is string => typeof x === 'string') : [];
+  if (list.length < names.length) throw usage(`${names[list.length]!} is missing`);
+  if (list.length > names.length) throw usage(`unexpected argument "${list[names.length]!.slice(0, 20)}"`);
+  return list;
+}
+
+function role(text: string): TeamRoleName {
+  const r = text.toLowerCase();
+  if (!(ROLES as readonly string[]).includes(r))
+    throw usage(`unknown role "${text.slice(0, 20)}"`, 'a role is owner, admin, writer or reader');
+  return r as TeamRoleName;
+}
+
+/** A team loader and manager acting as the account's user and device. */
+export async function teamTools(
+  account: Account,
+): Promise<{ manager: TeamManager; loader: TeamLoader }> {
+  const backend = await defaultBackend();
+  const loader = new TeamLoader({ api: account.api, backend, users: account.users });
+  const manager = new TeamManager({
+    api: account.api,
+    backend,
+    keystore: account.keystore,
+    users: account.users,
+    teams: loader,
+    me: {
+      username: account.config.username,
+      deviceSigningKid: account.config.device.signingKid,
+      deviceEncryptionKid: account.config.device.encryptionKid,
+    },
+  });
+  return { manager, loader };
+}
+
+function teamJson(t: VerifiedTeam): object {
+  const key = t.perTeamKeys[t.perTeamKeys.length - 1];
+  return {
+    teamId: t.id,
+    name: t.name,
+    implicit: t.implicit,
+    parentId: t.parentId,
+    members: t.members.map((m) => ({ username: m.username, role: m.role })),
+    generation: key?.generation ?? null,
+    encryptionKid: key?.encryptionKid ?? null,
+    subteams: t.subteams.map((s) => s.name),
+    seqno: t.tail.seqno,
+  };
+}
+
+function printTeam(ctx: CommandContext, t: VerifiedTeam): void {
+  const key = t.perTeamKeys[t.perTeamKeys.length - 1];
+  const lines = [
+    `${t.name}  (team id ${t.id})`,
+    `key:      generation ${key?.generation ?? '-'} ${key?.encryptionKid ?? ''}`.trimEnd(),
+    'members:',
+    ...t.members.map((m) => `  ${m.username.padEnd(16)} ${m.role}`),
+    ...(t.subteams.length > 0 ? [`subteams: ${t.subteams.map((s) => s.name).join(', ')}`] : []),
+  ];
+  ctx.console.stdout(`${lines.join('\n')}\n`);
+}
+
+async function manager(flags: Flags, ctx: CommandContext): Promise<TeamManager> {
+  const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+  return (await teamTools(account)).manager;
+}
+
+/** `saltbox team create NAME` (a subteam when NAME has a dot: `acme.infra`). */
+export async function teamCreateCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const [name] = positionals(flags, ['the team name']);
+  const teams = await manager(flags, ctx);
+  const dot = name!.lastIndexOf('.');
+  const team =
+    dot < 0
+      ? await teams.createTeam(name!)
+      : await teams.createSubteam(name!.slice(0, dot), name!.slice(dot + 1));
+  if (bool(flags, 'json')) return void ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
+  info(ctx.console, `created team ${team.name}; you are its owner`);
+}
+
+/** `saltbox team list [--all]`: the caller's teams (with implicit ones under `--all`). */
+export async function teamListCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const teams = await manager(flags, ctx);
+  const mine = await teams.listMyTeams({ includeImplicit: bool(flags, 'all') });
+  if (bool(flags, 'json')) return void ctx.console.stdout(`${JSON.stringify({ teams: mine })}\n`);
+  for (const t of mine) ctx.console.stdout(`${t.name.padEnd(24)} ${t.role}\n`);
+}
+
+/** `saltbox team show NAME`: verified members, roles and the current key. */
+export async function teamShowCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const [name] = positionals(flags, ['the team name']);
+  const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+  const team = await (await teamTools(account)).loader.load(name!);
+  if (bool(flags, 'json')) return void ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
+  printTeam(ctx, team);
+}
+
+/** `saltbox team add NAME USER [--role ROLE]` (default writer). */
+export async function teamAddCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const [name, user] = positionals(flags, ['the team name', 'the username']);
+  const r = role(str(flags, 'role') ?? 'writer');
+  const team = await (await manager(flags, ctx)).addMember(name!, user!, r);
+  if (bool(flags, 'json')) return void ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
+  info(ctx.console, `added ${user!.toLowerCase()} to ${team.name} as ${r}`);
+}
+
+/** `saltbox team remove NAME USER`: removes and rotates the team key. */
+export async function teamRemoveCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const [name, user] = positionals(flags, ['the team name', 'the username']);
+  const team = await (await manager(flags, ctx)).removeMember(name!, user!);
+  if (bool(flags, 'json')) return void ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
+  const gen = team.perTeamKeys[team.perTeamKeys.length - 1]?.generation;
+  info(ctx.console, `removed ${user!.toLowerCase()} from ${team.name}; new team key generation ${gen ?? '?'}`);
+}
+
+/** `saltbox team role NAME USER ROLE`. */
+export async function teamRoleCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const [name, user, roleText] = positionals(flags, ['the team name', 'the username', 'the role']);
+  const r = role(roleText!);
+  const team = await (await manager(flags, ctx)).changeRole(name!, user!, r);
+  if (bool(flags, 'json')) return void ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
+  info(ctx.console, `${user!.toLowerCase()} is now ${r} of ${team.name}`);
+}
+
+/** `saltbox team rotate NAME`: a new team key generation for the current members. */
+export async function teamRotateCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const [name] = positionals(flags, ['the team name']);
+  const team = await (await manager(flags, ctx)).rotate(name!);
+  if (bool(flags, 'json')) return void ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
+  const gen = team.perTeamKeys[team.perTeamKeys.length - 1]?.generation;
+  info(ctx.console, `rotated the key of ${team.name}; generation ${gen ?? '?'}`);
+}
