@@ -6,12 +6,13 @@
  *
  * @packageDocumentation
  */
-import { TeamLoader, TeamManager } from '@saltbox/client';
+import { FileTeamPinStore, TeamLoader, TeamManager } from '@saltbox/client';
 import type { Account, VerifiedTeam } from '@saltbox/client';
 import type { TeamRoleName } from '@saltbox/protocol';
 import { defaultBackend } from '@saltbox/saltpack';
 import type { CommandContext, Flags } from './commands.js';
 import { usage } from './errors.js';
+import { home } from './session.js';
 import { info } from './ui.js';
 
 const ROLES: readonly TeamRoleName[] = ['owner', 'admin', 'writer', 'reader'];
@@ -26,7 +27,8 @@ function positionals(flags: Flags, names: readonly string[]): string[] {
   const p = flags._positionals;
   const list = Array.isArray(p) ? p.filter((x): x is string => typeof x === 'string') : [];
   if (list.length < names.length) throw usage(`${names[list.length]!} is missing`);
-  if (list.length > names.length) throw usage(`unexpected argument "${list[names.length]!.slice(0, 20)}"`);
+  if (list.length > names.length)
+    throw usage(`unexpected argument "${list[names.length]!.slice(0, 20)}"`);
   return list;
 }
 
@@ -42,7 +44,13 @@ export async function teamTools(
   account: Account,
 ): Promise<{ manager: TeamManager; loader: TeamLoader }> {
   const backend = await defaultBackend();
-  const loader = new TeamLoader({ api: account.api, backend, users: account.users });
+  // Team pins on disk (`team-pins.json`), so the prefix rule holds across commands.
+  const loader = new TeamLoader({
+    api: account.api,
+    backend,
+    users: account.users,
+    pins: new FileTeamPinStore(home()),
+  });
   const manager = new TeamManager({
     api: account.api,
     backend,
@@ -99,7 +107,10 @@ export async function teamCreateCommand(flags: Flags, ctx: CommandContext): Prom
     dot < 0
       ? await teams.createTeam(name!)
       : await teams.createSubteam(name!.slice(0, dot), name!.slice(dot + 1));
-  if (bool(flags, 'json')) return void ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
+  if (bool(flags, 'json')) {
+    ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
+    return;
+  }
   info(ctx.console, `created team ${team.name}; you are its owner`);
 }
 
@@ -107,7 +118,10 @@ export async function teamCreateCommand(flags: Flags, ctx: CommandContext): Prom
 export async function teamListCommand(flags: Flags, ctx: CommandContext): Promise<void> {
   const teams = await manager(flags, ctx);
   const mine = await teams.listMyTeams({ includeImplicit: bool(flags, 'all') });
-  if (bool(flags, 'json')) return void ctx.console.stdout(`${JSON.stringify({ teams: mine })}\n`);
+  if (bool(flags, 'json')) {
+    ctx.console.stdout(`${JSON.stringify({ teams: mine })}\n`);
+    return;
+  }
   for (const t of mine) ctx.console.stdout(`${t.name.padEnd(24)} ${t.role}\n`);
 }
 
@@ -116,7 +130,10 @@ export async function teamShowCommand(flags: Flags, ctx: CommandContext): Promis
   const [name] = positionals(flags, ['the team name']);
   const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
   const team = await (await teamTools(account)).loader.load(name!);
-  if (bool(flags, 'json')) return void ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
+  if (bool(flags, 'json')) {
+    ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
+    return;
+  }
   printTeam(ctx, team);
 }
 
@@ -125,7 +142,10 @@ export async function teamAddCommand(flags: Flags, ctx: CommandContext): Promise
   const [name, user] = positionals(flags, ['the team name', 'the username']);
   const r = role(str(flags, 'role') ?? 'writer');
   const team = await (await manager(flags, ctx)).addMember(name!, user!, r);
-  if (bool(flags, 'json')) return void ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
+  if (bool(flags, 'json')) {
+    ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
+    return;
+  }
   info(ctx.console, `added ${user!.toLowerCase()} to ${team.name} as ${r}`);
 }
 
@@ -133,9 +153,15 @@ export async function teamAddCommand(flags: Flags, ctx: CommandContext): Promise
 export async function teamRemoveCommand(flags: Flags, ctx: CommandContext): Promise<void> {
   const [name, user] = positionals(flags, ['the team name', 'the username']);
   const team = await (await manager(flags, ctx)).removeMember(name!, user!);
-  if (bool(flags, 'json')) return void ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
+  if (bool(flags, 'json')) {
+    ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
+    return;
+  }
   const gen = team.perTeamKeys[team.perTeamKeys.length - 1]?.generation;
-  info(ctx.console, `removed ${user!.toLowerCase()} from ${team.name}; new team key generation ${gen ?? '?'}`);
+  info(
+    ctx.console,
+    `removed ${user!.toLowerCase()} from ${team.name}; new team key generation ${gen ?? '?'}`,
+  );
 }
 
 /** `saltbox team role NAME USER ROLE`. */
@@ -143,7 +169,10 @@ export async function teamRoleCommand(flags: Flags, ctx: CommandContext): Promis
   const [name, user, roleText] = positionals(flags, ['the team name', 'the username', 'the role']);
   const r = role(roleText!);
   const team = await (await manager(flags, ctx)).changeRole(name!, user!, r);
-  if (bool(flags, 'json')) return void ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
+  if (bool(flags, 'json')) {
+    ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
+    return;
+  }
   info(ctx.console, `${user!.toLowerCase()} is now ${r} of ${team.name}`);
 }
 
@@ -151,7 +180,10 @@ export async function teamRoleCommand(flags: Flags, ctx: CommandContext): Promis
 export async function teamRotateCommand(flags: Flags, ctx: CommandContext): Promise<void> {
   const [name] = positionals(flags, ['the team name']);
   const team = await (await manager(flags, ctx)).rotate(name!);
-  if (bool(flags, 'json')) return void ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
+  if (bool(flags, 'json')) {
+    ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
+    return;
+  }
   const gen = team.perTeamKeys[team.perTeamKeys.length - 1]?.generation;
   info(ctx.console, `rotated the key of ${team.name}; generation ${gen ?? '?'}`);
 }
