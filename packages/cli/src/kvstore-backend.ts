@@ -1,38 +1,157 @@
 /**
  * The KV backend behind `kvstore api`, `kv` and the `saltbox-keybase` shim: the account of
- * `$SALTBOX_HOME` (its config names the server and the user, its agent holds the device keys).
- * Without an account everything answers Keybase's `not logged in`.
+ * `$SALTBOX_HOME` (its config names the server and the user; the keystore or its agent holds
+ * the device keys), teams through the client's `TeamManager`, entries through `KvClient`
+ * (sealing, verification, the rollback cache persisted in `$SALTBOX_HOME`). Client error codes
+ * become Keybase's status codes and texts (specs/keybase-kvstore.md §1.5).
  *
  * @packageDocumentation
  */
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { KvstoreBackend } from '@saltbox/client';
+import {
+  KV_CACHE_FILE,
+  KvClient,
+  KvRollbackCache,
+  TeamLoader,
+  TeamManager,
+  entryNotFound,
+  isClientError,
+  kvstoreStatus,
+  notATeamMember,
+  readAccountConfig,
+  teamNotFound,
+  verifiedWriterKeys,
+  writePermissionDenied,
+  KEYBASE_STATUS,
+} from '@saltbox/client';
+import type { KvstoreBackend, VerifiedTeam } from '@saltbox/client';
 import { CliError } from './errors.js';
 import { saltboxHome } from './keys.js';
 
-/** The backend of a home with nobody logged in: every request is `not logged in`. */
+const notLoggedIn = (): Promise<never> => Promise.reject(new CliError('CLI_KV', 'not logged in'));
+
+/** The backend of a home where nobody is logged in: every request is `not logged in`. */
 const loggedOut: KvstoreBackend<never> = {
   currentUsername: () => Promise.resolve(null),
-  resolveTeam: () => Promise.reject(new CliError('CLI_INTERNAL', 'not logged in')),
-  get: () => Promise.reject(new CliError('CLI_INTERNAL', 'not logged in')),
-  put: () => Promise.reject(new CliError('CLI_INTERNAL', 'not logged in')),
-  del: () => Promise.reject(new CliError('CLI_INTERNAL', 'not logged in')),
-  listNamespaces: () => Promise.reject(new CliError('CLI_INTERNAL', 'not logged in')),
-  listEntryKeys: () => Promise.reject(new CliError('CLI_INTERNAL', 'not logged in')),
+  resolveTeam: notLoggedIn,
+  get: notLoggedIn,
+  put: notLoggedIn,
+  del: notLoggedIn,
+  listNamespaces: notLoggedIn,
+  listEntryKeys: notLoggedIn,
 };
 
-/**
- * Opens the KV backend of `$SALTBOX_HOME`.
- *
- * @throws CliError `CLI_KV_UNAVAILABLE` when the home has an account but this build cannot
- *   reach its KV store yet.
- */
-export async function openKvstoreBackend(): Promise<KvstoreBackend> {
-  try {
-    await access(join(saltboxHome(), 'config.json'));
-  } catch {
-    return loggedOut;
+/** KvClient's codes as Keybase's status errors; everything else is passed on (code 0). */
+function keybaseError(e: unknown): unknown {
+  if (isClientError(e, 'CLIENT_KV_WRONG_REVISION')) {
+    // The server's and the cache's texts are Keybase's own (`revision out of date`, …).
+    return kvstoreStatus(KEYBASE_STATUS.wrongRevision, e.message);
   }
-  throw new CliError('CLI_KV_UNAVAILABLE', 'the account kv backend is not available yet');
+  if (isClientError(e, 'CLIENT_KV_BAD_GENERATION'))
+    return kvstoreStatus(KEYBASE_STATUS.badGeneration, e.message);
+  if (isClientError(e, 'CLIENT_KV_NOT_FOUND')) return entryNotFound();
+  if (isClientError(e, 'CLIENT_KV_NOT_A_MEMBER')) return notATeamMember();
+  if (isClientError(e, 'CLIENT_KV_READ_ONLY')) return writePermissionDenied();
+  return e;
+}
+
+async function keybase<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    throw keybaseError(e);
+  }
+}
+
+/**
+ * Opens the KV backend of `$SALTBOX_HOME`. A home without an account — or whose oneshot paper
+ * key is gone with its agent — answers `not logged in`, as Keybase does when its service has no
+ * session; other failures to open the session (a locked agent) are reported per request.
+ */
+export async function openKvstoreBackend(): Promise<KvstoreBackend<VerifiedTeam>> {
+  const home = saltboxHome();
+  if ((await readAccountConfig(home)) === undefined) return loggedOut;
+  const { openSession } = await import('./session.js');
+  let session: Awaited<ReturnType<typeof openSession>>;
+  try {
+    session = await openSession({ passphraseFile: undefined });
+  } catch (e) {
+    if (e instanceof CliError && e.code === 'CLI_DEVICE_MISSING') return loggedOut;
+    throw e;
+  }
+  const { account, config } = session;
+  const { api, users, backend } = account;
+  // The full keystore client (agent or in-process): KV sealing needs more than the account's view.
+  const keystore = session.keystore.client;
+  const teams = new TeamLoader({ api, backend, users });
+  const manager = new TeamManager({
+    api,
+    backend,
+    keystore,
+    users,
+    teams,
+    me: {
+      username: config.username,
+      deviceSigningKid: config.device.signingKid,
+      deviceEncryptionKid: config.device.encryptionKid,
+    },
+  });
+  // Writers' UIDs → usernames, from the verified member lists of the teams resolved here.
+  const usernames = new Map<string, string>([[config.uid, config.username]]);
+  const resolved = new Map<string, VerifiedTeam>();
+  const kv = new KvClient({
+    api,
+    keystore,
+    me: { uid: config.uid, deviceId: config.device.id, signingKid: config.device.signingKid },
+    writerKey: verifiedWriterKeys(users, (uid) => usernames.get(uid) ?? null),
+    cache: await KvRollbackCache.open(backend, join(home, KV_CACHE_FILE)),
+    refreshTeamKeys: async (teamId) => {
+      const team = resolved.get(teamId);
+      if (team) await manager.openTeamKeys(team);
+    },
+  });
+
+  return {
+    currentUsername: () => Promise.resolve(config.username),
+    async resolveTeam(name) {
+      let team: VerifiedTeam;
+      if (name.includes(',')) {
+        // Keybase reports any failure to load or create an implicit team as 2623.
+        try {
+          team = await manager.loadOrCreateImplicitTeam(name);
+        } catch {
+          throw notATeamMember();
+        }
+      } else {
+        try {
+          team = await teams.load(name, { refresh: true });
+        } catch (e) {
+          if (
+            isClientError(e, 'CLIENT_TEAM_NOT_FOUND') ||
+            isClientError(e, 'CLIENT_INVALID_ARGUMENT')
+          )
+            throw teamNotFound(name);
+          throw keybaseError(e);
+        }
+      }
+      if (!team.members.some((m) => m.uid === config.uid)) throw notATeamMember();
+      for (const m of team.members) usernames.set(m.uid, m.username);
+      resolved.set(team.id, team);
+      await manager.openTeamKeys(team);
+      return team;
+    },
+    async get(team, namespace, entryKey) {
+      const v = await keybase(kv.get(team.id, namespace, entryKey));
+      return { entryValue: v.value, revision: v.revision };
+    },
+    async put(team, namespace, entryKey, entryValue, revision) {
+      return (await keybase(kv.put(team.id, namespace, entryKey, entryValue, { revision })))
+        .revision;
+    },
+    async del(team, namespace, entryKey, revision) {
+      return (await keybase(kv.del(team.id, namespace, entryKey, { revision }))).revision;
+    },
+    listNamespaces: (team) => keybase(kv.listAllNamespaces(team.id)),
+    listEntryKeys: (team, namespace) => keybase(kv.listAllEntryKeys(team.id, namespace)),
+  };
 }
