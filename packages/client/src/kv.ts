@@ -140,6 +140,13 @@ async function mapped<T>(p: Promise<T>): Promise<T> {
 const invalid = (reason: string, message: string, extra: Record<string, string | number> = {}) =>
   new ClientError('CLIENT_KV_INVALID_ENTRY', message, { reason, ...extra });
 
+function checkTeamId(teamId: string): void {
+  if (!/^[0-9a-f]{32}$/.test(teamId))
+    throw new ClientError('CLIENT_INVALID_ARGUMENT', 'team id must be 32 lowercase hex', {
+      field: 'teamId',
+    });
+}
+
 function checkNames(namespace: string, entryKey?: string): void {
   for (const [field, v] of [
     ['namespace', namespace],
@@ -204,6 +211,7 @@ export class KvClient {
    *   `CLIENT_HTTP`, `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`).
    */
   async get(teamId: string, namespace: string, entryKey: string): Promise<KvValue> {
+    checkTeamId(teamId);
     checkNames(namespace, entryKey);
     const entry = await mapped(
       this.#o.api.request({
@@ -224,6 +232,7 @@ export class KvClient {
    * @throws ClientError as {@link KvClient.get}.
    */
   async getMany(teamId: string, refs: readonly KvEntryRef[]): Promise<KvValue[]> {
+    checkTeamId(teamId);
     for (const r of refs) checkNames(r.namespace, r.entryKey);
     if (refs.length === 0) return [];
     const res = await mapped(
@@ -261,6 +270,7 @@ export class KvClient {
     value: string | Uint8Array,
     options: { revision?: number } = {},
   ): Promise<{ revision: number }> {
+    checkTeamId(teamId);
     checkNames(namespace, entryKey);
     const bytes = typeof value === 'string' ? this.#encoder.encode(value) : value;
     if (bytes.length > this.#maxValue)
@@ -337,6 +347,7 @@ export class KvClient {
     entryKey: string,
     options: { revision?: number } = {},
   ): Promise<{ revision: number }> {
+    checkTeamId(teamId);
     checkNames(namespace, entryKey);
     const revision = await this.#nextRevision(teamId, namespace, entryKey, options.revision);
     const key: KvCacheKey = { teamId, namespace, entryKey };
@@ -365,6 +376,7 @@ export class KvClient {
     teamId: string,
     page: { after?: string; limit?: number } = {},
   ): Promise<KvPageResult<string>> {
+    checkTeamId(teamId);
     const res = await mapped(
       this.#o.api.request({
         method: 'GET',
@@ -389,6 +401,7 @@ export class KvClient {
     namespace: string,
     page: { after?: string; limit?: number } = {},
   ): Promise<KvPageResult<{ entryKey: string; revision: number }>> {
+    checkTeamId(teamId);
     checkNames(namespace);
     const res = await mapped(
       this.#o.api.request({
@@ -443,6 +456,7 @@ export class KvClient {
     teamId: string,
     options: { namespace?: string; signal?: AbortSignal; waitMs?: number; since?: number } = {},
   ): AsyncGenerator<KvChange & { cursor: number }> {
+    checkTeamId(teamId);
     if (options.namespace !== undefined) checkNames(options.namespace);
     const poll = async (query: Record<string, string>) => {
       const res = await mapped(
