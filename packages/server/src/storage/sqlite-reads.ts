@@ -102,7 +102,14 @@ export function openSqliteReads(file: string): SqliteReads {
       const r = q().userByUid.get(uid);
       return r ? toUser(r) : null;
     }),
-    getUsers: wrap((names: readonly string[]) => q().users(names)),
+    getUsers: wrap((names: readonly string[]) => {
+      if (names.length !== 1) return q().users(names);
+      // One statement is one snapshot already; the transaction would only add BEGIN/COMMIT.
+      const out = new Map<string, UserRecord>();
+      const r = q().userByName.get(names[0]!);
+      if (r !== undefined) out.set(r.username, toUser(r));
+      return out;
+    }),
     getProjections: wrap((uids: readonly string[]) => q().projections(uids)),
     getLinks: wrap((uid: string, since: number): StoredLink[] =>
       q().linksSince.all(uid, since).map(toLink),
