@@ -36,6 +36,14 @@ const keystoreCommand =
     await commands[name](flags, ctx);
   };
 
+/** A secrets-provider command, loaded on use. */
+const providerCommand =
+  (name: 'pulumiEnv' | 'sopsEnv' | 'ageRecipientCommand' | 'ageIdentityCommand' | 'rewrap') =>
+  async (flags: Flags, ctx: CommandContext): Promise<void> => {
+    const commands = await import('./provider-commands.js');
+    await commands[name](flags, ctx);
+  };
+
 interface CommandSpec {
   summary: string;
   usage: string;
@@ -461,11 +469,14 @@ It starts locked; run 'saltbox unlock' next.
       --idle-lock DURATION  lock after this long unused, e.g. 30s, 15m, 2h, or
                             'never' (default ${DEFAULT_IDLE_LOCK})
       --foreground          run in this process until Ctrl-C or SIGTERM
+      --vault-listen ADDR   also serve the Vault-transit bridge (Pulumi, SOPS) on
+                            127.0.0.1:PORT or a unix socket path; see 'saltbox pulumi env'
 ${JSON_HELP}`,
     options: {
       ...common,
       'idle-lock': { type: 'string' },
       foreground: { type: 'boolean' },
+      'vault-listen': { type: 'string' },
     },
     run: keystoreCommand('agentStart'),
   },
@@ -603,6 +614,65 @@ ${JSON_HELP}`,
     positionals: true,
     run: kvCommand('kvList'),
   },
+  'pulumi env': {
+    summary: "print VAULT_ADDR/VAULT_TOKEN for Pulumi's hashivault:// provider",
+    usage: `usage: saltbox pulumi env
+
+Prints the environment Pulumi needs to use the agent's Vault bridge:
+  eval "$(saltbox pulumi env)"
+  pulumi stack change-secrets-provider "hashivault://alice,bob"
+The agent must run with --vault-listen.`,
+    options: { ...common },
+    run: providerCommand('pulumiEnv'),
+  },
+  'sops env': {
+    summary: "print VAULT_TOKEN (and SOPS_VAULT_URIS for KEY) for SOPS's hc_vault_transit",
+    usage: `usage: saltbox sops env [KEY]
+
+KEY is a recipient list (alice,bob,team:acme) or an alias from
+$SALTBOX_HOME/vault-keys.json. SOPS needs the bridge on TCP.`,
+    options: { ...common },
+    positionals: true,
+    run: providerCommand('sopsEnv'),
+  },
+  'age recipient': {
+    summary: 'print the age recipient (age1saltbox1…) of a user or team',
+    usage: `usage: saltbox age recipient USER | team:NAME
+
+Use it with age -r; age runs age-plugin-saltbox, which encrypts to the
+verified keys of USER or the team.`,
+    options: { ...common },
+    positionals: true,
+    run: providerCommand('ageRecipientCommand'),
+  },
+  'age identity': {
+    summary: 'print the age identity of this account (for age -d -i FILE)',
+    usage: `usage: saltbox age identity > saltbox.identity
+
+The identity holds no secret: age-plugin-saltbox decrypts through the agent.`,
+    options: { ...common },
+    run: providerCommand('ageIdentityCommand'),
+  },
+  rewrap: {
+    summary: 're-encrypt a keeper ciphertext (or a Pulumi stack encryptedkey) to recipients',
+    usage: `usage: saltbox rewrap --to RECIPIENTS [--stack] [-i FILE] [-o FILE]
+
+Decrypts with your keystore and encrypts again to RECIPIENTS' current keys
+(alice,bob,team:acme, or a keybase:// URL). With --stack, the input is a
+Pulumi.<stack>.yaml made through the vault bridge and its encryptedkey is
+rewrapped (the data key is unchanged, so secrets stay valid).
+
+      --to RECIPIENTS     who can decrypt afterwards
+      --stack             the input is a Pulumi stack file
+${IO_HELP}`,
+    options: {
+      ...common,
+      ...io,
+      to: { type: 'string' },
+      stack: { type: 'boolean' },
+    },
+    run: providerCommand('rewrap'),
+  },
   lock: {
     summary: "lock the agent's keystore (drops every secret from its memory)",
     usage: `usage: saltbox lock`,
@@ -660,6 +730,9 @@ const GROUPS: Record<string, string> = {
   device: DEVICE_USAGE,
   team: TEAM_USAGE,
   ...KV_GROUPS,
+  pulumi: `usage: saltbox pulumi env\n`,
+  sops: `usage: saltbox sops env [KEY]\n`,
+  age: `usage: saltbox age recipient USER | team:NAME\n       saltbox age identity\n`,
 };
 
 /** The top-level help. */

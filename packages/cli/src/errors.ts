@@ -55,6 +55,8 @@ export type CliErrorCode =
   | 'CLI_KV_NO_VALUE'
   /** The account's KV store cannot be reached by this build. */
   | 'CLI_KV_UNAVAILABLE'
+  /** A secrets-provider failure (`@saltbox/provider`'s ProviderError; message says which). */
+  | 'CLI_PROVIDER'
   /** A bug: something that should not happen. */
   | 'CLI_INTERNAL';
 
@@ -190,6 +192,7 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
   CLI_KV: { exit: EXIT.failure },
   CLI_KV_NO_VALUE: { exit: EXIT.failure },
   CLI_KV_UNAVAILABLE: { exit: EXIT.failure },
+  CLI_PROVIDER: { exit: EXIT.failure },
   CLI_INTERNAL: {
     exit: EXIT.failure,
     hint: () => 'this is a bug in saltbox; please report it',
@@ -485,6 +488,9 @@ export function toCliError(e: unknown): CliError {
   if (isKeystoreError(e)) return new CliError(e.code, e.message, { cause: e });
   // Client messages are lowercase and secret-free by the client's own rule.
   if (isClientError(e)) return new CliError(e.code, e.message, { cause: e });
+  // Provider messages are lowercase, secret-free, and name the command that fixes them.
+  if (e instanceof Error && e.name === 'ProviderError')
+    return new CliError('CLI_PROVIDER', e.message, { cause: e });
   return new CliError('CLI_INTERNAL', 'unexpected internal error', { cause: e });
 }
 

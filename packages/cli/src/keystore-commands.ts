@@ -122,8 +122,9 @@ export async function agentStart(flags: Flags, ctx: CommandContext): Promise<voi
       `a keystore agent is already running (pid ${st.pid})`,
     );
   }
+  const vaultListen = str(flags, 'vault-listen');
   if (bool(flags, 'foreground')) {
-    await runForeground(ctx, paths, idleLockMs);
+    await runForeground(ctx, paths, idleLockMs, vaultListen);
     return;
   }
 
@@ -142,6 +143,7 @@ export async function agentStart(flags: Flags, ctx: CommandContext): Promise<voi
       '--foreground',
       '--idle-lock',
       formatDuration(idleLockMs),
+      ...(vaultListen === undefined ? [] : ['--vault-listen', vaultListen]),
     ],
     {
       detached: true,
@@ -207,12 +209,25 @@ async function runForeground(
   ctx: CommandContext,
   paths: KeystorePaths,
   idleLockMs: number | null,
+  vaultListen?: string,
 ): Promise<void> {
   const agent = await startAgent({
     socketPath: paths.socketPath,
     keystoreDir: paths.keystoreDir,
     idleLockMs,
   });
+  let bridge: { address: string; close(): Promise<void> } | undefined;
+  if (vaultListen !== undefined) {
+    try {
+      const { startAgentVaultBridge } = await import('./provider-commands.js');
+      bridge = await startAgentVaultBridge(vaultListen);
+    } catch (e) {
+      await agent.stop();
+      throw e;
+    }
+    void agent.stopped.then(() => bridge?.close());
+    info(ctx.console, `vault bridge listening on ${bridge.address}`);
+  }
   setInterruptHandler(() => agent.stop());
   info(
     ctx.console,

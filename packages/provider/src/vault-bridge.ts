@@ -30,8 +30,8 @@ import type { KeeperOpener } from './mux.js';
 /** Prefix of bridge ciphertexts (Vault's own shape: `vault:v<version>:<base64>`). */
 export const VAULT_CIPHERTEXT_PREFIX = 'vault:v1:';
 
-/** Largest request body accepted (a data key and its envelope are far smaller). */
-export const VAULT_MAX_BODY = 256 * 1024;
+/** Largest request body accepted (a ciphertext to 1000 users is about 300 KiB). */
+export const VAULT_MAX_BODY = 4 * 1024 * 1024;
 
 /** An answer: status and JSON body. */
 export interface VaultAnswer {

@@ -1,0 +1,220 @@
+/**
+ * The secrets-provider commands (issue 7): `saltbox pulumi env`, `saltbox sops env`,
+ * `saltbox age recipient|identity`, `saltbox rewrap`, and the Vault bridge the agent serves
+ * with `saltbox agent start --vault-listen`. The work is `@saltbox/provider`'s; this file reads
+ * the account config and prints.
+ *
+ * @packageDocumentation
+ */
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { readAccountConfig } from '@saltbox/client';
+import type { AccountConfig } from '@saltbox/client';
+import {
+  ageIdentity,
+  ageRecipient,
+  newVaultToken,
+  openProviderContext,
+  startVaultBridge,
+  vaultKeeperResolver,
+} from '@saltbox/provider';
+import type { ProviderContext, VaultBridge } from '@saltbox/provider';
+import { CliError, usage } from './errors.js';
+import { home } from './session.js';
+import type { CommandContext, Flags } from './commands.js';
+
+const VAULT_FILE = 'vault-bridge.json';
+
+function str(flags: Flags, name: string): string | undefined {
+  const v = flags[name];
+  return typeof v === 'string' ? v : undefined;
+}
+function positionals(flags: Flags): string[] {
+  const p = (flags as { _positionals?: unknown })._positionals;
+  return Array.isArray(p) ? (p as string[]) : [];
+}
+
+async function requireAccount(): Promise<AccountConfig> {
+  const config = await readAccountConfig(home());
+  if (config === undefined)
+    throw new CliError('CLI_NOT_LOGGED_IN', `no account is set up in ${home()}`);
+  return config;
+}
+
+/** A provider context for the logged-in account (the agent is connected on first use). */
+export async function accountProvider(): Promise<ProviderContext> {
+  const config = await requireAccount();
+  return openProviderContext({
+    server: config.server,
+    username: config.username,
+    deviceSigningKid: config.device.signingKid,
+    home: home(),
+  });
+}
+
+/** The bridge's address and token, as the agent recorded them (0600). */
+interface VaultRecord {
+  address: string;
+  token: string;
+  pid: number;
+}
+
+async function writePrivate(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const fh = await open(tmp, 'wx', 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}
+
+async function readVaultRecord(): Promise<VaultRecord> {
+  try {
+    const r = JSON.parse(await readFile(join(home(), VAULT_FILE), 'utf8')) as VaultRecord;
+    if (typeof r.address === 'string' && typeof r.token === 'string') return r;
+  } catch {
+    // fall through
+  }
+  throw new CliError(
+    'CLI_PROVIDER',
+    'the keystore agent serves no vault bridge: start it with --vault-listen',
+    { hint: "run 'saltbox agent stop', then 'saltbox agent start --vault-listen 127.0.0.1:8200'" },
+  );
+}
+
+/**
+ * Starts the Vault bridge inside the agent process and records its address and token in
+ * `$SALTBOX_HOME/vault-bridge.json` (0600). Aliases come from `$SALTBOX_HOME/vault-keys.json`
+ * (`{"prod": "alice,bob,team:acme"}`) when present.
+ */
+export async function startAgentVaultBridge(listen: string): Promise<VaultBridge> {
+  const provider = await accountProvider();
+  let aliases: Record<string, string> = {};
+  try {
+    aliases = JSON.parse(await readFile(join(home(), 'vault-keys.json'), 'utf8')) as Record<
+      string,
+      string
+    >;
+  } catch {
+    aliases = {};
+  }
+  const token = newVaultToken();
+  const bridge = await startVaultBridge({
+    listen,
+    token,
+    keeperFor: vaultKeeperResolver({ opener: provider.opener, aliases }),
+  });
+  await mkdir(home(), { recursive: true, mode: 0o700 });
+  await writePrivate(
+    join(home(), VAULT_FILE),
+    JSON.stringify({ address: bridge.address, token, pid: process.pid }),
+  );
+  return {
+    address: bridge.address,
+    async close() {
+      await bridge.close();
+      await unlink(join(home(), VAULT_FILE)).catch(() => undefined);
+      await provider.close();
+    },
+  };
+}
+
+async function readInput(path: string | undefined): Promise<Uint8Array> {
+  if (path !== undefined) return new Uint8Array(await readFile(path));
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin as AsyncIterable<Buffer>) chunks.push(c);
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+async function writeOutput(path: string | undefined, bytes: Uint8Array): Promise<void> {
+  if (path === undefined) {
+    await new Promise<void>((resolve, reject) => {
+      process.stdout.write(bytes, (e) => {
+        if (e) reject(e);
+        else resolve();
+      });
+    });
+    return;
+  }
+  await writePrivate(path, bytes);
+}
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** `saltbox pulumi env`: VAULT_ADDR and VAULT_TOKEN for Pulumi's hashivault:// provider. */
+export async function pulumiEnv(_flags: Flags, ctx: CommandContext): Promise<void> {
+  const r = await readVaultRecord();
+  ctx.console.stdout(
+    `export VAULT_ADDR=${shellQuote(r.address)}\nexport VAULT_TOKEN=${shellQuote(r.token)}`,
+  );
+}
+
+/** `saltbox sops env [KEY]`: VAULT_TOKEN plus the hc_vault_transit_uri for KEY (TCP only). */
+export async function sopsEnv(flags: Flags, ctx: CommandContext): Promise<void> {
+  const r = await readVaultRecord();
+  if (!r.address.startsWith('http://'))
+    throw new CliError('CLI_PROVIDER', 'SOPS needs the vault bridge on TCP, not a unix socket', {
+      hint: "restart the agent with '--vault-listen 127.0.0.1:8200'",
+    });
+  const key = positionals(flags)[0];
+  const lines = [`export VAULT_TOKEN=${shellQuote(r.token)}`];
+  if (key !== undefined) {
+    if (!/^[A-Za-z0-9,:._+-]+$/.test(key)) throw usage('a key name is recipients or an alias');
+    lines.push(`export SOPS_VAULT_URIS=${shellQuote(`${r.address}/v1/transit/keys/${key}`)}`);
+  }
+  ctx.console.stdout(lines.join('\n'));
+}
+
+/** `saltbox age recipient <user | team:NAME>`. */
+export function ageRecipientCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const [name, ...rest] = positionals(flags);
+  if (name === undefined || rest.length > 0) throw usage('give one user or team:NAME');
+  ctx.console.stdout(ageRecipient(name));
+  return Promise.resolve();
+}
+
+/** `saltbox age identity`: the identity line for this account (no secret inside). */
+export async function ageIdentityCommand(_flags: Flags, ctx: CommandContext): Promise<void> {
+  const config = await requireAccount();
+  ctx.console.stdout(
+    `# saltbox identity of ${config.username}: decrypts through the keystore agent\n${ageIdentity(config.username)}`,
+  );
+}
+
+/**
+ * `saltbox rewrap --to RECIPIENTS [-i FILE] [-o FILE] [--stack]`: decrypts a keeper ciphertext
+ * and encrypts it again to the recipients (current keys). With `--stack`, the input is a Pulumi
+ * stack file and its `encryptedkey` is rewrapped in place (the data key is unchanged, so every
+ * secret stays valid).
+ */
+export async function rewrap(flags: Flags, _ctx: CommandContext): Promise<void> {
+  const to = str(flags, 'to');
+  if (to === undefined) throw usage('--to RECIPIENTS is required (e.g. alice,bob,team:acme)');
+  const provider = await accountProvider();
+  try {
+    const keeper = await provider.mux.openKeeper(to.includes('://') ? to : `keybase://${to}`);
+    const input = await readInput(str(flags, 'input'));
+    if (flags.stack === true) {
+      const text = new TextDecoder().decode(input);
+      const m = /^encryptedkey:[ \t]*(\S+)[ \t]*$/m.exec(text);
+      if (!m) throw new CliError('CLI_PROVIDER', 'the stack file has no encryptedkey');
+      // Pulumi stores base64 of the keeper's ciphertext; the bridge's is "vault:v1:<base64>".
+      const outer = new TextDecoder().decode(Buffer.from(m[1]!, 'base64'));
+      if (!outer.startsWith('vault:v1:'))
+        throw new CliError('CLI_PROVIDER', 'encryptedkey was not made by the saltbox bridge');
+      const plain = await keeper.decrypt(new Uint8Array(Buffer.from(outer.slice(9), 'base64')));
+      const again = `vault:v1:${Buffer.from(await keeper.encrypt(plain)).toString('base64')}`;
+      const replaced = text.replace(m[0], `encryptedkey: ${Buffer.from(again).toString('base64')}`);
+      await writeOutput(str(flags, 'output'), new TextEncoder().encode(replaced));
+      return;
+    }
+    const plain = await keeper.decrypt(input);
+    await writeOutput(str(flags, 'output'), await keeper.encrypt(plain));
+  } finally {
+    await provider.close();
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * `npm run bench:provider`: keeper encrypt/decrypt of a 32-byte data key, p50/p95/p99, with 1,
+ * 10, 100 and 1000 recipients — in-process keystore, through a keystore agent (real Unix
+ * socket), and through the Vault bridge (real TCP, the hashivault keeper's requests) — plus a
+ * simulated 100-operation session showing how many directory calls the key cache avoids.
+ *
+ * Recipients are real users signed up on a real server (SQLite); their keys are resolved and
+ * verified once before timing (the steady state the cache gives), so the timings are the
+ * keeper's own work: Saltpack with one X25519 box per recipient key (PUK + device = 2 per
+ * user) and, for decryption, the keystore round trips.
+ *
+ * The agent and the bridge run in this process (separate sockets, same event loop), so their
+ * numbers include both ends' work on one thread.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { connectAgent, startAgent } from '@saltbox/keystore/node';
+import { newDevice, signupUser } from '../../client/test/helpers.js';
+import {
+  CachedDirectory,
+  fileKeyCacheStore,
+  hashivaultKeeper,
+  newVaultToken,
+  saltboxKeeper,
+  startVaultBridge,
+} from '../src/index.js';
+import type { Keeper, Recipient } from '../src/index.js';
+import { backend, startWorld } from '../test/helpers.js';
+
+const SIZES = [1, 10, 100, 1000];
+const ITERATIONS: Record<number, number> = { 1: 300, 10: 300, 100: 60, 1000: 20 };
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+function summary(samples: number[]): string {
+  const s = [...samples].sort((a, b) => a - b);
+  return `${pct(s, 50).toFixed(2)} / ${pct(s, 95).toFixed(2)} / ${pct(s, 99).toFixed(2)}`;
+}
+async function time(n: number, fn: () => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < Math.min(5, n); i++) await fn(); // warm-up
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await fn();
+    out.push(performance.now() - t);
+  }
+  return out;
+}
+
+const world = await startWorld();
+const dir = await mkdtemp(join(tmpdir(), 'saltbox-bench-provider-'));
+try {
+  const alice = await world.signup('alice');
+  const others: string[] = [];
+  process.stdout.write('signing up 999 recipients');
+  for (let i = 1; i < 1000; i++) {
+    const name = `user${String(i).padStart(4, '0')}`;
+    await signupUser(backend, world.url, name, newDevice(backend));
+    others.push(name);
+    if (i % 100 === 0) process.stdout.write('.');
+  }
+  process.stdout.write('\n');
+
+  const directory = new CachedDirectory(alice.directory, { ttlSeconds: 86_400 });
+  const recipientsOf = (n: number): Recipient[] => [
+    { kind: 'user', name: 'alice' },
+    ...others.slice(0, n - 1).map((name) => ({ kind: 'user' as const, name })),
+  ];
+  // Resolve and verify every recipient once (not timed).
+  for (const r of recipientsOf(1000)) await directory.resolve(r);
+
+  const socket = join(dir, 'agent.sock');
+  const agent = await startAgent({ socketPath: socket, keystore: alice.ks });
+  const agentClient = await connectAgent(socket);
+  const token = newVaultToken();
+  const bridgeKeepers = new Map<string, Keeper>();
+  const bridge = await startVaultBridge({
+    listen: '127.0.0.1:0',
+    token,
+    keeperFor: (name) => {
+      const k = bridgeKeepers.get(name);
+      if (!k) throw new Error('unknown key');
+      return Promise.resolve(k);
+    },
+  });
+
+  console.log('\nkeeper encrypt / decrypt of a 32-byte key, ms p50 / p95 / p99');
+  console.log('| recipients | path | encrypt | decrypt |');
+  console.log('| --- | --- | --- | --- |');
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  for (const n of SIZES) {
+    const recipients = recipientsOf(n);
+    const inProcess = saltboxKeeper({
+      recipients,
+      directory,
+      keystore: () => Promise.resolve(alice.ks),
+      backend,
+    });
+    const viaAgent = saltboxKeeper({
+      recipients,
+      directory,
+      keystore: () => Promise.resolve(agentClient),
+      backend,
+    });
+    const keyName = `set${n}`;
+    bridgeKeepers.set(keyName, viaAgent);
+    const viaBridge = hashivaultKeeper({ address: bridge.address, token, keyId: keyName });
+    for (const [path, k] of [
+      ['in-process', inProcess],
+      ['agent', viaAgent],
+      ['vault bridge (agent behind it)', viaBridge],
+    ] as const) {
+      const iters = ITERATIONS[n]!;
+      const ct = await k.encrypt(key);
+      const e = await time(iters, () => k.encrypt(key));
+      const d = await time(iters, () => k.decrypt(ct));
+      console.log(`| ${n} | ${path} | ${summary(e)} | ${summary(d)} |`);
+    }
+  }
+
+  // A session of 100 operations: a team of 5 encrypting and decrypting secrets, on a fresh
+  // on-disk cache, against the same verified directory.
+  const session = new CachedDirectory(alice.directory, {
+    store: fileKeyCacheStore(join(dir, 'home')),
+    ttlSeconds: 86_400,
+  });
+  const sessionKeeper = saltboxKeeper({
+    recipients: recipientsOf(5),
+    directory: session,
+    keystore: () => Promise.resolve(alice.ks),
+    backend,
+  });
+  let resolutions = 0;
+  for (let i = 0; i < 100; i++) {
+    if (i % 2 === 0) {
+      await sessionKeeper.encrypt(key);
+      resolutions += 5;
+    } else
+      await sessionKeeper.decrypt(
+        await sessionKeeper.encrypt(key).then((c) => ((resolutions += 5), c)),
+      );
+  }
+  const { hits, misses } = session.stats;
+  console.log(
+    `\nsession: 100 operations, ${resolutions} recipient resolutions, ${misses} directory calls, ` +
+      `${hits} cache hits — hit rate ${((100 * hits) / (hits + misses)).toFixed(1)}%, ` +
+      `${((100 * (resolutions - misses)) / resolutions).toFixed(1)}% of directory calls avoided`,
+  );
+
+  await bridge.close();
+  await agentClient.close();
+  await agent.stop();
+} finally {
+  await world.close();
+  await rm(dir, { recursive: true, force: true });
+}
