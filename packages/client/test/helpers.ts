@@ -175,6 +175,8 @@ export function revokeLinks(
 /** A real server on a free port, SQLite in a fresh temp directory. */
 export async function startTestServer(
   limits: Parameters<typeof startServer>[0]['limits'] = {},
+  /** A PostgreSQL database to serve from instead of a fresh SQLite directory. */
+  databaseUrl?: string,
 ): Promise<{
   server: RunningServer;
   close: () => Promise<void>;
@@ -182,7 +184,7 @@ export async function startTestServer(
   const dir = await mkdtemp(join(tmpdir(), 'saltbox-client-'));
   const server = await startServer({
     listen: '127.0.0.1:0',
-    dataDir: join(dir, 'data'),
+    ...(databaseUrl === undefined ? { dataDir: join(dir, 'data') } : { databaseUrl }),
     logger: silentLogger,
     limits,
   });

