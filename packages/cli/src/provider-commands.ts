@@ -72,10 +72,25 @@ async function writePrivate(path: string, data: string | Uint8Array): Promise<vo
   await rename(tmp, path);
 }
 
+function processAlive(pid: unknown): boolean {
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function readVaultRecord(): Promise<VaultRecord> {
   try {
     const r = JSON.parse(await readFile(join(home(), VAULT_FILE), 'utf8')) as VaultRecord;
-    if (typeof r.address === 'string' && typeof r.token === 'string') return r;
+    // The agent removes the record when it stops, but a killed agent cannot: a record whose
+    // process is gone names a dead address and token, so it counts as no bridge at all.
+    if (typeof r.address === 'string' && typeof r.token === 'string' && processAlive(r.pid)) {
+      return r;
+    }
   } catch {
     // fall through
   }
@@ -149,7 +164,7 @@ const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 export async function pulumiEnv(_flags: Flags, ctx: CommandContext): Promise<void> {
   const r = await readVaultRecord();
   ctx.console.stdout(
-    `export VAULT_ADDR=${shellQuote(r.address)}\nexport VAULT_TOKEN=${shellQuote(r.token)}`,
+    `export VAULT_ADDR=${shellQuote(r.address)}\nexport VAULT_TOKEN=${shellQuote(r.token)}\n`,
   );
 }
 
@@ -166,14 +181,14 @@ export async function sopsEnv(flags: Flags, ctx: CommandContext): Promise<void> 
     if (!/^[A-Za-z0-9,:._+-]+$/.test(key)) throw usage('a key name is recipients or an alias');
     lines.push(`export SOPS_VAULT_URIS=${shellQuote(`${r.address}/v1/transit/keys/${key}`)}`);
   }
-  ctx.console.stdout(lines.join('\n'));
+  ctx.console.stdout(`${lines.join('\n')}\n`);
 }
 
 /** `saltbox age recipient <user | team:NAME>`. */
 export function ageRecipientCommand(flags: Flags, ctx: CommandContext): Promise<void> {
   const [name, ...rest] = positionals(flags);
   if (name === undefined || rest.length > 0) throw usage('give one user or team:NAME');
-  ctx.console.stdout(ageRecipient(name));
+  ctx.console.stdout(`${ageRecipient(name)}\n`);
   return Promise.resolve();
 }
 
@@ -181,7 +196,7 @@ export function ageRecipientCommand(flags: Flags, ctx: CommandContext): Promise<
 export async function ageIdentityCommand(_flags: Flags, ctx: CommandContext): Promise<void> {
   const config = await requireAccount();
   ctx.console.stdout(
-    `# saltbox identity of ${config.username}: decrypts through the keystore agent\n${ageIdentity(config.username)}`,
+    `# saltbox identity of ${config.username}: decrypts through the keystore agent\n${ageIdentity(config.username)}\n`,
   );
 }
 

@@ -2,6 +2,8 @@
  * The provider commands on the built CLI: age recipients, usage errors, and the bridge
  * commands failing with a coded error that names the fix when no bridge runs.
  */
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, run, tempHome } from './helpers.js';
 
@@ -27,6 +29,23 @@ describe('saltbox age / pulumi / rewrap', () => {
     const r = await run(['pulumi', 'env'], { env: home.env });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('--vault-listen');
+  });
+
+  it('pulumi env ignores a bridge record left by an agent that is gone', async () => {
+    // A killed agent cannot remove its record; pid 2^22+1 is above Linux's pid_max default.
+    const dead = { address: 'http://127.0.0.1:8200', token: 'sbv.stale', pid: 4_194_305 };
+    writeFileSync(join(home.dir, 'vault-bridge.json'), JSON.stringify(dead), { mode: 0o600 });
+    const r = await run(['pulumi', 'env'], { env: home.env });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('--vault-listen');
+    expect(r.out).not.toContain('sbv.stale');
+    // The same record naming a live process (this test's) is served.
+    const live = { ...dead, pid: process.pid };
+    writeFileSync(join(home.dir, 'vault-bridge.json'), JSON.stringify(live), { mode: 0o600 });
+    const ok = await run(['pulumi', 'env'], { env: home.env });
+    expect(ok.code).toBe(0);
+    expect(ok.out).toContain('VAULT_ADDR');
+    rmSync(join(home.dir, 'vault-bridge.json'));
   });
 
   it('age identity and rewrap need an account', async () => {
