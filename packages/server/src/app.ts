@@ -53,7 +53,12 @@ export interface Limits {
   maxBodyBytes: number;
   /** Allowed distance of a request timestamp from the server clock (default ±5 min). */
   clockSkewMs: number;
-  /** Per-device (and, on public routes, per-address) token bucket (default 50 burst, 20/s). */
+  /**
+   * Per-device (and, on public routes, per-address) token bucket (default 1,000 burst,
+   * 500/s). Generous on purpose: one bot device doing KV work or loading a team (which fetches
+   * every signer's chain) legitimately sends hundreds of requests a second; the limit is there
+   * to stop a runaway or abusive client, not to pace normal use.
+   */
   rateLimit: RateLimit;
   /** Largest KV value in plaintext bytes (default 1 MiB); larger puts are `PAYLOAD_TOO_LARGE`. */
   kvMaxValueBytes: number;
@@ -63,7 +68,7 @@ export interface Limits {
 export const DEFAULT_LIMITS: Limits = {
   maxBodyBytes: 256 * 1024,
   clockSkewMs: DEFAULT_CLOCK_SKEW_MS,
-  rateLimit: { burst: 50, perSecond: 20 },
+  rateLimit: { burst: 1_000, perSecond: 500 },
   kvMaxValueBytes: DEFAULT_KV_MAX_VALUE_BYTES,
 };
 
