@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { readAccountConfig } from '@saltbox/client';
 import { runCli } from './cli.js';
 import { saltboxHome } from './keys.js';
-import { takeInterruptHandler } from './signals.js';
+import { installSignalExits } from './signals.js';
 import { processConsole } from './ui.js';
 
 const IGNORED_BOOLEANS = new Set(['--enable-bot-lite-mode', '--no-auto-fork', '--debug', '-d']);
@@ -158,18 +158,6 @@ async function runKeybaseShim(argv: readonly string[]): Promise<number> {
 }
 
 // The first SIGINT/SIGTERM stops a foreground agent (`service`) cleanly; otherwise it exits.
-for (const [signal, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-] as const) {
-  process.on(signal, () => {
-    const handler = takeInterruptHandler();
-    if (handler) {
-      void handler();
-      return;
-    }
-    process.exit(code);
-  });
-}
+installSignalExits();
 // Exit explicitly: keybase-bot never closes the service's standard input.
 process.exit(await runKeybaseShim(process.argv.slice(2)));

@@ -8,25 +8,12 @@
  */
 import { runCli } from './cli.js';
 import { removeTempFilesSync } from './io.js';
-import { takeInterruptHandler } from './signals.js';
+import { installSignalExits } from './signals.js';
 import { processConsole, reportError } from './ui.js';
 
 // An interrupted decryption must not leave its temporary plaintext file behind. A command that
 // shuts down by itself (the foreground agent) registers a handler instead; a second signal exits.
-for (const [signal, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-] as const) {
-  process.on(signal, () => {
-    const handler = takeInterruptHandler();
-    if (handler) {
-      void handler();
-      return;
-    }
-    removeTempFilesSync();
-    process.exit(code);
-  });
-}
+installSignalExits(removeTempFilesSync);
 
 // A promise rejected inside a stream pipeline before anyone awaited it (a packet that failed
 // while earlier ones were still being written) would otherwise crash the process with a stack

@@ -1,7 +1,7 @@
 /**
- * Ctrl-C and SIGTERM. By default `main.ts` removes temporary output files and exits at once; a
- * long-running command (the foreground agent) registers a handler instead and shuts down by
- * itself. A second signal always exits.
+ * Ctrl-C and SIGTERM. By default an executable (`main.ts`, the keybase shim) cleans up and exits
+ * at once; a long-running command (the foreground agent, the server) registers a handler
+ * instead and shuts down by itself. A second signal always exits.
  *
  * @packageDocumentation
  */
@@ -18,4 +18,25 @@ export function takeInterruptHandler(): (() => Promise<void>) | undefined {
   const h = handler;
   handler = undefined;
   return h;
+}
+
+/**
+ * Installs the SIGINT/SIGTERM behaviour every saltbox executable shares: run the registered
+ * handler if there is one, else `beforeExit` (synchronous cleanup) and exit with 128 + signal.
+ */
+export function installSignalExits(beforeExit: () => void = () => undefined): void {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.on(signal, () => {
+      const h = takeInterruptHandler();
+      if (h) {
+        void h();
+        return;
+      }
+      beforeExit();
+      process.exit(code);
+    });
+  }
 }
