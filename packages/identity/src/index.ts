@@ -12,6 +12,7 @@ export * from './errors.js';
 export { fromBase64, fromBase64Url, hexToBytes, toBase64, toBase64Url, toHex } from './encoding.js';
 export * from './ids.js';
 export * from './names.js';
+export * from './nacl-key-pair.js';
 export * from './paper-key.js';
 export * from './per-user-key.js';
 export * from './team-keys.js';

@@ -8,11 +8,11 @@
  * @packageDocumentation
  */
 import { utf8 } from '@saltbox/saltpack';
-import type { CryptoBackend, Ed25519KeyPair, RandomSource } from '@saltbox/saltpack';
+import type { CryptoBackend, RandomSource } from '@saltbox/saltpack';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { fail } from './errors.js';
-import { curve25519Kid, ed25519Kid } from './ids.js';
-import type { KidHex } from './ids.js';
+import { naclKeyPairs } from './nacl-key-pair.js';
+import type { NaclKeyPairs } from './nacl-key-pair.js';
 
 /** Words in a freshly generated phrase: ceil((117 + 22 + 4) / 11) = 13 (spec §5.1). */
 export const PAPER_KEY_WORDS = 13;
@@ -27,17 +27,7 @@ const MAX_TRIES = 1000;
 const WORD_INDEX = new Map<string, number>(wordlist.map((w, i) => [w, i]));
 
 /** The keys of a paper device. The secret halves go straight to the keystore. */
-export interface PaperKeys {
-  /** The Ed25519 sibkey (NaCl layout; `secretKey` is seed ‖ public). */
-  signing: Ed25519KeyPair;
-  /** KID of the signing key, `0120…0a`. */
-  signingKid: KidHex;
-  /** X25519 secret key of the encryption subkey. */
-  encryptionSecretKey: Uint8Array;
-  /** X25519 public key of the encryption subkey. */
-  encryptionPublicKey: Uint8Array;
-  /** KID of the encryption key, `0121…0a`. */
-  encryptionKid: KidHex;
+export interface PaperKeys extends NaclKeyPairs {
   /** The paper device's public name: the first two words (spec §5.1). */
   deviceName: string;
 }
@@ -139,15 +129,8 @@ export async function derivePaperKeys(
   const parsed = typeof phrase === 'string' ? parsePaperKeyPhrase(backend, phrase) : phrase;
   const stream = await backend.scrypt(utf8(parsed.phrase), new Uint8Array(0), PAPER_KEY_SCRYPT);
   try {
-    const signing = backend.ed25519KeyPairFromSeed(stream.subarray(32, 64));
-    const encryptionSecretKey = stream.slice(64, 96);
-    const encryptionPublicKey = backend.x25519PublicKey(encryptionSecretKey);
     return {
-      signing,
-      signingKid: ed25519Kid(signing.publicKey),
-      encryptionSecretKey,
-      encryptionPublicKey,
-      encryptionKid: curve25519Kid(encryptionPublicKey),
+      ...naclKeyPairs(backend, stream.subarray(32, 64), stream.slice(64, 96)),
       deviceName: parsed.prefix,
     };
   } finally {

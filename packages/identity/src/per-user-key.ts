@@ -5,10 +5,10 @@
  * @packageDocumentation
  */
 import { utf8 } from '@saltbox/saltpack';
-import type { CryptoBackend, Ed25519KeyPair } from '@saltbox/saltpack';
+import type { CryptoBackend } from '@saltbox/saltpack';
 import { fail } from './errors.js';
-import { curve25519Kid, ed25519Kid } from './ids.js';
-import type { KidHex } from './ids.js';
+import { naclKeyPairs } from './nacl-key-pair.js';
+import type { NaclKeyPairs } from './nacl-key-pair.js';
 import { openVersionedSecretbox, sealVersionedSecretbox } from './secretbox-envelope.js';
 
 /**
@@ -27,15 +27,12 @@ export const PUK_REASONS = {
   ephemeralTeam: 'Derived-Ephemeral-Team-NaCl-DH-1',
 } as const;
 
-/** The keys of one PUK generation. */
-export interface PerUserKeys {
-  /** Ed25519 key pair from `HMAC-SHA256(seed, "Derived-User-NaCl-EdDSA-1")` as the seed. */
-  signing: Ed25519KeyPair;
-  signingKid: KidHex;
-  /** X25519 secret `HMAC-SHA256(seed, "Derived-User-NaCl-DH-1")` and its public key. */
-  encryptionSecretKey: Uint8Array;
-  encryptionPublicKey: Uint8Array;
-  encryptionKid: KidHex;
+/**
+ * The keys of one PUK generation: the Ed25519 pair seeded by
+ * `HMAC-SHA256(seed, "Derived-User-NaCl-EdDSA-1")`, the X25519 secret
+ * `HMAC-SHA256(seed, "Derived-User-NaCl-DH-1")`, and the secretbox key.
+ */
+export interface PerUserKeys extends NaclKeyPairs {
   /** Secretbox key for the `prev` of the next generation. */
   secretboxKey: Uint8Array;
 }
@@ -71,16 +68,14 @@ export function derivePerUserKeySecret(
  */
 export function derivePerUserKeys(backend: CryptoBackend, seed: Uint8Array): PerUserKeys {
   const signingSeed = derivePerUserKeySecret(backend, seed, PUK_REASONS.signing);
-  const signing = backend.ed25519KeyPairFromSeed(signingSeed);
+  const pairs = naclKeyPairs(
+    backend,
+    signingSeed,
+    derivePerUserKeySecret(backend, seed, PUK_REASONS.encryption),
+  );
   signingSeed.fill(0);
-  const encryptionSecretKey = derivePerUserKeySecret(backend, seed, PUK_REASONS.encryption);
-  const encryptionPublicKey = backend.x25519PublicKey(encryptionSecretKey);
   return {
-    signing,
-    signingKid: ed25519Kid(signing.publicKey),
-    encryptionSecretKey,
-    encryptionPublicKey,
-    encryptionKid: curve25519Kid(encryptionPublicKey),
+    ...pairs,
     secretboxKey: derivePerUserKeySecret(backend, seed, PUK_REASONS.prevSecretbox),
   };
 }

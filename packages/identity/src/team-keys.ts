@@ -6,12 +6,14 @@
  * @packageDocumentation
  */
 import { concatBytes, utf8 } from '@saltbox/saltpack';
-import type { CryptoBackend, Ed25519KeyPair } from '@saltbox/saltpack';
+import type { CryptoBackend } from '@saltbox/saltpack';
 import { decodeCanonicalMsgpack, encodeCanonicalMsgpack } from './canonical-msgpack.js';
 import { fromBase64, hexToBytes, toBase64 } from './encoding.js';
 import { fail } from './errors.js';
-import { curve25519Kid, ed25519Kid, naclPublicKey, KID_TYPE } from './ids.js';
+import { naclPublicKey, KID_TYPE } from './ids.js';
 import type { KidHex } from './ids.js';
+import { naclKeyPairs } from './nacl-key-pair.js';
+import type { NaclKeyPairs } from './nacl-key-pair.js';
 import { openVersionedSecretbox, sealVersionedSecretbox } from './secretbox-envelope.js';
 
 /** Keybase's team derivation strings (spec §6.4). The code's `NaCl-` forms win over the book's. */
@@ -36,15 +38,11 @@ export const TEAM_APPLICATIONS = {
 /** An application name of {@link TEAM_APPLICATIONS}. */
 export type TeamApplication = keyof typeof TEAM_APPLICATIONS;
 
-/** The keys of one PTK generation. */
-export interface PerTeamKeys {
-  /** Ed25519 key pair seeded by `HMAC-SHA512(seed, "…-EdDSA-1")[:32]`. */
-  signing: Ed25519KeyPair;
-  signingKid: KidHex;
-  /** X25519 secret `HMAC-SHA512(seed, "…-DH-1")[:32]` and its public key. */
-  encryptionSecretKey: Uint8Array;
-  encryptionPublicKey: Uint8Array;
-  encryptionKid: KidHex;
+/**
+ * The keys of one PTK generation: the Ed25519 pair seeded by `HMAC-SHA512(seed, "…-EdDSA-1")[:32]`,
+ * the X25519 secret `HMAC-SHA512(seed, "…-DH-1")[:32]`, and the prev-secretbox key.
+ */
+export interface PerTeamKeys extends NaclKeyPairs {
   /** Secretbox key for the `prev` that carries the previous generation's seed. */
   prevSecretboxKey: Uint8Array;
 }
@@ -75,16 +73,14 @@ export function deriveTeamKeySecret(
  */
 export function derivePerTeamKeys(backend: CryptoBackend, seed: Uint8Array): PerTeamKeys {
   const signingSeed = deriveTeamKeySecret(backend, seed, TEAM_KEY_STRINGS.signing);
-  const signing = backend.ed25519KeyPairFromSeed(signingSeed);
+  const pairs = naclKeyPairs(
+    backend,
+    signingSeed,
+    deriveTeamKeySecret(backend, seed, TEAM_KEY_STRINGS.encryption),
+  );
   signingSeed.fill(0);
-  const encryptionSecretKey = deriveTeamKeySecret(backend, seed, TEAM_KEY_STRINGS.encryption);
-  const encryptionPublicKey = backend.x25519PublicKey(encryptionSecretKey);
   return {
-    signing,
-    signingKid: ed25519Kid(signing.publicKey),
-    encryptionSecretKey,
-    encryptionPublicKey,
-    encryptionKid: curve25519Kid(encryptionPublicKey),
+    ...pairs,
     prevSecretboxKey: deriveTeamKeySecret(backend, seed, TEAM_KEY_STRINGS.prevSecretbox),
   };
 }
