@@ -22,26 +22,9 @@ import {
   startTestServer,
 } from './helpers.js';
 import type { User } from './helpers.js';
+import { lyingFetch } from './lying-fetch.js';
 
 const backend = await defaultBackend();
-
-type Rewrite = (path: string, body: unknown) => unknown;
-
-/** A fetch that forwards to the real server and lets the test rewrite JSON answers. */
-function lyingFetch() {
-  const state: { rewrite: Rewrite | null } = { rewrite: null };
-  const f: typeof fetch = async (input, init) => {
-    const res = await fetch(input, init);
-    const url = input instanceof URL ? input : new URL(input as string);
-    if (state.rewrite === null || !res.ok) return res;
-    const body: unknown = await res.json();
-    return new Response(JSON.stringify(state.rewrite(url.pathname, body)), {
-      status: res.status,
-      headers: { 'content-type': 'application/json' },
-    });
-  };
-  return { f, state };
-}
 
 const isChain = (path: string, name: string) => path === `/api/v1/users/${name}/chain`;
 const links = (u: User): ChainLink[] => u.links.map((l) => l.link as ChainLink);

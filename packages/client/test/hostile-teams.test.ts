@@ -16,24 +16,9 @@ import type { ClientError, ClientErrorCode, VerifiedTeam } from '../src/index.js
 import { startTestServer, tempHome } from './helpers.js';
 import { clientsFor, keystoreUser } from './team-helpers.js';
 import type { KeystoreUser } from './team-helpers.js';
+import { lyingFetch } from './lying-fetch.js';
 
 const backend = await defaultBackend();
-
-type Rewrite = (path: string, body: unknown) => unknown;
-
-function lyingFetch() {
-  const state: { rewrite: Rewrite | null } = { rewrite: null };
-  const f: typeof fetch = async (input, init) => {
-    const res = await fetch(input, init);
-    const url = input instanceof URL ? input : new URL(input as string);
-    if (state.rewrite === null || !res.ok) return res;
-    const body: unknown = await res.json();
-    return Response.json(state.rewrite(decodeURIComponent(url.pathname), body), {
-      status: res.status,
-    });
-  };
-  return { f, state };
-}
 
 async function refusal(p: Promise<unknown>): Promise<ClientError> {
   const e: unknown = await p.then(
