@@ -3,7 +3,9 @@
  * disk for `cache_ttl` seconds (default 24 h) so a session of many encryptions asks the
  * directory once per recipient. An entry is dropped early when the chain this machine verified
  * for the recipient has moved on (its pinned tail differs from the entry's): a revoked device
- * must not stay a recipient until the TTL runs out.
+ * must not stay a recipient until the TTL runs out, and a member removed from a team (which
+ * rotates the team key) must not keep receiving what is encrypted to the team. The check reads
+ * the local pin only, so a hit costs no directory call.
  *
  * Only public data is stored (KIDs, tails, eldest KIDs); the file is still written 0600 and
  * atomically, like every saltbox file.
@@ -137,7 +139,9 @@ export class CachedDirectory implements RecipientDirectory {
     const entries = await this.#all();
     const hit = entries[label];
     if (hit && this.#ttlMs > 0 && this.#now() - hit.fetchedAt < this.#ttlMs) {
-      const tail = this.#inner.verifiedTail ? await this.#inner.verifiedTail(r) : undefined;
+      const tail = this.#inner.verifiedTail
+        ? await this.#inner.verifiedTail(r, hit.identity)
+        : undefined;
       if (tail === undefined || tail === hit.tail) {
         this.stats.hits++;
         return {
@@ -166,8 +170,10 @@ export class CachedDirectory implements RecipientDirectory {
   }
 
   /** Passes through to the inner directory. */
-  verifiedTail(r: Recipient): Promise<string | undefined> {
-    return this.#inner.verifiedTail ? this.#inner.verifiedTail(r) : Promise.resolve(undefined);
+  verifiedTail(r: Recipient, identity?: string): Promise<string | undefined> {
+    return this.#inner.verifiedTail
+      ? this.#inner.verifiedTail(r, identity)
+      : Promise.resolve(undefined);
   }
 
   /** Drops one recipient's entry (or all). */

@@ -15,7 +15,7 @@ import {
   ApiClient,
   FileChainCache,
   FilePinStore,
-  MemoryTeamPinStore,
+  FileTeamPinStore,
   TeamLoader,
   TeamManager,
   UserLoader,
@@ -125,13 +125,16 @@ export async function openProviderContext(o: ProviderContextOptions): Promise<Pr
   const api = new ApiClient({ baseUrl: o.server, backend, signer });
   const pins = new FilePinStore(home);
   const loader = new UserLoader({ api, backend, pins, cache: new FileChainCache(home) });
-  const teamLoader = new TeamLoader({
-    api,
-    backend,
-    users: loader,
-    pins: new MemoryTeamPinStore(),
+  // Team pins on disk, shared with the CLI's team commands (`team-pins.json`): a rotation made
+  // by `saltbox team remove` moves the pin, which drops the cached team key here.
+  const teamPins = new FileTeamPinStore(home);
+  const teamLoader = new TeamLoader({ api, backend, users: loader, pins: teamPins });
+  const directory = userDirectory({
+    loader,
+    pins,
+    teams: o.teams ?? teamResolver(teamLoader),
+    teamPins,
   });
-  const directory = userDirectory({ loader, pins, teams: o.teams ?? teamResolver(teamLoader) });
   const cacheStore = fileKeyCacheStore(home);
   const follows = fileFollowStore(home);
   const refreshKeys = async () => {

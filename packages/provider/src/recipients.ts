@@ -8,7 +8,7 @@
  */
 import { isValidUsername, normalizeUsername, parseTeamName } from '@saltbox/identity';
 import { isClientError } from '@saltbox/client';
-import type { PinStore, UserLoader, VerifiedUser } from '@saltbox/client';
+import type { PinStore, TeamPinStore, UserLoader, VerifiedUser } from '@saltbox/client';
 import { ProviderError, invalidArgument } from './errors.js';
 
 /** One recipient: a user or a team, by name. */
@@ -86,8 +86,12 @@ export interface RecipientDirectory {
   /**
    * The tail of the chain this machine last verified for the recipient, read locally (no
    * request); undefined when unknown. Used to invalidate cached keys when a chain changed.
+   *
+   * @param identity - the identity of the cached entry ({@link RecipientKeys.identity}): a
+   *   team's pins are kept by team ID, which a subteam's name alone does not give without a
+   *   request.
    */
-  verifiedTail?(recipient: Recipient): Promise<string | undefined>;
+  verifiedTail?(recipient: Recipient, identity?: string): Promise<string | undefined>;
 }
 
 /** Maps `@saltbox/client` failures to Go CDK codes. */
@@ -178,13 +182,15 @@ export type TeamResolver = (name: string) => Promise<RecipientKeys>;
  * A directory over `@saltbox/client`: users through the verifying {@link UserLoader}; teams
  * through `teams` when given (else `Unimplemented`).
  *
- * @param options - `pins` (the loader's pin store) lets cached keys be invalidated when the
- *   verified tail moves.
+ * @param options - `pins` (the user loader's pin store) and `teamPins` (the team loader's) let
+ *   cached keys be invalidated when the verified tail moves: a revoked device, a rotated PUK, a
+ *   team rotation after a member was removed.
  */
 export function userDirectory(options: {
   loader: UserLoader;
   pins?: PinStore;
   teams?: TeamResolver;
+  teamPins?: TeamPinStore;
 }): RecipientDirectory {
   return {
     async resolve(r) {
@@ -215,8 +221,13 @@ export function userDirectory(options: {
         );
       return { label, encryptionKids: kids, identity: user.eldestKid, tail: user.tail.linkId };
     },
-    async verifiedTail(r) {
-      if (r.kind !== 'user' || !options.pins) return undefined;
+    async verifiedTail(r, identity) {
+      if (r.kind === 'team') {
+        // A team's pin is kept by team ID: the cached entry's identity.
+        if (!options.teamPins || identity === undefined) return undefined;
+        return (await options.teamPins.get(identity))?.tail.linkId;
+      }
+      if (!options.pins) return undefined;
       return (await options.pins.get(r.name))?.tail.linkId;
     },
   };

@@ -35,6 +35,8 @@ export interface KeystoreUser {
   api: ApiClient;
   loader: UserLoader;
   pins: MemoryPinStore;
+  /** The team pins of this "machine": shared by its team loaders and its directory. */
+  teamPins: MemoryTeamPinStore;
   directory: RecipientDirectory;
   teams: TeamManager;
   /** Opens PUK boxes the keystore lacks (after a rotation). */
@@ -85,12 +87,8 @@ export async function startWorld(): Promise<{
       });
       const pins = new MemoryPinStore();
       const loader = new UserLoader({ api, backend, pins, cache: new MemoryChainCache() });
-      const teamLoader = new TeamLoader({
-        api,
-        backend,
-        users: loader,
-        pins: new MemoryTeamPinStore(),
-      });
+      const teamPins = new MemoryTeamPinStore();
+      const teamLoader = new TeamLoader({ api, backend, users: loader, pins: teamPins });
       const teams = new TeamManager({
         api,
         backend,
@@ -119,7 +117,8 @@ export async function startWorld(): Promise<{
         api,
         loader,
         pins,
-        directory: userDirectory({ loader, pins, teams: teamResolver(teamLoader) }),
+        teamPins,
+        directory: userDirectory({ loader, pins, teams: teamResolver(teamLoader), teamPins }),
         teams,
         refreshKeys,
       };

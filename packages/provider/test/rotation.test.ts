@@ -1,14 +1,17 @@
 /**
  * Key rotation (issue 7 item 4): ciphertexts made before a device revoke and the PUK rotation
  * that comes with it still decrypt; new ones go to the new PUK and not to the revoked device;
- * a cached key entry is dropped as soon as the verified chain moved.
+ * a cached key entry is dropped as soon as the verified chain moved — a user's chain, and a
+ * team's chain after a member was removed (which rotates the team key).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesEqual, decrypt, encrypt } from '@saltbox/saltpack';
 import { keystoreKeyring, kidPublicKey } from '@saltbox/keystore';
 import { buildRevokeLink, createEncryptionPacket, curve25519Kid } from '@saltbox/identity';
 import type { ChainLink } from '@saltbox/protocol';
+import { TeamLoader, TeamManager } from '@saltbox/client';
 import { CachedDirectory, saltboxKeeper } from '../src/index.js';
+import type { RecipientDirectory } from '../src/index.js';
 import { addDeviceLinks, ctx, pukLink } from '../../client/test/helpers.js';
 import { backend, startWorld } from './helpers.js';
 import type { KeystoreUser } from './helpers.js';
@@ -104,5 +107,91 @@ describe('rotation', () => {
       ].sort(),
     );
     expect(named).not.toContain(phone.encKid);
+  });
+
+  it('a team rotation (a member removed) reaches the next encryption within cache_ttl; old ciphertexts still open', async () => {
+    const tina = await world.signup('tina');
+    const uma = await world.signup('uma');
+    const carol = await world.signup('carol');
+    await tina.teams.createTeam('acme');
+    await tina.teams.addMember('acme', 'uma', 'writer');
+    await tina.teams.addMember('acme', 'carol', 'writer');
+
+    // tina's keeper as the agent's bridge holds it: one cache for its life, a day's TTL.
+    let directoryCalls = 0;
+    const counting: RecipientDirectory = {
+      resolve: (r) => {
+        directoryCalls++;
+        return tina.directory.resolve(r);
+      },
+      verifiedTail: (r, identity) => tina.directory.verifiedTail!(r, identity),
+    };
+    const cache = new CachedDirectory(counting, { ttlSeconds: 86_400 });
+    const toAcme = saltboxKeeper({
+      recipients: [{ kind: 'team', name: 'acme' }],
+      directory: cache,
+    });
+    const before = await toAcme.encrypt(enc('made before the removal'));
+    await toAcme.encrypt(enc('nothing changed'));
+    // Nothing changed: the second encryption is a hit, no directory call.
+    expect(cache.stats).toEqual({ hits: 1, misses: 1, invalidations: 0 });
+    expect(directoryCalls).toBe(1);
+
+    const keeperOf = (u: KeystoreUser) =>
+      saltboxKeeper({
+        recipients: [{ kind: 'team', name: 'acme' }],
+        directory: u.directory,
+        keystore: () => Promise.resolve(u.ks),
+        refreshKeys: u.refreshKeys,
+      });
+    const opens = async (u: KeystoreUser, ct: Uint8Array, text: string) =>
+      bytesEqual(await keeperOf(u).decrypt(ct), enc(text));
+    expect(await opens(carol, before, 'made before the removal')).toBe(true);
+
+    // tina removes carol in another process on the same machine (as 'saltbox team remove'
+    // does): its own team loader, the same team pins. The removal rotates to generation 2.
+    const otherLoader = new TeamLoader({
+      api: tina.api,
+      backend,
+      users: tina.loader,
+      pins: tina.teamPins,
+    });
+    const other = new TeamManager({
+      api: tina.api,
+      backend,
+      keystore: tina.ks,
+      users: tina.loader,
+      teams: otherLoader,
+      me: {
+        username: 'tina',
+        deviceSigningKid: tina.device.kid,
+        deviceEncryptionKid: tina.device.encKid,
+      },
+    });
+    const rotated = await other.removeMember('acme', 'carol');
+    expect(rotated.perTeamKeys.map((k) => k.generation)).toEqual([1, 2]);
+
+    const after = await toAcme.encrypt(enc('made after the removal'));
+    expect(cache.stats).toEqual({ hits: 1, misses: 2, invalidations: 1 });
+    expect(directoryCalls).toBe(2);
+    // The new ciphertext names generation 2 only.
+    const { info } = await decrypt(after, { keyring: await keystoreKeyring(tina.ks) });
+    expect(info.namedReceivers.map((pk) => curve25519Kid(pk))).toEqual([
+      rotated.perTeamKeys[1]!.encryptionKid,
+    ]);
+    // The removed member cannot read it, even after refreshing her keys; the others can, and
+    // still read what was made before.
+    await expect(keeperOf(carol).decrypt(after)).rejects.toMatchObject({
+      code: 'PermissionDenied',
+      reason: 'PROVIDER_DECRYPT_FAILED',
+    });
+    expect(await opens(uma, after, 'made after the removal')).toBe(true);
+    expect(await opens(uma, before, 'made before the removal')).toBe(true);
+    expect(await opens(tina, before, 'made before the removal')).toBe(true);
+
+    // The cache still does its job once the new tail is cached.
+    await toAcme.encrypt(enc('nothing changed again'));
+    expect(cache.stats).toEqual({ hits: 2, misses: 2, invalidations: 1 });
+    expect(directoryCalls).toBe(2);
   });
 });
