@@ -4,13 +4,9 @@
  * each revision, nothing is lost); the server is killed with SIGKILL under a write load, and
  * after a restart every acknowledged write is readable and verifies.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresStorage, openSqliteStorage } from '@saltbox/server';
 import type { Storage } from '@saltbox/server';
@@ -20,56 +16,8 @@ import { startTestPostgres } from '../../server/test/pg.js';
 import type { TestPostgres } from '../../server/test/pg.js';
 import { createTeam, kvUser } from './kv-helpers.js';
 import type { KvUser } from './kv-helpers.js';
-
-const SCRIPT = fileURLToPath(new URL('./fixtures/kv-server-process.ts', import.meta.url));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => {
-        resolve(typeof a === 'object' && a !== null ? a.port : 0);
-      });
-    });
-  });
-}
-
-/** Starts the server process and resolves with its URL once it listens. */
-function startProcess(port: number, where: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=source', '--import', 'tsx', SCRIPT, String(port), where],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n')[0];
-      if (out.includes('\n')) resolve({ child, url: line! });
-    });
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.once('exit', (code) => {
-      reject(new Error(`server process exited (${String(code)}): ${err.slice(-2000)}`));
-    });
-  });
-}
-
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      resolve();
-      return;
-    }
-    child.once('exit', () => {
-      resolve();
-    });
-    child.kill('SIGKILL');
-  });
-}
+import { freePort, killProcess, startServerProcess } from './server-process.js';
+import type { ServerProcess } from './server-process.js';
 
 interface Backend {
   name: string;
@@ -113,7 +61,7 @@ afterAll(async () => {
 describe.each(backends)('kv concurrency and durability: $name', (backend) => {
   let env: Awaited<ReturnType<Backend['setup']>>;
   let port: number;
-  let proc: { child: ChildProcess; url: string };
+  let proc: ServerProcess;
   let storage: Storage;
   let alice: KvUser;
   let bob: KvUser;
@@ -122,7 +70,7 @@ describe.each(backends)('kv concurrency and durability: $name', (backend) => {
   beforeAll(async () => {
     env = await backend.setup();
     port = await freePort();
-    proc = await startProcess(port, env.where);
+    proc = await startServerProcess(port, env.where);
     storage = await env.storage();
     alice = await kvUser(proc.url, 'alice');
     bob = await kvUser(proc.url, 'bob');
@@ -132,7 +80,7 @@ describe.each(backends)('kv concurrency and durability: $name', (backend) => {
     ]);
   }, 180_000);
   afterAll(async () => {
-    await kill(proc.child);
+    await killProcess(proc.child);
     await storage.close();
     await env.cleanup();
   });
@@ -184,12 +132,12 @@ describe.each(backends)('kv concurrency and durability: $name', (backend) => {
       if (Date.now() - started > 10_000) break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    await kill(proc.child);
+    await killProcess(proc.child);
     stop = true;
     await Promise.all(load);
     expect(sum(acked)).toBeGreaterThan(0);
 
-    proc = await startProcess(port, env.where);
+    proc = await startServerProcess(port, env.where);
     const reader = bob.kv();
     for (const [key, want] of acked) {
       const got = await reader.get(teamId, 'load', key);

@@ -15,13 +15,9 @@
  * Options (environment): BENCH_SECONDS (per phase, default 5), BENCH_BACKENDS
  * (sqlite,postgres), BENCH_CONCURRENCY (1,10,50), BENCH_ENTRIES (10000,100000,1000000).
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import type { KvClient } from '@saltbox/client';
@@ -30,6 +26,7 @@ import type { Storage } from '../src/index.js';
 import { startTestPostgres } from '../test/pg.js';
 import { createTeam, kvUser } from '../../client/test/kv-helpers.js';
 import type { KvUser } from '../../client/test/kv-helpers.js';
+import { freePort, startServerProcess } from '../../client/test/server-process.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'sqlite,postgres').split(',');
@@ -37,41 +34,7 @@ const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,10,50').split(',').map(
 const ENTRIES = (process.env.BENCH_ENTRIES ?? '10000,100000,1000000').split(',').map(Number);
 const GOAL_GETS = 2000;
 const GOAL_PUTS = 1000;
-const SCRIPT = fileURLToPath(
-  new URL('../../client/test/fixtures/kv-server-process.ts', import.meta.url),
-);
 const VALUE = 'x'.repeat(100);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => {
-        resolve(typeof a === 'object' && a !== null ? a.port : 0);
-      });
-    });
-  });
-}
-
-function startProcess(port: number, where: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=source', '--import', 'tsx', SCRIPT, String(port), where],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('\n')) resolve({ child, url: out.split('\n')[0]! });
-    });
-    child.once('exit', (code) => {
-      reject(new Error(`server exited ${String(code)}`));
-    });
-  });
-}
 
 function pct(sorted: number[], p: number): number {
   return sorted.length === 0
@@ -192,7 +155,7 @@ for (const name of BACKENDS) {
     storage = await openPostgresStorage({ databaseUrl: where });
   }
   const port = await freePort();
-  const proc = await startProcess(port, where);
+  const proc = await startServerProcess(port, where, { inheritStderr: true });
   const users: KvUser[] = [];
   for (let i = 0; i < 5; i++) users.push(await kvUser(proc.url, `bench${i}`));
   const teamId = await createTeam(
