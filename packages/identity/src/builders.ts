@@ -23,6 +23,7 @@ import { linkTypeCode } from './link-types.js';
 import { encodeOuterLink } from './outer-link.js';
 import { assembleSignaturePacket } from './packets.js';
 import { toHex } from './encoding.js';
+import { parsePgpKey, verifyPgpMessage } from './pgp.js';
 
 /** Default `expire_in`: 16 years, Keybase's value for NaCl delegations (spec §3.1). */
 export const DEFAULT_EXPIRE_IN = 504576000;
@@ -536,6 +537,58 @@ export function signPerUserKeyLink(
     encryptionKid: puk.encryptionKid,
   });
   return runRemote(backend, plan, [signer, puk.signing]);
+}
+
+/**
+ * A PGP key held elsewhere (the keystore) that reverse-signs its own delegation (spec §3.6):
+ * Keybase's PGP reverse signature is an armored, attached OpenPGP signature (a
+ * `-----BEGIN PGP MESSAGE-----` block) over the link's canonical JSON with the slot null.
+ */
+export interface RemotePgpSigner {
+  /** The armored public key: the bundle whose trimmed SHA-256 is the `full_hash`. */
+  armoredPublicKey: string;
+  /** Returns the armored attached signature over `message`, made by this key. */
+  signReverse(message: Uint8Array): Promise<string>;
+}
+
+/**
+ * A `sibkey` link delegating a PGP key (spec §3.2): the section carries the PGP key's `kid`,
+ * `fingerprint`, `key_id` (upper-case, as Keybase writes it) and `full_hash`, and the PGP key's
+ * reverse signature. `signer` (a device sibkey) signs the link. The reverse signature is
+ * verified against the bundle before it goes into the link.
+ *
+ * @throws IdentityError `IDENTITY_MALFORMED` (unreadable bundle), `IDENTITY_VERIFY_FAILED` (the
+ *   PGP signer or the link signer returned a signature that does not verify, or one over other
+ *   bytes), `IDENTITY_INVALID_ARGUMENT`; whatever the signers throw.
+ */
+export async function signPgpSibkeyLink(
+  backend: CryptoBackend,
+  ctx: LinkContext,
+  signer: RemoteLinkSigner,
+  pgp: RemotePgpSigner,
+): Promise<BuiltLink> {
+  const bundle = await parsePgpKey(backend, pgp.armoredPublicKey);
+  const section: JsonObject = {
+    fingerprint: bundle.fingerprint,
+    full_hash: bundle.fullHash,
+    key_id: bundle.keyId.toUpperCase(),
+    kid: bundle.kid,
+    reverse_sig: null,
+  };
+  const payload = payloadFor(ctx, signer.kid, 'sibkey', { sibkey: section }, 1, false);
+  const message = utf8(canonicalJson(payload));
+  const armored = await pgp.signReverse(message);
+  let signed: Uint8Array;
+  try {
+    signed = await verifyPgpMessage(armored, [bundle]);
+  } catch (e) {
+    throw fail('IDENTITY_VERIFY_FAILED', 'the pgp reverse signature does not verify', {}, e);
+  }
+  if (signed.length !== message.length || !signed.every((b, i) => b === message[i]))
+    throw fail('IDENTITY_VERIFY_FAILED', 'the pgp reverse signature covers other bytes');
+  section.reverse_sig = armored;
+  const plan = finish(backend, ctx, signer.kid, payload, 'sibkey', false, 1, SIG_ID_SUFFIX.user);
+  return runRemote(backend, plan, [signer]);
 }
 
 /**

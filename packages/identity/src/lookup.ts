@@ -93,6 +93,8 @@ export interface LookupUserInput {
   ctime?: number;
   lastSig?: { sigId: string; seqno: number; linkId: string };
   perUserKeys?: readonly PerUserKeyInfo[];
+  /** Armored PGP public keys of the user's live PGP sibkeys (`public_keys.pgp_public_keys`). */
+  pgpPublicKeys?: readonly string[];
 }
 
 /** Builds one user object of `them`. */
@@ -109,6 +111,7 @@ export function buildLookupUser(u: LookupUserInput): LookupUser {
       ...(u.sibkeys ? { sibkeys: [...u.sibkeys] } : {}),
       ...(u.subkeys ? { subkeys: [...u.subkeys] } : {}),
       ...(u.eldestKid ? { eldest_kid: u.eldestKid } : {}),
+      ...(u.pgpPublicKeys ? { pgp_public_keys: [...u.pgpPublicKeys] } : {}),
     },
     ...(u.lastSig
       ? {

@@ -682,6 +682,22 @@ async function applyLink(
       throw err('IDENTITY_NONEXISTENT_KID', 'delegated key is not among the user keys', link, {
         kid: newKid,
       });
+    const versions = family.pgp.get(newKid);
+    // "Any PGP fingerprint in the link must match the key" (spec §3.8): the delegated key's
+    // fingerprint and key ID, when the section names them, as well as the signer's.
+    const fp = jstr(body, section, 'fingerprint');
+    const keyId = jstr(body, section, 'key_id');
+    if (
+      versions !== undefined &&
+      ((fp !== undefined && !versions.some((v) => v.fingerprint === fp.toLowerCase())) ||
+        (keyId !== undefined && !versions.some((v) => v.keyId === keyId.toLowerCase())))
+    )
+      throw err(
+        'IDENTITY_FINGERPRINT_MISMATCH',
+        'the delegated pgp key has another fingerprint or key id',
+        link,
+        { kid: newKid },
+      );
     const fh = jstr(body, section, 'full_hash');
     if (fh !== undefined && family.pgp.has(newKid)) {
       if (!family.pgp.get(newKid)!.some((v) => v.fullHash === fh))
