@@ -88,7 +88,7 @@ async function verify(links: ServerChainLink[], bundles: string[]) {
 
 /** Re-signs a PGP sibkey payload after `edit` (reverse sig by `pgp`, link by the device). */
 async function relink(base: ServerChainLink, pgp: RemotePgpSigner, edit: (s: JsonObject) => void) {
-  const payload = JSON.parse(base.payload_json) as JsonObject;
+  const payload = JSON.parse(base.payload_json!) as JsonObject;
   const section = (payload.body as JsonObject).sibkey as JsonObject;
   edit(section);
   section.reverse_sig = null;
