@@ -489,8 +489,12 @@ export function toCliError(e: unknown): CliError {
   // Client messages are lowercase and secret-free by the client's own rule.
   if (isClientError(e)) return new CliError(e.code, e.message, { cause: e });
   // Provider messages are lowercase, secret-free, and name the command that fixes them.
-  if (e instanceof Error && e.name === 'ProviderError')
+  if (e instanceof Error && e.name === 'ProviderError') {
+    // Not logged in is the same condition, exit code and hint as for every account command.
+    if ((e as { reason?: unknown }).reason === 'PROVIDER_NOT_LOGGED_IN')
+      return new CliError('CLI_NOT_LOGGED_IN', e.message, { cause: e });
     return new CliError('CLI_PROVIDER', e.message, { cause: e });
+  }
   return new CliError('CLI_INTERNAL', 'unexpected internal error', { cause: e });
 }
 

@@ -107,7 +107,9 @@ function nextStep(ctx: CommandContext, state: string): void {
  * streams closed; returns once its socket answers) or, with `--foreground`, in this process
  * until SIGINT or SIGTERM.
  *
- * @throws CliError `KEYSTORE_AGENT_RUNNING`, `CLI_AGENT_START_FAILED`, `CLI_USAGE`;
+ * @throws CliError `KEYSTORE_AGENT_RUNNING`, `CLI_AGENT_START_FAILED`, `CLI_USAGE`; with
+ *   `--vault-listen`, ProviderError `PROVIDER_NOT_LOGGED_IN` (no account in the home) and
+ *   `PROVIDER_VAULT_REFUSED` (not a loopback or socket address), checked before detaching;
  *   KeystoreError `KEYSTORE_REFUSED` (the socket directory belongs to someone else).
  */
 export async function agentStart(flags: Flags, ctx: CommandContext): Promise<void> {
@@ -123,6 +125,10 @@ export async function agentStart(flags: Flags, ctx: CommandContext): Promise<voi
     );
   }
   const vaultListen = str(flags, 'vault-listen');
+  if (vaultListen !== undefined) {
+    const { checkVaultBridgeStart } = await import('./provider-commands.js');
+    await checkVaultBridgeStart(vaultListen);
+  }
   if (bool(flags, 'foreground')) {
     await runForeground(ctx, paths, idleLockMs, vaultListen);
     return;

@@ -9,13 +9,13 @@
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { readAccountConfig } from '@saltbox/client';
-import type { AccountConfig } from '@saltbox/client';
 import {
   ageIdentity,
   ageRecipient,
   newVaultToken,
-  openProviderContext,
+  openAccountProviderContext,
+  parseVaultListen,
+  requireProviderAccount,
   startVaultBridge,
   vaultKeeperResolver,
 } from '@saltbox/provider';
@@ -35,22 +35,25 @@ function positionals(flags: Flags): string[] {
   return Array.isArray(p) ? (p as string[]) : [];
 }
 
-async function requireAccount(): Promise<AccountConfig> {
-  const config = await readAccountConfig(home());
-  if (config === undefined)
-    throw new CliError('CLI_NOT_LOGGED_IN', `no account is set up in ${home()}`);
-  return config;
+/**
+ * A provider context for the logged-in account (the agent is connected on first use).
+ *
+ * @throws ProviderError `PROVIDER_NOT_LOGGED_IN` when `$SALTBOX_HOME` has no account.
+ */
+export function accountProvider(): Promise<ProviderContext> {
+  return openAccountProviderContext({ home: home() });
 }
 
-/** A provider context for the logged-in account (the agent is connected on first use). */
-export async function accountProvider(): Promise<ProviderContext> {
-  const config = await requireAccount();
-  return openProviderContext({
-    server: config.server,
-    username: config.username,
-    deviceSigningKid: config.device.signingKid,
-    home: home(),
-  });
+/**
+ * What `saltbox agent start --vault-listen ADDR` checks before it detaches, so the caller sees
+ * why the bridge cannot start (the detached agent's own error would be lost): an account, and
+ * an address the bridge accepts.
+ *
+ * @throws ProviderError `PROVIDER_NOT_LOGGED_IN`, `PROVIDER_VAULT_REFUSED`.
+ */
+export async function checkVaultBridgeStart(listen: string): Promise<void> {
+  parseVaultListen(listen);
+  await requireProviderAccount(home());
 }
 
 /** The bridge's address and token, as the agent recorded them (0600). */
@@ -94,6 +97,8 @@ async function readVaultRecord(): Promise<VaultRecord> {
   } catch {
     // fall through
   }
+  // No bridge: without an account none can be started, so say that first.
+  await requireProviderAccount(home());
   throw new CliError(
     'CLI_PROVIDER',
     'the keystore agent serves no vault bridge: start it with --vault-listen',
@@ -160,7 +165,12 @@ async function writeOutput(path: string | undefined, bytes: Uint8Array): Promise
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** `saltbox pulumi env`: VAULT_ADDR and VAULT_TOKEN for Pulumi's hashivault:// provider. */
+/**
+ * `saltbox pulumi env`: VAULT_ADDR and VAULT_TOKEN for Pulumi's hashivault:// provider.
+ *
+ * @throws CliError `CLI_PROVIDER` (no bridge runs); ProviderError `PROVIDER_NOT_LOGGED_IN` (no
+ *   bridge and no account).
+ */
 export async function pulumiEnv(_flags: Flags, ctx: CommandContext): Promise<void> {
   const r = await readVaultRecord();
   ctx.console.stdout(
@@ -168,7 +178,12 @@ export async function pulumiEnv(_flags: Flags, ctx: CommandContext): Promise<voi
   );
 }
 
-/** `saltbox sops env [KEY]`: VAULT_TOKEN plus the hc_vault_transit_uri for KEY (TCP only). */
+/**
+ * `saltbox sops env [KEY]`: VAULT_TOKEN plus the hc_vault_transit_uri for KEY (TCP only).
+ *
+ * @throws CliError `CLI_PROVIDER` (no bridge, or on a Unix socket), `CLI_USAGE` (bad KEY);
+ *   ProviderError `PROVIDER_NOT_LOGGED_IN` (no bridge and no account).
+ */
 export async function sopsEnv(flags: Flags, ctx: CommandContext): Promise<void> {
   const r = await readVaultRecord();
   if (!r.address.startsWith('http://'))
@@ -192,9 +207,13 @@ export function ageRecipientCommand(flags: Flags, ctx: CommandContext): Promise<
   return Promise.resolve();
 }
 
-/** `saltbox age identity`: the identity line for this account (no secret inside). */
+/**
+ * `saltbox age identity`: the identity line for this account (no secret inside).
+ *
+ * @throws ProviderError `PROVIDER_NOT_LOGGED_IN`.
+ */
 export async function ageIdentityCommand(_flags: Flags, ctx: CommandContext): Promise<void> {
-  const config = await requireAccount();
+  const config = await requireProviderAccount(home());
   ctx.console.stdout(
     `# saltbox identity of ${config.username}: decrypts through the keystore agent\n${ageIdentity(config.username)}\n`,
   );
@@ -205,6 +224,9 @@ export async function ageIdentityCommand(_flags: Flags, ctx: CommandContext): Pr
  * and encrypts it again to the recipients (current keys). With `--stack`, the input is a Pulumi
  * stack file and its `encryptedkey` is rewrapped in place (the data key is unchanged, so every
  * secret stays valid).
+ *
+ * @throws CliError `CLI_USAGE` (no `--to`), `CLI_PROVIDER` (not a bridge stack file);
+ *   ProviderError `PROVIDER_NOT_LOGGED_IN` and the keeper's codes.
  */
 export async function rewrap(flags: Flags, _ctx: CommandContext): Promise<void> {
   const to = str(flags, 'to');

@@ -1,11 +1,15 @@
 /**
- * The provider commands on the built CLI: age recipients, usage errors, and the bridge
- * commands failing with a coded error that names the fix when no bridge runs.
+ * The provider commands on the built CLI: age recipients, usage errors, a stale bridge record,
+ * and every command that needs an account failing with `PROVIDER_NOT_LOGGED_IN` (the fixing
+ * commands named, the CLI's not-logged-in hint, exit 3). With an account: e2e-vault.test.ts.
  */
+import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, run, tempHome } from './helpers.js';
+import { ROOT, ensureBuilt, run, tempHome } from './helpers.js';
+
+const AGE_PLUGIN = join(ROOT, 'packages/cli/dist/age-plugin-main.js');
 
 const home = tempHome();
 beforeAll(ensureBuilt);
@@ -25,19 +29,15 @@ describe('saltbox age / pulumi / rewrap', () => {
     expect(bad.stderr).toContain('malformed username');
   });
 
-  it('pulumi env without a bridge names the command that starts one', async () => {
-    const r = await run(['pulumi', 'env'], { env: home.env });
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('--vault-listen');
-  });
-
   it('pulumi env ignores a bridge record left by an agent that is gone', async () => {
     // A killed agent cannot remove its record; pid 2^22+1 is above Linux's pid_max default.
     const dead = { address: 'http://127.0.0.1:8200', token: 'sbv.stale', pid: 4_194_305 };
     writeFileSync(join(home.dir, 'vault-bridge.json'), JSON.stringify(dead), { mode: 0o600 });
     const r = await run(['pulumi', 'env'], { env: home.env });
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('--vault-listen');
+    // No bridge, and this home has no account, which is what to fix first (with an account the
+    // answer names --vault-listen: e2e-vault.test.ts).
+    expect(r.stderr).toContain('not logged in');
     expect(r.out).not.toContain('sbv.stale');
     // The same record naming a live process (this test's) is served.
     const live = { ...dead, pid: process.pid };
@@ -48,14 +48,39 @@ describe('saltbox age / pulumi / rewrap', () => {
     rmSync(join(home.dir, 'vault-bridge.json'));
   });
 
-  it('age identity and rewrap need an account', async () => {
+  it('without an account every provider command fails with PROVIDER_NOT_LOGGED_IN: exit 3, the fixing commands, a hint, no stack trace', async () => {
     for (const args of [
       ['age', 'identity'],
       ['rewrap', '--to', 'alice'],
+      ['pulumi', 'env'],
+      ['sops', 'env', 'prod'],
+      ['agent', 'start', '--vault-listen', '127.0.0.1:0'],
+      ['agent', 'start', '--foreground', '--vault-listen', '127.0.0.1:0'],
     ]) {
       const r = await run(args, { env: home.env, input: 'x' });
-      expect(r.code).not.toBe(0);
-      expect(r.stderr).toContain('no account is set up');
+      expect(r.code, args.join(' ')).toBe(3);
+      expect(r.out).toBe('');
+      expect(r.stderr).toBe(
+        `saltbox: not logged in (no account in ${home.dir}): run 'saltbox signup' or 'saltbox login'\n` +
+          "saltbox: hint: create an account with 'saltbox signup USER --server URL', or log in with 'saltbox login USER --paperkey'\n",
+      );
+      const json = await run([...args, '--json'], { env: home.env, input: 'x' });
+      expect(JSON.parse(json.stderr)).toEqual({
+        error: { code: 'CLI_NOT_LOGGED_IN', message: expect.stringContaining('not logged in') },
+      });
     }
+    // agent start checked before detaching: no agent was left behind.
+    const status = await run(['agent', 'status'], { env: home.env });
+    expect(status.stderr).toContain('no keystore agent is running');
+    // The age plugin, run by age, says the same on its standard error.
+    const plugin = spawnSync(process.execPath, [AGE_PLUGIN, '--age-plugin=recipient-v1'], {
+      env: { ...process.env, ...home.env },
+      input: '',
+      encoding: 'utf8',
+    });
+    expect(plugin.status).toBe(1);
+    expect(plugin.stderr).toBe(
+      `age-plugin-saltbox: not logged in (no account in ${home.dir}): run 'saltbox signup' or 'saltbox login'\n`,
+    );
   });
 });

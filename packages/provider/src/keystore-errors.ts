@@ -8,12 +8,18 @@
 import { KeystoreError } from '@saltbox/keystore';
 import { ProviderError } from './errors.js';
 
-/** The FailedPrecondition error for "not logged in". */
-export function notLoggedIn(): ProviderError {
+/**
+ * The FailedPrecondition error for "not logged in": no account (server, username, device) is
+ * set up in the saltbox home, so there is nobody to look keys up or decrypt as.
+ *
+ * @param home - the `$SALTBOX_HOME` that has no account (named so a wrong variable shows).
+ */
+export function notLoggedIn(home?: string): ProviderError {
   return new ProviderError(
     'FailedPrecondition',
     'PROVIDER_NOT_LOGGED_IN',
-    "not logged in: run 'saltbox login <username>' (or 'saltbox signup')",
+    `not logged in${home === undefined ? '' : ` (no account in ${home})`}: run 'saltbox signup' or 'saltbox login'`,
+    home === undefined ? {} : { home },
   );
 }
 

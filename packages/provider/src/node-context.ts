@@ -21,16 +21,17 @@ import {
   UserLoader,
   keystoreRequestSigner,
   openMyPukBoxes,
+  readAccountConfig,
   saltboxHome,
 } from '@saltbox/client';
-import type { RequestSigner } from '@saltbox/client';
+import type { AccountConfig, RequestSigner } from '@saltbox/client';
 import { URLMux } from './mux.js';
 import type { KeeperOpener } from './mux.js';
 import { userDirectory, fromClientError, teamResolver } from './recipients.js';
 import type { Recipient, RecipientDirectory, TeamResolver } from './recipients.js';
 import { CachedDirectory, fileKeyCacheStore } from './key-cache.js';
 import { fileFollowStore } from './follows.js';
-import { fromKeystoreError } from './keystore-errors.js';
+import { fromKeystoreError, notLoggedIn } from './keystore-errors.js';
 import { saltboxKeeper, saltboxOpener } from './saltbox-keeper.js';
 import { hashivaultOpener } from './hashivault-keeper.js';
 import type { AgePluginHandlers } from './age-plugin.js';
@@ -102,8 +103,49 @@ export async function openMyTeamKeys(a: {
     await manager.openTeamKeys(await a.teamLoader.load(t.teamId, { refresh: true }));
 }
 
-/** Builds a {@link ProviderContext}; connects to nothing until first use. */
+/**
+ * The account of a saltbox home (`config.json`: server, username, device), which every route
+ * of the provider acts as.
+ *
+ * @param home - default {@link saltboxHome}.
+ * @throws ProviderError `FailedPrecondition` (`PROVIDER_NOT_LOGGED_IN`) when the home has no
+ *   account; ClientError `CLIENT_STORE` when its config is unreadable.
+ */
+export async function requireProviderAccount(home: string = saltboxHome()): Promise<AccountConfig> {
+  const config = await readAccountConfig(home);
+  if (config === undefined) throw notLoggedIn(home);
+  return config;
+}
+
+/**
+ * A {@link ProviderContext} for the account of a saltbox home (what the CLI, the agent's
+ * bridge and the age plugin use).
+ *
+ * @throws ProviderError `FailedPrecondition` (`PROVIDER_NOT_LOGGED_IN`) when the home has no
+ *   account; ClientError `CLIENT_STORE` when its config is unreadable.
+ */
+export async function openAccountProviderContext(
+  o: Omit<ProviderContextOptions, 'server' | 'username' | 'deviceSigningKid'> = {},
+): Promise<ProviderContext> {
+  const home = o.home ?? saltboxHome();
+  const config = await requireProviderAccount(home);
+  return openProviderContext({
+    ...o,
+    home,
+    server: config.server,
+    username: config.username,
+    deviceSigningKid: config.device.signingKid,
+  });
+}
+
+/**
+ * Builds a {@link ProviderContext}; connects to nothing until first use.
+ *
+ * @throws ProviderError `FailedPrecondition` (`PROVIDER_NOT_LOGGED_IN`) when the server,
+ *   username or device is missing.
+ */
 export async function openProviderContext(o: ProviderContextOptions): Promise<ProviderContext> {
+  if (o.server === '' || o.username === '' || o.deviceSigningKid === '') throw notLoggedIn(o.home);
   const backend = o.backend ?? (await defaultBackend());
   const home = o.home ?? saltboxHome();
   let agent: Promise<KeystoreApi & { close?: () => Promise<void> }> | undefined;
