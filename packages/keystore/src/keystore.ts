@@ -28,6 +28,8 @@ import {
 import { unwrapKvValue, wrapKvValue } from './kv-entry.js';
 import { openKvEntry, sealKvEntry } from './kv-seal.js';
 import { checkPayloadKeyNonce, checkZeroBoxNonce, seedBoxNonce } from './nonce-policy.js';
+import { generatePgpKey, importPgpKey, pgpDecrypt, pgpEntry, pgpReverseSig } from './pgp-keys.js';
+import type { PgpEntry, PgpKeyMaterial } from './pgp-keys.js';
 import type { SigningKeyKind } from './purposes.js';
 import { signPayload } from './purposes.js';
 import type { KeyRecord, SeedRecord } from './records.js';
@@ -105,6 +107,8 @@ interface Unlocked {
   teams: Map<string, Map<number, SeedEntry>>;
   signing: Map<string, SigningEntry>;
   boxing: Map<string, BoxEntry>;
+  /** PGP keys by KID. */
+  pgp: Map<string, PgpEntry>;
 }
 
 /** A simple FIFO mutex: state changes and writes happen one at a time. */
@@ -519,6 +523,87 @@ export class LocalKeystore implements KeystoreApi {
   }
 
   /**
+   * See the `pgpGenerate` entry of the RPC table (`rpc.ts`).
+   *
+   * @throws KeystoreError `KEYSTORE_INVALID_ARGUMENT` (malformed user ID), `KEYSTORE_LOCKED`,
+   *   `KEYSTORE_STORAGE`.
+   */
+  async pgpGenerate(request: RequestOf<'pgpGenerate'>): Promise<ResponseOf<'pgpGenerate'>> {
+    this.#unlocked();
+    const material = await generatePgpKey(request.userId);
+    return this.#storePgp(material);
+  }
+
+  /**
+   * See the `pgpImport` entry of the RPC table (`rpc.ts`).
+   *
+   * @throws KeystoreError `KEYSTORE_INVALID_ARGUMENT` (not armored pgp, a public key, a
+   *   protected key without passphrase, an algorithm without a Keybase KID type),
+   *   `KEYSTORE_WRONG_PASSPHRASE`, `KEYSTORE_CONFLICT` (already held), `KEYSTORE_LOCKED`.
+   */
+  async pgpImport(request: RequestOf<'pgpImport'>): Promise<ResponseOf<'pgpImport'>> {
+    this.#unlocked();
+    const material = await importPgpKey(request.armoredSecretKey, request.passphrase);
+    return this.#storePgp(material);
+  }
+
+  /**
+   * See the `pgpList` entry of the RPC table (`rpc.ts`).
+   *
+   * @throws KeystoreError `KEYSTORE_LOCKED`.
+   */
+  pgpList(): Promise<ResponseOf<'pgpList'>> {
+    const s = this.#unlocked();
+    const keys = [...s.pgp.values()]
+      .map((e) => ({ ...e.info, userIds: [...e.info.userIds] }))
+      .sort((a, b) => a.created - b.created || a.fingerprint.localeCompare(b.fingerprint));
+    return Promise.resolve({ keys });
+  }
+
+  /**
+   * See the `pgpSignReverseSig` entry of the RPC table (`rpc.ts`).
+   *
+   * @throws KeystoreError `KEYSTORE_UNKNOWN_KEY`, `KEYSTORE_REFUSED` (not the delegating link),
+   *   `KEYSTORE_LOCKED`.
+   */
+  async pgpSignReverseSig(
+    request: RequestOf<'pgpSignReverseSig'>,
+  ): Promise<ResponseOf<'pgpSignReverseSig'>> {
+    const s = this.#unlocked();
+    const entry = s.pgp.get(request.kid);
+    if (!entry) throw unknownKey({ kid: request.kid });
+    return { signature: await pgpReverseSig(entry, request.message) };
+  }
+
+  /**
+   * See the `pgpDecrypt` entry of the RPC table (`rpc.ts`).
+   *
+   * @throws KeystoreError `KEYSTORE_INVALID_ARGUMENT` (not an OpenPGP message),
+   *   `KEYSTORE_DECRYPTION_FAILED` (no held key is a recipient, or it does not authenticate),
+   *   `KEYSTORE_LOCKED`.
+   */
+  async pgpDecrypt(request: RequestOf<'pgpDecrypt'>): Promise<ResponseOf<'pgpDecrypt'>> {
+    const s = this.#unlocked();
+    return pgpDecrypt([...s.pgp.values()], request.ciphertext);
+  }
+
+  /** Stores new PGP key material and publishes it in memory. */
+  #storePgp(material: PgpKeyMaterial): Promise<ResponseOf<'pgpImport'>> {
+    return this.#mutex.run(async () => {
+      const s = this.#unlocked();
+      const entry = await pgpEntry(this.#backend, material);
+      if (s.pgp.has(entry.info.kid))
+        throw new KeystoreError('KEYSTORE_CONFLICT', 'this pgp key is already in the keystore', {
+          kid: entry.info.kid,
+        });
+      const record: KeyRecord = { v: 1, kind: 'pgp', ...material };
+      await s.store.set(recordName(record), encodeRecord(record));
+      s.pgp.set(entry.info.kid, entry);
+      return { ...entry.info, userIds: [...entry.info.userIds] };
+    });
+  }
+
+  /**
    * See the `exportSecrets` entry of the RPC table (`rpc.ts`).
    *
    * @throws KeystoreError `KEYSTORE_WRONG_PASSPHRASE`; `KEYSTORE_LOCKED`.
@@ -589,6 +674,8 @@ export class LocalKeystore implements KeystoreApi {
     for (const d of s.devices.values()) d.secrets.encryptionSecret.fill(0);
     for (const k of s.signing.values()) k.secretKey.fill(0);
     for (const k of s.boxing.values()) k.key.secretKey.fill(0);
+    // OpenPGP.js key objects cannot be wiped in place; dropping them is what can be done.
+    s.pgp.clear();
     const seeds = [...s.puks.values(), ...[...s.teams.values()].flatMap((m) => [...m.values()])];
     for (const e of seeds) {
       e.seed.fill(0);
@@ -604,13 +691,33 @@ export class LocalKeystore implements KeystoreApi {
       teams: new Map(),
       signing: new Map(),
       boxing: new Map(),
+      pgp: new Map(),
     };
     for (const name of await store.list(KEY_PREFIX)) {
       const bytes = await store.get(name);
       if (bytes === null) continue; // deleted between list and get
       const record = decodeRecord(name, bytes);
       if (record.kind === 'device') this.#addDevice(s, record, true);
-      else this.#addSeed(s, record, seedKeys(this.#backend, record.kind, record.seed));
+      else if (record.kind === 'pgp') {
+        let entry: PgpEntry;
+        try {
+          entry = await pgpEntry(this.#backend, record);
+        } catch (e) {
+          throw new KeystoreError(
+            'KEYSTORE_CORRUPT',
+            'stored key record is damaged',
+            {
+              record: name,
+            },
+            { cause: e },
+          );
+        }
+        if (entry.info.fingerprint !== record.fingerprint)
+          throw new KeystoreError('KEYSTORE_CORRUPT', 'stored key record is damaged', {
+            record: name,
+          });
+        s.pgp.set(entry.info.kid, entry);
+      } else this.#addSeed(s, record, seedKeys(this.#backend, record.kind, record.seed));
     }
     return s;
   }

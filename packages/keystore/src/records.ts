@@ -6,9 +6,12 @@
  * | `key/device/<deviceId>` | device name and type, Ed25519 seed, X25519 secret |
  * | `key/puk/<generation>` | a per-user-key seed |
  * | `key/team/<teamId>/<generation>` | a per-team-key seed |
+ * | `key/pgp/<fingerprint>` | a PGP secret key (armored, no passphrase) and its published public key |
  *
- * Only seeds are stored; every derived key is recomputed on unlock, so a record cannot hold a
- * public key that disagrees with its secret.
+ * Only seeds are stored for NaCl keys; every derived key is recomputed on unlock, so a record
+ * cannot hold a public key that disagrees with its secret. A PGP record keeps the armored public
+ * key as published, because its exact text is what the chain's `full_hash` names; unlock
+ * checks that it is the secret key's.
  *
  * @packageDocumentation
  */
@@ -39,12 +42,21 @@ const teamRecord = z.object({
   generation: generationSchema,
   seed: bytes(32),
 });
-const recordSchema = z.discriminatedUnion('kind', [deviceRecord, pukRecord, teamRecord]);
+const pgpRecord = z.object({
+  v: z.literal(1),
+  kind: z.literal('pgp'),
+  fingerprint: z.string().regex(/^[0-9a-f]{40}$/),
+  armoredSecretKey: z.string(),
+  armoredPublicKey: z.string(),
+});
+const recordSchema = z.discriminatedUnion('kind', [deviceRecord, pukRecord, teamRecord, pgpRecord]);
 
 /** A decoded record. */
 export type KeyRecord = z.output<typeof recordSchema>;
 /** A decoded device record. */
 export type DeviceRecord = z.output<typeof deviceRecord>;
+/** A decoded PGP key record. */
+export type PgpRecord = z.output<typeof pgpRecord>;
 /** A decoded PUK or team seed record. */
 export type SeedRecord = z.output<typeof pukRecord> | z.output<typeof teamRecord>;
 
@@ -60,6 +72,8 @@ export function recordName(r: KeyRecord): string {
       return `${KEY_PREFIX}puk/${r.generation}`;
     case 'team':
       return `${KEY_PREFIX}team/${r.teamId}/${r.generation}`;
+    case 'pgp':
+      return `${KEY_PREFIX}pgp/${r.fingerprint}`;
   }
 }
 

@@ -49,6 +49,17 @@ const kvEntryMetadataSchema = z.object({
   writerDeviceId: z.string().regex(/^[0-9a-f]{32}$/),
 });
 
+/** Public facts about a held PGP key (never its secret). */
+const pgpKeyInfoSchema = z.object({
+  kid: z.string(),
+  fingerprint: z.string(),
+  keyId: z.string(),
+  fullHash: z.string(),
+  armoredPublicKey: z.string(),
+  userIds: z.array(z.string()),
+  created: z.number().int(),
+});
+
 /** The keystore API, method → request and response schema. */
 export const rpcTable = {
   /** Lifecycle state; never needs the passphrase. */
@@ -251,6 +262,41 @@ export const rpcTable = {
       ),
     }),
     response: z.object({ items: z.array(itemResult(z.object({ plaintext: bytes() }))) }),
+  },
+  /**
+   * Generates a PGP key (Ed25519 primary, Curve25519 ECDH subkey; `pgp-keys.ts`) and stores it.
+   * Answers public facts only.
+   */
+  pgpGenerate: {
+    request: z.object({ userId: z.string().min(1).max(256) }),
+    response: pgpKeyInfoSchema,
+  },
+  /**
+   * Imports an armored PGP secret key (its passphrase, if any, removes the protection; the
+   * store encrypts it at rest). Answers public facts only.
+   */
+  pgpImport: {
+    request: z.object({
+      armoredSecretKey: z.string().min(1).max(262_144),
+      passphrase: z.string().max(4096).optional(),
+    }),
+    response: pgpKeyInfoSchema,
+  },
+  /** The PGP keys held (public facts). */
+  pgpList: { request: empty, response: z.object({ keys: z.array(pgpKeyInfoSchema) }) },
+  /**
+   * The PGP reverse signature of the `sibkey` link delegating the held key `kid` (spec
+   * keybase-identity §3.6): an armored attached signature over `message`, which must be that
+   * link's canonical JSON with the slot null (anything else is `KEYSTORE_REFUSED`).
+   */
+  pgpSignReverseSig: {
+    request: z.object({ kid: z.string().regex(/^01[0-9a-f]{66}0a$/), message: bytes() }),
+    response: z.object({ signature: z.string() }),
+  },
+  /** Decrypts an OpenPGP message (binary or armored) addressed to a held PGP key. */
+  pgpDecrypt: {
+    request: z.object({ ciphertext: bytes() }),
+    response: z.object({ plaintext: bytes(), kid: z.string() }),
   },
   /** Privileged: every secret, for backup. Needs the passphrase again; remote servers refuse. */
   exportSecrets: {

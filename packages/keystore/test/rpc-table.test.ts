@@ -30,6 +30,11 @@ const DECLARED = [
   'openKeyBoxes',
   'sealKv',
   'openKv',
+  'pgpGenerate',
+  'pgpImport',
+  'pgpList',
+  'pgpSignReverseSig',
+  'pgpDecrypt',
   'exportSecrets',
 ] as const;
 
