@@ -8,14 +8,17 @@ import tsdoc from 'eslint-plugin-tsdoc';
  * dependencies"). Each entry lists the workspace packages a package must NOT import.
  */
 const forbidden = {
-  saltpack: ['identity', 'protocol', 'keystore', 'client', 'server', 'provider', 'cli'],
-  identity: ['protocol', 'keystore', 'client', 'server', 'provider', 'cli'],
-  protocol: ['keystore', 'client', 'server', 'provider', 'cli'],
-  keystore: ['protocol', 'client', 'server', 'provider', 'cli'],
-  client: ['server', 'provider', 'cli'],
-  server: ['keystore', 'client', 'provider', 'cli'],
-  provider: ['server', 'cli'],
-  cli: [],
+  saltpack: ['identity', 'protocol', 'keystore', 'client', 'server', 'provider', 'cli', 'web'],
+  identity: ['protocol', 'keystore', 'client', 'server', 'provider', 'cli', 'web'],
+  protocol: ['keystore', 'client', 'server', 'provider', 'cli', 'web'],
+  keystore: ['protocol', 'client', 'server', 'provider', 'cli', 'web'],
+  client: ['server', 'provider', 'cli', 'web'],
+  // The server serves the web app's built files; it never imports its code.
+  server: ['keystore', 'client', 'provider', 'cli', 'web'],
+  provider: ['server', 'cli', 'web'],
+  cli: ['web'],
+  // The browser app: saltpack, identity, protocol, keystore (in a Worker) and client.
+  web: ['server', 'provider', 'cli'],
 };
 
 const layering = Object.entries(forbidden).map(([pkg, banned]) => ({
@@ -69,6 +72,35 @@ const pure = {
   },
 };
 
+/**
+ * The browser app: no Node built-ins, and only the browser entry points of the packages it
+ * uses (`@saltbox/client` without `/browser` pulls in the Node file stores).
+ */
+const browser = {
+  files: ['packages/web/src/**/*.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        paths: [
+          {
+            name: '@saltbox/client',
+            message: 'the browser app imports @saltbox/client/browser (no Node file stores)',
+          },
+        ],
+        patterns: [
+          { group: ['node:*'], message: 'browser code: no Node built-ins' },
+          {
+            group: ['@saltbox/*/node', '@saltbox/server', '@saltbox/provider', '@saltbox/cli'],
+            message: 'browser code: no Node entry points; one-way dependencies (DESIGN.md)',
+          },
+          { group: ['../../*/src/*'], message: 'import other packages by name' },
+        ],
+      },
+    ],
+  },
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -104,6 +136,7 @@ export default tseslint.config(
   },
   ...layering,
   pure,
+  browser,
   {
     files: ['packages/*/test/**/*.ts', 'packages/*/scripts/**/*.ts', 'packages/*/bench/**/*.ts'],
     rules: {

@@ -12,6 +12,7 @@ import {
   KV_CACHE_FILE,
   KvClient,
   KvRollbackCache,
+  kvCacheFile,
   TeamLoader,
   TeamManager,
   entryNotFound,
@@ -104,7 +105,7 @@ export async function openKvstoreBackend(): Promise<KvstoreBackend<VerifiedTeam>
     keystore,
     me: { uid: config.uid, deviceId: config.device.id, signingKid: config.device.signingKid },
     writerKey: verifiedWriterKeys(users, (uid) => usernames.get(uid) ?? null),
-    cache: await KvRollbackCache.open(backend, join(home, KV_CACHE_FILE)),
+    cache: await KvRollbackCache.open(backend, kvCacheFile(join(home, KV_CACHE_FILE))),
     refreshTeamKeys: async (teamId) => {
       const team = resolved.get(teamId);
       if (team) await manager.openTeamKeys(team);

@@ -37,8 +37,8 @@ import { ClientError, isClientError } from './errors.js';
 import { ApiClient, keystoreRequestSigner } from './http.js';
 import type { RetryPolicy } from './http.js';
 import { openMyPukBoxes } from './puk.js';
-import { MemoryChainCache, MemoryPinStore } from './store.js';
-import type { ChainCache, PinStore } from './store.js';
+import { MemoryChainCache, MemoryPinStore } from './pins.js';
+import type { ChainCache, PinStore } from './pins.js';
 import { UserLoader } from './users.js';
 import type { VerifiedUser } from './users.js';
 

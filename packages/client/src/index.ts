@@ -6,6 +6,7 @@
  */
 export * from './errors.js';
 export * from './http.js';
+export * from './pins.js';
 export * from './store.js';
 export * from './users.js';
 export * from './puk.js';
@@ -15,5 +16,6 @@ export * from './account.js';
 export * from './fingerprint.js';
 export * from './kv.js';
 export * from './kv-cache.js';
+export * from './kv-cache-file.js';
 export * from './teams.js';
 export * from './team-ops.js';

@@ -9,21 +9,37 @@
  * - a write must carry a revision above the cached one (`CLIENT_KV_WRONG_REVISION`, Keybase's
  *   "revision out of date", 2760).
  *
- * Keybase keeps this only in memory; saltbox keeps it in a 0600 JSON file written atomically
- * (temp file, fsync, rename). Writes are group-committed: every change waits for a file write
- * that started after it, and concurrent changes share one write. Before each write the file is
- * re-read and merged (higher revision wins), so two processes sharing a home do not undo each
- * other's state.
+ * Keybase keeps this only in memory; saltbox persists it as one JSON text through a
+ * {@link KvCacheStorage}: a 0600 file written atomically (temp file, fsync, rename) on Node
+ * (`kvCacheFile`, in `kv-cache-file.ts`), browser storage in the web app. Writes are
+ * group-committed: every change waits for a write that started after it, and concurrent changes
+ * share one write. Before each write the stored text is re-read and merged (higher revision
+ * wins), so two processes (or tabs) sharing it do not undo each other's state.
  *
  * @packageDocumentation
  */
-import { readFile } from 'node:fs/promises';
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { CryptoBackend } from '@saltbox/saltpack';
 import { toHex } from '@saltbox/identity';
 import { ClientError } from './errors.js';
-import { writeAtomic } from './store.js';
+
+/**
+ * Where the cache persists: one JSON text, read whole and replaced whole (atomically: a reader
+ * never sees half of a write).
+ */
+export interface KvCacheStorage {
+  /**
+   * The stored text, or null when nothing is stored yet.
+   *
+   * @throws ClientError `CLIENT_STORE` when it cannot be read.
+   */
+  read(): Promise<string | null>;
+  /**
+   * Replaces the stored text.
+   *
+   * @throws ClientError `CLIENT_STORE` when it cannot be written.
+   */
+  write(text: string): Promise<void>;
+}
 
 /** What the cache remembers of one entry. */
 export interface KvCacheRecord {
@@ -39,9 +55,6 @@ export interface KvCacheKey {
   namespace: string;
   entryKey: string;
 }
-
-/** The rollback cache's file name inside `$SALTBOX_HOME`. */
-export const KV_CACHE_FILE = 'kv-rollback-cache.json';
 
 const idOf = (k: KvCacheKey) => JSON.stringify([k.teamId, k.namespace, k.entryKey]);
 
@@ -90,38 +103,38 @@ function newer(a: KvCacheRecord, b: KvCacheRecord | undefined): KvCacheRecord {
 }
 
 /**
- * The rollback cache. Open it with {@link KvRollbackCache.open} (a file) or construct it without
- * a path (memory only, for tests and short-lived tools).
+ * The rollback cache. Open it with {@link KvRollbackCache.open} (persisted) or construct it
+ * without a storage (memory only, for tests and short-lived tools).
  */
 export class KvRollbackCache {
   readonly #backend: CryptoBackend;
-  readonly #path: string | null;
+  readonly #storage: KvCacheStorage | null;
   readonly #entries: Map<string, KvCacheRecord>;
   #pending: Promise<void> | null = null;
   #running: Promise<void> | null = null;
 
   /**
    * @param backend - for SHA-256.
-   * @param path - the cache file, or null for memory only.
+   * @param storage - where it persists, or null for memory only.
    * @param entries - the loaded state.
    */
   constructor(
     backend: CryptoBackend,
-    path: string | null = null,
+    storage: KvCacheStorage | null = null,
     entries = new Map<string, KvCacheRecord>(),
   ) {
     this.#backend = backend;
-    this.#path = path;
+    this.#storage = storage;
     this.#entries = entries;
   }
 
   /**
-   * Loads the cache file (a missing file is an empty cache).
+   * Loads the cache from `storage` (nothing stored is an empty cache).
    *
-   * @throws ClientError `CLIENT_STORE` when the file cannot be read or is corrupt.
+   * @throws ClientError `CLIENT_STORE` when it cannot be read or is corrupt.
    */
-  static async open(backend: CryptoBackend, path: string): Promise<KvRollbackCache> {
-    return new KvRollbackCache(backend, path, await readCacheFile(path));
+  static async open(backend: CryptoBackend, storage: KvCacheStorage): Promise<KvRollbackCache> {
+    return new KvRollbackCache(backend, storage, await readStored(storage));
   }
 
   /** The hash the cache keeps for a ciphertext (empty for none). */
@@ -214,19 +227,20 @@ export class KvRollbackCache {
     await this.#persist();
   }
 
-  /** Resolves once every change made before the call is on disk. */
+  /** Resolves once every change made before the call is stored. */
   flush(): Promise<void> {
-    return this.#path === null ? Promise.resolve() : this.#persist();
+    return this.#storage === null ? Promise.resolve() : this.#persist();
   }
 
   #persist(): Promise<void> {
-    if (this.#path === null) return Promise.resolve();
+    const storage = this.#storage;
+    if (storage === null) return Promise.resolve();
     if (this.#pending !== null) return this.#pending;
     const pending = (async () => {
       if (this.#running !== null) await this.#running.catch(() => undefined);
       // From here on, changes wait for the next write: this one may not include them.
       this.#pending = null;
-      const run = this.#write(this.#path!);
+      const run = this.#write(storage);
       this.#running = run;
       try {
         await run;
@@ -238,9 +252,9 @@ export class KvRollbackCache {
     return pending;
   }
 
-  async #write(path: string): Promise<void> {
+  async #write(storage: KvCacheStorage): Promise<void> {
     // Merge with what another process may have written since we loaded (higher revision wins).
-    const onDisk = await readCacheFile(path);
+    const onDisk = await readStored(storage);
     for (const [id, rec] of onDisk) {
       const mine = this.#entries.get(id);
       if (mine === undefined || rec.revision > mine.revision) this.#entries.set(id, rec);
@@ -251,18 +265,11 @@ export class KvRollbackCache {
       const merged = newer(rec, onDisk.get(id));
       rows.push([t, n, k, merged.revision, merged.hash, merged.teamKeyGen]);
     }
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    await writeAtomic(path, JSON.stringify({ v: 1, entries: rows }));
+    await storage.write(JSON.stringify({ v: 1, entries: rows }));
   }
 }
 
-async function readCacheFile(path: string): Promise<Map<string, KvCacheRecord>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw new ClientError('CLIENT_STORE', 'could not read the kv rollback cache', {}, { cause: e });
-  }
-  return parseFile(text);
+async function readStored(storage: KvCacheStorage): Promise<Map<string, KvCacheRecord>> {
+  const text = await storage.read();
+  return text === null ? new Map() : parseFile(text);
 }

@@ -1,8 +1,7 @@
 /**
- * Where the client keeps what it has verified: pins (the eldest key seen on first contact and
- * the newest verified tail) and the cache of verified chain states. Both have a memory and a
- * file implementation; the files live under `$SALTBOX_HOME` with mode 0600 and are replaced
- * atomically (temp file, fsync, rename), so a crash never leaves a half-written pin.
+ * The file-backed pins, team pins and verified-chain cache (interfaces and in-memory versions in
+ * `pins.ts`): the files live under `$SALTBOX_HOME` with mode 0600 and are replaced atomically
+ * (temp file, fsync, rename), so a crash never leaves a half-written pin.
  *
  * @packageDocumentation
  */
@@ -11,78 +10,8 @@ import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { KidHex, UserChainState } from '@saltbox/identity';
 import { ClientError } from './errors.js';
-
-/** What the client pinned for a user. */
-export interface Pin {
-  username: string;
-  uid: string;
-  /** The eldest KID seen on first contact; a different one later is a hard error. */
-  eldestKid: KidHex;
-  /**
-   * The newest tail the client verified. Kept with the pin (not only in the cache) so that
-   * rollback and fork detection survive losing the cache.
-   */
-  tail: { seqno: number; linkId: string };
-  /** Unix ms of first contact. */
-  pinnedAt: number;
-}
-
-/** Pins by username. */
-export interface PinStore {
-  /** @throws ClientError `CLIENT_STORE` when the store cannot be read or is corrupt. */
-  get(username: string): Promise<Pin | undefined>;
-  /** @throws ClientError `CLIENT_STORE` when the store cannot be written. */
-  set(pin: Pin): Promise<void>;
-}
-
-/** A verified chain state, as cached. */
-export interface CachedChain {
-  uid: string;
-  username: string;
-  /** Link IDs of every verified link, seqno 1 first: the prefix every refetch must keep. */
-  linkIds: string[];
-  /** The verifier's state at the tail, the base for `extendUserChain`. */
-  state: UserChainState;
-  /** Unix ms of the last successful fetch and verification. */
-  verifiedAt: number;
-}
-
-/** Verified chain states by UID. */
-export interface ChainCache {
-  /** Undefined when absent or unreadable (a cache miss only costs a full verification). */
-  get(uid: string): Promise<CachedChain | undefined>;
-  /** @throws ClientError `CLIENT_STORE` when the cache cannot be written. */
-  set(entry: CachedChain): Promise<void>;
-}
-
-/** In-memory pins (tests, short-lived processes). */
-export class MemoryPinStore implements PinStore {
-  readonly #pins = new Map<string, Pin>();
-  get(username: string): Promise<Pin | undefined> {
-    const p = this.#pins.get(username);
-    return Promise.resolve(p && structuredClone(p));
-  }
-  set(pin: Pin): Promise<void> {
-    this.#pins.set(pin.username, structuredClone(pin));
-    return Promise.resolve();
-  }
-}
-
-/** In-memory chain cache. */
-export class MemoryChainCache implements ChainCache {
-  readonly #entries = new Map<string, CachedChain>();
-  get(uid: string): Promise<CachedChain | undefined> {
-    const e = this.#entries.get(uid);
-    // structuredClone copies Maps and Sets, so a caller cannot mutate the cached state.
-    return Promise.resolve(e && structuredClone(e));
-  }
-  set(entry: CachedChain): Promise<void> {
-    this.#entries.set(entry.uid, structuredClone(entry));
-    return Promise.resolve();
-  }
-}
+import type { CachedChain, ChainCache, Pin, PinStore } from './pins.js';
 
 /**
  * `$SALTBOX_HOME`, or the platform's config directory (`~/.config/saltbox` on Linux,

@@ -23,7 +23,7 @@ import type { ImportedLink, KidHex, UserChainResult, UserChainState } from '@sal
 import type { LookupUserSummary } from '@saltbox/protocol';
 import type { ApiClient } from './http.js';
 import { ClientError } from './errors.js';
-import type { CachedChain, ChainCache, Pin, PinStore } from './store.js';
+import type { CachedChain, ChainCache, Pin, PinStore } from './pins.js';
 
 /** A key of a verified user, with the status the chain gives it. */
 export interface VerifiedKey {

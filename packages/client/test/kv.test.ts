@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KvRollbackCache, isClientError } from '../src/index.js';
+import { KvRollbackCache, isClientError, kvCacheFile } from '../src/index.js';
 import type { KvClient } from '../src/index.js';
 import { startTestServer } from './helpers.js';
 import { backend, createTeam, kvUser, rotateTeamKey, setMembers } from './kv-helpers.js';
@@ -170,7 +170,7 @@ describe('KvClient end to end', () => {
 
   it('persists the rollback cache (0600, atomic) and checks it after a restart', async () => {
     const path = join(dir, 'kv-cache.json');
-    const c1 = bob.kv({ cache: await KvRollbackCache.open(backend, path) });
+    const c1 = bob.kv({ cache: await KvRollbackCache.open(backend, kvCacheFile(path)) });
     await a.put(teamId, 'persist', 'k', 'v1');
     await a.put(teamId, 'persist', 'k', 'v2');
     expect((await c1.get(teamId, 'persist', 'k')).revision).toBe(2);
@@ -179,7 +179,7 @@ describe('KvClient end to end', () => {
     expect(onDisk.v).toBe(1);
     expect(onDisk.entries).toContainEqual([teamId, 'persist', 'k', 2, expect.any(String), 1]);
     // A new process (new cache object from the file) refuses a server that went back to 1.
-    const reopened = await KvRollbackCache.open(backend, path);
+    const reopened = await KvRollbackCache.open(backend, kvCacheFile(path));
     expect(() => {
       reopened.check({ teamId, namespace: 'persist', entryKey: 'k' }, 'x', 1, 1);
     }).toThrow(/revision decreased from 2 to 1/);

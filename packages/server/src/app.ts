@@ -42,6 +42,8 @@ import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { ProjectionCache } from './projection-cache.js';
 import { RateLimiter } from './rate-limit.js';
+import { registerStaticSite } from './static-site.js';
+import type { StaticSite } from './static-site.js';
 import type { RateLimit } from './rate-limit.js';
 import type { Storage, UserProjection, UserRecord } from './storage/types.js';
 import { registerTeamRoutes } from './teams-routes.js';
@@ -85,6 +87,8 @@ export interface AppOptions {
   clock?: Clock;
   limits?: Partial<Limits>;
   logger?: Logger;
+  /** The browser app's files, served at `/` after the API routes; none when absent. */
+  web?: StaticSite;
 }
 
 /** What {@link createApp} returns. */
@@ -252,7 +256,8 @@ function routeOf(c: unknown): string {
  * `GET /healthz`, `GET /metrics`, `POST /api/v1/users` (sign-up, signed by the new eldest key),
  * `GET /api/v1/users/lookup?usernames=`, `GET|POST /api/v1/users/:username/chain`,
  * `PUT /api/v1/users/:username/puk-boxes`, `GET /api/v1/me`, `GET /api/v1/me/puk-boxes`, the
- * team routes (`teams-routes.ts`), and the public Keybase-shaped `GET /_/api/1.0/user/lookup.json`.
+ * team routes (`teams-routes.ts`), the public Keybase-shaped `GET /_/api/1.0/user/lookup.json`,
+ * and, when `options.web` is given, the browser app's static files (`static-site.ts`).
  */
 export function createApp(options: AppOptions): App {
   const { storage, backend } = options;
@@ -500,6 +505,8 @@ export function createApp(options: AppOptions): App {
     parseBody,
     validate,
   });
+
+  if (options.web) registerStaticSite(app, options.web);
 
   return {
     fetch: (request, env) => app.fetch(request, env as AppEnv['Bindings']),

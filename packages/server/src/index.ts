@@ -15,6 +15,13 @@ export type { App, AppOptions, Clock, Limits } from './app.js';
 export { startServer, parseListen, DEFAULT_LISTEN } from './node.js';
 export type { RunningServer, ServerOptions } from './node.js';
 export { ServerError, fail } from './errors.js';
+export {
+  registerStaticSite,
+  STATIC_CONTENT_TYPES,
+  WEB_CONTENT_SECURITY_POLICY,
+} from './static-site.js';
+export type { StaticFile, StaticSite } from './static-site.js';
+export { defaultWebRoot, loadStaticSite } from './static-files.js';
 export { ChainService, projectState } from './chain.js';
 export { Metrics, LATENCY_BUCKETS } from './metrics.js';
 export { RateLimiter } from './rate-limit.js';

@@ -15,6 +15,7 @@ import { jsonLogger } from './log.js';
 import type { Logger } from './log.js';
 import { openPostgresStorage } from './storage/postgres.js';
 import { openSqliteStorage } from './storage/sqlite.js';
+import { defaultWebRoot, loadStaticSite } from './static-files.js';
 import type { Storage } from './storage/types.js';
 
 /** The default listen address: loopback only, so exposing the server is a decision. */
@@ -34,6 +35,11 @@ export interface ServerOptions {
   clock?: Clock;
   limits?: Partial<Limits>;
   logger?: Logger;
+  /**
+   * The built web app to serve at `/`: a directory, null for none, or absent for
+   * `@saltbox/web`'s `dist` when it is built.
+   */
+  webRoot?: string | null;
 }
 
 /** A running server. */
@@ -74,7 +80,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   else throw fail('VALIDATION_FAILED', 'a data directory or a database url is required');
   const backend = options.backend ?? (await defaultBackend());
   const logger = options.logger ?? jsonLogger;
+  const webRoot = options.webRoot === undefined ? defaultWebRoot() : options.webRoot;
+  const web = webRoot === null ? undefined : await loadStaticSite(webRoot);
   const app = createApp({
+    ...(web ? { web } : {}),
     storage,
     backend,
     ...(options.clock ? { clock: options.clock } : {}),
@@ -94,6 +103,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     msg: 'listening',
     url: `http://${host}:${addr.port}`,
     storage: storage.dialect,
+    web: web !== undefined,
   });
   return {
     url: `http://${host}:${addr.port}`,
