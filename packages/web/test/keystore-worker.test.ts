@@ -1,6 +1,6 @@
 /**
- * The keystore's one conformance suite (packages/keystore/test/conformance.ts, every case,
- * unchanged) run against the browser transport in real Chromium: a module Web Worker serving
+ * The keystore's conformance suites (packages/keystore/test/conformance.ts and
+ * pgp-conformance.ts, every case, unchanged) run against the browser transport in real Chromium: a module Web Worker serving
  * the keystore with the app's `serveKeystoreInWorker` over `servePort`/`browserEndpoint`,
  * persisting through the IndexedDB byte store, on libsodium's WebAssembly, under the app's
  * Content-Security-Policy. The test process is the JSON-RPC client; a small page relays the
@@ -19,6 +19,7 @@ import { createRpcClient, KeystoreError } from '@saltbox/keystore';
 import type { KeystoreClient, RpcClientHandle } from '@saltbox/keystore';
 import { STATIC_CONTENT_TYPES, WEB_CONTENT_SECURITY_POLICY } from '@saltbox/server';
 import { describeKeystoreConformance, expectCode } from '../../keystore/test/conformance.js';
+import { describePgpConformance } from '../../keystore/test/pgp-conformance.js';
 import { launchChromium, recordConsole, WEB_ROOT } from './chromium.js';
 
 let dir = '';
@@ -128,10 +129,13 @@ async function workerKeystore(db: string, removeDbOnClose: boolean): Promise<Key
   return handle.client;
 }
 
-describeKeystoreConformance('browser web worker + indexeddb (chromium)', async () => {
+const browserWorker = async () => {
   const client = await workerKeystore(`conformance-${++dbCounter}`, true);
   return { client, remote: true, teardown: () => client.close() };
-});
+};
+
+describeKeystoreConformance('browser web worker + indexeddb (chromium)', browserWorker);
+describePgpConformance('browser web worker + indexeddb (chromium)', browserWorker);
 
 describe('indexeddb keystore in chromium', () => {
   it('survives its worker: a new worker on the same database unlocks with the passphrase', async () => {
