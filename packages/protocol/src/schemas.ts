@@ -79,10 +79,21 @@ export const chainTailSchema = z.object({
 /** The new chain tail. */
 export type ChainTail = z.infer<typeof chainTailSchema>;
 
+/**
+ * An armored PGP public key, as a user's `all_bundles` lists it (spec keybase-identity §1.3).
+ * Its trimmed SHA-256 is the `full_hash` a link names.
+ */
+export const pgpBundleSchema = z.string().min(1).max(65536);
+
 /** `POST /api/v1/users/:username/chain`: append links (and, with a PUK rotation, its boxes). */
 export const appendLinksRequestSchema = z.strictObject({
   links: z.array(chainLinkSchema).min(1).max(32),
   pukBoxes: z.array(pukBoxSchema).max(64).default([]),
+  /**
+   * The armored public keys that `sibkey` links among `links` delegate (a PGP KID names a key
+   * only by hash; the verifier needs the key). Each must be named by a link's `full_hash`.
+   */
+  pgpBundles: z.array(pgpBundleSchema).max(4).default([]),
 });
 /** Append request body. */
 export type AppendLinksRequest = z.input<typeof appendLinksRequestSchema>;
@@ -97,6 +108,12 @@ export const chainResponseSchema = z.object({
   uid: uidSchema,
   username: z.string(),
   links: z.array(chainLinkSchema),
+  /**
+   * Armored PGP public keys the chain delegates (every stored version), for the verifier's key
+   * family; absent when there are none. Clients trust a bundle only through a verified link
+   * naming its KID and full hash.
+   */
+  pgpBundles: z.array(z.string()).optional(),
 });
 /** A chain fetch reply. */
 export type ChainResponse = z.infer<typeof chainResponseSchema>;

@@ -34,7 +34,7 @@ import type {
 } from '@saltbox/protocol';
 import { authenticateRequest } from './auth.js';
 import type { AuthContext } from './auth.js';
-import { ChainService } from './chain.js';
+import { ChainService, isPgpKid, mayDelegatePgp } from './chain.js';
 import { fail, ServerError } from './errors.js';
 import { DEFAULT_KV_MAX_VALUE_BYTES, registerKvRoutes } from './kv-routes.js';
 import { jsonLogger } from './log.js';
@@ -45,7 +45,7 @@ import { RateLimiter } from './rate-limit.js';
 import { registerStaticSite } from './static-site.js';
 import type { StaticSite } from './static-site.js';
 import type { RateLimit } from './rate-limit.js';
-import type { Storage, UserProjection, UserRecord } from './storage/types.js';
+import type { PgpBundleRecord, Storage, UserProjection, UserRecord } from './storage/types.js';
 import { registerTeamRoutes } from './teams-routes.js';
 import { TeamService } from './teams.js';
 
@@ -220,14 +220,29 @@ function summary(u: UserRecord, p: UserProjection): LookupUserSummary {
   };
 }
 
-function keybaseUser(u: UserRecord, p: UserProjection): LookupUserInput {
+function keybaseUser(
+  u: UserRecord,
+  p: UserProjection,
+  pgp: readonly PgpBundleRecord[] = [],
+): LookupUserInput {
   const live = p.keys.filter((k) => k.status === 'live');
+  // The newest stored version of each PGP key is its active one: versions are added only by
+  // the links that make them active.
+  const latest = new Map<string, string>();
+  for (const b of pgp) latest.set(b.kid, b.bundle);
+  const livePgp = live.filter((k) => isPgpKid(k.kid)).map((k) => latest.get(k.kid));
   return {
     uid: u.uid,
     username: u.username,
     status: 0,
-    // Every KID ever delegated, revoked included (spec keybase-identity §1.3).
-    allBundles: p.keys.map((k) => k.kid),
+    // Every key ever delegated, revoked included: NaCl keys as KIDs, PGP keys as every stored
+    // armored version (spec keybase-identity §1.3).
+    allBundles: p.keys.flatMap((k) =>
+      isPgpKid(k.kid) ? pgp.filter((b) => b.kid === k.kid).map((b) => b.bundle) : [k.kid],
+    ),
+    ...(livePgp.length > 0
+      ? { pgpPublicKeys: livePgp.filter((b): b is string => b !== undefined) }
+      : {}),
     sibkeys: live.filter((k) => k.role === 'sibkey').map((k) => k.kid),
     subkeys: live.filter((k) => k.role === 'subkey').map((k) => k.kid),
     eldestKid: u.eldestKid,
@@ -405,10 +420,14 @@ export function createApp(options: AppOptions): App {
     const user = await userByParam(c);
     const q = validate(c.req.query(), chainQuerySchema);
     const links = await storage.users.getLinks(user.uid, q.since);
+    // PGP keys are named by hash only: the verifier needs the armored keys. Asked for only
+    // when the served links delegate one, so NaCl-only chains cost no extra query.
+    const pgp = mayDelegatePgp(links) ? await chains.pgpBundles(user) : [];
     const res: ChainResponse = {
       uid: user.uid,
       username: user.username,
       links: links.map((l) => l.link),
+      ...(pgp.length > 0 ? { pgpBundles: pgp.map((b) => b.bundle) } : {}),
     };
     return c.json(res);
   });
@@ -463,6 +482,10 @@ export function createApp(options: AppOptions): App {
     validate,
   });
 
+  /** A user's stored PGP key versions; no query for users without a PGP key. */
+  const pgpOf = async (u: UserRecord, p: UserProjection): Promise<PgpBundleRecord[]> =>
+    p.keys.some((k) => isPgpKid(k.kid)) ? chains.pgpBundles(u) : [];
+
   app.get(ROUTES.keybaseLookup, publicLimit, async (c) => {
     // Keybase's directory is public and CORS-enabled; so is this read-only mirror of it.
     c.header('access-control-allow-origin', '*');
@@ -477,7 +500,7 @@ export function createApp(options: AppOptions): App {
       const p = (await projectionCache.get([user])).get(uid)!;
       return c.json({
         status: { code: 0, name: 'OK' },
-        them: buildLookupUser(keybaseUser(user, p)),
+        them: buildLookupUser(keybaseUser(user, p, await pgpOf(user, p))),
       });
     }
     if (usernames === undefined || usernames === '')
@@ -487,11 +510,13 @@ export function createApp(options: AppOptions): App {
       return inputError('bad list value');
     const users = await storage.users.getUsers(names);
     const projections = await projectionCache.get(users.values());
+    const pgp = new Map<string, PgpBundleRecord[]>();
+    for (const u of users.values()) pgp.set(u.uid, await pgpOf(u, projections.get(u.uid)!));
     return c.json(
       buildLookupResponse(
         names.map((n) => {
           const u = users.get(n);
-          return u ? keybaseUser(u, projections.get(u.uid)!) : null;
+          return u ? keybaseUser(u, projections.get(u.uid)!, pgp.get(u.uid)) : null;
         }),
       ),
     );

@@ -13,6 +13,7 @@
 import type { CryptoBackend } from '@saltbox/saltpack';
 import {
   buildKeyFamily,
+  parsePgpKey,
   decodeEncryptionPacket,
   extendUserChain,
   importUserLinks,
@@ -30,6 +31,7 @@ import type { ImportedLink, UserChainResult, UserChainState } from '@saltbox/ide
 import type { ChainLink, ChainTail, PukBox } from '@saltbox/protocol';
 import { fail } from './errors.js';
 import type {
+  PgpBundleRecord,
   PukBoxRecord,
   Storage,
   StoredLink,
@@ -37,13 +39,27 @@ import type {
   UserRecord,
 } from './storage/types.js';
 
-/** Link types an append may carry. Resets (`eldest`) and PGP are not supported by this server. */
+/** Link types an append may carry (PGP keys arrive as `sibkey` links). Resets (`eldest`) are not supported. */
 const APPENDABLE_TYPES: ReadonlySet<string> = new Set([
   'sibkey',
   'subkey',
   'revoke',
   'per_user_key',
 ]);
+
+/** True for the KID of a PGP key (any type byte but NaCl's `20` and `21`, spec §2.1). */
+export function isPgpKid(kid: string): boolean {
+  const t = kid.slice(2, 4);
+  return t !== '20' && t !== '21';
+}
+
+/** Whether stored links may delegate PGP keys (only links naming a `full_hash` do). */
+export function mayDelegatePgp(links: readonly StoredLink[]): boolean {
+  return links.some(
+    (l) =>
+      (l.type === 'sibkey' || l.type === 'pgp_update') && l.link.payload_json.includes('full_hash'),
+  );
+}
 
 /** Translates a verifier failure into `CHAIN_INVALID`, keeping its code and seqno. */
 function chainInvalid(e: unknown): never {
@@ -201,9 +217,13 @@ export class ChainService {
     if (hit?.tailLinkId === user.tailLinkId) return hit;
     const stored = await this.#storage.users.getLinks(user.uid, 0);
     const links = stored.map((l) => l.link);
+    const pgp = mayDelegatePgp(stored) ? await this.#storage.users.getPgpBundles(user.uid) : [];
     try {
       const imported = importUserLinks(this.#backend, links);
-      const family = await buildKeyFamily(this.#backend, linkKids(imported));
+      const family = await buildKeyFamily(this.#backend, [
+        ...linkKids(imported).filter((k) => !isPgpKid(k)),
+        ...pgp.map((b) => b.bundle),
+      ]);
       const result = await verifyUserChain(this.#backend, {
         uid: user.uid,
         username: user.username,
@@ -301,28 +321,40 @@ export class ChainService {
    * Appends links to a user's chain after full verification against the stored chain.
    *
    * @throws ServerError `CHAIN_CONFLICT` (the links do not start right after the stored tail, or
-   *   another append won), `CHAIN_INVALID` (verification failed, or a reset / PGP link),
-   *   `VALIDATION_FAILED` (a bad PUK box), `KEY_IN_USE`.
+   *   another append won), `CHAIN_INVALID` (verification failed — a PGP bundle that is not the
+   *   delegated key's, a mismatched fingerprint, a bad reverse signature —, a reset, or a PGP
+   *   sibkey without `full_hash`), `VALIDATION_FAILED` (a bad PUK box, an unreadable PGP
+   *   bundle or one no new link names), `KEY_IN_USE`.
    */
   async append(
     user: UserRecord,
-    input: { links: readonly ChainLink[]; pukBoxes: readonly PukBox[] },
+    input: {
+      links: readonly ChainLink[];
+      pukBoxes: readonly PukBox[];
+      pgpBundles?: readonly string[];
+    },
   ): Promise<ChainTail> {
     const first = input.links[0];
     if (first?.seqno !== user.tailSeqno + 1)
       throw fail('CHAIN_CONFLICT', `links must start at seqno ${user.tailSeqno + 1}`);
     const cached = await this.#stateOf(user);
+    const posted = [...new Set(input.pgpBundles ?? [])];
+    const heldPgp = [...cached.state.keys.keys()].some(isPgpKid);
+    const stored = heldPgp ? await this.#storage.users.getPgpBundles(user.uid) : [];
     let imported: ImportedLink[];
     let result: UserChainResult;
+    let newBundles: PgpBundleRecord[];
     try {
       imported = importUserLinks(this.#backend, input.links);
       checkOuterFields(input.links, imported);
       for (const l of imported)
         if (l.stubbed || l.type === undefined || !APPENDABLE_TYPES.has(l.type))
           throw fail('CHAIN_INVALID', `link type ${l.type ?? 'stub'} cannot be appended here`);
+      newBundles = await this.#pgpBundlesOf(imported, posted);
       const family = await buildKeyFamily(this.#backend, [
-        ...cached.state.keys.keys(),
-        ...linkKids(imported),
+        ...[...cached.state.keys.keys(), ...linkKids(imported)].filter((k) => !isPgpKid(k)),
+        ...stored.map((b) => b.bundle),
+        ...posted,
       ]);
       result = await extendUserChain(this.#backend, cached.state, input.links, family);
     } catch (e) {
@@ -335,10 +367,62 @@ export class ChainService {
       links: storedLinks(input.links, imported),
       projection: projectState(user.uid, result.state),
       pukBoxes: boxes,
+      pgpBundles: newBundles,
     });
     const last = imported[imported.length - 1]!;
     this.#remember(user.uid, { tailLinkId: last.id, state: result.state, result });
     return { uid: user.uid, username: user.username, seqno: last.seqno, linkId: last.id };
+  }
+
+  /**
+   * The posted PGP bundles as records: each must be a readable key named by a new link's
+   * `full_hash` (nothing unreferenced is stored), and every new PGP `sibkey` must name the
+   * version it delegates (spec §3.2). Whether the bundles match the links' KIDs, fingerprints
+   * and reverse signatures is the verifier's part.
+   */
+  async #pgpBundlesOf(
+    imported: readonly ImportedLink[],
+    posted: readonly string[],
+  ): Promise<PgpBundleRecord[]> {
+    const named = new Map<string, number>();
+    for (const l of imported) {
+      if (l.stubbed) continue;
+      for (const section of ['sibkey', 'pgp_update']) {
+        const kid = jstr(l.body, section, 'kid');
+        const fh = jstr(l.body, section, 'full_hash');
+        if (kid !== undefined && isPgpKid(kid) && l.type === section) {
+          if (fh === undefined)
+            throw fail(
+              'CHAIN_INVALID',
+              `link ${l.seqno}: a pgp ${section} must name its full_hash`,
+            );
+          named.set(fh, l.seqno);
+        }
+      }
+    }
+    const out: PgpBundleRecord[] = [];
+    for (const bundle of posted) {
+      let key;
+      try {
+        key = await parsePgpKey(this.#backend, bundle);
+      } catch (e) {
+        throw fail('VALIDATION_FAILED', 'a pgp bundle is not a readable pgp public key', {
+          cause: e,
+        });
+      }
+      const seqno = named.get(key.fullHash);
+      if (seqno === undefined)
+        throw fail('VALIDATION_FAILED', 'a pgp bundle is not named by any link appended with it');
+      out.push({ kid: key.kid, fullHash: key.fullHash, bundle, seqno });
+    }
+    return out;
+  }
+
+  /**
+   * The stored PGP key versions of a user (armored public keys, oldest first).
+   */
+  pgpBundles(user: UserRecord): Promise<PgpBundleRecord[]> {
+    return this.#storage.users.getPgpBundles(user.uid);
   }
 
   /**

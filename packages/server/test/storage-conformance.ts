@@ -211,6 +211,46 @@ export function runStorageConformance(name: string, factory: () => Promise<Stora
       expect(p.devices[0]?.status).toBe('revoked');
     });
 
+    it('stores pgp bundles with their links, keeps a stored version, reads them by seqno', async () => {
+      const f = fixture();
+      await s.users.createUser({ ...f, pukBoxes: [] });
+      expect(await s.users.getPgpBundles(f.user.uid)).toEqual([]);
+      const pgpKid = kid('16');
+      const v1 = { kid: pgpKid, fullHash: hex(32), bundle: '-----BEGIN PGP v1', seqno: 3 };
+      await s.users.appendLinks({
+        uid: f.user.uid,
+        expectedTailSeqno: 2,
+        links: [link(3)],
+        projection: f.projection,
+        pukBoxes: [],
+        pgpBundles: [v1],
+      });
+      const v2 = { kid: pgpKid, fullHash: hex(32), bundle: '-----BEGIN PGP v2', seqno: 4 };
+      // A version already stored (same full hash) is kept as it is, not duplicated.
+      await s.users.appendLinks({
+        uid: f.user.uid,
+        expectedTailSeqno: 3,
+        links: [link(4)],
+        projection: f.projection,
+        pukBoxes: [],
+        pgpBundles: [v2, { ...v1, seqno: 4 }],
+      });
+      expect(await s.users.getPgpBundles(f.user.uid)).toEqual([v1, v2]);
+      // A refused append stores none of its bundles.
+      await expectCode(
+        s.users.appendLinks({
+          uid: f.user.uid,
+          expectedTailSeqno: 3,
+          links: [link(4)],
+          projection: f.projection,
+          pukBoxes: [],
+          pgpBundles: [{ ...v2, fullHash: hex(32), seqno: 4 }],
+        }),
+        'CHAIN_CONFLICT',
+      );
+      expect(await s.users.getPgpBundles(f.user.uid)).toHaveLength(2);
+    });
+
     it('stores exactly the new projection when rows change, appear and disappear', async () => {
       const f = fixture();
       await s.users.createUser({ ...f, pukBoxes: [] });

@@ -17,6 +17,7 @@ import type {
   KeyBoxStore,
   KeyRecord,
   NonceStore,
+  PgpBundleRecord,
   PerUserKeyRecord,
   PukBoxRecord,
   Storage,
@@ -407,6 +408,7 @@ class KyselyUserStore implements UserStore {
     links: readonly StoredLink[];
     projection: UserProjection;
     pukBoxes: readonly PukBoxRecord[];
+    pgpBundles?: readonly PgpBundleRecord[];
   }): Promise<void> {
     const last = input.links[input.links.length - 1];
     if (last === undefined) return;
@@ -432,6 +434,21 @@ class KyselyUserStore implements UserStore {
         await insertLinks(trx, input.uid, input.links);
         await writeProjection(trx, input.uid, input.projection);
         await upsertBoxes(trx, input.uid, input.pukBoxes);
+        const bundles = input.pgpBundles ?? [];
+        if (bundles.length > 0)
+          await trx
+            .insertInto('pgp_bundles')
+            .values(
+              bundles.map((b) => ({
+                uid: input.uid,
+                full_hash: b.fullHash,
+                kid: b.kid,
+                bundle: b.bundle,
+                seqno: b.seqno,
+              })),
+            )
+            .onConflict((oc) => oc.columns(['uid', 'full_hash']).doNothing())
+            .execute();
       });
     } catch (e) {
       if (e instanceof ServerError) throw e;
@@ -444,6 +461,22 @@ class KyselyUserStore implements UserStore {
       }
       throw e;
     }
+  }
+
+  async getPgpBundles(uid: string): Promise<PgpBundleRecord[]> {
+    const rows = await this.#db
+      .selectFrom('pgp_bundles')
+      .selectAll()
+      .where('uid', '=', uid)
+      .orderBy('seqno')
+      .orderBy('full_hash')
+      .execute();
+    return rows.map((r) => ({
+      kid: r.kid,
+      fullHash: r.full_hash,
+      bundle: r.bundle,
+      seqno: r.seqno,
+    }));
   }
 
   async getKey(kid: string): Promise<KeyRecord | null> {
@@ -884,6 +917,8 @@ export function createKyselyStorage(
       : {
           createUser: (input) => kyselyUsers.createUser(input),
           appendLinks: (input) => kyselyUsers.appendLinks(input),
+          // Rare (PGP users only): no prepared statement on the read connection.
+          getPgpBundles: (uid) => kyselyUsers.getPgpBundles(uid),
           getUser: (username) => reads.getUser(username),
           getUserByUid: (uid) => reads.getUserByUid(uid),
           getUsers: (usernames) => reads.getUsers(usernames),

@@ -50,6 +50,17 @@ export interface DevicesTable {
   status: string;
 }
 
+/** `pgp_bundles`: armored PGP public keys a user's chain delegates, one row per version. */
+export interface PgpBundlesTable {
+  uid: string;
+  /** SHA-256 of the trimmed bundle: what the delegating link's `full_hash` names. */
+  full_hash: string;
+  kid: string;
+  bundle: string;
+  /** The seqno of the link that names this version. */
+  seqno: number;
+}
+
 /** `per_user_keys`. */
 export interface PerUserKeysTable {
   uid: string;
@@ -135,6 +146,7 @@ export interface Database {
   kv_entries: KvEntriesTable;
   kv_team_seq: KvTeamSeqTable;
   team_prevs: TeamPrevsTable;
+  pgp_bundles: PgpBundlesTable;
 }
 
 // Migrations take Kysely<any> on purpose: they run against whatever shape the database had
@@ -284,6 +296,22 @@ const m0004TeamPrevs: Migration = {
     await db.schema.dropTable('team_prevs').execute();
   },
 };
+const m0005PgpBundles: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await db.schema
+      .createTable('pgp_bundles')
+      .addColumn('uid', 'text', (c) => c.notNull().references('users.uid'))
+      .addColumn('full_hash', 'text', (c) => c.notNull())
+      .addColumn('kid', 'text', (c) => c.notNull())
+      .addColumn('bundle', 'text', (c) => c.notNull())
+      .addColumn('seqno', 'integer', (c) => c.notNull())
+      .addPrimaryKeyConstraint('pgp_bundles_pk', ['uid', 'full_hash'])
+      .execute();
+  },
+  async down(db: Kysely<any>): Promise<void> {
+    await db.schema.dropTable('pgp_bundles').execute();
+  },
+};
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** Every migration, by name; names sort in application order. */
@@ -292,6 +320,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0002_teams': m0002,
   '0003_kv': m0003Kv,
   '0004_team_prevs': m0004TeamPrevs,
+  '0005_pgp_bundles': m0005PgpBundles,
 };
 
 /** The in-code migration provider (no migration files to ship or find at run time). */

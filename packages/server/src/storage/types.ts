@@ -71,6 +71,17 @@ export interface UserProjection {
   perUserKeys: PerUserKeyRecord[];
 }
 
+/** One version of a PGP public key a user's chain delegates. */
+export interface PgpBundleRecord {
+  kid: string;
+  /** SHA-256 of the trimmed armored key (the link's `full_hash`). */
+  fullHash: string;
+  /** The armored public key, verbatim. */
+  bundle: string;
+  /** Seqno of the link naming this version. */
+  seqno: number;
+}
+
 /** A PUK seed boxed to one device encryption key. */
 export interface PukBoxRecord {
   generation: number;
@@ -122,7 +133,12 @@ export interface UserStore {
     links: readonly StoredLink[];
     projection: UserProjection;
     pukBoxes: readonly PukBoxRecord[];
+    /** PGP key versions the new links delegate (an already stored version is kept). */
+    pgpBundles?: readonly PgpBundleRecord[];
   }): Promise<void>;
+
+  /** The PGP key versions stored for a user, by seqno. */
+  getPgpBundles(uid: string): Promise<PgpBundleRecord[]>;
 
   /** A key by KID, with its owner, or null. */
   getKey(kid: string): Promise<KeyRecord | null>;

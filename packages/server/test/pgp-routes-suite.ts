@@ -1,0 +1,206 @@
+/**
+ * PGP sibkeys through the server (issue #7 item 2) on any storage (`pgp-*.test.ts` run it on
+ * SQLite and PostgreSQL): a delegation appended with its armored key is stored, served with the
+ * chain and in Keybase's lookup (`all_bundles`, `pgp_public_keys`); a bundle that is not the
+ * delegated key, a section naming another fingerprint, a bundle no link names, and a missing
+ * bundle are refused with coded errors, and nothing is stored.
+ */
+import * as openpgp from 'openpgp';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { defaultBackend, utf8 } from '@saltbox/saltpack';
+import {
+  assembleSignaturePacket,
+  buildKeyFamily,
+  canonicalJson,
+  KID_TYPE,
+  linkIdV1,
+  naclPublicKey,
+  parsePgpKey,
+  signPgpSibkeyLink,
+  toHex,
+  verifyUserChain,
+} from '@saltbox/identity';
+import type { BuiltLink, JsonObject, RemotePgpSigner } from '@saltbox/identity';
+import { chainResponseSchema } from '@saltbox/protocol';
+import type { ChainLink } from '@saltbox/protocol';
+import { createApp } from '../src/app.js';
+import type { App } from '../src/app.js';
+import type { Storage } from '../src/storage/types.js';
+import { newUser, signed } from './helpers.js';
+import type { TestUser } from './helpers.js';
+
+const backend = await defaultBackend();
+
+async function pgpKey(email: string) {
+  const { privateKey, publicKey } = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'ed25519Legacy',
+    userIDs: [{ email }],
+    format: 'object',
+  });
+  const signer: RemotePgpSigner = {
+    armoredPublicKey: publicKey.armor(),
+    signReverse: async (message) =>
+      openpgp.sign({
+        message: await openpgp.createMessage({ binary: message }),
+        signingKeys: privateKey,
+        format: 'armored',
+      }),
+  };
+  return { privateKey, armored: publicKey.armor(), signer };
+}
+
+/** Registers the PGP route tests on storage from `open` (a fresh database per test). */
+export function runPgpRouteSuite(label: string, open: () => Promise<Storage>): void {
+  describe(`pgp sibkeys through the server (${label})`, () => {
+    let storage: Storage;
+    let app: App;
+    let alice: TestUser;
+
+    beforeEach(async () => {
+      storage = await open();
+      app = createApp({ storage, backend });
+      const { user, request } = newUser(backend, 'pgp_alice');
+      const res = await signed(backend, app, user.devices[0]!, '/api/v1/users', { body: request });
+      expect(res.status, await res.clone().text()).toBe(201);
+      alice = user;
+      return async () => {
+        app.stop();
+        await storage.close();
+      };
+    });
+
+    const dev = () => alice.devices[0]!;
+    const ctx = () => {
+      const last = alice.links[alice.links.length - 1]!;
+      return {
+        uid: alice.uid,
+        username: alice.username,
+        seqno: alice.links.length + 1,
+        prev: last.linkId,
+        eldestKid: alice.eldestKid,
+        ctime: 1_700_000_200,
+      };
+    };
+    const deviceSigner = () => ({
+      kid: dev().kid,
+      sign: (r: { message: Uint8Array }) =>
+        Promise.resolve(backend.ed25519Sign(r.message, dev().signing.secretKey)),
+    });
+    const append = (links: ChainLink[], pgpBundles: string[]) =>
+      signed(backend, app, dev(), `/api/v1/users/${alice.username}/chain`, {
+        body: { links, pgpBundles },
+      });
+    const fetchChain = async () => {
+      const res = await signed(backend, app, dev(), `/api/v1/users/${alice.username}/chain`);
+      expect(res.status).toBe(200);
+      return chainResponseSchema.parse(await res.json());
+    };
+
+    /** Re-signs a built PGP sibkey link after `edit` changed its section. */
+    async function edited(
+      built: BuiltLink,
+      signer: RemotePgpSigner,
+      edit: (s: JsonObject) => void,
+    ): Promise<ChainLink> {
+      const payload = JSON.parse(built.payloadJson) as JsonObject;
+      const section = (payload.body as JsonObject).sibkey as JsonObject;
+      edit(section);
+      section.reverse_sig = null;
+      section.reverse_sig = await signer.signReverse(utf8(canonicalJson(payload)));
+      const json = canonicalJson(payload);
+      const sig = backend.ed25519Sign(utf8(json), dev().signing.secretKey);
+      const packet = assembleSignaturePacket(
+        backend,
+        naclPublicKey(dev().kid, KID_TYPE.ed25519),
+        utf8(json),
+        sig,
+      );
+      return {
+        ...(built.link as ChainLink),
+        sig: packet.base64,
+        payload_json: json,
+        payload_hash: linkIdV1(backend, json),
+        sig_id: toHex(backend.sha256(packet.bytes)) + '0f',
+      };
+    }
+
+    it('stores a pgp sibkey with its bundle, serves both, and lists it in the lookup', async () => {
+      const key = await pgpKey('alice@example.com');
+      const info = await parsePgpKey(backend, key.armored);
+      const link = await signPgpSibkeyLink(backend, ctx(), deviceSigner(), key.signer);
+      const res = await append([link.link as ChainLink], [key.armored]);
+      expect(res.status, await res.clone().text()).toBe(200);
+      const chain = await fetchChain();
+      expect(chain.pgpBundles).toEqual([key.armored]);
+      // What the server serves verifies on its own (the client's view).
+      const result = await verifyUserChain(backend, {
+        uid: chain.uid,
+        username: chain.username,
+        links: chain.links,
+        keyFamily: await buildKeyFamily(backend, [
+          alice.eldestKid,
+          dev().encKid,
+          ...chain.pgpBundles!,
+        ]),
+        eldestKid: alice.eldestKid,
+      });
+      expect(result.sibkeys).toContain(info.kid);
+      const lookup = (await (
+        await app.request('/_/api/1.0/user/lookup.json?usernames=pgp_alice')
+      ).json()) as {
+        them: { public_keys: { all_bundles: string[]; pgp_public_keys?: string[] } }[];
+      };
+      const pk = lookup.them[0]!.public_keys;
+      expect(pk.all_bundles).toContain(key.armored);
+      expect(pk.all_bundles).not.toContain(info.kid);
+      expect(pk.pgp_public_keys).toEqual([key.armored]);
+    });
+
+    it('refuses a bundle of another key, a mismatched fingerprint, an unnamed and a missing bundle', async () => {
+      const key = await pgpKey('alice@example.com');
+      const other = await pgpKey('mallory@example.com');
+      const link = await signPgpSibkeyLink(backend, ctx(), deviceSigner(), key.signer);
+      // [link, bundles, code, what the message names]
+      const cases: [ChainLink, string[], string, string][] = [
+        [link.link as ChainLink, [other.armored], 'VALIDATION_FAILED', 'not named'],
+        [link.link as ChainLink, [], 'CHAIN_INVALID', 'IDENTITY_NONEXISTENT_KID'],
+        [
+          link.link as ChainLink,
+          [key.armored.replace(/\n/g, '\r\n')],
+          'VALIDATION_FAILED',
+          'not named',
+        ],
+        [
+          await edited(link, key.signer, (s) => (s.fingerprint = '11'.repeat(20))),
+          [key.armored],
+          'CHAIN_INVALID',
+          'IDENTITY_FINGERPRINT_MISMATCH',
+        ],
+        [
+          await edited(link, other.signer, () => undefined),
+          [key.armored],
+          'CHAIN_INVALID',
+          'IDENTITY_REVERSE_SIG_VERIFY_FAILED',
+        ],
+        [
+          await edited(link, key.signer, (s) => delete s.full_hash),
+          [key.armored],
+          'CHAIN_INVALID',
+          'full_hash',
+        ],
+      ];
+      for (const [l, bundles, code, named] of cases) {
+        const res = await append([l], bundles);
+        expect(res.status).toBe(400);
+        const body = (await res.json()) as { error: { code: string; message: string } };
+        expect(body.error.code, body.error.message).toBe(code);
+        expect(body.error.message).toContain(named);
+      }
+      const chain = await fetchChain();
+      expect(chain.links).toHaveLength(3);
+      expect(chain.pgpBundles).toBeUndefined();
+      expect(await storage.users.getPgpBundles(alice.uid)).toEqual([]);
+    });
+  });
+}
