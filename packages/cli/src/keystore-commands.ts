@@ -231,7 +231,6 @@ async function runForeground(
       await agent.stop();
       throw e;
     }
-    void agent.stopped.then(() => bridge?.close());
     info(ctx.console, `vault bridge listening on ${bridge.address}`);
   }
   setInterruptHandler(() => agent.stop());
@@ -240,6 +239,9 @@ async function runForeground(
     `keystore agent listening on ${agent.socketPath} (pid ${process.pid}, idle lock ${formatDuration(idleLockMs)})`,
   );
   await agent.stopped;
+  // Closed before this returns (and the process exits): closing removes vault-bridge.json, so
+  // a cleanly stopped agent leaves no record naming its address and token behind.
+  await bridge?.close();
   setInterruptHandler(undefined);
   info(ctx.console, 'keystore agent stopped');
 }

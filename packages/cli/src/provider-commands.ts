@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import {
@@ -63,16 +63,28 @@ interface VaultRecord {
   pid: number;
 }
 
-async function writePrivate(path: string, data: string | Uint8Array): Promise<void> {
+/** Writes atomically (temporary file, fsync, rename) with `mode` (default 0600). */
+async function writePrivate(
+  path: string,
+  data: string | Uint8Array,
+  mode = 0o600,
+): Promise<void> {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   const fh = await open(tmp, 'wx', 0o600);
   try {
     await fh.writeFile(data);
+    // Set after creating 0600, so the file is never wider than asked, whatever the umask.
+    if (mode !== 0o600) await fh.chmod(mode);
     await fh.sync();
   } finally {
     await fh.close();
   }
-  await rename(tmp, path);
+  try {
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
 }
 
 function processAlive(pid: unknown): boolean {
@@ -160,7 +172,12 @@ async function writeOutput(path: string | undefined, bytes: Uint8Array): Promise
     });
     return;
   }
-  await writePrivate(path, bytes);
+  // Replacing a file keeps its mode (a stack file checked in 0644 stays so); a new one is 0600.
+  const mode = await stat(path).then(
+    (st) => st.mode & 0o777,
+    () => 0o600,
+  );
+  await writePrivate(path, bytes, mode);
 }
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

@@ -8,60 +8,41 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, run, startServerProcess, tempHome } from './helpers.js';
+import {
+  ACCOUNT_PASSPHRASE as PASS,
+  accountHomes,
+  ensureBuilt,
+  errorCode,
+  json,
+  ok,
+  runAs,
+  startAccountServer,
+} from './helpers.js';
+import type { AccountHome as Home } from './helpers.js';
 import { keystoreHome } from './keystore-helpers.js';
-import type { RunResult } from './helpers.js';
 
-const PASS = 'correct horse battery staple';
-const serverHome = tempHome();
 let stopServer = (): Promise<void> => Promise.resolve();
 let url = '';
-
-interface Home {
-  dir: string;
-  env: NodeJS.ProcessEnv;
-  cleanup: () => void;
-}
-const homes: Home[] = [];
-function newHome(): Home {
-  const h = tempHome();
-  const home = { ...h, env: { ...h.env, SALTBOX_PASSPHRASE: PASS, SALTBOX_SERVER: '' } };
-  homes.push(home);
-  return home;
-}
+const { newHome, cleanup } = accountHomes();
 
 /** Every output of the suite, to check that no secret was printed where it should not be. */
 const outputs: { args: string; stdout: string; stderr: string }[] = [];
 async function sb(home: Home, args: string[], extra: NodeJS.ProcessEnv = {}, input?: string) {
-  const r = await run(args, {
-    env: { ...home.env, ...extra },
-    cwd: home.dir,
-    detached: true,
-    ...(input === undefined ? {} : { input }),
-  });
+  const r = await runAs(home, args, extra, input);
   outputs.push({ args: args.join(' '), stdout: r.out, stderr: r.stderr });
   return r;
 }
-const ok = (r: RunResult): RunResult => {
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
-  return r;
-};
-const json = (r: RunResult): Record<string, unknown> =>
-  JSON.parse(ok(r).out) as Record<string, unknown>;
-const errorCode = (r: RunResult): string =>
-  (JSON.parse(r.stderr.trim().split('\n').pop()!) as { error: { code: string } }).error.code;
 
 beforeAll(async () => {
   await ensureBuilt();
-  const started = await startServerProcess(join(serverHome.dir, 'db'), serverHome.env);
+  const started = await startAccountServer();
   url = started.url;
   stopServer = started.stop;
 }, 120_000);
 
 afterAll(async () => {
   await stopServer();
-  serverHome.cleanup();
-  for (const h of homes) h.cleanup();
+  cleanup();
 });
 
 describe('saltbox accounts end to end', { timeout: 600_000 }, () => {

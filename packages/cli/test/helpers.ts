@@ -188,3 +188,89 @@ export async function startServerProcess(
     },
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Accounts against a real server process, shared by the end-to-end suites (accounts, teams,
+// the Vault bridge): one copy of the home, runner and result helpers.
+
+/** The keystore passphrase of every account home (the keystore is created on signup). */
+export const ACCOUNT_PASSPHRASE = 'correct horse battery staple';
+
+/** A `$SALTBOX_HOME` for one account. */
+export interface AccountHome {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  cleanup: () => void;
+}
+
+/**
+ * Account homes for one test file: each has its own `SALTBOX_HOME`, takes the keystore
+ * passphrase from `SALTBOX_PASSPHRASE` (no terminal needed, as on CI) and ignores the caller's
+ * `SALTBOX_SERVER`. `cleanup` removes every home made.
+ */
+export function accountHomes(): { newHome: () => AccountHome; cleanup: () => void } {
+  const homes: AccountHome[] = [];
+  return {
+    newHome() {
+      const h = tempHome();
+      const home = {
+        ...h,
+        env: { ...h.env, SALTBOX_PASSPHRASE: ACCOUNT_PASSPHRASE, SALTBOX_SERVER: '' },
+      };
+      homes.push(home);
+      return home;
+    },
+    cleanup() {
+      for (const h of homes) h.cleanup();
+    },
+  };
+}
+
+/** Runs `saltbox args…` as the account of `home` (cwd = the home, no terminal). */
+export function runAs(
+  home: { dir: string; env: NodeJS.ProcessEnv },
+  args: readonly string[],
+  extra: NodeJS.ProcessEnv = {},
+  input?: string | Uint8Array,
+): Promise<RunResult> {
+  return run(args, {
+    env: { ...home.env, ...extra },
+    cwd: home.dir,
+    detached: true,
+    ...(input === undefined ? {} : { input }),
+  });
+}
+
+/** The result, or a thrown error quoting stderr when the command failed. */
+export function ok(r: RunResult): RunResult {
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
+  return r;
+}
+
+/** The JSON object a successful `--json` command printed on stdout. */
+export function json(r: RunResult): Record<string, unknown> {
+  return JSON.parse(ok(r).out) as Record<string, unknown>;
+}
+
+/** The error code of a failed `--json` command (its last stderr line). */
+export function errorCode(r: RunResult): string {
+  return (JSON.parse(r.stderr.trim().split('\n').pop()!) as { error: { code: string } }).error.code;
+}
+
+/** A `saltbox server` process on SQLite in a temporary directory that `stop` removes. */
+export async function startAccountServer(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const data = tempHome();
+  try {
+    const server = await startServerProcess(join(data.dir, 'db'), data.env);
+    return {
+      url: server.url,
+      stop: async () => {
+        await server.stop();
+        data.cleanup();
+      },
+    };
+  } catch (e) {
+    data.cleanup();
+    throw e;
+  }
+}

@@ -7,41 +7,30 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, run, startServerProcess, tempHome } from './helpers.js';
-import type { RunResult } from './helpers.js';
+import {
+  accountHomes,
+  ensureBuilt,
+  errorCode,
+  json,
+  ok,
+  runAs as sb,
+  startAccountServer,
+} from './helpers.js';
 
-const PASS = 'correct horse battery staple';
-const serverHome = tempHome();
 let stopServer = (): Promise<void> => Promise.resolve();
 let url = '';
-const homes: ReturnType<typeof tempHome>[] = [];
-function newHome() {
-  const h = tempHome();
-  homes.push(h);
-  return { ...h, env: { ...h.env, SALTBOX_PASSPHRASE: PASS, SALTBOX_SERVER: '' } };
-}
-const sb = (home: { dir: string; env: NodeJS.ProcessEnv }, args: string[]) =>
-  run(args, { env: home.env, cwd: home.dir, detached: true });
-const ok = (r: RunResult): RunResult => {
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
-  return r;
-};
-const json = (r: RunResult): Record<string, unknown> =>
-  JSON.parse(ok(r).out) as Record<string, unknown>;
-const errorCode = (r: RunResult): string =>
-  (JSON.parse(r.stderr.trim().split('\n').pop()!) as { error: { code: string } }).error.code;
+const { newHome, cleanup } = accountHomes();
 
 beforeAll(async () => {
   await ensureBuilt();
-  const started = await startServerProcess(join(serverHome.dir, 'db'), serverHome.env);
+  const started = await startAccountServer();
   url = started.url;
   stopServer = started.stop;
 }, 120_000);
 
 afterAll(async () => {
   await stopServer();
-  serverHome.cleanup();
-  for (const h of homes) h.cleanup();
+  cleanup();
 });
 
 describe('saltbox teams end to end', { timeout: 600_000 }, () => {

@@ -3,8 +3,6 @@
  * hashivault keeper and SOPS send (test/transcripts, reconstructed from the spec's shapes),
  * the conformance suite through a TypeScript hashivault keeper, and every refusal.
  */
-import { readFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +19,11 @@ import {
 import type { VaultBridge } from '../src/index.js';
 import { runKeeperConformance } from './conformance.js';
 import { startWorld } from './helpers.js';
+import {
+  fillTranscript as fill,
+  rawVault as raw,
+  readTranscript as transcript,
+} from './vault-wire.js';
 import type { KeystoreUser } from './helpers.js';
 
 let world: Awaited<ReturnType<typeof startWorld>>;
@@ -56,51 +59,6 @@ afterAll(async () => {
   await bobBridge.close();
   await world.close();
 });
-
-/** Sends raw bytes to host:port and parses the HTTP/1.1 answer (status, headers, JSON). */
-async function raw(
-  address: string,
-  text: string,
-): Promise<{ status: number; headers: string; json: unknown }> {
-  const url = new URL(address);
-  // Like Go's client: write the request and keep the connection open (no half-close) until
-  // the whole answer (headers + Content-Length bytes) has arrived.
-  const answer = await new Promise<string>((resolve, reject) => {
-    const s = connect(Number(url.port), url.hostname, () => s.write(text));
-    let buf = Buffer.alloc(0);
-    const done = () => {
-      s.destroy();
-      resolve(buf.toString('utf8'));
-    };
-    s.on('data', (c: Buffer) => {
-      buf = Buffer.concat([buf, c]);
-      const end = buf.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const len = Number(/content-length: (\d+)/i.exec(buf.subarray(0, end).toString())?.[1] ?? 0);
-      if (buf.length >= end + 4 + len) done();
-    });
-    s.on('end', done);
-    s.on('error', reject);
-  });
-  const [head, body = ''] = answer.split('\r\n\r\n');
-  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head!)?.[1]);
-  return { status, headers: head!.toLowerCase(), json: body === '' ? null : JSON.parse(body) };
-}
-
-/** Builds one transcript request: placeholders filled, LF → CRLF in the head. */
-function fill(template: string, values: Record<string, string>): string {
-  const [head, body = ''] = template.replace(/^\n+|\n+$/g, '').split('\n\n');
-  let b = body;
-  for (const [k, v] of Object.entries(values)) b = b.replaceAll(`{{${k}}}`, v);
-  let h = head!.replaceAll('{{length}}', String(Buffer.byteLength(b)));
-  for (const [k, v] of Object.entries(values)) h = h.replaceAll(`{{${k}}}`, v);
-  return `${h.split('\n').join('\r\n')}\r\n\r\n${b}`;
-}
-
-async function transcript(name: string): Promise<string[]> {
-  const text = await readFile(new URL(`./transcripts/${name}`, import.meta.url), 'utf8');
-  return text.split('=====\n');
-}
 
 describe('recorded transcripts', () => {
   it('Pulumi hashivault: encrypt a 32-byte data key, store encryptedkey, decrypt it back (as alice, then as bob)', async () => {
