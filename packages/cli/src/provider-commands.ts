@@ -64,11 +64,7 @@ interface VaultRecord {
 }
 
 /** Writes atomically (temporary file, fsync, rename) with `mode` (default 0600). */
-async function writePrivate(
-  path: string,
-  data: string | Uint8Array,
-  mode = 0o600,
-): Promise<void> {
+async function writePrivate(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   const fh = await open(tmp, 'wx', 0o600);
   try {
