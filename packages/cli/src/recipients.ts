@@ -7,6 +7,7 @@
  *
  * @packageDocumentation
  */
+import { userEncryptionKids } from '@saltbox/client';
 import { fromHex } from '@saltbox/saltpack';
 import { CliError } from './errors.js';
 
@@ -120,14 +121,13 @@ export interface Directory {
  * @throws CliError `CLI_RECIPIENT_UNAVAILABLE` when the user has no live encryption key.
  */
 export function userRecipientKids(user: UserKeys): string[] {
-  const latest = [...user.perUserKeys].sort((a, b) => b.generation - a.generation)[0];
-  const kids = [...(latest ? [latest.encryptionKid] : []), ...user.subkeys];
+  const kids = userEncryptionKids(user);
   if (kids.length === 0)
     throw new CliError(
       'CLI_RECIPIENT_UNAVAILABLE',
       `user "${user.username}" has no live encryption key`,
     );
-  return [...new Set(kids)];
+  return kids;
 }
 
 const kidKey = (kid: string): Uint8Array => fromHex(kid.slice(4, 68));

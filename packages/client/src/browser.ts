@@ -15,6 +15,7 @@ export * from './puk.js';
 export type { AccountConfig, AccountDevice } from './account-config.js';
 export * from './account.js';
 export * from './fingerprint.js';
+export * from './encryption-keys.js';
 export * from './kv.js';
 export * from './kv-cache.js';
 export * from './teams.js';

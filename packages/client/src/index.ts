@@ -14,6 +14,7 @@ export * from './kvstore-api/index.js';
 export * from './account-config.js';
 export * from './account.js';
 export * from './fingerprint.js';
+export * from './encryption-keys.js';
 export * from './kv.js';
 export * from './kv-cache.js';
 export * from './kv-cache-file.js';

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import { isValidUsername, normalizeUsername, parseTeamName } from '@saltbox/identity';
-import { isClientError } from '@saltbox/client';
+import { isClientError, userEncryptionKids } from '@saltbox/client';
 import type { PinStore, TeamPinStore, UserLoader, VerifiedUser } from '@saltbox/client';
 import { ProviderError, invalidArgument } from './errors.js';
 
@@ -168,12 +168,7 @@ export function fromClientError(e: unknown, label: string): ProviderError {
 }
 
 /** The keys saltbox encrypts to for a user: the current PUK and every live device key. */
-export function userEncryptionKids(user: VerifiedUser): string[] {
-  const current = [...user.perUserKeys].sort((a, b) => b.generation - a.generation)[0];
-  const kids = current ? [current.encryptionKid] : [];
-  for (const kid of user.subkeys) if (!kids.includes(kid)) kids.push(kid);
-  return kids;
-}
+export { userEncryptionKids };
 
 /** Resolves a team's encryption keys (supplied by the client's team loading). */
 export type TeamResolver = (name: string) => Promise<RecipientKeys>;

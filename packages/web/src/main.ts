@@ -19,6 +19,7 @@ import {
   startKeystoreWorker,
 } from './keystore-connection.js';
 import type { KeystoreMode } from './keystore-connection.js';
+import { decryptMessage, encryptMessage } from './messages.js';
 import { WebSession } from './session.js';
 
 function byId(id: string): HTMLElement {
@@ -29,7 +30,7 @@ function byId(id: string): HTMLElement {
 
 const field = (id: string) => byId(id) as HTMLInputElement | HTMLTextAreaElement;
 
-const SECTIONS = ['signin', 'unlock', 'account', 'kv'] as const;
+const SECTIONS = ['signin', 'unlock', 'account', 'kv', 'messages'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function show(...visible: Section[]): void {
@@ -148,7 +149,7 @@ async function renderOverview(session: WebSession): Promise<void> {
   );
   const teamField = field('kv-team');
   if (teamField.value === '') teamField.value = o.teams.find((t) => !t.implicit)?.name ?? own;
-  show('account', 'kv');
+  show('account', 'kv', 'messages');
 }
 
 async function signIn(): Promise<void> {
@@ -212,6 +213,11 @@ async function signOut(): Promise<void> {
     forgetAccount(localStorage);
   }
   byId('whoami').textContent = '';
+  // Nothing of the session stays in the page: values, messages, lists.
+  for (const id of ['kv-value', 'msg-text', 'msg-armored', 'msg-recipients']) field(id).value = '';
+  for (const id of ['kv-output', 'kv-summary', 'msg-output', 'msg-sender', 'kv-list', 'teams'])
+    byId(id).replaceChildren();
+  (byId('devices') as HTMLTableElement).tBodies[0]!.replaceChildren();
   showStart();
 }
 
@@ -289,6 +295,23 @@ async function kvAction(op: string): Promise<void> {
   }
 }
 
+async function messageAction(op: string): Promise<void> {
+  const session = state.session;
+  if (session === null) throw new WebError('WEB_NOT_SIGNED_IN', 'sign in first');
+  if (op === 'encrypt') {
+    field('msg-armored').value = await encryptMessage(
+      session,
+      field('msg-recipients').value,
+      field('msg-text').value,
+      (byId('msg-self') as HTMLInputElement).checked,
+    );
+    return;
+  }
+  const opened = await decryptMessage(session, field('msg-armored').value);
+  byId('msg-sender').textContent = opened.sender;
+  byId('msg-output').textContent = opened.text;
+}
+
 async function start(): Promise<void> {
   byId('signin-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -316,6 +339,12 @@ async function start(): Promise<void> {
     b.addEventListener('click', () => {
       const op = b.dataset.kv ?? '';
       void action(op, () => kvAction(op));
+    });
+  }
+  for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>('button[data-msg]'))) {
+    b.addEventListener('click', () => {
+      const op = b.dataset.msg ?? '';
+      void action(op, () => messageAction(op));
     });
   }
   state.backend = await defaultBackend();

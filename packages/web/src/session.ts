@@ -78,6 +78,8 @@ export class WebSession {
   readonly teams: TeamLoader;
   readonly manager: TeamManager;
   readonly kv: KvClient;
+  /** The keystore client (the Worker's): Saltpack keys for `messages.ts`. */
+  readonly keystore: KeystoreClient;
   readonly #backend: CryptoBackend;
   /** Writers' UIDs → usernames, from the verified member lists of teams opened here. */
   readonly #usernames: Map<string, string>;
@@ -90,6 +92,7 @@ export class WebSession {
     cache: KvRollbackCache,
   ) {
     this.config = config;
+    this.keystore = env.keystore;
     this.#backend = env.backend;
     this.account = new Account(accountEnvironment, config);
     const { api, users } = this.account;

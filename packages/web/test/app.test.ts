@@ -22,6 +22,8 @@ const PASS = 'correct horse battery staple';
 const serverHome = tempHome();
 const alice = tempHome();
 const aliceEnv = { ...alice.env, SALTBOX_PASSPHRASE: PASS, SALTBOX_SERVER: '' };
+const bob = tempHome();
+const bobEnv = { ...bob.env, SALTBOX_PASSPHRASE: PASS, SALTBOX_SERVER: '' };
 let url = '';
 let stopServer = (): Promise<void> => Promise.resolve();
 let browser: Browser;
@@ -32,7 +34,10 @@ const ok = (r: RunResult): RunResult => {
   if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
   return r;
 };
-const cli = (args: string[]) => run(args, { env: aliceEnv, cwd: alice.dir });
+const cli = (args: string[], input?: string) =>
+  run(args, { env: aliceEnv, cwd: alice.dir, ...(input === undefined ? {} : { input }) });
+const bobCli = (args: string[], input?: string) =>
+  run(args, { env: bobEnv, cwd: bob.dir, ...(input === undefined ? {} : { input }) });
 
 beforeAll(async () => {
   await ensureBuilt();
@@ -46,6 +51,7 @@ beforeAll(async () => {
   );
   phrase = (JSON.parse(signup.out) as { paperKey: { phrase: string } }).paperKey.phrase;
   ok(await cli(['team', 'create', 'acme']));
+  ok(await bobCli(['signup', 'bob', '--server', url, '--json']));
   browser = await launchChromium();
 }, 240_000);
 
@@ -54,6 +60,7 @@ afterAll(async () => {
   await stopServer();
   serverHome.cleanup();
   alice.cleanup();
+  bob.cleanup();
 });
 
 async function openApp(page: Page): Promise<void> {
@@ -74,6 +81,16 @@ async function signIn(page: Page, words: string, passphrase = ''): Promise<void>
 async function kv(page: Page, op: string, fields: Record<string, string>): Promise<void> {
   for (const [name, value] of Object.entries(fields)) await page.fill(`#kv-${name}`, value);
   await page.click(`button[data-kv="${op}"]`);
+  await done(page, op);
+}
+
+async function message(page: Page, op: string, fields: Record<string, string>): Promise<void> {
+  for (const [name, value] of Object.entries(fields)) await page.fill(`#msg-${name}`, value);
+  await page.click(`button[data-msg="${op}"]`);
+  await done(page, op);
+}
+
+async function done(page: Page, op: string): Promise<void> {
   // Each action ends with "<op>: done" or a shown error.
   await page.waitForFunction(
     (label) =>
@@ -184,6 +201,50 @@ describe('saltbox web app in chromium', { timeout: 300_000 }, () => {
     // A team alice is not in is refused with a code, before any request for entries.
     await kv(page, 'get', { team: 'nosuchteam', key: 'from-cli' });
     expect(await errorCode(page)).toBe('CLIENT_TEAM_NOT_FOUND');
+  });
+
+  it('encrypts to a user in the page; that user decrypts with the CLI', async () => {
+    await message(page, 'encrypt', { recipients: 'bob', text: 'to bob from the browser' });
+    expect(await page.isHidden('#error')).toBe(true);
+    const armored = await page.inputValue('#msg-armored');
+    expect(armored.startsWith('BEGIN SALTPACK ENCRYPTED MESSAGE.')).toBe(true);
+    expect(armored.trimEnd().endsWith('END SALTPACK ENCRYPTED MESSAGE.')).toBe(true);
+    const r = ok(await bobCli(['decrypt'], armored));
+    expect(r.out).toBe('to bob from the browser');
+    // Encrypted to alice too ("also encrypt to me"), so the page opens its own message.
+    await message(page, 'decrypt', {});
+    expect(await page.textContent('#msg-output')).toBe('to bob from the browser');
+    expect(await page.textContent('#msg-sender')).toMatch(/^sent by you \(/);
+  });
+
+  it('decrypts in the page what the CLI encrypted to the user, and to a team', async () => {
+    const fromBob = ok(
+      await bobCli(['encrypt', '-r', 'alice', '--armor'], 'to alice from the cli'),
+    );
+    await page.fill('#msg-armored', fromBob.out);
+    await message(page, 'decrypt', {});
+    expect(await page.isHidden('#error')).toBe(true);
+    expect(await page.textContent('#msg-output')).toBe('to alice from the cli');
+    expect(await page.textContent('#msg-sender')).toMatch(/^sender key 0121[0-9a-f]{64}0a$/);
+    // To team:acme only (not to alice herself): opened with the team key in the keystore.
+    await page.uncheck('#msg-self');
+    await message(page, 'encrypt', { recipients: 'team:acme', text: 'to the team' });
+    await message(page, 'decrypt', {});
+    expect(await page.textContent('#msg-output')).toBe('to the team');
+    await page.check('#msg-self');
+  });
+
+  it('refuses unknown recipients and damaged messages with coded errors', async () => {
+    await message(page, 'encrypt', { recipients: 'nosuchuser', text: 'x' });
+    expect(await errorCode(page)).toBe('CLIENT_USER_NOT_FOUND');
+    await message(page, 'encrypt', { recipients: 'bad!name', text: 'x' });
+    expect(await errorCode(page)).toBe('WEB_INVALID_INPUT');
+    await page.fill(
+      '#msg-armored',
+      'BEGIN SALTPACK ENCRYPTED MESSAGE. abc. END SALTPACK ENCRYPTED MESSAGE.',
+    );
+    await message(page, 'decrypt', {});
+    expect(await errorCode(page)).toMatch(/^SALTPACK_[A-Z_]+$/);
   });
 
   it('keeps the keys encrypted in IndexedDB with a passphrase and unlocks after a reload', async () => {
