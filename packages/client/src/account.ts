@@ -24,12 +24,14 @@ import {
   normalizeUsername,
   signEldestLink,
   signPerUserKeyLink,
+  signPgpSibkeyLink,
   signRevokeLink,
   signSibkeyLink,
   signSubkeyLink,
   uidFromUsername,
 } from '@saltbox/identity';
 import type { BuiltLink, KidHex, LinkContext, RemoteLinkSigner } from '@saltbox/identity';
+import { isKeystoreError } from '@saltbox/keystore';
 import type { KeystoreApi } from '@saltbox/keystore';
 import type { ChainLink, PukBox } from '@saltbox/protocol';
 import type { AccountConfig, AccountDevice } from './account-config.js';
@@ -51,6 +53,8 @@ export type AccountKeystore = Pick<
   | 'sign'
   | 'createKeyBoxes'
   | 'openKeyBoxes'
+  | 'pgpList'
+  | 'pgpSignReverseSig'
 >;
 
 /** What every account operation needs. */
@@ -584,6 +588,75 @@ export class Account {
       signingKid: device.signingKid,
       encryptionKid: device.encryptionKid,
     };
+  }
+
+  /**
+   * Publishes a PGP key the keystore holds (`pgpGenerate` / `pgpImport`) through the chain: a
+   * `sibkey` link signed by this device naming the key's KID, fingerprint, key ID and full hash,
+   * with the PGP key's reverse signature (made inside the keystore), appended together with the
+   * armored public key. Afterwards the user's verified chain lists the key (`pgpKeys`), so
+   * `format=pgp` encrypts to it.
+   *
+   * @param options - `kid` (or `fingerprint`) of the key; may be left out when the keystore
+   *   holds exactly one PGP key.
+   * @throws ClientError `CLIENT_INVALID_ARGUMENT` (no such PGP key in the keystore, or several
+   *   and none chosen), `CLIENT_ACCOUNT_CONFLICT` (already published), `CLIENT_SIGNER`
+   *   (the keystore refused a signature), `CLIENT_HTTP` (`CHAIN_CONFLICT`, `CHAIN_INVALID`,
+   *   `KEY_IN_USE` when another user delegated the key), `CLIENT_NETWORK`, and the codes of
+   *   {@link Account.me}.
+   */
+  async publishPgpKey(
+    options: { kid?: string; fingerprint?: string } = {},
+  ): Promise<{ kid: KidHex; fingerprint: string; seqno: number }> {
+    const keystore = this.#env.keystore;
+    const { keys } = await keystore.pgpList();
+    const wanted = options.kid ?? options.fingerprint?.toLowerCase().replace(/\s/g, '');
+    const matches =
+      wanted === undefined
+        ? keys
+        : keys.filter((k) => k.kid === wanted || k.fingerprint === wanted || k.keyId === wanted);
+    if (matches.length !== 1)
+      throw new ClientError(
+        'CLIENT_INVALID_ARGUMENT',
+        matches.length === 0
+          ? "no such pgp key in the keystore: run 'saltbox pgp gen' or 'saltbox pgp import'"
+          : 'the keystore holds several pgp keys: name one by fingerprint',
+      );
+    const key = matches[0]!;
+    const me = await this.me();
+    if (me.keys.some((k) => k.kid === key.kid))
+      throw new ClientError(
+        'CLIENT_ACCOUNT_CONFLICT',
+        'this pgp key is already delegated by the chain',
+        { kid: key.kid },
+      );
+    const writer = this.#writer(me);
+    const link = await signPgpSibkeyLink(
+      this.#env.backend,
+      writer.next(),
+      keystoreLinkSigner(keystore, this.config.device.signingKid),
+      {
+        armoredPublicKey: key.armoredPublicKey,
+        async signReverse(message) {
+          try {
+            return (await keystore.pgpSignReverseSig({ kid: key.kid, message })).signature;
+          } catch (e) {
+            throw new ClientError(
+              'CLIENT_SIGNER',
+              'the keystore did not sign the pgp reverse signature',
+              { keystoreCode: isKeystoreError(e) ? e.code : null },
+              { cause: e },
+            );
+          }
+        },
+      },
+    );
+    writer.push(link);
+    const tail = await this.api.appendLinks(me.username, {
+      links: writer.chainLinks,
+      pgpBundles: [key.armoredPublicKey],
+    });
+    return { kid: key.kid, fingerprint: key.fingerprint, seqno: tail.seqno };
   }
 
   /**

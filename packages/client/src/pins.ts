@@ -39,6 +39,8 @@ export interface CachedChain {
   linkIds: string[];
   /** The verifier's state at the tail, the base for `extendUserChain`. */
   state: UserChainState;
+  /** Armored PGP public keys at the versions the state makes active (PGP users only). */
+  pgpBundles?: string[];
   /** Unix ms of the last successful fetch and verification. */
   verifiedAt: number;
 }

@@ -16,6 +16,7 @@ import {
   isKid,
   isValidUsername,
   normalizeUsername,
+  parsePgpKey,
   uidFromUsername,
   verifyUserChain,
 } from '@saltbox/identity';
@@ -34,6 +35,19 @@ export interface VerifiedKey {
   deviceId: string | null;
 }
 
+/** A live PGP sibkey of a verified user (`format=pgp` encrypts to these). */
+export interface VerifiedPgpKey {
+  kid: KidHex;
+  /** 40 lowercase hex. */
+  fingerprint: string;
+  /** 16 lowercase hex. */
+  keyId: string;
+  /** The full hash the chain names for the active version. */
+  fullHash: string;
+  /** The active version's armored public key (its SHA-256 is `fullHash`). */
+  armoredPublicKey: string;
+}
+
 /** A user whose keys come only from a chain this client verified. */
 export interface VerifiedUser {
   uid: string;
@@ -50,6 +64,12 @@ export interface VerifiedUser {
   subkeys: KidHex[];
   devices: { id: string; name: string | null; type: string | null; status: 'active' | 'revoked' }[];
   perUserKeys: { generation: number; seqno: number; signingKid: KidHex; encryptionKid: KidHex }[];
+  /**
+   * Live PGP sibkeys, each at the version the chain makes active: only keys a verified link
+   * delegated (with a reverse signature by the key) and whose bundle has the full hash the
+   * chain names — never the server's bundle list alone.
+   */
+  pgpKeys: VerifiedPgpKey[];
   /** Unix ms of the fetch this answer was verified from. */
   verifiedAt: number;
 }
@@ -77,10 +97,17 @@ function jstr(o: unknown, ...path: string[]): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** True for the KID of a PGP key (a type byte other than NaCl's `20` and `21`). */
+function isPgpKid(kid: string): boolean {
+  const t = kid.slice(2, 4);
+  return t !== '20' && t !== '21';
+}
+
 /**
- * The KIDs the links name. saltbox users have NaCl keys only, whose KIDs are the public keys
- * themselves, so a key family built from the links cannot be used to smuggle a key in: each
- * still has to be delegated by a verified link.
+ * The NaCl KIDs the links name, whose KIDs are the public keys themselves, so a key family
+ * built from the links cannot be used to smuggle a key in: each still has to be delegated by
+ * a verified link. PGP keys come as armored bundles from the server (a PGP KID is a hash) and
+ * are bound the same way: a verified link names their KID and full hash.
  */
 function linkKids(links: readonly ImportedLink[]): string[] {
   const out = new Set<string>();
@@ -92,9 +119,46 @@ function linkKids(links: readonly ImportedLink[]): string[] {
       jstr(l.body, 'sibkey', 'kid'),
       jstr(l.body, 'subkey', 'kid'),
     ])
-      if (k !== undefined && isKid(k)) out.add(k);
+      if (k !== undefined && isKid(k) && !isPgpKid(k)) out.add(k);
   }
   return [...out];
+}
+
+/**
+ * The live PGP sibkeys of a verified state at their active versions, from the bundles the
+ * verification used. A live PGP key whose active version is not among them is left out (the
+ * state cannot have verified without it, so this only guards a damaged cache).
+ */
+async function verifiedPgpKeys(
+  backend: CryptoBackend,
+  state: UserChainState,
+  bundles: readonly string[],
+): Promise<VerifiedPgpKey[]> {
+  const live = [...state.keys.values()].filter(
+    (k) => k.role === 'sibkey' && k.status === 'live' && isPgpKid(k.kid),
+  );
+  if (live.length === 0 || bundles.length === 0) return [];
+  const parsed = await Promise.all(bundles.map((b) => parsePgpKey(backend, b)));
+  const out: VerifiedPgpKey[] = [];
+  for (const k of live) {
+    const versions = parsed.filter((p) => p.kid === k.kid);
+    const active = state.activePgpHash.get(k.kid);
+    const v =
+      active === undefined
+        ? versions.length === 1
+          ? versions[0]
+          : undefined
+        : versions.find((p) => p.fullHash === active);
+    if (v === undefined) continue;
+    out.push({
+      kid: k.kid,
+      fingerprint: v.fingerprint,
+      keyId: v.keyId,
+      fullHash: v.fullHash,
+      armoredPublicKey: bundles[parsed.indexOf(v)]!,
+    });
+  }
+  return out;
 }
 
 function chainInvalid(e: unknown, username: string): never {
@@ -120,6 +184,7 @@ function project(
   username: string,
   state: UserChainState,
   verifiedAt: number,
+  pgpKeys: VerifiedPgpKey[],
 ): VerifiedUser {
   const deviceOf = new Map<string, string>();
   const revokedDevices = new Set<string>();
@@ -151,6 +216,7 @@ function project(
     perUserKeys: [...state.perUserKeys.values()]
       .map((p) => ({ ...p }))
       .sort((a, b) => a.generation - b.generation),
+    pgpKeys,
     verifiedAt,
   };
 }
@@ -209,7 +275,13 @@ export class UserLoader {
     if (cached && pin && !this.#cacheMatchesPin(cached, pin)) cached = undefined;
     const now = this.#now();
     if (cached && pin && !refresh && now - cached.verifiedAt < this.#ttlMs)
-      return project(uid, username, cached.state, cached.verifiedAt);
+      return project(
+        uid,
+        username,
+        cached.state,
+        cached.verifiedAt,
+        await this.#pgpKeys(username, cached.state, cached.pgpBundles ?? []),
+      );
 
     const res = await this.#api.fetchChain(username);
     if (res.uid !== uid || res.username !== username)
@@ -244,19 +316,21 @@ export class UserLoader {
     this.#checkPrefix(username, ids, cached?.linkIds, pin);
     let result: UserChainResult | undefined;
     let state: UserChainState;
+    const bundles = res.pgpBundles ?? [];
     try {
       if (ids.length === cached?.linkIds.length) {
         state = cached.state;
       } else if (cached) {
         const fresh = res.links.slice(cached.linkIds.length);
         const family = await buildKeyFamily(this.#backend, [
-          ...cached.state.keys.keys(),
+          ...[...cached.state.keys.keys()].filter((k) => !isPgpKid(k)),
           ...linkKids(imported.slice(cached.linkIds.length)),
+          ...bundles,
         ]);
         result = await extendUserChain(this.#backend, cached.state, fresh, family);
         state = result.state;
       } else {
-        const family = await buildKeyFamily(this.#backend, linkKids(imported));
+        const family = await buildKeyFamily(this.#backend, [...linkKids(imported), ...bundles]);
         result = await verifyUserChain(this.#backend, {
           uid,
           username,
@@ -282,7 +356,16 @@ export class UserLoader {
         served: state.eldestKid,
       });
     const tail = { seqno: t.seqno, linkId: t.linkId };
-    const entry: CachedChain = { uid, username, linkIds: ids, state, verifiedAt: now };
+    const pgpKeys = await this.#pgpKeys(username, state, bundles);
+    const entry: CachedChain = {
+      uid,
+      username,
+      linkIds: ids,
+      state,
+      verifiedAt: now,
+      // Only the versions the verified state makes active: what the next load projects from.
+      ...(pgpKeys.length > 0 ? { pgpBundles: pgpKeys.map((k) => k.armoredPublicKey) } : {}),
+    };
     await this.#cache.set(entry);
     await this.#pins.set({
       username,
@@ -291,7 +374,19 @@ export class UserLoader {
       tail,
       pinnedAt: pin?.pinnedAt ?? now,
     });
-    return project(uid, username, state, now);
+    return project(uid, username, state, now, pgpKeys);
+  }
+
+  async #pgpKeys(
+    username: string,
+    state: UserChainState,
+    bundles: readonly string[],
+  ): Promise<VerifiedPgpKey[]> {
+    try {
+      return await verifiedPgpKeys(this.#backend, state, bundles);
+    } catch (e) {
+      chainInvalid(e, username);
+    }
   }
 
   #cacheMatchesPin(cached: CachedChain, pin: Pin): boolean {
