@@ -5,7 +5,8 @@
  * on TCP for SOPS), `saltbox pulumi env` / `saltbox sops env` parsed, and exactly the requests
  * Pulumi's hashivault keeper and SOPS send (the recorded transcripts of packages/provider, spec
  * §2.4 and §3.7) over real sockets. Then `saltbox rewrap --stack` on a Pulumi stack file whose
- * data key was made for alice only.
+ * data key was made for alice only, and a team rotation (`saltbox team remove`, another
+ * process) reaching the running bridge's next encryption to the team within its cache TTL.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ let server: { url: string; stop: () => Promise<void> } | undefined;
 const { newHome, cleanup } = accountHomes();
 const alice = newHome();
 const bob = newHome();
+const carol = newHome();
 
 beforeAll(async () => {
   await ensureBuilt();
@@ -30,7 +32,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Normally stopped by the last test already; this only catches a failed run.
-  for (const h of [alice, bob]) await runAs(h, ['agent', 'stop']);
+  for (const h of [alice, bob, carol]) await runAs(h, ['agent', 'stop']);
   await server?.stop();
   cleanup();
 });
@@ -117,8 +119,11 @@ describe('the vault bridge with real accounts', { timeout: 600_000 }, () => {
       [bob, 'bob'],
     ] as const) {
       ok(await runAs(home, ['signup', name, '--server', server!.url]));
-      // The SOPS alias, as both would configure it (read when the bridge starts).
-      writeFileSync(join(home.dir, 'vault-keys.json'), JSON.stringify({ prod: 'alice,bob' }));
+      // The SOPS alias, as both would configure it, and a team (read when the bridge starts).
+      writeFileSync(
+        join(home.dir, 'vault-keys.json'),
+        JSON.stringify({ prod: 'alice,bob', acme: 'team:acme' }),
+      );
     }
     alicePort = await freePort();
     aliceBridge = await startBridge(alice, `127.0.0.1:${alicePort}`);
@@ -278,6 +283,50 @@ describe('the vault bridge with real accounts', { timeout: 600_000 }, () => {
     expect(
       plaintextOf(await decryptAs(bobBridge, readFileSync(copy, 'utf8'))).equals(dataKey),
     ).toBe(true);
+  });
+
+  it('a team member removed by `saltbox team remove` cannot read what the running bridge encrypts to the team next (within cache_ttl)', async () => {
+    ok(await runAs(carol, ['signup', 'carol', '--server', server!.url]));
+    const carolBridge = await startBridge(carol, `127.0.0.1:${await freePort()}`);
+    ok(await runAs(alice, ['team', 'create', 'acme']));
+    ok(await runAs(alice, ['team', 'add', 'acme', 'bob']));
+    ok(await runAs(alice, ['team', 'add', 'acme', 'carol']));
+    const toAcme = async (dataKey: Uint8Array) =>
+      ciphertextOf(
+        await rawVault(
+          aliceBridge.addr,
+          fillTranscript(forKey(pulumiEncrypt!, 'acme'), {
+            token: aliceBridge.token,
+            plaintext: b64(dataKey),
+          }),
+        ),
+      );
+    const decryptAt = (b: Bridge, ciphertext: string) =>
+      rawVault(b.addr, fillTranscript(pulumiDecrypt!, { token: b.token, ciphertext }));
+
+    // alice's bridge keeps its keeper (and its key cache, default cache_ttl a day) for the
+    // agent's life; the first encryption caches the team's generation-1 key.
+    const before = randomBytes(32);
+    const ct1 = await toAcme(before);
+    for (const b of [bobBridge, carolBridge])
+      expect(plaintextOf(await decryptAt(b, ct1)).equals(before)).toBe(true);
+
+    // Another process on alice's machine removes carol: the team key rotates to generation 2.
+    const removed = JSON.parse(
+      ok(await runAs(alice, ['team', 'remove', 'acme', 'carol', '--json'])).out,
+    ) as { generation: number };
+    expect(removed.generation).toBe(2);
+
+    const after = randomBytes(32);
+    const ct2 = await toAcme(after);
+    const denied = await decryptAt(carolBridge, ct2);
+    expect(denied.status).toBe(403);
+    expect((denied.json as { errors: string[] }).errors[0]).toContain('is a recipient');
+    for (const b of [bobBridge, aliceBridge])
+      expect(plaintextOf(await decryptAt(b, ct2)).equals(after)).toBe(true);
+    // What was made before still opens for the remaining members.
+    expect(plaintextOf(await decryptAt(bobBridge, ct1)).equals(before)).toBe(true);
+    ok(await runAs(carol, ['agent', 'stop']));
   });
 
   it('agent stop closes the bridge: the record is gone, the port refuses, pulumi env says to start one', async () => {
