@@ -166,3 +166,41 @@ async function verifyAt(
     return { error: e };
   }
 }
+
+/**
+ * Encrypts `plaintext` to every given armored public key as one binary OpenPGP message (each
+ * key's encryption subkey gets a PKESK packet naming its key ID, so gpg and the keystore find
+ * their key). Public keys only: this module still holds no private key.
+ *
+ * @throws IdentityError `IDENTITY_MALFORMED` for an unreadable key, `IDENTITY_INVALID_ARGUMENT`
+ *   for a key that cannot encrypt now (expired, revoked, no encryption subkey) or no keys.
+ */
+export async function encryptToPgpKeys(
+  armoredKeys: readonly string[],
+  plaintext: Uint8Array,
+): Promise<Uint8Array> {
+  if (armoredKeys.length === 0)
+    throw fail('IDENTITY_INVALID_ARGUMENT', 'no pgp keys to encrypt to');
+  const keys: openpgp.PublicKey[] = [];
+  for (const armoredKey of armoredKeys) {
+    try {
+      keys.push((await openpgp.readKey({ armoredKey })).toPublic());
+    } catch (e) {
+      throw fail('IDENTITY_MALFORMED', 'unreadable pgp key', {}, e);
+    }
+  }
+  try {
+    const message = await openpgp.createMessage({ binary: plaintext });
+    // An in-memory message with `format: 'binary'` gives a byte array (OpenPGP.js types it
+    // through web-stream types).
+    const out: unknown = await openpgp.encrypt({ message, encryptionKeys: keys, format: 'binary' });
+    return out as Uint8Array;
+  } catch (e) {
+    throw fail(
+      'IDENTITY_INVALID_ARGUMENT',
+      'a pgp key cannot encrypt (expired, revoked or without an encryption subkey)',
+      {},
+      e,
+    );
+  }
+}

@@ -40,6 +40,8 @@ export const PROVIDER_REASONS = [
   'PROVIDER_RECIPIENT_NOT_FOUND',
   /** `verify_proofs=true` and a recipient is not followed (or its chain changed since). */
   'PROVIDER_NOT_FOLLOWED',
+  /** `format=pgp`: a recipient has published no PGP key (FailedPrecondition). */
+  'PROVIDER_NO_PGP_KEY',
   /** A ciphertext that is not one this provider can read (bad framing, bad bytes). */
   'PROVIDER_MALFORMED_CIPHERTEXT',
   /** A ciphertext none of this keystore's keys opens, or that fails authentication. */

@@ -16,8 +16,14 @@ import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { ProviderError } from './errors.js';
 import { recipientLabel } from './recipients.js';
-import type { Recipient, RecipientDirectory, RecipientKeys } from './recipients.js';
+import type {
+  PgpRecipientKeys,
+  Recipient,
+  RecipientDirectory,
+  RecipientKeys,
+} from './recipients.js';
 
 /** Default TTL of cached keys: 24 hours, in seconds. */
 export const DEFAULT_CACHE_TTL_S = 86_400;
@@ -167,6 +173,22 @@ export class CachedDirectory implements RecipientDirectory {
     })().finally(() => this.#inflight.delete(label));
     this.#inflight.set(label, p);
     return p;
+  }
+
+  /**
+   * Passes through to the inner directory, uncached: the user loader's verified-chain cache
+   * already answers repeated PGP lookups locally.
+   */
+  resolvePgp(r: Recipient): Promise<PgpRecipientKeys> {
+    if (!this.#inner.resolvePgp)
+      return Promise.reject(
+        new ProviderError(
+          'Unimplemented',
+          'PROVIDER_UNIMPLEMENTED',
+          'this directory has no pgp keys',
+        ),
+      );
+    return this.#inner.resolvePgp(r);
   }
 
   /** Passes through to the inner directory. */

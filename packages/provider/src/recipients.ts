@@ -92,6 +92,25 @@ export interface RecipientDirectory {
    *   request.
    */
   verifiedTail?(recipient: Recipient, identity?: string): Promise<string | undefined>;
+  /**
+   * A user's live PGP public keys (`format=pgp`), from the verified chain: only keys a
+   * verified `sibkey` link delegates, at the version its full hash names. Directories without
+   * it make `format=pgp` Unimplemented.
+   *
+   * @throws ProviderError as {@link RecipientDirectory.resolve}; `FailedPrecondition`
+   *   (`PROVIDER_NO_PGP_KEY`) when the user published none; `InvalidArgument` for a team.
+   */
+  resolvePgp?(recipient: Recipient): Promise<PgpRecipientKeys>;
+}
+
+/** A recipient's PGP public keys, from a verified chain. */
+export interface PgpRecipientKeys {
+  label: string;
+  /** Armored public keys of the live PGP sibkeys. */
+  armoredKeys: string[];
+  /** The verified chain's eldest KID (what `follow` records). */
+  identity: string;
+  tail: string;
 }
 
 /** Maps `@saltbox/client` failures to Go CDK codes. */
@@ -215,6 +234,39 @@ export function userDirectory(options: {
           { recipient: label },
         );
       return { label, encryptionKids: kids, identity: user.eldestKid, tail: user.tail.linkId };
+    },
+    async resolvePgp(r) {
+      const label = recipientLabel(r);
+      if (r.kind === 'team')
+        throw invalidArgument(
+          'PROVIDER_BAD_RECIPIENT',
+          'teams have no pgp keys: use format=saltpack',
+          {
+            recipient: label,
+          },
+        );
+      let user: VerifiedUser;
+      try {
+        user = await options.loader.load(r.name);
+        // A chain verified before the user published a key says nothing about now: look
+        // again before failing.
+        if (user.pgpKeys.length === 0) user = await options.loader.load(r.name, { refresh: true });
+      } catch (e) {
+        throw fromClientError(e, label);
+      }
+      if (user.pgpKeys.length === 0)
+        throw new ProviderError(
+          'FailedPrecondition',
+          'PROVIDER_NO_PGP_KEY',
+          `${label} has published no pgp key: ask ${label} to run 'saltbox pgp gen'`,
+          { recipient: label },
+        );
+      return {
+        label,
+        armoredKeys: user.pgpKeys.map((k) => k.armoredPublicKey),
+        identity: user.eldestKid,
+        tail: user.tail.linkId,
+      };
     },
     async verifiedTail(r, identity) {
       if (r.kind === 'team') {

@@ -18,6 +18,7 @@ import {
   openEncrypted,
 } from '@saltbox/saltpack';
 import type { CryptoBackend } from '@saltbox/saltpack';
+import { encryptToPgpKeys } from '@saltbox/identity';
 import { KeystoreError, kidPublicKey, keystoreKeyring } from '@saltbox/keystore';
 import type { KeystoreApi } from '@saltbox/keystore';
 import { ProviderError, errorCodeOf, invalidArgument } from './errors.js';
@@ -115,8 +116,16 @@ export function parseSaltboxUrl(url: KeeperUrl): SaltboxUrlOptions {
       });
     cacheTtlSeconds = Number(ttlText);
   }
+  const recipients = parseRecipients(url.id);
+  const team = recipients.find((r) => r.kind === 'team');
+  if (format === 'pgp' && team)
+    throw invalidArgument(
+      'PROVIDER_BAD_RECIPIENT',
+      'teams have no pgp keys: use format=saltpack for team recipients',
+      { recipient: recipientLabel(team) },
+    );
   return {
-    recipients: parseRecipients(url.id),
+    recipients,
     format,
     armor,
     cacheTtlSeconds,
@@ -124,7 +133,21 @@ export function parseSaltboxUrl(url: KeeperUrl): SaltboxUrlOptions {
   };
 }
 
-const PGP_ARMOR = new TextEncoder().encode('-----BEGIN PGP');
+const PGP_ARMOR = new TextEncoder().encode('-----BEGIN PGP MESSAGE');
+
+/**
+ * Whether a ciphertext is an OpenPGP message: armored, or binary starting with a public-key
+ * encrypted session key packet (tag 1; RFC 4880 §4.2: old format `0x84`–`0x87`, new format
+ * `0xc1`). A binary Saltpack message starts with a msgpack bin header (`0xc4`–`0xc6`) and an
+ * armored one with `BEGIN`, so the two never collide.
+ */
+export function isOpenPgpMessage(ciphertext: Uint8Array): boolean {
+  const first = ciphertext[0];
+  return (
+    startsWith(ciphertext, PGP_ARMOR) ||
+    (first !== undefined && ((first >= 0x84 && first <= 0x87) || first === 0xc1))
+  );
+}
 
 function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
   if (bytes.length < prefix.length) return false;
@@ -183,7 +206,7 @@ class SaltboxDriver implements KeeperDriver {
     return this.#backend;
   }
 
-  async #checkFollowed(keys: RecipientKeys): Promise<void> {
+  async #checkFollowed(keys: Pick<RecipientKeys, 'label' | 'identity'>): Promise<void> {
     const rec = this.#o.follows ? await this.#o.follows.get(keys.label) : undefined;
     if (rec?.identity !== keys.identity)
       throw new ProviderError(
@@ -205,13 +228,50 @@ class SaltboxDriver implements KeeperDriver {
     return [...kids].map((kid) => kidPublicKey(kid));
   }
 
-  async encrypt(plaintext: Uint8Array): Promise<Uint8Array> {
-    if (this.#o.format === 'pgp')
+  /** `format=pgp`: one OpenPGP message to every recipient's live PGP keys. */
+  async #encryptPgp(plaintext: Uint8Array): Promise<Uint8Array> {
+    const directory = this.#o.directory;
+    if (!directory.resolvePgp)
       throw new ProviderError(
         'Unimplemented',
         'PROVIDER_UNIMPLEMENTED',
-        'format=pgp is not built yet: use format=saltpack',
+        'this directory has no pgp keys: use format=saltpack',
       );
+    const all = await Promise.all(this.#o.recipients.map((r) => directory.resolvePgp!(r)));
+    if (this.#o.verifyProofs) for (const k of all) await this.#checkFollowed(k);
+    const keys = [...new Set(all.flatMap((k) => k.armoredKeys))];
+    try {
+      return await encryptToPgpKeys(keys, plaintext);
+    } catch (e) {
+      throw new ProviderError(
+        'FailedPrecondition',
+        'PROVIDER_NO_PGP_KEY',
+        'a recipient pgp key cannot encrypt (expired, revoked or without an encryption subkey)',
+        {},
+        { cause: e },
+      );
+    }
+  }
+
+  /** Opens an OpenPGP message inside the keystore. */
+  async #decryptPgp(ks: KeystoreApi, ciphertext: Uint8Array): Promise<Uint8Array> {
+    try {
+      return (await ks.pgpDecrypt({ ciphertext })).plaintext;
+    } catch (e) {
+      if (e instanceof KeystoreError && e.code === 'KEYSTORE_INVALID_ARGUMENT')
+        throw new ProviderError(
+          'InvalidArgument',
+          'PROVIDER_MALFORMED_CIPHERTEXT',
+          'not a readable openpgp message',
+          { keystoreCode: e.code },
+          { cause: e },
+        );
+      throw fromKeystoreError(e);
+    }
+  }
+
+  async encrypt(plaintext: Uint8Array): Promise<Uint8Array> {
+    if (this.#o.format === 'pgp') return this.#encryptPgp(plaintext);
     const recipients = await this.publicKeys();
     const backend = await this.#be();
     if (this.#o.armor)
@@ -228,25 +288,20 @@ class SaltboxDriver implements KeeperDriver {
         'PROVIDER_MALFORMED_CIPHERTEXT',
         'empty ciphertext',
       );
-    if (startsWith(ciphertext, PGP_ARMOR))
-      throw new ProviderError(
-        'Unimplemented',
-        'PROVIDER_UNIMPLEMENTED',
-        'pgp ciphertexts are not supported yet',
-      );
     if (!this.#o.keystore)
       throw new ProviderError(
         'FailedPrecondition',
         'PROVIDER_NO_AGENT',
         "decryption needs the keystore: run 'saltbox agent start', then 'saltbox unlock'",
       );
-    const backend = await this.#be();
     let ks: KeystoreApi;
     try {
       ks = await this.#o.keystore();
     } catch (e) {
       throw fromKeystoreError(e);
     }
+    if (isOpenPgpMessage(ciphertext)) return this.#decryptPgp(ks, ciphertext);
+    const backend = await this.#be();
     const attempt = async () => {
       const keyring = await keystoreKeyring(ks).catch((e: unknown) => {
         throw fromKeystoreError(e);
