@@ -7,12 +7,17 @@
  * @packageDocumentation
  */
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { accountConfigPath, readAccountConfig } from '@saltbox/client';
+import type { AccountConfig } from '@saltbox/client';
 import {
+  ProviderError,
   ageIdentity,
   ageRecipient,
   newVaultToken,
+  notLoggedIn,
   openAccountProviderContext,
   parseVaultListen,
   requireProviderAccount,
@@ -115,11 +120,46 @@ async function readVaultRecord(): Promise<VaultRecord> {
 }
 
 /**
+ * A check that the account a long-lived bridge started as is still the account of the home:
+ * after `saltbox logout` (or a login as someone else) the agent must not go on decrypting as
+ * that account. It costs a `stat` of `config.json` per call; the file is read again only when
+ * it changed.
+ *
+ * @returns a function that throws ProviderError `PROVIDER_NOT_LOGGED_IN` when the account is
+ *   gone or is another one.
+ */
+async function accountGuard(config: AccountConfig): Promise<() => Promise<void>> {
+  const path = accountConfigPath(home());
+  const same = (a: Stats, b: Stats) =>
+    a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.size === b.size;
+  let seen = await stat(path);
+  return async () => {
+    const now = await stat(path).catch(() => undefined);
+    if (now === undefined) throw notLoggedIn(home());
+    if (same(now, seen)) return;
+    const current = await readAccountConfig(home()).catch(() => undefined);
+    if (current === undefined) throw notLoggedIn(home());
+    if (
+      current.username !== config.username ||
+      current.device.signingKid !== config.device.signingKid
+    )
+      throw new ProviderError(
+        'FailedPrecondition',
+        'PROVIDER_NOT_LOGGED_IN',
+        `the account of ${home()} changed since the agent started: restart the agent`,
+      );
+    seen = now;
+  };
+}
+
+/**
  * Starts the Vault bridge inside the agent process and records its address and token in
  * `$SALTBOX_HOME/vault-bridge.json` (0600). Aliases come from `$SALTBOX_HOME/vault-keys.json`
  * (`{"prod": "alice,bob,team:acme"}`) when present.
  */
 export async function startAgentVaultBridge(listen: string): Promise<VaultBridge> {
+  const config = await requireProviderAccount(home());
+  const stillLoggedIn = await accountGuard(config);
   const provider = await accountProvider();
   let aliases: Record<string, string> = {};
   try {
@@ -130,11 +170,15 @@ export async function startAgentVaultBridge(listen: string): Promise<VaultBridge
   } catch {
     aliases = {};
   }
+  const resolveKeeper = vaultKeeperResolver({ opener: provider.opener, aliases });
   const token = newVaultToken();
   const bridge = await startVaultBridge({
     listen,
     token,
-    keeperFor: vaultKeeperResolver({ opener: provider.opener, aliases }),
+    keeperFor: async (keyName) => {
+      await stillLoggedIn();
+      return resolveKeeper(keyName);
+    },
   });
   await mkdir(home(), { recursive: true, mode: 0o700 });
   await writePrivate(

@@ -329,16 +329,34 @@ describe('the vault bridge with real accounts', { timeout: 600_000 }, () => {
     ok(await runAs(carol, ['agent', 'stop']));
   });
 
-  it('agent stop closes the bridge: the record is gone, the port refuses, pulumi env says to start one', async () => {
+  it('after saltbox logout the running bridge answers 503 not logged in', async () => {
+    ok(await runAs(alice, ['logout']));
+    const r = await rawVault(
+      aliceBridge.addr,
+      fillTranscript(pulumiEncrypt!, { token: aliceBridge.token, plaintext: b64(randomBytes(32)) }),
+    );
+    expect(r.status).toBe(503);
+    expect(r.json).toEqual({
+      errors: [
+        `not logged in (no account in ${alice.dir}): run 'saltbox signup' or 'saltbox login'`,
+      ],
+    });
+  });
+
+  it('agent stop closes the bridge: the record is gone, the port refuses, pulumi env says what to do', async () => {
     for (const home of [alice, bob]) {
       ok(await runAs(home, ['agent', 'stop']));
       expect(existsSync(join(home.dir, 'vault-bridge.json'))).toBe(false);
-      const env = await runAs(home, ['pulumi', 'env']);
-      expect(env.code).toBe(1);
-      expect(env.out).toBe('');
-      expect(env.stderr).toContain('the keystore agent serves no vault bridge');
-      expect(env.stderr).toContain('--vault-listen');
     }
+    // bob is still logged in: start a bridge. alice logged out: that first.
+    const bobEnv = await runAs(bob, ['pulumi', 'env']);
+    expect(bobEnv.code).toBe(1);
+    expect(bobEnv.out).toBe('');
+    expect(bobEnv.stderr).toContain('the keystore agent serves no vault bridge');
+    expect(bobEnv.stderr).toContain('--vault-listen');
+    const aliceEnv = await runAs(alice, ['pulumi', 'env']);
+    expect(aliceEnv.code).toBe(3);
+    expect(aliceEnv.stderr).toContain('not logged in');
     await expect(
       rawVault(
         aliceBridge.addr,
