@@ -6,7 +6,7 @@
  */
 import type { CryptoBackend } from './backend/types.js';
 import { SaltpackError } from './errors.js';
-import { bytesEqual } from './internal/bytes.js';
+import { bytesEqual, bytesKey } from './internal/bytes.js';
 import type {
   BoxKeyring,
   BoxSecretKey,
@@ -46,13 +46,12 @@ export function boxKeyFromSecret(backend: CryptoBackend, secretKey: Uint8Array):
   const publicKey = backend.x25519PublicKey(secret);
   const shared = new Map<string, Uint8Array>();
   const sharedWith = (peer: Uint8Array): Uint8Array => {
-    let k = String.fromCharCode(...peer);
+    const k = bytesKey(peer);
     let s = shared.get(k);
     if (!s) {
       s = backend.boxBeforeNm(peer, secret);
       if (shared.size > 4096) shared.clear();
       shared.set(k, s);
-      k = '';
     }
     return s;
   };

@@ -8,7 +8,7 @@ import { MODE, SENDER_KEY_SBOX_NONCE, VERSION_1, VERSION_2 } from './constants.j
 import type { Version } from './constants.js';
 import { SaltpackError } from './errors.js';
 import { encodeHeader } from './header.js';
-import { toHex } from './internal/bytes.js';
+import { bytesKey } from './internal/bytes.js';
 import { boxMany, boxTail, ZERO_32 } from './internal/keyops.js';
 import { arrayHeader, binArray, binHeader, boolByte } from './internal/packet-encoding.js';
 import { shuffle } from './internal/random.js';
@@ -65,10 +65,10 @@ function prepareRecipients(list: EncryptOptions['recipients']): PreparedRecipien
     if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) {
       throw new SaltpackError('invalid_parameter', 'recipient public key must be 32 bytes');
     }
-    const hex = toHex(publicKey);
-    if (seen.has(hex))
+    const key = bytesKey(publicKey);
+    if (seen.has(key))
       throw new SaltpackError('repeated_key', 'the same recipient key is listed twice');
-    seen.add(hex);
+    seen.add(key);
     return { publicKey, hidden: !(r instanceof Uint8Array) && r.hidden === true };
   });
 }
@@ -107,44 +107,50 @@ async function buildHeader(
     SENDER_KEY_SBOX_NONCE,
     payloadKey,
   );
-  const entries = await Promise.all(
-    recipients.map(async (r, i) => [
-      r.hidden ? null : r.publicKey,
-      await ephemeral.box(r.publicKey, payloadKeyBoxNonce(major, i), payloadKey),
-    ]),
-  );
+  // One beforenm per recipient (the ephemeral key's shared key boxes the payload key and the
+  // ephemeral MAC box; with an anonymous sender it is the sender's too): the only expensive
+  // step, so it goes to the engine in one batch, which may spread it over threads.
+  const peers = recipients.map((r) => r.publicKey);
+  const shared = options.engine?.boxBeforeNmMany
+    ? await options.engine.boxBeforeNmMany(ephemeral.secretKey, peers)
+    : peers.map((peer) => backend.boxBeforeNm(peer, ephemeral.secretKey));
+  const entries = recipients.map((r, i) => [
+    r.hidden ? null : r.publicKey,
+    backend.secretboxSeal(payloadKey, payloadKeyBoxNonce(major, i), shared[i]!),
+  ]);
   const { wire, hash } = encodeHeader(backend, version, MODE.encryption, [
     ephemeral.publicKey,
     senderSecretbox,
     entries,
   ]);
+  // Boxes of 32 zero bytes from the sender to each recipient: computed here from the shared
+  // keys for an anonymous sender (sender = ephemeral), else by the sender's handle, which may
+  // be remote (one batch).
+  const senderZeroBoxes = async (nonceOf: (i: number) => Uint8Array) =>
+    options.sender
+      ? boxMany(
+          options.sender,
+          recipients.map((r, i) => ({ peer: r.publicKey, nonce: nonceOf(i), plaintext: ZERO_32 })),
+        )
+      : shared.map((key, i) => backend.secretboxSeal(ZERO_32, nonceOf(i), key));
 
   let macKeys: Uint8Array[];
   if (major === 1) {
     // v1 (§4): last 32 bytes of box(zeros, sender → recipient, header hash[0:24]).
     const nonce = macKeyNonceV1(hash);
-    const boxes = await boxMany(
-      sender,
-      recipients.map((r) => ({ peer: r.publicKey, nonce, plaintext: ZERO_32 })),
-    );
+    const boxes = await senderZeroBoxes(() => nonce);
     macKeys = boxes.map((b) => boxTail(b).slice());
   } else {
     // v2 (§3.2): SHA-512 of the long-term-sender box tail and the ephemeral box tail.
     const nonces = recipients.map((_, i) => macKeyNonces(hash, i));
-    const senderBoxes = await boxMany(
-      sender,
-      recipients.map((r, i) => ({
-        peer: r.publicKey,
-        nonce: nonces[i]!.sender,
-        plaintext: ZERO_32,
-      })),
-    );
-    macKeys = await Promise.all(
-      recipients.map(async (r, i) => {
-        const eph = await ephemeral.box(r.publicKey, nonces[i]!.ephemeral, ZERO_32);
-        return backend.sha512(boxTail(senderBoxes[i]!), boxTail(eph)).slice(0, 32);
-      }),
-    );
+    const senderBoxes = await senderZeroBoxes((i) => nonces[i]!.sender);
+    const tails = new Uint8Array(64); // one 64-byte input: the backends' fast path for short hashes
+    macKeys = shared.map((key, i) => {
+      const eph = backend.secretboxSeal(ZERO_32, nonces[i]!.ephemeral, key);
+      tails.set(boxTail(senderBoxes[i]!), 0);
+      tails.set(boxTail(eph), 32);
+      return backend.sha512(tails).subarray(0, 32);
+    });
   }
   return { wire, headerHash: hash, payloadKey, macKeys, major };
 }

@@ -42,6 +42,14 @@ export interface PayloadEngine {
     box: Uint8Array,
     hashPrefix: Uint8Array,
   ): Promise<OpenedChunk>;
+  /**
+   * Optional: `crypto_box_beforenm(peer, secretKey)` for every peer, in order (the backend's
+   * {@link CryptoBackend.boxBeforeNm}, same results). An encryption header needs one per
+   * recipient, about 40 µs each, so thousands of recipients make the header the whole cost; an
+   * engine with threads may share them out. `secretKey` is a message's one-time ephemeral key.
+   * When absent, the caller runs the backend's `boxBeforeNm` inline.
+   */
+  boxBeforeNmMany?(secretKey: Uint8Array, peers: readonly Uint8Array[]): Promise<Uint8Array[]>;
 }
 
 /** The in-thread engine: the backend's primitives, called directly. */
@@ -56,6 +64,9 @@ export function inlineEngine(backend: CryptoBackend): PayloadEngine {
         plaintext: backend.secretboxOpen(box, nonce, key),
         hash: backend.sha512(hashPrefix, box),
       });
+    },
+    boxBeforeNmMany(secretKey, peers) {
+      return Promise.resolve(peers.map((peer) => backend.boxBeforeNm(peer, secretKey)));
     },
   };
 }

@@ -8,7 +8,15 @@ import {
 function prefixed(prefix: Uint8Array, counter: number | bigint): Uint8Array {
   const out = new Uint8Array(24);
   out.set(prefix.subarray(0, 16));
-  new DataView(out.buffer).setBigUint64(16, BigInt(counter), false);
+  if (typeof counter === 'number' && Number.isSafeInteger(counter) && counter >= 0) {
+    // Byte by byte: no BigInt or DataView per nonce (a header builds three per recipient).
+    const hi = Math.floor(counter / 2 ** 32);
+    const lo = counter >>> 0;
+    for (let i = 0; i < 4; i++) {
+      out[19 - i] = (hi >>> (8 * i)) & 0xff;
+      out[23 - i] = (lo >>> (8 * i)) & 0xff;
+    }
+  } else new DataView(out.buffer).setBigUint64(16, BigInt(counter), false);
   return out;
 }
 

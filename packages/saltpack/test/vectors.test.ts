@@ -9,7 +9,7 @@
  * exercising no boundary the smaller ones do not (every framing state is hit within the first
  * packet's few hundred bytes).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkerEngine } from '../src/node/index.js';
 import { resolve } from 'node:path';
 import { BACKEND_NAMES, backend } from './backends.js';
@@ -55,7 +55,12 @@ describe.each(BACKEND_NAMES)('vectors on the %s backend', (name) => {
 });
 
 describe('encryption vectors through the worker-thread engine', () => {
-  const engine = createWorkerEngine({ threads: 2 });
+  // Threshold 1: every header's key agreement goes to the workers too, so re-sealing checks
+  // that their keys give the vectors' bytes.
+  const engine = createWorkerEngine({ threads: 2, keyAgreementThreshold: 1 });
+  beforeAll(async () => {
+    expect(await engine.ready()).toBe(true);
+  });
   afterAll(() => engine.close());
   for (const { file, vectors } of files) {
     for (const v of vectors.filter((x) => x.mode === 'encryption')) {

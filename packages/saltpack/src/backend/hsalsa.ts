@@ -9,19 +9,26 @@ import { hsalsa } from '@noble/ciphers/salsa.js';
 const SIGMA = new Uint32Array([0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]);
 const ZERO_NONCE = new Uint32Array(4);
 
-function toWords(bytes: Uint8Array): Uint32Array {
-  const words = new Uint32Array(bytes.length / 4);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i < words.length; i++) words[i] = view.getUint32(i * 4, true);
-  return words;
-}
-
 /** HSalsa20(shared point, zero nonce) → the 32-byte box key. */
 export function hsalsaBoxKey(sharedPoint: Uint8Array): Uint8Array {
+  // Little-endian words by hand: a header derives one key per recipient, and a DataView per
+  // call was a visible share of that.
+  const words = new Uint32Array(8);
+  for (let i = 0, o = 0; i < 8; i++, o += 4)
+    words[i] =
+      sharedPoint[o]! |
+      (sharedPoint[o + 1]! << 8) |
+      (sharedPoint[o + 2]! << 16) |
+      (sharedPoint[o + 3]! << 24);
   const out = new Uint32Array(8);
-  hsalsa(SIGMA, toWords(sharedPoint), ZERO_NONCE, out);
+  hsalsa(SIGMA, words, ZERO_NONCE, out);
   const bytes = new Uint8Array(32);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < 8; i++) view.setUint32(i * 4, out[i]!, true);
+  for (let i = 0, o = 0; i < 8; i++, o += 4) {
+    const w = out[i]!;
+    bytes[o] = w & 0xff;
+    bytes[o + 1] = (w >>> 8) & 0xff;
+    bytes[o + 2] = (w >>> 16) & 0xff;
+    bytes[o + 3] = w >>> 24;
+  }
   return bytes;
 }

@@ -3,5 +3,5 @@
  *
  * @packageDocumentation
  */
-export { createWorkerEngine } from './worker-engine.js';
+export { KEY_AGREEMENT_THRESHOLD, createWorkerEngine } from './worker-engine.js';
 export type { WorkerEngine, WorkerEngineOptions } from './worker-engine.js';

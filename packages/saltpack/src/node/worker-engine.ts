@@ -1,7 +1,9 @@
 /**
  * A {@link PayloadEngine} on a pool of worker threads (Node only), so encryption and decryption
  * use every core: the main thread frames, authenticates and does I/O while workers run
- * secretbox and SHA-512 over 1 MiB chunks.
+ * secretbox and SHA-512 over 1 MiB chunks. The same workers share out a large header's key
+ * agreement (`boxBeforeNmMany`: one X25519 and HSalsa20 per recipient, about 40 µs each), with
+ * the calling thread taking an equal share.
  *
  * Jobs travel through a small pool of reused SharedArrayBuffer slots: the bytes are copied in,
  * processed in place by the worker, and copied out. Transferring ArrayBuffers instead leaves
@@ -12,7 +14,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { Transferable } from 'node:worker_threads';
 import { CHUNK_SIZE } from '../constants.js';
 import { createNativeBackend } from '../backend/native.js';
 import type { CryptoBackend } from '../backend/types.js';
@@ -24,11 +28,49 @@ import { SaltpackError } from '../errors.js';
 // loaded from TypeScript sources (tests) or from the build. The job's bytes sit at offset 16 of
 // the slot; libsodium allows overlapping buffers, so sealing and opening happen in place and
 // nothing but the 64-byte hash is allocated here.
+//
+// Key agreement needs HSalsa20, which sodium-native lacks: the worker imports it from
+// @noble/ciphers, as backend/hsalsa.ts does, and says `ready` once it has it; until then the
+// engine does key agreement on the calling thread. boxKey mirrors hsalsaBoxKey there (the
+// tests check that both paths give the same message bytes).
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const sodium = require(workerData.sodiumPath);
 const { createHash } = require('node:crypto');
+let hsalsa = null;
+import(workerData.salsaUrl).then(
+  (m) => {
+    hsalsa = m.hsalsa;
+    parentPort.postMessage({ ready: true });
+  },
+  () => parentPort.postMessage({ ready: false }),
+);
+const SIGMA = new Uint32Array([0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]);
+const ZERO_NONCE = new Uint32Array(4);
+const point = new Uint8Array(32);
+const pointWords = new Uint32Array(8);
+const keyWords = new Uint32Array(8);
+function boxKey(secret, peer, out) {
+  try {
+    sodium.crypto_scalarmult(point, secret, peer);
+  } catch {
+    point.fill(0); // a low-order peer: the all-zero point, as the backends do
+  }
+  const pv = new DataView(point.buffer);
+  for (let i = 0; i < 8; i++) pointWords[i] = pv.getUint32(i * 4, true);
+  hsalsa(SIGMA, pointWords, ZERO_NONCE, keyWords);
+  const ov = new DataView(out.buffer, out.byteOffset, 32);
+  for (let i = 0; i < 8; i++) ov.setUint32(i * 4, keyWords[i], true);
+}
 parentPort.on('message', (m) => {
+  if (m.op === 'beforenm') {
+    const peers = new Uint8Array(m.peers);
+    const keys = new Uint8Array(peers.length);
+    for (let o = 0; o < peers.length; o += 32)
+      boxKey(m.secret, peers.subarray(o, o + 32), keys.subarray(o, o + 32));
+    parentPort.postMessage({ id: m.id, ok: true, keys: keys.buffer }, [keys.buffer]);
+    return;
+  }
   const input = new Uint8Array(m.slot, 16, m.length);
   const h = createHash('sha512').update(m.prefix);
   if (m.op === 'seal') {
@@ -48,12 +90,19 @@ parentPort.on('message', (m) => {
 interface Reply {
   id: number;
   ok: boolean;
-  hash: ArrayBuffer;
+  /** Chunk jobs: SHA-512(prefix ‖ box). */
+  hash?: ArrayBuffer;
+  /** Key agreement jobs: the 32-byte keys, in order. */
+  keys?: ArrayBuffer;
 }
 
 interface WorkerSlot {
   worker: Worker;
   busy: number;
+  /** HSalsa20 loaded: key agreement may go to this worker. */
+  ready: boolean;
+  /** Settles with `ready` once the worker has said whether it loaded. */
+  loaded: Promise<boolean>;
 }
 
 /** A reusable shared buffer: 16 bytes of headroom for the tag, then the job's bytes. */
@@ -66,6 +115,13 @@ interface SharedSlot {
 export interface WorkerEngine extends PayloadEngine {
   /** Number of worker threads. */
   readonly threads: number;
+  /**
+   * Resolves once every worker has loaded what key agreement needs: true, or false when one
+   * could not (then `boxBeforeNmMany` uses the workers that can, or this thread).
+   */
+  ready(): Promise<boolean>;
+  /** Shares the peers between the ready workers and this thread above the threshold. */
+  boxBeforeNmMany(secretKey: Uint8Array, peers: readonly Uint8Array[]): Promise<Uint8Array[]>;
   /** Terminates the workers; pending operations reject. */
   close(): Promise<void>;
 }
@@ -82,7 +138,15 @@ export interface WorkerEngineOptions {
   shareCallingThread?: boolean;
   /** Backend for the calling thread's share (default: the native backend). */
   backend?: CryptoBackend;
+  /**
+   * `boxBeforeNmMany` with fewer peers than this runs on the calling thread (default 128):
+   * below it, a worker round trip costs about what it saves.
+   */
+  keyAgreementThreshold?: number;
 }
+
+/** Default of {@link WorkerEngineOptions.keyAgreementThreshold}. */
+export const KEY_AGREEMENT_THRESHOLD = 128;
 
 /**
  * Starts a pool of worker threads for payload crypto.
@@ -91,8 +155,11 @@ export interface WorkerEngineOptions {
  */
 export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEngine {
   let sodiumPath: string;
+  let salsaUrl: string;
   try {
-    sodiumPath = createRequire(import.meta.url).resolve('sodium-native');
+    const require = createRequire(import.meta.url);
+    sodiumPath = require.resolve('sodium-native');
+    salsaUrl = pathToFileURL(require.resolve('@noble/ciphers/salsa.js')).href;
   } catch (cause) {
     throw new SaltpackError(
       'backend_unavailable',
@@ -103,7 +170,9 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
   }
   const threads = Math.max(1, Math.min(8, options.threads ?? availableParallelism() - 1));
   const share = options.shareCallingThread ?? true;
-  const local = share ? inlineEngine(options.backend ?? createNativeBackend()) : null;
+  const backend = options.backend ?? createNativeBackend();
+  const local = share ? inlineEngine(backend) : null;
+  const keyAgreementThreshold = options.keyAgreementThreshold ?? KEY_AGREEMENT_THRESHOLD;
   let turn = 0;
   const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
   let nextId = 0;
@@ -116,7 +185,7 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
   for (let i = 0; i < threads; i++) {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { sodiumPath },
+      workerData: { sodiumPath, salsaUrl },
       // A worker only calls into native code: a small heap keeps its memory down.
       resourceLimits: {
         maxYoungGenerationSizeMb: 1,
@@ -124,9 +193,21 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
         codeRangeSizeMb: 4,
       },
     });
-    const entry: WorkerSlot = { worker, busy: 0 };
-    worker.unref();
-    worker.on('message', (reply: Reply) => {
+    let loaded!: (ok: boolean) => void;
+    const entry: WorkerSlot = {
+      worker,
+      busy: 0,
+      ready: false,
+      loaded: new Promise<boolean>((resolve) => {
+        loaded = resolve;
+      }),
+    };
+    worker.on('message', (reply: Reply | { ready: boolean }) => {
+      if ('ready' in reply) {
+        entry.ready = reply.ready;
+        loaded(reply.ready);
+        return;
+      }
       const p = pending.get(reply.id);
       if (!p) return;
       pending.delete(reply.id);
@@ -136,6 +217,13 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
     worker.on('error', (e) => {
       fail(new SaltpackError('backend_unavailable', 'a crypto worker failed', {}, { cause: e }));
     });
+    worker.on('exit', () => {
+      entry.ready = false;
+      loaded(false);
+    });
+    // After the listeners: adding a 'message' listener refs the worker's port again, and an
+    // engine that was never used must not keep the process alive.
+    worker.unref();
     workers.push(entry);
   }
 
@@ -151,6 +239,19 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
     if (freeSlots.length < 16) freeSlots.push(slot);
   };
 
+  /** Sends one job to a worker; the reply arrives through the `message` handler. */
+  const post = (
+    target: WorkerSlot,
+    job: Record<string, unknown>,
+    transfer: Transferable[] = [],
+  ): Promise<Reply> =>
+    new Promise<Reply>((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      if (target.busy++ === 0) target.worker.ref();
+      target.worker.postMessage({ id, ...job }, transfer);
+    });
+
   const run = async (
     op: 'seal' | 'open',
     key: Uint8Array,
@@ -161,23 +262,35 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
     if (closed) throw new SaltpackError('invalid_parameter', 'the worker engine is closed');
     let target = workers[0]!;
     for (const w of workers) if (w.busy < target.busy) target = w;
-    const id = nextId++;
     const slot = takeSlot(bytes.length);
     slot.bytes.set(bytes, 16);
-    const reply = await new Promise<Reply>((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      if (target.busy++ === 0) target.worker.ref();
-      target.worker.postMessage({
-        id,
-        op,
-        key,
-        nonce,
-        prefix,
-        slot: slot.buffer,
-        length: bytes.length,
-      });
+    const reply = await post(target, {
+      op,
+      key,
+      nonce,
+      prefix,
+      slot: slot.buffer,
+      length: bytes.length,
     });
-    return { ok: reply.ok, hash: new Uint8Array(reply.hash), slot };
+    return { ok: reply.ok, hash: new Uint8Array(reply.hash!), slot };
+  };
+
+  /** Key agreement for `peers` on one worker: the peers go over packed, the keys come back. */
+  const agreeOn = async (
+    target: WorkerSlot,
+    secretKey: Uint8Array,
+    peers: readonly Uint8Array[],
+  ): Promise<Uint8Array[]> => {
+    if (peers.length === 0) return [];
+    const packed = new Uint8Array(peers.length * 32);
+    peers.forEach((p, i) => {
+      packed.set(p, i * 32);
+    });
+    const reply = await post(target, { op: 'beforenm', secret: secretKey, peers: packed.buffer }, [
+      packed.buffer,
+    ]);
+    const keys = new Uint8Array(reply.keys!);
+    return peers.map((_, i) => keys.subarray(i * 32, i * 32 + 32));
   };
 
   // Round robin: `threads` jobs to the workers, then one on this thread.
@@ -189,6 +302,9 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
 
   return {
     threads,
+    async ready() {
+      return (await Promise.all(workers.map((w) => w.loaded))).every(Boolean);
+    },
     async sealChunk(key, nonce, chunk, hashPrefix): Promise<SealedChunk> {
       if (localTurn()) return local!.sealChunk(key, nonce, chunk, hashPrefix);
       const r = await run('seal', key, nonce, chunk, hashPrefix);
@@ -202,6 +318,23 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
       const plaintext = r.ok ? r.slot.bytes.slice(32, 16 + box.length) : null;
       release(r.slot);
       return { plaintext, hash: r.hash };
+    },
+    async boxBeforeNmMany(secretKey, peers): Promise<Uint8Array[]> {
+      if (closed) throw new SaltpackError('invalid_parameter', 'the worker engine is closed');
+      // Checked here: the worker maps a failing scalar multiplication to the all-zero point
+      // (low-order peers), which must not also swallow a key of the wrong length.
+      if (secretKey.length !== 32 || peers.some((p) => p.length !== 32))
+        throw new SaltpackError('invalid_parameter', 'box keys must be 32 bytes');
+      const helpers = workers.filter((w) => w.ready);
+      if (peers.length < keyAgreementThreshold || helpers.length === 0)
+        return peers.map((peer) => backend.boxBeforeNm(peer, secretKey));
+      // Equal shares: one per ready worker, and one for this thread while they run.
+      const size = Math.ceil(peers.length / (helpers.length + (share ? 1 : 0)));
+      const theirs = helpers.map((w, j) =>
+        agreeOn(w, secretKey, peers.slice(j * size, (j + 1) * size)),
+      );
+      const mine = peers.slice(helpers.length * size).map((p) => backend.boxBeforeNm(p, secretKey));
+      return [...(await Promise.all(theirs)).flat(), ...mine];
     },
     async close() {
       closed = true;
