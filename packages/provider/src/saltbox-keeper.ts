@@ -33,6 +33,7 @@ import { CachedDirectory, DEFAULT_CACHE_TTL_S } from './key-cache.js';
 import type { KeyCacheStore } from './key-cache.js';
 import type { FollowStore } from './follows.js';
 import { fromKeystoreError } from './keystore-errors.js';
+import { headerEngine } from './header-engine.js';
 
 /** The two schemes of this keeper. */
 export const SALTBOX_SCHEMES = ['keybase', 'saltbox'] as const;
@@ -274,11 +275,13 @@ class SaltboxDriver implements KeeperDriver {
     if (this.#o.format === 'pgp') return this.#encryptPgp(plaintext);
     const recipients = await this.publicKeys();
     const backend = await this.#be();
+    const engine = headerEngine(backend, recipients.length);
+    const options = { recipients, backend, ...(engine ? { engine } : {}) };
     if (this.#o.armor)
       return new TextEncoder().encode(
-        await encryptArmored(plaintext, { recipients, backend, brand: 'SALTBOX' }),
+        await encryptArmored(plaintext, { ...options, brand: 'SALTBOX' }),
       );
-    return saltpackEncrypt(plaintext, { recipients, backend });
+    return saltpackEncrypt(plaintext, options);
   }
 
   async decrypt(ciphertext: Uint8Array): Promise<Uint8Array> {
