@@ -90,6 +90,21 @@ const accountCommand =
     await commands[name](flags, ctx);
   };
 
+/** A `pgp` command, loaded on use. */
+const pgpCommand =
+  (
+    name:
+      | 'pgpGenCommand'
+      | 'pgpImportCommand'
+      | 'pgpPublishCommand'
+      | 'pgpListCommand'
+      | 'pgpExportCommand',
+  ) =>
+  async (flags: Flags, ctx: CommandContext): Promise<void> => {
+    const commands = await import('./pgp-commands.js');
+    await commands[name](flags, ctx);
+  };
+
 /** A `kvstore`/`kv` command, loaded on use. */
 const kvCommand =
   (name: 'kvstoreApiCommand' | 'kvGet' | 'kvPut' | 'kvDel' | 'kvList') =>
@@ -222,6 +237,73 @@ ${JSON_HELP}`,
     options: { ...account },
     positionals: true,
     run: accountCommand('deviceRevokeCommand'),
+  },
+  'pgp gen': {
+    summary: 'make a PGP key in the keystore and publish it (for format=pgp)',
+    usage: `usage: saltbox pgp gen [--user-id "Name <email>"] [--no-publish] [--json]
+
+Makes an Ed25519 PGP key with a Curve25519 encryption subkey inside the keystore
+(the secret key never leaves it) and publishes it through your chain, so
+'keybase://YOU?format=pgp' encrypts to it and gpg users can use it.
+
+      --user-id ID        the key's user ID (default: your username)
+      --no-publish        keep it in the keystore only ('saltbox pgp publish' later)
+${ACCOUNT_PASSPHRASE_HELP}
+${JSON_HELP}`,
+    options: { ...account, 'user-id': { type: 'string' }, 'no-publish': { type: 'boolean' } },
+    positionals: true,
+    run: pgpCommand('pgpGenCommand'),
+  },
+  'pgp import': {
+    summary: 'import a PGP secret key (gpg --armor --export-secret-keys) and publish it',
+    usage: `usage: saltbox pgp import FILE|- [--no-publish] [--key-passphrase-file FILE] [--json]
+
+Reads an armored PGP secret key from FILE (or standard input), stores it in the
+keystore without its passphrase (the keystore encrypts it at rest) and publishes
+it through your chain. The key's passphrase comes from --key-passphrase-file,
+SALTBOX_PGP_PASSPHRASE, else it is asked on the terminal (never echoed).
+
+      --key-passphrase-file FILE  the PGP key's passphrase (one line)
+      --no-publish        keep it in the keystore only
+${ACCOUNT_PASSPHRASE_HELP}
+${JSON_HELP}`,
+    options: {
+      ...account,
+      'key-passphrase-file': { type: 'string' },
+      'no-publish': { type: 'boolean' },
+    },
+    positionals: true,
+    run: pgpCommand('pgpImportCommand'),
+  },
+  'pgp publish': {
+    summary: 'publish a keystore PGP key through your chain',
+    usage: `usage: saltbox pgp publish [FINGERPRINT] [--json]
+
+${ACCOUNT_PASSPHRASE_HELP}
+${JSON_HELP}`,
+    options: { ...account },
+    positionals: true,
+    run: pgpCommand('pgpPublishCommand'),
+  },
+  'pgp list': {
+    summary: "list the keystore's PGP keys and whether your chain publishes them",
+    usage: `usage: saltbox pgp list [--json]
+
+${ACCOUNT_PASSPHRASE_HELP}
+${JSON_HELP}`,
+    options: { ...account },
+    positionals: true,
+    run: pgpCommand('pgpListCommand'),
+  },
+  'pgp export': {
+    summary: 'print a PGP public key (armored; never the secret key)',
+    usage: `usage: saltbox pgp export [FINGERPRINT] [--json]
+
+${ACCOUNT_PASSPHRASE_HELP}
+${JSON_HELP}`,
+    options: { ...account },
+    positionals: true,
+    run: pgpCommand('pgpExportCommand'),
   },
   'team create': {
     summary: 'create a team (or a subteam: acme.infra); you become its owner',
@@ -709,6 +791,17 @@ const TEAM_USAGE = `usage: saltbox team create NAME
 Run 'saltbox team <command> --help' for a command's flags.
 `;
 
+/** The subcommands of `saltbox pgp`. */
+const PGP_USAGE = `usage: saltbox pgp gen [--user-id "Name <email>"] [--no-publish]
+       saltbox pgp import FILE|- [--no-publish]
+       saltbox pgp publish [FINGERPRINT]
+       saltbox pgp list
+       saltbox pgp export [FINGERPRINT]
+
+PGP keys for keybase://USER?format=pgp: made or imported inside the keystore and
+published through your chain. Run 'saltbox pgp <command> --help' for a command's flags.
+`;
+
 /** The `kvstore` and `kv` command groups. */
 const KV_GROUPS: Record<string, string> = {
   kvstore: `usage: saltbox kvstore api [-m JSON | -i FILE] [-o FILE] [-p]
@@ -729,6 +822,7 @@ const GROUPS: Record<string, string> = {
   agent: AGENT_USAGE,
   device: DEVICE_USAGE,
   team: TEAM_USAGE,
+  pgp: PGP_USAGE,
   ...KV_GROUPS,
   pulumi: `usage: saltbox pulumi env\n`,
   sops: `usage: saltbox sops env [KEY]\n`,

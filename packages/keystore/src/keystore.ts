@@ -537,9 +537,9 @@ export class LocalKeystore implements KeystoreApi {
   /**
    * See the `pgpImport` entry of the RPC table (`rpc.ts`).
    *
-   * @throws KeystoreError `KEYSTORE_INVALID_ARGUMENT` (not armored pgp, a public key, a
-   *   protected key without passphrase, an algorithm without a Keybase KID type),
-   *   `KEYSTORE_WRONG_PASSPHRASE`, `KEYSTORE_CONFLICT` (already held), `KEYSTORE_LOCKED`.
+   * @throws KeystoreError `KEYSTORE_INVALID_ARGUMENT` (not armored pgp, a public key, an
+   *   algorithm without a Keybase KID type), `KEYSTORE_WRONG_PASSPHRASE` (wrong, or none for a
+   *   protected key), `KEYSTORE_CONFLICT` (already held), `KEYSTORE_LOCKED`.
    */
   async pgpImport(request: RequestOf<'pgpImport'>): Promise<ResponseOf<'pgpImport'>> {
     this.#unlocked();

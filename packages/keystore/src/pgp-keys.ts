@@ -121,8 +121,8 @@ function parseUserId(text: string): openpgp.UserID {
  * Reads an armored secret key and removes its passphrase protection. The passphrase never
  * appears in an error.
  *
- * @throws KeystoreError `KEYSTORE_INVALID_ARGUMENT` (not armored pgp, a public key only, or a
- *   protected key without a passphrase), `KEYSTORE_WRONG_PASSPHRASE`.
+ * @throws KeystoreError `KEYSTORE_INVALID_ARGUMENT` (not armored pgp, a public key only),
+ *   `KEYSTORE_WRONG_PASSPHRASE` (wrong, or none for a protected key).
  */
 export async function importPgpKey(
   armoredSecretKey: string,
@@ -145,8 +145,12 @@ export async function importPgpKey(
     );
   let unlocked: openpgp.PrivateKey = key;
   if (!key.isDecrypted()) {
+    // The same code as a wrong passphrase: callers ask for one and try again.
     if (passphrase === undefined || passphrase === '')
-      throw invalidArgument('this pgp key is passphrase-protected: a passphrase is needed');
+      throw new KeystoreError(
+        'KEYSTORE_WRONG_PASSPHRASE',
+        'this pgp key is passphrase-protected: a passphrase is needed',
+      );
     try {
       unlocked = await openpgp.decryptKey({ privateKey: key, passphrase });
     } catch (e) {

@@ -82,7 +82,7 @@ export function describePgpConformance(name: string, factory: HarnessFactory): v
         'KEYSTORE_WRONG_PASSPHRASE',
       );
       expect(wrong.message).not.toContain('not it');
-      await expectCode(ks.pgpImport({ armoredSecretKey: privateKey }), 'KEYSTORE_INVALID_ARGUMENT');
+      await expectCode(ks.pgpImport({ armoredSecretKey: privateKey }), 'KEYSTORE_WRONG_PASSPHRASE');
       const pub = await expectCode(
         ks.pgpImport({ armoredSecretKey: publicKey }),
         'KEYSTORE_INVALID_ARGUMENT',
