@@ -121,19 +121,27 @@ describe('worker engine key agreement', () => {
   });
 });
 
-it('a worker engine given no jobs does not keep the process alive', async () => {
-  // Its workers' ports must stay unreferenced once their listeners are attached; the child
-  // (fixtures/idle-engine.ts) hung before they were unreferenced after attaching.
-  const fixture = resolve(import.meta.dirname, 'fixtures/idle-engine.ts');
-  const exit = await new Promise<{ code: number | null; killed: boolean }>((done) => {
+/** Runs a fixture script in a child Node process (TypeScript through tsx). */
+function runFixture(name: string): Promise<{ code: number | null; killed: boolean; out: string }> {
+  const fixture = resolve(import.meta.dirname, 'fixtures', name);
+  return new Promise((done) => {
     const child = execFile(
       process.execPath,
       ['--import', 'tsx', fixture],
       { timeout: 20_000 },
-      () => {
-        done({ code: child.exitCode, killed: child.killed });
+      (_err, stdout) => {
+        done({ code: child.exitCode, killed: child.killed, out: stdout.trim() });
       },
     );
   });
-  expect(exit).toEqual({ code: 0, killed: false });
+}
+
+it('a worker engine given no jobs does not keep the process alive', async () => {
+  // Its workers' ports must stay unreferenced once their listeners are attached; the child
+  // hung before they were unreferenced after attaching.
+  expect(await runFixture('idle-engine.ts')).toEqual({ code: 0, killed: false, out: '' });
+}, 30_000);
+
+it('ready() keeps the process alive until the workers have loaded', async () => {
+  expect(await runFixture('ready-engine.ts')).toEqual({ code: 0, killed: false, out: 'true' });
 }, 30_000);

@@ -303,7 +303,13 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
   return {
     threads,
     async ready() {
-      return (await Promise.all(workers.map((w) => w.loaded))).every(Boolean);
+      // Referenced while waiting: a caller with nothing else pending must not exit meanwhile.
+      for (const w of workers) w.worker.ref();
+      try {
+        return (await Promise.all(workers.map((w) => w.loaded))).every(Boolean);
+      } finally {
+        for (const w of workers) if (w.busy === 0) w.worker.unref();
+      }
     },
     async sealChunk(key, nonce, chunk, hashPrefix): Promise<SealedChunk> {
       if (localTurn()) return local!.sealChunk(key, nonce, chunk, hashPrefix);
