@@ -13,7 +13,7 @@
  * numbers include both ends' work on one thread.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { connectAgent, startAgent } from '@saltbox/keystore/node';
@@ -87,7 +87,10 @@ try {
     },
   });
 
-  console.log('\nkeeper encrypt / decrypt of a 32-byte key, ms p50 / p95 / p99');
+  const load = loadavg()[0]!.toFixed(2);
+  console.log(
+    `\nkeeper encrypt / decrypt of a 32-byte key, ms p50 / p95 / p99 (load average ${load})`,
+  );
   console.log('| recipients | path | encrypt | decrypt |');
   console.log('| --- | --- | --- | --- |');
   const key = crypto.getRandomValues(new Uint8Array(32));
@@ -121,6 +124,22 @@ try {
     }
   }
 
+  // device_keys=false: one Saltpack receiver per user (the PUK key) instead of PUK + device.
+  for (const n of [100, 1000]) {
+    const pukOnly = saltboxKeeper({
+      recipients: recipientsOf(n),
+      directory,
+      keystore: () => Promise.resolve(alice.ks),
+      backend,
+      deviceKeys: false,
+    });
+    const iters = ITERATIONS[n]!;
+    const ct = await pukOnly.encrypt(key);
+    const e = await time(iters, () => pukOnly.encrypt(key));
+    const d = await time(iters, () => pukOnly.decrypt(ct));
+    console.log(`| ${n} | in-process, device_keys=false | ${summary(e)} | ${summary(d)} |`);
+  }
+
   // A session of 100 operations: a team of 5 encrypting and decrypting secrets, on a fresh
   // on-disk cache, against the same verified directory.
   const session = new CachedDirectory(alice.directory, {
@@ -150,6 +169,7 @@ try {
       `${((100 * (resolutions - misses)) / resolutions).toFixed(1)}% of directory calls avoided`,
   );
 
+  console.log(`load average at the end: ${loadavg()[0]!.toFixed(2)}`);
   await bridge.close();
   await agentClient.close();
   await agent.stop();

@@ -31,6 +31,10 @@ export const DEFAULT_CACHE_TTL_S = 86_400;
 const entrySchema = z.object({
   label: z.string(),
   encryptionKids: z.array(z.string().regex(/^0121[0-9a-f]{64}0a$/)),
+  perUserKid: z
+    .string()
+    .regex(/^0121[0-9a-f]{64}0a$/)
+    .optional(),
   identity: z.string(),
   tail: z.string(),
   fetchedAt: z.number(),
@@ -153,6 +157,7 @@ export class CachedDirectory implements RecipientDirectory {
         return {
           label,
           encryptionKids: [...hit.encryptionKids],
+          ...(hit.perUserKid ? { perUserKid: hit.perUserKid } : {}),
           identity: hit.identity,
           tail: hit.tail,
         };

@@ -67,6 +67,11 @@ export interface RecipientKeys {
   label: string;
   /** Curve25519 KIDs (`0121…0a`) to encrypt to: current PUK / team key and live devices. */
   encryptionKids: string[];
+  /**
+   * Users with a PUK: the current PUK's encryption KID (also in `encryptionKids`), all that
+   * `device_keys=false` encrypts to. Absent for teams and for users without a PUK.
+   */
+  perUserKid?: string;
   /** The verified chain's eldest KID (users) or team ID (teams): what `follow` records. */
   identity: string;
   /** The verified chain's tail link ID: a different one means the chain changed. */
@@ -233,7 +238,14 @@ export function userDirectory(options: {
           `${label} has no encryption keys`,
           { recipient: label },
         );
-      return { label, encryptionKids: kids, identity: user.eldestKid, tail: user.tail.linkId };
+      return {
+        label,
+        encryptionKids: kids,
+        // userEncryptionKids lists the current PUK first when there is one.
+        ...(user.perUserKeys.length > 0 ? { perUserKid: kids[0]! } : {}),
+        identity: user.eldestKid,
+        tail: user.tail.linkId,
+      };
     },
     async resolvePgp(r) {
       const label = recipientLabel(r);

@@ -39,7 +39,13 @@ import { headerEngine } from './header-engine.js';
 export const SALTBOX_SCHEMES = ['keybase', 'saltbox'] as const;
 
 /** The URL parameters the opener accepts. */
-export const SALTBOX_URL_PARAMS = ['format', 'armor', 'cache_ttl', 'verify_proofs'] as const;
+export const SALTBOX_URL_PARAMS = [
+  'format',
+  'armor',
+  'cache_ttl',
+  'verify_proofs',
+  'device_keys',
+] as const;
 
 /** Ciphertext formats. */
 export type KeeperFormat = 'saltpack' | 'pgp';
@@ -52,6 +58,11 @@ export interface SaltboxKeeperOptions {
   armor?: boolean;
   /** Encrypt only to followed identities. */
   verifyProofs?: boolean;
+  /**
+   * Saltpack: also encrypt to users' device and paper keys (default true). With false, users
+   * with a PUK get only their current PUK key — every device and paper key holds its seed.
+   */
+  deviceKeys?: boolean;
   /** Where keys come from (wrap it in a {@link CachedDirectory} for a cache). */
   directory: RecipientDirectory;
   /** Needed when `verifyProofs`. */
@@ -85,6 +96,7 @@ export interface SaltboxUrlOptions {
   armor: boolean;
   cacheTtlSeconds: number;
   verifyProofs: boolean;
+  deviceKeys: boolean;
 }
 
 /**
@@ -107,6 +119,11 @@ export function parseSaltboxUrl(url: KeeperUrl): SaltboxUrlOptions {
   if (armor && format === 'pgp')
     throw invalidArgument('PROVIDER_BAD_URL', 'armor applies to format=saltpack only', {
       parameter: 'armor',
+    });
+  const deviceKeys = url.params.get('device_keys') === null || boolParam(url, 'device_keys');
+  if (url.params.get('device_keys') !== null && format === 'pgp')
+    throw invalidArgument('PROVIDER_BAD_URL', 'device_keys applies to format=saltpack only', {
+      parameter: 'device_keys',
     });
   const ttlText = url.params.get('cache_ttl');
   let cacheTtlSeconds = DEFAULT_CACHE_TTL_S;
@@ -131,6 +148,7 @@ export function parseSaltboxUrl(url: KeeperUrl): SaltboxUrlOptions {
     armor,
     cacheTtlSeconds,
     verifyProofs: boolParam(url, 'verify_proofs'),
+    deviceKeys,
   };
 }
 
@@ -225,7 +243,9 @@ class SaltboxDriver implements KeeperDriver {
     const all = await Promise.all(this.#o.recipients.map((r) => this.#o.directory.resolve(r)));
     if (this.#o.verifyProofs) for (const k of all) await this.#checkFollowed(k);
     const kids = new Set<string>();
-    for (const k of all) for (const kid of k.encryptionKids) kids.add(kid);
+    const pukOnly = this.#o.deviceKeys === false;
+    for (const k of all)
+      for (const kid of pukOnly && k.perUserKid ? [k.perUserKid] : k.encryptionKids) kids.add(kid);
     return [...kids].map((kid) => kidPublicKey(kid));
   }
 
@@ -382,6 +402,7 @@ export function saltboxOpener(deps: SaltboxOpenerDeps): KeeperOpener {
         format: o.format,
         armor: o.armor,
         verifyProofs: o.verifyProofs,
+        deviceKeys: o.deviceKeys,
         directory,
         ...(deps.follows ? { follows: deps.follows } : {}),
         ...(deps.keystore ? { keystore: deps.keystore } : {}),

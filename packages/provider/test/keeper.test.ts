@@ -106,6 +106,10 @@ describe('keybase:// URL rules', () => {
       ['keybase://alice?cache_ttl=1&cache_ttl=2', 'PROVIDER_BAD_URL'],
       ['keybase://alice?verify_proofs=yes', 'PROVIDER_BAD_URL'],
       ['keybase://alice?format=pgp&armor=true', 'PROVIDER_BAD_URL'],
+      ['keybase://alice?device_keys=no', 'PROVIDER_BAD_URL'],
+      ['keybase://alice?device_keys=', 'PROVIDER_BAD_URL'],
+      ['keybase://alice?device_keys=false&device_keys=false', 'PROVIDER_BAD_URL'],
+      ['keybase://alice?format=pgp&device_keys=false', 'PROVIDER_BAD_URL'],
       ['keybase://alice/keys', 'PROVIDER_BAD_URL'],
     ];
     for (const [url, reason] of cases) {
@@ -119,6 +123,16 @@ describe('keybase:// URL rules', () => {
     expect(o.recipients.map((r) => r.name)).toEqual(['alice', 'bob']);
     expect(o.cacheTtlSeconds).toBe(0);
     expect(o.format).toBe('saltpack');
+    expect(o.deviceKeys).toBe(true);
+    for (const [v, want] of [
+      ['false', false],
+      ['0', false],
+      ['true', true],
+      ['1', true],
+    ] as const)
+      expect(parseSaltboxUrl(parseKeeperUrl(`keybase://alice?device_keys=${v}`)).deviceKeys).toBe(
+        want,
+      );
   });
 });
 
@@ -142,6 +156,25 @@ describe('keybase:// with real users', () => {
     const kids = [a, b].flatMap((u) => [u.perUserKeys.at(-1)!.encryptionKid, ...u.subkeys]);
     expect(named).toEqual(kids.sort());
     expect(info.senderIsAnonymous).toBe(true);
+  });
+
+  it('device_keys=false encrypts to each user’s current PUK key only; every recipient still decrypts', async () => {
+    const keeper = await mux(alice).openKeeper('keybase://alice,bob?device_keys=false');
+    const ct = await keeper.encrypt(enc('puk only'));
+    const { info } = await decrypt(ct, { keyring: await keystoreKeyring(alice.ks) });
+    const a = await alice.loader.load('alice');
+    const b = await alice.loader.load('bob');
+    expect(info.namedReceivers.map((pk) => curve25519Kid(pk)).sort()).toEqual(
+      [a, b].map((u) => u.perUserKeys.at(-1)!.encryptionKid).sort(),
+    );
+    // Bob's keystore opens it through the PUK seed his device holds, with no device-key entry.
+    const bobKeeper = await mux(bob).openKeeper('keybase://bob');
+    expect(new TextDecoder().decode(await bobKeeper.decrypt(ct))).toBe('puk only');
+    // The same keeper through a warm cache (entries now carry the PUK KID) gives the same set.
+    const again = await decrypt(await keeper.encrypt(enc('again')), {
+      keyring: await keystoreKeyring(alice.ks),
+    });
+    expect(again.info.namedReceivers).toHaveLength(2);
   });
 
   it('armor=true writes a SALTBOX-branded armored message', async () => {
