@@ -121,6 +121,25 @@ describe('worker engine key agreement', () => {
   });
 });
 
+it('workers take key agreement once loaded, even if the caller never yielded to the event loop', async () => {
+  // A keeper whose keys come from caches encrypts without ever waiting on I/O, so the workers'
+  // "ready" messages would sit unread; readiness is also a flag in shared memory.
+  const engine = createWorkerEngine({ threads: 1, keyAgreementThreshold: 1 });
+  try {
+    // Block this thread (no event loop turn) while the worker loads.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
+    const peers = Array.from({ length: 10 }, () => generateBoxKey(native).publicKey);
+    const secret = native.randomBytes(32);
+    const keys = await engine.boxBeforeNmMany(secret, peers);
+    expect(engine.stats.peersOnWorkers).toBeGreaterThan(0);
+    peers.forEach((p, i) => {
+      expect(bytesEqual(keys[i]!, native.boxBeforeNm(p, secret))).toBe(true);
+    });
+  } finally {
+    await engine.close();
+  }
+}, 30_000);
+
 /** Runs a fixture script in a child Node process (TypeScript through tsx). */
 function runFixture(name: string): Promise<{ code: number | null; killed: boolean; out: string }> {
   const fixture = resolve(import.meta.dirname, 'fixtures', name);

@@ -30,7 +30,9 @@ import { SaltpackError } from '../errors.js';
 // nothing but the 64-byte hash is allocated here.
 //
 // Key agreement needs HSalsa20, which sodium-native lacks: the worker imports it from
-// @noble/ciphers, as backend/hsalsa.ts does, and says `ready` once it has it; until then the
+// @noble/ciphers, as backend/hsalsa.ts does, and says `ready` once it has it (a message for
+// ready(), and a flag in shared memory that the caller reads synchronously: a caller whose
+// encryptions never wait on I/O would not get to the message); until then the
 // engine does key agreement on the calling thread. boxKey mirrors hsalsaBoxKey there (the
 // tests check that both paths give the same message bytes).
 const WORKER_SOURCE = `
@@ -41,6 +43,7 @@ let hsalsa = null;
 import(workerData.salsaUrl).then(
   (m) => {
     hsalsa = m.hsalsa;
+    Atomics.store(new Int32Array(workerData.readyFlag), 0, 1);
     parentPort.postMessage({ ready: true });
   },
   () => parentPort.postMessage({ ready: false }),
@@ -99,8 +102,10 @@ interface Reply {
 interface WorkerSlot {
   worker: Worker;
   busy: number;
-  /** HSalsa20 loaded: key agreement may go to this worker. */
-  ready: boolean;
+  /** Set to 1 by the worker once HSalsa20 is loaded: key agreement may go to it. */
+  readyFlag: Int32Array;
+  /** The worker thread has ended. */
+  exited: boolean;
   /** Settles with `ready` once the worker has said whether it loaded. */
   loaded: Promise<boolean>;
 }
@@ -120,6 +125,8 @@ export interface WorkerEngine extends PayloadEngine {
    * could not (then `boxBeforeNmMany` uses the workers that can, or this thread).
    */
   ready(): Promise<boolean>;
+  /** Counters, for tests and benchmarks: peers whose key agreement ran on a worker. */
+  readonly stats: { peersOnWorkers: number };
   /** Shares the peers between the ready workers and this thread above the threshold. */
   boxBeforeNmMany(secretKey: Uint8Array, peers: readonly Uint8Array[]): Promise<Uint8Array[]>;
   /** Terminates the workers; pending operations reject. */
@@ -183,9 +190,10 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
     pending.clear();
   };
   for (let i = 0; i < threads; i++) {
+    const readyFlag = new SharedArrayBuffer(4);
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { sodiumPath, salsaUrl },
+      workerData: { sodiumPath, salsaUrl, readyFlag },
       // A worker only calls into native code: a small heap keeps its memory down.
       resourceLimits: {
         maxYoungGenerationSizeMb: 1,
@@ -197,14 +205,14 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
     const entry: WorkerSlot = {
       worker,
       busy: 0,
-      ready: false,
+      readyFlag: new Int32Array(readyFlag),
+      exited: false,
       loaded: new Promise<boolean>((resolve) => {
         loaded = resolve;
       }),
     };
     worker.on('message', (reply: Reply | { ready: boolean }) => {
       if ('ready' in reply) {
-        entry.ready = reply.ready;
         loaded(reply.ready);
         return;
       }
@@ -218,7 +226,7 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
       fail(new SaltpackError('backend_unavailable', 'a crypto worker failed', {}, { cause: e }));
     });
     worker.on('exit', () => {
-      entry.ready = false;
+      entry.exited = true;
       loaded(false);
     });
     // After the listeners: adding a 'message' listener refs the worker's port again, and an
@@ -238,6 +246,8 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
   const release = (slot: SharedSlot): void => {
     if (freeSlots.length < 16) freeSlots.push(slot);
   };
+
+  const stats = { peersOnWorkers: 0 };
 
   /** Sends one job to a worker; the reply arrives through the `message` handler. */
   const post = (
@@ -282,6 +292,7 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
     peers: readonly Uint8Array[],
   ): Promise<Uint8Array[]> => {
     if (peers.length === 0) return [];
+    stats.peersOnWorkers += peers.length;
     const packed = new Uint8Array(peers.length * 32);
     peers.forEach((p, i) => {
       packed.set(p, i * 32);
@@ -302,6 +313,7 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
 
   return {
     threads,
+    stats,
     async ready() {
       // Referenced while waiting: a caller with nothing else pending must not exit meanwhile.
       for (const w of workers) w.worker.ref();
@@ -331,7 +343,7 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
       // (low-order peers), which must not also swallow a key of the wrong length.
       if (secretKey.length !== 32 || peers.some((p) => p.length !== 32))
         throw new SaltpackError('invalid_parameter', 'box keys must be 32 bytes');
-      const helpers = workers.filter((w) => w.ready);
+      const helpers = workers.filter((w) => !w.exited && Atomics.load(w.readyFlag, 0) === 1);
       if (peers.length < keyAgreementThreshold || helpers.length === 0)
         return peers.map((peer) => backend.boxBeforeNm(peer, secretKey));
       // Equal shares: one per ready worker, and one for this thread while they run.
