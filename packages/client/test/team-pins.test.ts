@@ -40,4 +40,19 @@ describe('FileTeamPinStore', () => {
     const f: unknown = await s.set(pin('nope', 1)).catch((x: unknown) => x);
     expect(isClientError(f, 'CLIENT_INVALID_ARGUMENT')).toBe(true);
   });
+
+  it('sees another writer on the next read although reads come from a snapshot', async () => {
+    const reader = new FileTeamPinStore(home.dir);
+    const writer = new FileTeamPinStore(home.dir);
+    await writer.set(pin(ACME, 3));
+    expect((await reader.get(ACME))?.tail.seqno).toBe(3);
+    // A second store stands in for another process: its rename gives the file a new inode.
+    await writer.set(pin(ACME, 4));
+    expect((await reader.get(ACME))?.tail.seqno).toBe(4);
+    // A pin handed out is a copy: changing it changes neither the snapshot nor the file.
+    const got = (await reader.get(ACME))!;
+    got.tail.seqno = 99;
+    expect((await reader.get(ACME))?.tail.seqno).toBe(4);
+    expect((await new FileTeamPinStore(home.dir).get(ACME))?.tail.seqno).toBe(4);
+  });
 });
