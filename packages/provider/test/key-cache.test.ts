@@ -66,4 +66,27 @@ describe('file key cache', () => {
     for (let i = 0; i < 3; i++) await c.resolve({ kind: 'user', name: 'bob' });
     expect(inner.calls).toBe(3);
   });
+
+  it('a cold resolution of many recipients shares its saves, and every entry is kept', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'saltbox-keycache-'));
+    const inner = tableDirectory(new Map());
+    const file = fileKeyCacheStore(dir);
+    let saves = 0;
+    const counting = {
+      load: () => file.load(),
+      save: (e: Parameters<typeof file.save>[0]) => {
+        saves++;
+        return file.save(e);
+      },
+    };
+    const c = new CachedDirectory(inner, { store: counting });
+    const names = Array.from({ length: 200 }, (_, i) => `user${String(i)}`);
+    await Promise.all(names.map((name) => c.resolve({ kind: 'user', name })));
+    // One save per miss wrote (and fsynced) the whole file 200 times.
+    expect(saves).toBeLessThan(5);
+    const again = new CachedDirectory(inner, { store: fileKeyCacheStore(dir) });
+    for (const name of names) await again.resolve({ kind: 'user', name });
+    expect(again.stats).toEqual({ hits: 200, misses: 0, invalidations: 0 });
+    expect(inner.calls).toBe(200);
+  });
 });
