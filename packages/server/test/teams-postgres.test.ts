@@ -1,17 +1,4 @@
-import { afterAll, beforeAll } from 'vitest';
-import { openPostgresStorage } from '../src/storage/postgres.js';
-import { startTestPostgres } from './pg.js';
-import type { TestPostgres } from './pg.js';
 import { runTeamRouteSuite } from './team-routes-suite.js';
+import { usePostgresStorage } from './use-postgres.js';
 
-let cluster: TestPostgres | undefined;
-beforeAll(async () => {
-  cluster = await startTestPostgres();
-}, 120_000);
-afterAll(async () => {
-  await cluster?.stop();
-}, 60_000);
-
-runTeamRouteSuite('postgresql', async () =>
-  openPostgresStorage({ databaseUrl: await cluster!.freshDatabase() }),
-);
+runTeamRouteSuite('postgresql', usePostgresStorage());
