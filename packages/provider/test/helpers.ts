@@ -21,11 +21,20 @@ import {
 import { signupUser, startTestServer } from '../../client/test/helpers.js';
 import type { Device, User } from '../../client/test/helpers.js';
 import { openMyTeamKeys, teamResolver, userDirectory } from '../src/index.js';
-import type { RecipientDirectory } from '../src/index.js';
+import type { ProviderError, RecipientDirectory } from '../src/index.js';
 
 export const backend = await defaultBackend();
 export const CHEAP_KDF = { alg: 'scrypt', params: { N: 1024, r: 8, p: 1 } } as const;
 export const PASS = 'correct horse battery staple';
+
+/** The error a keeper call rejects with; a call that succeeds fails the test. */
+export const failure = (p: Promise<unknown>): Promise<ProviderError> =>
+  p.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: unknown) => e as ProviderError,
+  );
 
 /** A signed-up user whose device keys live in `ks`. */
 export interface KeystoreUser {

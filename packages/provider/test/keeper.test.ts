@@ -15,17 +15,10 @@ import {
 } from '../src/index.js';
 import type { KeeperDriver, ProviderError } from '../src/index.js';
 import { runKeeperConformance } from './conformance.js';
-import { startWorld } from './helpers.js';
+import { failure, startWorld } from './helpers.js';
 import type { KeystoreUser } from './helpers.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (e: unknown) => e as ProviderError,
-  );
 
 let world: Awaited<ReturnType<typeof startWorld>>;
 let alice: KeystoreUser;

@@ -15,20 +15,12 @@ import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Account } from '@saltbox/client';
 import { URLMux, isOpenPgpMessage, saltboxOpener } from '../src/index.js';
-import type { ProviderError } from '../src/index.js';
 import { runKeeperConformance } from './conformance.js';
-import { backend, startWorld } from './helpers.js';
+import { backend, failure, startWorld } from './helpers.js';
 import type { KeystoreUser } from './helpers.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (e: unknown) => e as ProviderError,
-  );
 
 let world: Awaited<ReturnType<typeof startWorld>>;
 let alice: KeystoreUser;
