@@ -6,11 +6,10 @@
  *
  * @packageDocumentation
  */
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile, stat, unlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { accountConfigPath, readAccountConfig } from '@saltbox/client';
+import { accountConfigPath, readAccountConfig, writeAtomic } from '@saltbox/client';
 import type { AccountConfig } from '@saltbox/client';
 import {
   ProviderError,
@@ -66,26 +65,6 @@ interface VaultRecord {
   address: string;
   token: string;
   pid: number;
-}
-
-/** Writes atomically (temporary file, fsync, rename) with `mode` (default 0600). */
-async function writePrivate(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(data);
-    // Set after creating 0600, so the file is never wider than asked, whatever the umask.
-    if (mode !== 0o600) await fh.chmod(mode);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
 }
 
 function processAlive(pid: unknown): boolean {
@@ -181,7 +160,7 @@ export async function startAgentVaultBridge(listen: string): Promise<VaultBridge
     },
   });
   await mkdir(home(), { recursive: true, mode: 0o700 });
-  await writePrivate(
+  await writeAtomic(
     join(home(), VAULT_FILE),
     JSON.stringify({ address: bridge.address, token, pid: process.pid }),
   );
@@ -217,7 +196,7 @@ async function writeOutput(path: string | undefined, bytes: Uint8Array): Promise
     (st) => st.mode & 0o777,
     () => 0o600,
   );
-  await writePrivate(path, bytes, mode);
+  await writeAtomic(path, bytes, { mode });
 }
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

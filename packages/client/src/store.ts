@@ -28,17 +28,23 @@ export function saltboxHome(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * Writes `data` to `path` atomically with mode 0600: a temp file in the same directory,
- * fsynced, then renamed over the target (rename is atomic on one filesystem).
+ * Writes `data` to `path` atomically with mode 0600 (or `options.mode`): a temp file in the
+ * same directory, fsynced, then renamed over the target (rename is atomic on one filesystem).
  *
  * @throws ClientError `CLIENT_STORE` when the file cannot be written.
  */
-export async function writeAtomic(path: string, data: string): Promise<void> {
+export async function writeAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: { mode?: number } = {},
+): Promise<void> {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     const fh = await open(tmp, 'wx', 0o600);
     try {
       await fh.writeFile(data);
+      // Widened only after creating it 0600, so it is never wider than asked, whatever the umask.
+      if (options.mode !== undefined && options.mode !== 0o600) await fh.chmod(options.mode);
       await fh.sync();
     } finally {
       await fh.close();

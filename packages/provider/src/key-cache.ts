@@ -12,10 +12,10 @@
  *
  * @packageDocumentation
  */
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { writeAtomic } from '@saltbox/client';
 import { ProviderError } from './errors.js';
 import { recipientLabel } from './recipients.js';
 import type {
@@ -82,22 +82,10 @@ export function fileKeyCacheStore(dir: string): KeyCacheStore {
     },
     async save(entries) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-      const fh = await open(tmp, 'wx', 0o600);
-      try {
-        await fh.writeFile(
-          JSON.stringify({ format: 'saltbox-provider-keys', version: 1, entries }, null, 1),
-        );
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      try {
-        await rename(tmp, path);
-      } catch (e) {
-        await unlink(tmp).catch(() => undefined);
-        throw e;
-      }
+      await writeAtomic(
+        path,
+        JSON.stringify({ format: 'saltbox-provider-keys', version: 1, entries }, null, 1),
+      );
     },
   };
 }
