@@ -6,12 +6,12 @@
  * - extending a verified 1000-link state by one link (goal ≤ 1 ms).
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { defaultBackend } from '@saltbox/saltpack';
 import { buildKeyFamily, extendUserChain, verifyUserChain } from '../src/index.js';
 import { generateChain } from './chain-gen.js';
 
-const VECTORS = process.env.KEYBASE_VECTORS ?? '/work/shared/vectors/keybase';
+const VECTORS = process.env.KEYBASE_VECTORS ?? resolve(import.meta.dirname, '../test/vectors');
 
 function ms(n: number): string {
   return `${n.toFixed(2)} ms`;

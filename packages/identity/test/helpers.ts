@@ -1,10 +1,10 @@
 /** Test helpers: vector locations and the crypto backends every test runs against. */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadBackend } from '@saltbox/saltpack';
 import type { CryptoBackend } from '@saltbox/saltpack';
 
-export const VECTORS = process.env.KEYBASE_VECTORS ?? '/work/shared/vectors/keybase';
+export const VECTORS = process.env.KEYBASE_VECTORS ?? resolve(import.meta.dirname, 'vectors');
 export const BACKEND_NAMES = ['native', 'portable'] as const;
 
 export function backend(name: (typeof BACKEND_NAMES)[number] = 'native'): Promise<CryptoBackend> {

@@ -1,5 +1,5 @@
 /**
- * Known answers from Keybase's own test vectors (shared/vectors/keybase/teamchains/2keys.json):
+ * Known answers from Keybase's own test vectors (packages/identity/test/vectors/teamchains/2keys.json):
  * herb's PUK seed gives his published PUK KID, and the keystore opens the real team key boxes
  * and `prev` chain addressed to that PUK, recovering the published team seeds.
  */
@@ -30,7 +30,7 @@ interface Vector {
 
 const vector = JSON.parse(
   readFileSync(
-    new URL('../../../../shared/vectors/keybase/teamchains/2keys.json', import.meta.url),
+    new URL('../../identity/test/vectors/teamchains/2keys.json', import.meta.url),
     'utf8',
   ),
 ) as Vector;

@@ -15,7 +15,7 @@ const { values } = parseArgs({
   options: {
     dir: {
       type: 'string',
-      default: resolve(import.meta.dirname, '../../../../shared/vectors/saltpack'),
+      default: resolve(import.meta.dirname, '../test/vectors'),
     },
     backend: { type: 'string', default: 'both' },
     feed: { type: 'string', default: 'all' },

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { createDearmorStream } from '../src/armor/armor.js';
 import type { ArmorFrame, ArmorType, DearmorOptions } from '../src/armor/armor.js';
 
-export const VECTOR_DIR = resolve(import.meta.dirname, '../../../../shared/vectors/saltpack');
+export const VECTOR_DIR = resolve(import.meta.dirname, 'vectors');
 
 export interface ArmorVector {
   id: string;

@@ -1,5 +1,5 @@
 /**
- * Runs Saltpack known-answer vectors in the schema of shared/vectors/saltpack/README.md.
+ * Runs Saltpack known-answer vectors in the schema of packages/saltpack/test/vectors/README.md.
  * Used by the Vitest suite and by `npm run vectors -- --dir <path>` (scripts/vectors.ts).
  */
 import { createHash } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Known-answer vectors from the reference Go implementation (shared/vectors/saltpack), on both
+ * Known-answer vectors from the reference Go implementation (packages/saltpack/test/vectors), on both
  * crypto backends: every vector opened one-shot, streaming in irregular pieces, and byte by
  * byte; every deterministic vector re-sealed byte for byte; every negative vector rejected with
  * the code of its error class and the reason of its Go error.
@@ -16,7 +16,7 @@ import { BACKEND_NAMES, backend } from './backends.js';
 import { checkReseal, checkVector, isResealable, loadVectorDir } from './vector-runner.js';
 import type { Vector } from './vector-runner.js';
 
-const dir = resolve(import.meta.dirname, '../../../../shared/vectors/saltpack');
+const dir = resolve(import.meta.dirname, 'vectors');
 const files = loadVectorDir(dir);
 const BYTEWISE_LIMIT = 64 * 1024;
 
