@@ -73,7 +73,13 @@ export type OtherIdentityErrorCode =
   /** A team-chain feature saltbox deliberately leaves out (hidden chains, invites…). */
   | 'IDENTITY_UNSUPPORTED'
   /** A cached verified state does not fit the chain it is being extended with. */
-  | 'IDENTITY_STATE_MISMATCH';
+  | 'IDENTITY_STATE_MISMATCH'
+  /** A signed-log map or log proof that is malformed or does not lead to the signed root. */
+  | 'IDENTITY_MERKLE_PROOF_INVALID'
+  /** A signed-log root that is malformed or not signed by the pinned root key. */
+  | 'IDENTITY_LOG_ROOT_INVALID'
+  /** Two signed-log roots that no consistency proof joins: a rollback or a forked log. */
+  | 'IDENTITY_LOG_INCONSISTENT';
 
 /** Every code an {@link IdentityError} may carry. */
 export type IdentityErrorCode = ChainErrorCode | OtherIdentityErrorCode;

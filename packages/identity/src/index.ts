@@ -32,3 +32,35 @@ export * from './lookup.js';
 export * from './team-chain.js';
 export * from './team-chain-keys.js';
 export * from './team-link-signer.js';
+export {
+  decodeChainTail,
+  encodeChainTail,
+  MAP_EMPTY_HASH,
+  MAP_HASH_BYTES,
+  mapKey,
+  mapLeafHash,
+  mapNodeHash,
+  mapPrefix,
+  MemoryMap,
+  proveMap,
+  runMapRead,
+  runMapReadAsync,
+  updateMap,
+  verifyMapProof,
+} from './merkle-map.js';
+export type { ChainTail, MapNode, MapProof, MapRead } from './merkle-map.js';
+export {
+  appendLogLeaf,
+  logConsistencyProof,
+  logInclusionPath,
+  logLeafHash,
+  logNodeHash,
+  logRootHash,
+  MemoryLog,
+  runLogRead,
+  runLogReadAsync,
+  verifyLogConsistency,
+  verifyLogInclusion,
+} from './merkle-log.js';
+export type { LogNodeRef, LogRead } from './merkle-log.js';
+export * from './merkle-root.js';

@@ -75,6 +75,11 @@ export interface TeamSignerKey {
   sibkey: boolean;
   /** Whether the signer's chain has revoked the key (at any point). */
   revoked: boolean;
+  /**
+   * For a revoked key, the signed-log root the revoking link names in `merkle_root` (the root
+   * its signer saw, so the revocation came after it); absent when that link names none.
+   */
+  revokedAt?: { seqno: number; hashMeta: string };
 }
 
 /**
@@ -98,6 +103,7 @@ export function teamSignersFromUserChains(states: Iterable<UserChainState>): Tea
       eldestSeqno: s.eldestSeqno,
       sibkey: k.role === 'sibkey',
       revoked: k.status !== 'live',
+      ...(k.revokedAt === undefined ? {} : { revokedAt: k.revokedAt }),
     };
   };
 }
@@ -156,6 +162,14 @@ export interface TeamChainOptions {
   expectedTail?: { seqno: number; linkId: string };
   /** The verified parent team, required for a subteam and for `admin` sections. */
   parent?: TeamChainState;
+  /**
+   * This team's chain tail in the signed log at the root with the given `hash_meta`, as the
+   * caller proved it (a map proof against that signed root), or undefined when it cannot. It
+   * lets a link signed by a since-revoked key stand when the log shows the link was already in
+   * the chain at the root the revocation was made against (Keybase's "team link before user key
+   * revocation", spec §7).
+   */
+  teamTailAt?: (hashMeta: string) => { seqno: number; linkId: string } | undefined;
 }
 
 /** Input of {@link verifyTeamChain}. */
@@ -407,10 +421,47 @@ function verifyTeamReverseSig(backend: CryptoBackend, link: ImportedLink, kid: K
 }
 
 /** Verifies the link's own signature and resolves its signer's user version. */
+/** A revoked-key link accepted because the log placed it first: its tail is checked at the end. */
+interface LoggedBefore {
+  link: ImportedLink;
+  tail: { seqno: number; linkId: string };
+}
+
+/**
+ * A link signed by a since-revoked key stands only when the signed log shows this team's chain
+ * already held the link at the root the revoking link was made against: that root's leaf has
+ * reached the link's seqno (and, checked once the chain is read, names the chain's own link
+ * there).
+ */
+function loggedBeforeRevocation(
+  link: ImportedLink,
+  key: TeamSignerKey,
+  options: TeamChainOptions,
+  kid: KidHex,
+): LoggedBefore {
+  const refuse = (why: string): IdentityError =>
+    err('IDENTITY_INVALID_SIBKEY', `team link signed by a since-revoked key: ${why}`, link, {
+      kid,
+      keybaseError: 'ProofError',
+    });
+  if (key.revokedAt === undefined)
+    throw refuse('the revocation names no log root, so nothing shows the link came first');
+  const tail = options.teamTailAt?.(key.revokedAt.hashMeta);
+  if (tail === undefined)
+    throw refuse(`no log proof of the team's tail at root ${key.revokedAt.seqno}`);
+  if (tail.seqno < link.seqno)
+    throw refuse(
+      `team link before user key revocation is not proven (the log had the team at seqno ` +
+        `${tail.seqno} when the key was revoked)`,
+    );
+  return { link, tail };
+}
+
 function checkSigner(
   link: ImportedLink,
   backend: CryptoBackend,
   options: TeamChainOptions,
+  logged: LoggedBefore[],
 ): { uv: string; uid: string } {
   const uid = jstr(link.body, 'key', 'uid');
   const kid = jstr(link.body, 'key', 'kid');
@@ -430,15 +481,7 @@ function checkSigner(
     throw err('IDENTITY_VERIFY_FAILED', 'team link signature did not verify', link, { kid });
   if (!key.sibkey)
     throw err('IDENTITY_INVALID_SIBKEY', 'team links must be signed by a sibkey', link, { kid });
-  if (key.revoked)
-    // Keybase accepts the link when a Merkle proof places it before the revocation; saltbox
-    // has no Merkle tree, so it cannot tell such a link from one forged after the revocation.
-    throw err(
-      'IDENTITY_INVALID_SIBKEY',
-      'team link signed by a since-revoked key (no merkle proof that it came first)',
-      link,
-      { kid, keybaseError: 'ProofError' },
-    );
+  if (key.revoked) logged.push(loggedBeforeRevocation(link, key, options, kid));
   return { uv: formatUserVersion({ uid, eldestSeqno: key.eldestSeqno }), uid };
 }
 
@@ -596,17 +639,20 @@ function applyLink(
   link: ImportedLink,
   teamId: string,
   options: TeamChainOptions,
+  logged: LoggedBefore[],
 ): TeamChainState {
   if (link.sigVersion !== 2 || link.packet === undefined)
     throw err('IDENTITY_BAD_CHAIN_LINK', 'team links are sig v2 nacl links', link);
   const type = link.type!;
   const applied = APPLIED.has(type);
+  // Who signed comes first, whatever the link says (as Keybase, which checks the signer before
+  // it reads the type): a forged or since-revoked link is refused as such.
+  const signer = checkSigner(link, backend, options, logged);
   // Known team types saltbox does not apply (invites, settings, renames…) are refused unless
   // the link says a client may ignore them.
   if (!applied && !link.unsupported && link.ignoreIfUnsupported !== true)
     throw err('IDENTITY_UNSUPPORTED', `${type} links are not supported by saltbox`, link);
   const team = checkTeamSection(link, teamId, applied);
-  const signer = checkSigner(link, backend, options);
   const first = type === 'team.root' || type === 'team.subteam_head';
   if (state === undefined || first) {
     if (!first || link.seqno !== 1 || state !== undefined)
@@ -686,6 +732,8 @@ function replay(
   options: TeamChainOptions,
 ): TeamChainResult {
   let state = start;
+  const logged: LoggedBefore[] = [];
+  const linkIds = new Map<number, string>();
   for (const raw of links) {
     const link = importTeamLink(backend, raw);
     // Continuity first, prev before seqno as Keybase: a hole is a PrevError, a link that
@@ -699,10 +747,23 @@ function replay(
     if (link.seqno !== expectedSeqno)
       throw err('IDENTITY_WRONG_SEQNO', `expected seqno ${expectedSeqno}`, link);
     if (link.stubbed) applyStub(state, link, options.needAdmin === true);
-    else state = applyLink(backend, state, link, teamId, options);
+    else state = applyLink(backend, state, link, teamId, options, logged);
     state!.tail = { seqno: link.seqno, linkId: link.id };
+    linkIds.set(link.seqno, link.id);
   }
   if (state === undefined) throw fail('IDENTITY_TEAM_CHAIN_INVALID', 'the team chain is empty');
+  // The log's tail at the revocation must be this chain's own link at that seqno. A tail past
+  // the links read now (a load up to an earlier seqno) is checked by the load that reaches it.
+  for (const { link, tail } of logged) {
+    const id = linkIds.get(tail.seqno);
+    if (id !== undefined && id !== tail.linkId)
+      throw err(
+        'IDENTITY_INVALID_SIBKEY',
+        'team link signed by a since-revoked key: the log names another link at the revocation',
+        link,
+        { keybaseError: 'ProofError' },
+      );
+  }
   const t = options.expectedTail;
   if (t !== undefined && (t.seqno !== state.tail.seqno || t.linkId !== state.tail.linkId))
     throw fail('IDENTITY_TEAM_TAIL_MISMATCH', 'team chain does not end at the trusted tail', {

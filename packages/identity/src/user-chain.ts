@@ -136,6 +136,12 @@ export interface KeyInfo {
   delegatedBy?: string;
   /** Seqno of the delegating link (0 for a server-inserted eldest key). */
   seqno: number;
+  /**
+   * For a revoked key: the signed-log root (`merkle_root` seqno and `hash_meta`) the revoking
+   * link was made against, when it names one. Links of other chains signed by this key stand
+   * when the log shows them before this root (spec §7).
+   */
+  revokedAt?: { seqno: number; hashMeta: string };
 }
 
 /** A per-user key generation announced by a `per_user_key` link. */
@@ -407,9 +413,23 @@ class StateWriter {
   }
 
   /** Marks a key revoked by replacing its entry (entries may be shared). */
-  revokeKey(info: KeyInfo): void {
-    if (info.status !== 'revoked') this.keys().set(info.kid, { ...info, status: 'revoked' });
+  revokeKey(info: KeyInfo, at: KeyInfo['revokedAt']): void {
+    if (info.status !== 'revoked')
+      this.keys().set(info.kid, {
+        ...info,
+        status: 'revoked',
+        ...(at === undefined ? {} : { revokedAt: at }),
+      });
   }
+}
+
+/** The `merkle_root` a link body names (spec §3.1), when well formed. */
+function linkMerkleRootRef(body: JsonValue | undefined): KeyInfo['revokedAt'] {
+  const seqno = jget(body, 'merkle_root', 'seqno');
+  const hashMeta = jstr(body, 'merkle_root', 'hash_meta');
+  if (typeof seqno !== 'number' || !Number.isSafeInteger(seqno) || seqno < 1) return undefined;
+  if (hashMeta === undefined || !/^[0-9a-f]{64}$/.test(hashMeta)) return undefined;
+  return { seqno, hashMeta };
 }
 
 function pgpVersions(
@@ -765,12 +785,13 @@ async function applyLink(
 
   // Revocations come after the signature check, so a link may revoke its own key.
   if (bodyHasRevocations(body)) {
+    const at = linkMerkleRootRef(body);
     for (const rk of [
       ...stringList(jget(body, 'revoke', 'kids')),
       ...stringList(jget(body, 'revoke', 'kid')),
     ]) {
       const info = state.keys.get(rk);
-      if (info) w.revokeKey(info);
+      if (info) w.revokeKey(info, at);
     }
     for (const rs of [
       ...stringList(jget(body, 'revoke', 'sig_ids')),
@@ -780,7 +801,7 @@ async function applyLink(
       w.revokedSigIds().add(base);
       // Undo the delegation made by that sig; an eldest key inserted implicitly by a
       // non-eldest first link has no delegating sig and so survives (spec §3.8).
-      for (const info of state.keys.values()) if (info.delegatedBy === base) w.revokeKey(info);
+      for (const info of state.keys.values()) if (info.delegatedBy === base) w.revokeKey(info, at);
     }
   }
   const device = jget(body, 'device');

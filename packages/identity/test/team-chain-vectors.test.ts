@@ -33,19 +33,6 @@ export const UNSUPPORTED_TEAM_VECTORS: readonly {
       'invites): saltbox adds members by UID only and refuses invite links',
     refusedWith: 'IDENTITY_UNSUPPORTED' as const,
   })),
-  ...[
-    'signed_by_revoked.json',
-    'signed_by_revoked_ok.json',
-    'stub_by_revoked.json',
-    'stub_by_revoked_ok.json',
-  ].map((vector) => ({
-    vector,
-    reason:
-      'Merkle happens-before proofs ("team link before user key revocation"): Keybase accepts a ' +
-      'link signed by a since-revoked key when the Merkle tree shows the link came first; ' +
-      'saltbox has no Merkle tree and refuses every such link',
-    refusedWith: 'IDENTITY_INVALID_SIBKEY' as const,
-  })),
   {
     vector: 'simple_hidden.json',
     reason: 'hidden team chains (sig v3, ratchets, keys from the hidden chain): out of scope',
@@ -57,10 +44,10 @@ const files = teamVectorFiles(DIR);
 const unsupported = new Map(UNSUPPORTED_TEAM_VECTORS.map((u) => [u.vector, u]));
 
 describe.each(BACKEND_NAMES)("Keybase's teamchains vectors (%s backend)", (name) => {
-  it('has 58 non-hidden vectors, 44 passing and 14 with a written reason', () => {
+  it('has 58 non-hidden vectors, 48 passing and 10 with a written reason', () => {
     expect(files).toHaveLength(58);
     expect(UNSUPPORTED_TEAM_VECTORS.every((u) => files.includes(u.vector))).toBe(true);
-    expect(files.length - unsupported.size).toBe(44);
+    expect(files.length - unsupported.size).toBe(48);
   });
 
   it.each(files.filter((f) => !unsupported.has(f)))('%s passes every load', async (file) => {

@@ -115,10 +115,16 @@ function signerLookup(unit: Json): TeamSignerLookup {
     const user = label === undefined ? undefined : unit.users[label];
     const key = unit.key_pubkeyv2nacls?.[kid]?.base;
     if (user === undefined || user.uid !== uid || key === undefined) return undefined;
+    const revoked = key.revocation !== undefined && key.revocation !== null;
+    // The revoking link's `merkle_root`, as Keybase's key family records it.
+    const root = revoked ? key.revocation.prevMerkleRootSigned : undefined;
     return {
       eldestSeqno: user.eldest_seqno,
       sibkey: key.isSibkey === true,
-      revoked: key.revocation !== undefined && key.revocation !== null,
+      revoked,
+      ...(root?.hashMeta === undefined
+        ? {}
+        : { revokedAt: { seqno: root.seqno as number, hashMeta: root.hashMeta as string } }),
     };
   };
 }
@@ -218,6 +224,12 @@ function runLoad(
     needAdmin,
     me,
     expectedTail: { seqno: merkle.seqno, linkId: merkle.link_id },
+    // The team's leaf at a given root, as the vectors' Merkle answers give it (what a saltbox
+    // client proves with a map proof against that signed root).
+    teamTailAt: (hashMeta) => {
+      const triple = unit.merkle_triples?.[`${teamId}-${hashMeta}`];
+      return triple === undefined ? undefined : { seqno: triple.seqno, linkId: triple.id };
+    },
   };
   const expected = load.error === true || load.error_after_get_key === true;
   const want = expected ? expectedCode(file, load) : undefined;
