@@ -46,6 +46,8 @@ export const ERROR_STATUS = {
   USER_NOT_FOUND: 404,
   /** No such team. */
   TEAM_NOT_FOUND: 404,
+  /** The signed log has no root with that seqno (or none yet). */
+  LOG_ROOT_NOT_FOUND: 404,
   /** The method is not supported on this route. */
   METHOD_NOT_ALLOWED: 405,
   /** The username is already registered. */

@@ -26,6 +26,10 @@ export const ROUTES = {
   kvNamespaces: `${API_PREFIX}/kv/teams/:teamId/namespaces`,
   kvKeys: `${API_PREFIX}/kv/teams/:teamId/keys`,
   kvChanges: `${API_PREFIX}/kv/teams/:teamId/changes`,
+  logRoot: `${API_PREFIX}/log/root`,
+  logConsistency: `${API_PREFIX}/log/consistency`,
+  logProof: `${API_PREFIX}/log/proof`,
+  logChanges: `${API_PREFIX}/log/changes`,
 } as const;
 
 /** The path of a user's chain. */

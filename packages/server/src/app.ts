@@ -47,6 +47,7 @@ import type { StaticSite } from './static-site.js';
 import type { RateLimit } from './rate-limit.js';
 import type { PgpBundleRecord, Storage, UserProjection, UserRecord } from './storage/types.js';
 import { registerTeamRoutes } from './teams-routes.js';
+import { registerLogRoutes } from './log-routes.js';
 import { TeamService } from './teams.js';
 
 /** Server limits. */
@@ -521,6 +522,8 @@ export function createApp(options: AppOptions): App {
       ),
     );
   });
+
+  registerLogRoutes(app, { storage, publicLimit, validate });
 
   const kv = registerKvRoutes(app, {
     storage,

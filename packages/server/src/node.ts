@@ -7,6 +7,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { defaultBackend } from '@saltbox/saltpack';
+import { loadOrCreateLogSeed } from './log-key.js';
 import type { CryptoBackend } from '@saltbox/saltpack';
 import { createApp } from './app.js';
 import type { Clock, Limits } from './app.js';
@@ -75,8 +76,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let storage: Storage;
   if (options.storage) storage = options.storage;
   else if (options.databaseUrl)
-    storage = await openPostgresStorage({ databaseUrl: options.databaseUrl });
-  else if (options.dataDir) storage = await openSqliteStorage({ dataDir: options.dataDir });
+    storage = await openPostgresStorage({
+      databaseUrl: options.databaseUrl,
+      ...(options.dataDir === undefined ? {} : { logSeed: loadOrCreateLogSeed(options.dataDir) }),
+    });
+  else if (options.dataDir)
+    storage = await openSqliteStorage({
+      dataDir: options.dataDir,
+      ...(options.dataDir === ':memory:' ? {} : { logSeed: loadOrCreateLogSeed(options.dataDir) }),
+    });
   else throw fail('VALIDATION_FAILED', 'a data directory or a database url is required');
   const backend = options.backend ?? (await defaultBackend());
   const logger = options.logger ?? jsonLogger;
@@ -103,6 +111,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     msg: 'listening',
     url: `http://${host}:${addr.port}`,
     storage: storage.dialect,
+    logKey: await storage.log.kid(),
     web: web !== undefined,
   });
   return {

@@ -6,10 +6,13 @@
  * @packageDocumentation
  */
 import { Migrator } from 'kysely';
+import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
+import type { KidHex } from '@saltbox/identity';
 import type { ChainLink } from '@saltbox/protocol';
 import { fail, ServerError } from '../errors.js';
 import { KyselyKvStore } from './kv-store.js';
+import { KyselyLogStore } from './log-store.js';
 import { migrationProvider, PING } from './schema.js';
 import type { Database } from './schema.js';
 import type {
@@ -294,8 +297,10 @@ export type UserReads = Pick<
 
 class KyselyUserStore implements UserStore {
   readonly #db: Kysely<Database>;
-  constructor(db: Kysely<Database>) {
+  readonly #log: KyselyLogStore;
+  constructor(db: Kysely<Database>, log: KyselyLogStore) {
     this.#db = db;
+    this.#log = log;
   }
 
   async createUser(input: {
@@ -321,6 +326,12 @@ class KyselyUserStore implements UserStore {
         await insertLinks(trx, user.uid, input.links);
         await writeProjection(trx, user.uid, input.projection);
         await upsertBoxes(trx, user.uid, input.pukBoxes);
+        await this.#log.publish(trx, [
+          [
+            user.uid,
+            { seqno: user.tailSeqno, linkId: user.tailLinkId, eldestKid: user.eldestKid as KidHex },
+          ],
+        ]);
       });
     } catch (e) {
       if (isUniqueViolation(e)) {
@@ -434,6 +445,17 @@ class KyselyUserStore implements UserStore {
         await insertLinks(trx, input.uid, input.links);
         await writeProjection(trx, input.uid, input.projection);
         await upsertBoxes(trx, input.uid, input.pukBoxes);
+        const eldest = await trx
+          .selectFrom('users')
+          .select('eldest_kid')
+          .where('uid', '=', input.uid)
+          .executeTakeFirstOrThrow();
+        await this.#log.publish(trx, [
+          [
+            input.uid,
+            { seqno: last.seqno, linkId: last.linkId, eldestKid: eldest.eldest_kid as KidHex },
+          ],
+        ]);
         const bundles = input.pgpBundles ?? [];
         if (bundles.length > 0)
           await trx
@@ -720,8 +742,10 @@ async function insertTeamPrevs(
 
 class KyselyTeamStore implements TeamStore {
   readonly #db: Kysely<Database>;
-  constructor(db: Kysely<Database>) {
+  readonly #log: KyselyLogStore;
+  constructor(db: Kysely<Database>, log: KyselyLogStore) {
     this.#db = db;
+    this.#log = log;
   }
 
   async createTeam(input: {
@@ -750,6 +774,9 @@ class KyselyTeamStore implements TeamStore {
         await writeTeamProjection(trx, team.teamId, input.projection);
         await upsertTeamBoxes(trx, team.teamId, input.keyBoxes);
         await insertTeamPrevs(trx, team.teamId, input.prevs);
+        await this.#log.publish(trx, [
+          [team.teamId, { seqno: team.tailSeqno, linkId: team.tailLinkId, eldestKid: null }],
+        ]);
       });
     } catch (e) {
       if (isUniqueViolation(e))
@@ -825,6 +852,9 @@ class KyselyTeamStore implements TeamStore {
         await writeTeamProjection(trx, input.teamId, input.projection);
         await upsertTeamBoxes(trx, input.teamId, input.keyBoxes);
         await insertTeamPrevs(trx, input.teamId, input.prevs);
+        await this.#log.publish(trx, [
+          [input.teamId, { seqno: last.seqno, linkId: last.linkId, eldestKid: null }],
+        ]);
       });
     } catch (e) {
       if (e instanceof ServerError) throw e;
@@ -901,16 +931,20 @@ class KyselyTeamStore implements TeamStore {
  * @param onClose - extra clean-up after `db.destroy()`.
  * @param fast - backend-specific hot paths: `reads` serves the user reads instead of Kysely (it
  *   must read committed data of the same database); `claimNonces` records nonce batches.
+ * @param logSeed - the 32-byte seed of the signed log's root key (`node.ts` keeps it in the data
+ *   directory); a random one when absent, for tests and throwaway databases.
  */
 export function createKyselyStorage(
   db: Kysely<Database>,
   dialect: 'sqlite' | 'postgres',
   onClose: () => Promise<void> = () => Promise.resolve(),
   fast: { reads?: UserReads; claimNonces?: ClaimNonces } = {},
+  logSeed: Uint8Array = randomBytes(32),
 ): Storage {
   const { reads } = fast;
   const nonces = new KyselyNonceStore(db, fast.claimNonces);
-  const kyselyUsers = new KyselyUserStore(db);
+  const log = new KyselyLogStore(db, dialect, logSeed);
+  const kyselyUsers = new KyselyUserStore(db, log);
   const users: UserStore =
     reads === undefined
       ? kyselyUsers
@@ -931,12 +965,15 @@ export function createKyselyStorage(
     users,
     keyBoxes: new KyselyKeyBoxStore(db),
     nonces,
-    teams: new KyselyTeamStore(db),
+    teams: new KyselyTeamStore(db, log),
+    log,
     kv: new KyselyKvStore(db, dialect),
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider });
       const { error } = await migrator.migrateToLatest();
       if (error !== undefined) throw error instanceof Error ? error : new Error('migration failed');
+      // Chains from before the log enter it in one root on the first start with it.
+      await log.backfill();
     },
     async ping() {
       try {

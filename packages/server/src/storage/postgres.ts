@@ -18,6 +18,8 @@ export interface PostgresOptions {
   poolSize?: number;
   /** Run migrations on open (default true). */
   migrate?: boolean;
+  /** The signed log's root key seed (32 bytes), the same for every process; random when absent. */
+  logSeed?: Uint8Array;
 }
 
 /**
@@ -30,7 +32,7 @@ export async function openPostgresStorage(options: PostgresOptions): Promise<Sto
   // query reports it.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const storage = createKyselyStorage(db, 'postgres');
+  const storage = createKyselyStorage(db, 'postgres', undefined, {}, options.logSeed);
   if (options.migrate !== false) await storage.migrate();
   return storage;
 }

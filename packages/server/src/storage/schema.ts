@@ -9,6 +9,8 @@ import { sql } from 'kysely';
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { m0003Kv } from './kv-schema.js';
 import type { KvEntriesTable, KvTeamSeqTable } from './kv-schema.js';
+import { m0007Log } from './log-schema.js';
+import type { LogTables } from './log-schema.js';
 
 /** `users`. */
 export interface UsersTable {
@@ -131,7 +133,7 @@ export interface TeamPrevsTable {
 }
 
 /** The whole database. */
-export interface Database {
+export interface Database extends LogTables {
   users: UsersTable;
   links: LinksTable;
   user_keys: UserKeysTable;
@@ -321,6 +323,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0003_kv': m0003Kv,
   '0004_team_prevs': m0004TeamPrevs,
   '0005_pgp_bundles': m0005PgpBundles,
+  '0007_log': m0007Log,
 };
 
 /** The in-code migration provider (no migration files to ship or find at run time). */

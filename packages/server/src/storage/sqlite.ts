@@ -66,6 +66,8 @@ export interface SqliteOptions {
   dataDir: string;
   /** Run migrations on open (default true). */
   migrate?: boolean;
+  /** The signed log's root key seed (32 bytes); random when absent. */
+  logSeed?: Uint8Array;
 }
 
 /**
@@ -102,6 +104,7 @@ export async function openSqliteStorage(options: SqliteOptions): Promise<Storage
       return Promise.resolve();
     },
     { ...(reads ? { reads } : {}), claimNonces: sqliteClaimNonces(db, sqlite) },
+    options.logSeed,
   );
   if (options.migrate !== false) await storage.migrate();
   return storage;

@@ -12,6 +12,7 @@
  */
 import type { ChainLink } from '@saltbox/protocol';
 import type { KvStore } from './kv-types.js';
+import type { KyselyLogStore } from './log-store.js';
 
 export type * from './kv-types.js';
 
@@ -295,6 +296,8 @@ export interface Storage {
   readonly teams: TeamStore;
   /** The encrypted KV store (`kv-types.ts`). */
   readonly kv: KvStore;
+  /** The signed log of chain tails (`log-store.ts`). */
+  readonly log: KyselyLogStore;
   /** Runs pending schema migrations (idempotent; safe with several processes). */
   migrate(): Promise<void>;
   /**
