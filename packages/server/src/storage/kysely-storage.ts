@@ -8,7 +8,6 @@
 import { Migrator } from 'kysely';
 import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
-import type { KidHex } from '@saltbox/identity';
 import type { ChainLink } from '@saltbox/protocol';
 import { fail, ServerError } from '../errors.js';
 import { KyselyKvStore } from './kv-store.js';
@@ -327,10 +326,7 @@ class KyselyUserStore implements UserStore {
         await writeProjection(trx, user.uid, input.projection);
         await upsertBoxes(trx, user.uid, input.pukBoxes);
         await this.#log.publish(trx, [
-          [
-            user.uid,
-            { seqno: user.tailSeqno, linkId: user.tailLinkId, eldestKid: user.eldestKid as KidHex },
-          ],
+          [user.uid, { seqno: user.tailSeqno, linkId: user.tailLinkId, eldestKid: user.eldestKid }],
         ]);
       });
     } catch (e) {
@@ -451,10 +447,7 @@ class KyselyUserStore implements UserStore {
           .where('uid', '=', input.uid)
           .executeTakeFirstOrThrow();
         await this.#log.publish(trx, [
-          [
-            input.uid,
-            { seqno: last.seqno, linkId: last.linkId, eldestKid: eldest.eldest_kid as KidHex },
-          ],
+          [input.uid, { seqno: last.seqno, linkId: last.linkId, eldestKid: eldest.eldest_kid }],
         ]);
         const bundles = input.pgpBundles ?? [];
         if (bundles.length > 0)

@@ -17,7 +17,8 @@ import type { Kysely, Migration } from 'kysely';
 /** `log_roots`. */
 export interface LogRootsTable {
   seqno: number;
-  ctime: number;
+  /** Unix seconds; PostgreSQL returns bigint as a string. */
+  ctime: number | string;
   payload_json: string;
   kid: string;
   sig: string;

@@ -74,10 +74,10 @@ function toNode(r: { hash: string; leaf_key: string | null; leaf_value: string |
 
 function toRoot(r: Database['log_roots']): LogRootRecord {
   return {
-    seqno: Number(r.seqno),
+    seqno: r.seqno,
     ctime: Number(r.ctime),
     payloadJson: r.payload_json,
-    kid: r.kid as KidHex,
+    kid: r.kid,
     sig: r.sig,
     leafPath: JSON.parse(r.leaf_path) as string[],
     hashMeta: r.hash_meta,
@@ -150,7 +150,9 @@ export class KyselyLogStore {
       .selectFrom('log_roots')
       .select((eb) => eb.fn.max('seqno').as('seqno'))
       .executeTakeFirst();
-    return r?.seqno === null || r?.seqno === undefined ? 0 : Number(r.seqno);
+    // max() of no rows is null, whatever Kysely's inferred type says.
+    const max: unknown = r?.seqno;
+    return max === null || max === undefined ? 0 : Number(max);
   }
 
   /**
@@ -306,7 +308,7 @@ export class KyselyLogStore {
       .execute();
     const out: LogChangeSet[] = [];
     for (const r of rows) {
-      const seqno = Number(r.seqno);
+      const seqno = r.seqno;
       let set = out[out.length - 1];
       if (set?.seqno !== seqno) {
         set = { seqno, changes: [] };
@@ -340,7 +342,7 @@ export class KyselyLogStore {
         if (!logged.has(u.uid))
           updates.push([
             u.uid,
-            { seqno: u.tail_seqno, linkId: u.tail_link_id, eldestKid: u.eldest_kid as KidHex },
+            { seqno: u.tail_seqno, linkId: u.tail_link_id, eldestKid: u.eldest_kid },
           ]);
       for (const t of teams)
         if (!logged.has(t.team_id))

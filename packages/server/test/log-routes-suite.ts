@@ -1,0 +1,169 @@
+/**
+ * The signed log's routes on one storage backend (run by log-sqlite.test.ts and
+ * log-postgres.test.ts): every append publishes a signed root in its transaction; roots,
+ * consistency proofs, map proofs (now and at any past root) and the change list check with the
+ * identity verifiers; an auditor replaying the changes recomputes every root.
+ */
+import { describe, expect, it } from 'vitest';
+import { defaultBackend } from '@saltbox/saltpack';
+import {
+  hexToBytes,
+  logLeafData,
+  MemoryLog,
+  MemoryMap,
+  toHex,
+  verifyLogRoot,
+  verifyLogRootsConsistent,
+  verifyMapProof,
+} from '@saltbox/identity';
+import type { ChainTail, VerifiedLogRoot } from '@saltbox/identity';
+import {
+  chainPath,
+  logChangesResponseSchema,
+  logConsistencyResponseSchema,
+  logProofResponseSchema,
+  signedLogRootSchema,
+} from '@saltbox/protocol';
+import { createApp } from '../src/app.js';
+import type { App } from '../src/app.js';
+import type { Storage } from '../src/storage/types.js';
+import {
+  addDeviceLinks,
+  errorCode,
+  newUser,
+  pukBox,
+  revokeDeviceLinks,
+  signed,
+} from './helpers.js';
+import type { TestUser } from './helpers.js';
+
+const backend = await defaultBackend();
+
+async function json<T>(app: App, path: string, schema: { parse: (v: unknown) => T }): Promise<T> {
+  const res = await app.request(path);
+  expect(res.status, await res.clone().text()).toBe(200);
+  return schema.parse(await res.json());
+}
+
+export function logRoutesSuite(name: string, open: () => Promise<Storage>): void {
+  describe(`the signed log on ${name}`, () => {
+    async function setup(): Promise<{
+      app: App;
+      storage: Storage;
+      signup: (n: string) => Promise<TestUser>;
+    }> {
+      const storage = await open();
+      const app = createApp({ storage, backend, logger: () => undefined });
+      const signup = async (n: string): Promise<TestUser> => {
+        const { user, request } = newUser(backend, n);
+        const res = await signed(backend, app, user.devices[0]!, '/api/v1/users', {
+          body: request,
+        });
+        expect(res.status, await res.clone().text()).toBe(201);
+        return user;
+      };
+      return { app, storage, signup };
+    }
+
+    it('publishes a signed root per append whose map proves each chain tail, now and before', async () => {
+      const { app, storage, signup } = await setup();
+      expect(await errorCode(await app.request('/api/v1/log/root'))).toBe('LOG_ROOT_NOT_FOUND');
+      const alice = await signup('alice');
+      const bob = await signup('bob');
+      const d1 = alice.devices[0]!;
+      const added = addDeviceLinks(backend, alice, d1);
+      let res = await signed(backend, app, d1, chainPath('alice'), {
+        body: {
+          links: added.links,
+          pukBoxes: [pukBox(backend, d1, added.device, alice.pukSeeds[0]!, 1)],
+        },
+      });
+      expect(res.status, await res.clone().text()).toBe(200);
+      const rev = revokeDeviceLinks(backend, alice, d1, added.device);
+      res = await signed(backend, app, d1, chainPath('alice'), { body: rev });
+      expect(res.status, await res.clone().text()).toBe(200);
+
+      const latest = await json(app, '/api/v1/log/root', signedLogRootSchema);
+      expect(latest.seqno).toBe(4);
+      const kid = latest.kid;
+      expect(kid).toBe(await storage.log.kid());
+      const roots: VerifiedLogRoot[] = [];
+      for (let s = 1; s <= 4; s++) {
+        const r = await json(app, `/api/v1/log/root?seqno=${s}`, signedLogRootSchema);
+        roots.push(verifyLogRoot(backend, r, kid));
+      }
+      for (let s = 2; s <= 4; s++) expect(roots[s - 1]!.prev).toBe(roots[s - 2]!.hashMeta);
+      for (let m = 1; m <= 4; m++) {
+        const c = await json(
+          app,
+          `/api/v1/log/consistency?from=${m}&to=4`,
+          logConsistencyResponseSchema,
+        );
+        verifyLogRootsConsistent(backend, roots[m - 1]!, roots[3]!, c.proof);
+      }
+      const tailOf = (u: TestUser): ChainTail => ({
+        seqno: u.links.length,
+        linkId: u.links[u.links.length - 1]!.linkId,
+        eldestKid: u.eldestKid,
+      });
+      // Now: both users at their tails. At root 2 (after bob's sign-up): alice at seqno 3.
+      for (const [u, seqno, want] of [
+        [alice, undefined, tailOf(alice)],
+        [bob, undefined, tailOf(bob)],
+        [alice, 2, { seqno: 3, linkId: alice.links[2]!.linkId, eldestKid: alice.eldestKid }],
+        [bob, 1, null],
+      ] as const) {
+        const q = seqno === undefined ? '' : `&seqno=${seqno}`;
+        const p = await json(app, `/api/v1/log/proof?id=${u.uid}${q}`, logProofResponseSchema);
+        const root = verifyLogRoot(backend, p.root, kid);
+        expect(root.seqno).toBe(seqno ?? 4);
+        expect(verifyMapProof(backend, hexToBytes(root.map), u.uid, p.proof)).toEqual(want);
+      }
+    });
+
+    it('lets an auditor replay the changes and recompute every root', async () => {
+      const { app, signup } = await setup();
+      for (const n of ['carol', 'dave', 'erin', 'frank', 'gus']) await signup(n);
+      const latest = await json(app, '/api/v1/log/root', signedLogRootSchema);
+      const { roots: sets } = await json(
+        app,
+        '/api/v1/log/changes?from=1&limit=1000',
+        logChangesResponseSchema,
+      );
+      expect(sets.map((s) => s.seqno)).toEqual([1, 2, 3, 4, 5]);
+      const map = new MemoryMap(backend);
+      const log = new MemoryLog(backend);
+      let prev: string | null = null;
+      for (const set of sets) {
+        map.update(
+          set.changes.map(
+            (c) => [c.id, { seqno: c.tail[0], linkId: c.tail[1], eldestKid: c.tail[2] }] as const,
+          ),
+        );
+        const served = verifyLogRoot(
+          backend,
+          await json(app, `/api/v1/log/root?seqno=${set.seqno}`, signedLogRootSchema),
+          latest.kid,
+        );
+        expect(served.map).toBe(toHex(map.root));
+        expect(served.log).toBe(toHex(log.append(logLeafData(served))));
+        expect(served.prev).toBe(prev);
+        prev = served.hashMeta;
+      }
+    });
+
+    it('refuses malformed queries and unknown roots with codes', async () => {
+      const { app, signup } = await setup();
+      await signup('alice');
+      for (const [path, code] of [
+        ['/api/v1/log/root?seqno=0', 'VALIDATION_FAILED'],
+        ['/api/v1/log/root?seqno=9', 'LOG_ROOT_NOT_FOUND'],
+        ['/api/v1/log/consistency?from=2&to=1', 'VALIDATION_FAILED'],
+        ['/api/v1/log/consistency?from=1&to=5', 'LOG_ROOT_NOT_FOUND'],
+        ['/api/v1/log/proof?id=zz', 'VALIDATION_FAILED'],
+        ['/api/v1/log/changes?from=1&limit=100000', 'VALIDATION_FAILED'],
+      ] as const)
+        expect(await errorCode(await app.request(path)), path).toBe(code);
+    });
+  });
+}
