@@ -84,7 +84,7 @@ export async function openKvstoreBackend(): Promise<KvstoreBackend<VerifiedTeam>
   const { api, users, backend } = account;
   // The full keystore client (agent or in-process): KV sealing needs more than the account's view.
   const keystore = session.keystore.client;
-  const teams = new TeamLoader({ api, backend, users });
+  const teams = new TeamLoader({ api, backend, users, log: account.log });
   const manager = new TeamManager({
     api,
     backend,

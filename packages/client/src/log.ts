@@ -24,7 +24,7 @@ import {
 } from '@saltbox/identity';
 import type { ChainTail, KidHex, LinkMerkleRoot, VerifiedLogRoot } from '@saltbox/identity';
 import type { SignedLogRootWire } from '@saltbox/protocol';
-import { ClientError } from './errors.js';
+import { ClientError, isClientError } from './errors.js';
 import type { ApiClient } from './http.js';
 
 /** What a client keeps of one server's log. */
@@ -147,11 +147,19 @@ export class LogClient {
   /**
    * The `merkle_root` a new sigchain link carries: the latest root, asked for afresh so the
    * link names a root that already holds everything its signer did before (spec §3.1).
+   * Undefined while the server's log is empty (the first sign-up on a new server), which a
+   * link then leaves out: there is nothing it could have come after.
    *
    * @throws ClientError as {@link LogClient.latest}.
    */
-  async linkMerkleRoot(): Promise<LinkMerkleRoot> {
-    return linkMerkleRoot(await this.latest({ fresh: true }));
+  async linkMerkleRoot(): Promise<LinkMerkleRoot | undefined> {
+    try {
+      return linkMerkleRoot(await this.latest({ fresh: true }));
+    } catch (e) {
+      if (isClientError(e, 'CLIENT_HTTP') && e.details.serverCode === 'LOG_ROOT_NOT_FOUND')
+        return undefined;
+      throw e;
+    }
   }
 
   /**
@@ -258,8 +266,22 @@ export class LogClient {
 
   async #refresh(): Promise<VerifiedLogRoot> {
     const server = this.server;
-    const wire = await this.#api.logRoot();
     const pin = await this.#pins.get(server);
+    let wire: SignedLogRootWire;
+    try {
+      wire = await this.#api.logRoot();
+    } catch (e) {
+      // An empty log after a root was verified is the plainest rollback of all.
+      if (
+        isClientError(e, 'CLIENT_HTTP') &&
+        e.details.serverCode === 'LOG_ROOT_NOT_FOUND' &&
+        (pin !== undefined || this.#current !== undefined)
+      )
+        throw new ClientError('CLIENT_LOG_ROLLBACK', 'the server rolled the log back', {
+          seqno: 0,
+        });
+      throw e;
+    }
     const kid = pin?.kid ?? this.#current?.root.signed.kid ?? this.#rootKid ?? wire.kid;
     const root = this.#verify(wire, kid);
     let base = this.#current?.root;

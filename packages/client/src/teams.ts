@@ -38,6 +38,7 @@ import type {
 import type { TeamChainResponse } from '@saltbox/protocol';
 import { ClientError } from './errors.js';
 import type { ApiClient } from './http.js';
+import { LogClient } from './log.js';
 import type { UserLoader, VerifiedUser } from './users.js';
 
 /** A member of a verified team. */
@@ -117,6 +118,11 @@ export interface TeamLoaderOptions {
   users: UserLoader;
   /** Default: a {@link MemoryTeamPinStore}. */
   pins?: TeamPinStore;
+  /**
+   * The server's signed log (share the account's, `Account.log`); default: a new one pinning
+   * in memory.
+   */
+  log?: LogClient;
   /** How long a verified team chain is used without refetching (default 10 minutes). */
   ttlMs?: number;
   now?: () => number;
@@ -173,6 +179,7 @@ export class TeamLoader {
   readonly #backend: CryptoBackend;
   readonly #users: UserLoader;
   readonly #pins: TeamPinStore;
+  readonly #log: LogClient;
   readonly #ttlMs: number;
   readonly #now: () => number;
   readonly #cache = new Map<string, CachedTeam>();
@@ -183,8 +190,14 @@ export class TeamLoader {
     this.#backend = options.backend;
     this.#users = options.users;
     this.#pins = options.pins ?? new MemoryTeamPinStore();
+    this.#log = options.log ?? new LogClient({ api: options.api, backend: options.backend });
     this.#ttlMs = options.ttlMs ?? DEFAULT_TEAM_TTL_MS;
     this.#now = options.now ?? Date.now;
+  }
+
+  /** The signed log this loader checks teams against (team links name its roots). */
+  get log(): LogClient {
+    return this.#log;
   }
 
   /**
