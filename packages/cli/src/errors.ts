@@ -274,6 +274,27 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
     exit: EXIT.failure,
     hint: () => 'ask an admin of the team (owners for owner changes)',
   },
+  CLIENT_LOG_KEY_MISMATCH: {
+    exit: EXIT.failure,
+    hint: () =>
+      "the server's log key is not the one pinned in log-pins.json: check --server and compare 'saltbox log root' with others; nothing was trusted",
+  },
+  CLIENT_LOG_INVALID: { exit: EXIT.failure, hint: () => LYING_SERVER },
+  CLIENT_LOG_ROLLBACK: {
+    exit: EXIT.failure,
+    hint: () =>
+      'the server shows an older log than this home already verified (a restored backup or an attack); check --server',
+  },
+  CLIENT_LOG_INCONSISTENT: {
+    exit: EXIT.failure,
+    hint: () =>
+      'the server rewrote its log or shows different users different logs; compare log roots with others and check --server',
+  },
+  CLIENT_LOG_TAIL_MISMATCH: {
+    exit: EXIT.failure,
+    hint: () =>
+      'the server served a chain its own signed log disagrees with (a hidden or withheld link); check --server',
+  },
   SALTPACK_TRUNCATED: {
     exit: EXIT.failure,
     hint: () => 'the input ended early; the file may be incomplete (an interrupted copy?)',

@@ -84,7 +84,7 @@ export async function openKvstoreBackend(): Promise<KvstoreBackend<VerifiedTeam>
   const { api, users, backend } = account;
   // The full keystore client (agent or in-process): KV sealing needs more than the account's view.
   const keystore = session.keystore.client;
-  const teams = new TeamLoader({ api, backend, users });
+  const teams = new TeamLoader({ api, backend, users, log: account.log });
   const manager = new TeamManager({
     api,
     backend,
@@ -117,11 +117,20 @@ export async function openKvstoreBackend(): Promise<KvstoreBackend<VerifiedTeam>
     async resolveTeam(name) {
       let team: VerifiedTeam;
       if (name.includes(',')) {
-        // Keybase reports any failure to load or create an implicit team as 2623.
+        // Keybase reports a failure to load or create an implicit team as 2623; here only
+        // when the caller cannot be a member (#14.8): a chain that does not verify, a lying
+        // server or a network failure keeps its own code, message and hint.
         try {
           team = await manager.loadOrCreateImplicitTeam(name);
-        } catch {
-          throw notATeamMember();
+        } catch (e) {
+          if (
+            isClientError(e, 'CLIENT_TEAM_NOT_FOUND') ||
+            isClientError(e, 'CLIENT_INVALID_ARGUMENT') ||
+            isClientError(e, 'CLIENT_TEAM_PERMISSION') ||
+            isClientError(e, 'CLIENT_KV_NOT_A_MEMBER')
+          )
+            throw notATeamMember();
+          throw keybaseError(e);
         }
       } else {
         try {

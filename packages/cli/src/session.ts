@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import {
   Account,
   FileChainCache,
+  FileLogPinStore,
   FilePinStore,
   readAccountConfig,
   saltboxHome as clientHome,
@@ -93,6 +94,7 @@ export async function accountEnv(server: string, keystore: OpenKeystore): Promis
     server,
     pins: new FilePinStore(dir),
     cache: new FileChainCache(dir),
+    logPins: new FileLogPinStore(dir),
   };
 }
 

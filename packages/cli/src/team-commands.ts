@@ -50,6 +50,7 @@ export async function teamTools(
     backend,
     users: account.users,
     pins: new FileTeamPinStore(home()),
+    log: account.log,
   });
   const manager = new TeamManager({
     api: account.api,

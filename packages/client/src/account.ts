@@ -30,7 +30,13 @@ import {
   signSubkeyLink,
   uidFromUsername,
 } from '@saltbox/identity';
-import type { BuiltLink, KidHex, LinkContext, RemoteLinkSigner } from '@saltbox/identity';
+import type {
+  BuiltLink,
+  KidHex,
+  LinkContext,
+  LinkMerkleRoot,
+  RemoteLinkSigner,
+} from '@saltbox/identity';
 import { isKeystoreError } from '@saltbox/keystore';
 import type { KeystoreApi } from '@saltbox/keystore';
 import type { ChainLink, PukBox } from '@saltbox/protocol';
@@ -38,6 +44,8 @@ import type { AccountConfig, AccountDevice } from './account-config.js';
 import { ClientError, isClientError } from './errors.js';
 import { ApiClient, keystoreRequestSigner } from './http.js';
 import type { RetryPolicy } from './http.js';
+import { LogClient } from './log.js';
+import type { LogPinStore } from './log.js';
 import { openMyPukBoxes } from './puk.js';
 import { MemoryChainCache, MemoryPinStore } from './pins.js';
 import type { ChainCache, PinStore } from './pins.js';
@@ -66,6 +74,8 @@ export interface AccountEnv {
   /** Pins and verified-chain cache (default: in memory). */
   pins?: PinStore;
   cache?: ChainCache;
+  /** Where the server's log key and last verified root are pinned (default: in memory). */
+  logPins?: LogPinStore;
   /** Injected `fetch` (tests) and retry policy. */
   fetch?: typeof fetch;
   retry?: Partial<RetryPolicy>;
@@ -204,16 +214,23 @@ class ChainWriter {
   #seqno: number;
   #prev: string | null;
   readonly #ctime: number;
+  readonly #merkleRoot: LinkMerkleRoot | undefined;
 
+  /**
+   * @param merkleRoot - the log root every link names (spec §3.1): a revocation's is what
+   *   later proves that the revoked key's team links came first (DESIGN.md "The signed log").
+   */
   constructor(
     user: { uid: string; username: string; eldestKid?: KidHex },
     tail: { seqno: number; linkId: string } | null,
     now: number,
+    merkleRoot: LinkMerkleRoot | undefined,
   ) {
     this.#base = user;
     this.#seqno = tail?.seqno ?? 0;
     this.#prev = tail?.linkId ?? null;
     this.#ctime = Math.floor(now / 1000);
+    this.#merkleRoot = merkleRoot;
   }
 
   /** The context of the next link; `eldestKid` is left out of seqno 1 (spec §3.1). */
@@ -226,6 +243,7 @@ class ChainWriter {
       prev: this.#prev,
       ...(this.#seqno > 0 && eldest !== undefined ? { eldestKid: eldest } : {}),
       ctime: this.#ctime,
+      ...(this.#merkleRoot ? { merkleRoot: { ...this.#merkleRoot } } : {}),
     };
   }
 
@@ -313,7 +331,17 @@ export async function signup(
   const puk = await pukBoxes(env, generation, device.encryptionKid, [device.encryptionKid]);
   if (puk.generation !== 1)
     throw new ClientError('CLIENT_ACCOUNT_CONFLICT', 'the keystore already holds per-user keys');
-  const writer = new ChainWriter({ uid, username, eldestKid: device.signingKid }, null, now);
+  const log = new LogClient({
+    api: apiFor(env),
+    backend: env.backend,
+    ...(env.logPins ? { pins: env.logPins } : {}),
+  });
+  const writer = new ChainWriter(
+    { uid, username, eldestKid: device.signingKid },
+    null,
+    now,
+    await log.linkMerkleRoot(),
+  );
   const section = { id: device.deviceId, name: deviceName, type };
   writer.push(
     await signEldestLink(env.backend, writer.next(), deviceSigner, {
@@ -463,6 +491,8 @@ export class Account {
   readonly config: AccountConfig;
   readonly api: ApiClient;
   readonly users: UserLoader;
+  /** The server's signed log as this account checks it (shared with its team loaders). */
+  readonly log: LogClient;
   readonly #env: AccountEnv;
 
   /**
@@ -479,6 +509,11 @@ export class Account {
       pins: env.pins ?? new MemoryPinStore(),
       cache: env.cache ?? new MemoryChainCache(),
       ...(env.now ? { now: env.now } : {}),
+    });
+    this.log = new LogClient({
+      api: this.api,
+      backend: env.backend,
+      ...(env.logPins ? { pins: env.logPins } : {}),
     });
   }
 
@@ -552,11 +587,13 @@ export class Account {
     return out;
   }
 
-  #writer(me: VerifiedUser): ChainWriter {
+  /** A writer after `me`'s tail whose links name the latest log root, asked for afresh. */
+  async #writer(me: VerifiedUser): Promise<ChainWriter> {
     return new ChainWriter(
       { uid: me.uid, username: me.username, eldestKid: me.eldestKid },
       me.tail,
       (this.#env.now ?? Date.now)(),
+      await this.log.linkMerkleRoot(),
     );
   }
 
@@ -573,7 +610,7 @@ export class Account {
     const type = options.type ?? 'desktop';
     const me = await this.me();
     const device = await this.#env.keystore.createDevice({ name, type });
-    const writer = this.#writer(me);
+    const writer = await this.#writer(me);
     await delegateDevice(this.#env, writer, this.config.device.signingKid, {
       ...device,
       name,
@@ -630,7 +667,7 @@ export class Account {
         'this pgp key is already delegated by the chain',
         { kid: key.kid },
       );
-    const writer = this.#writer(me);
+    const writer = await this.#writer(me);
     const link = await signPgpSibkeyLink(
       this.#env.backend,
       writer.next(),
@@ -669,7 +706,7 @@ export class Account {
     const me = await this.me();
     const phrase = generatePaperKeyPhrase(this.#env.backend);
     const paper = await this.#env.keystore.derivePaperKeyDevice({ phrase, persist: false });
-    const writer = this.#writer(me);
+    const writer = await this.#writer(me);
     await delegateDevice(this.#env, writer, this.config.device.signingKid, {
       ...paper,
       type: 'backup',
@@ -725,7 +762,7 @@ export class Account {
         { expected: latest + 1, made: puk.generation },
       );
     const signer = keystoreLinkSigner(this.#env.keystore, this.config.device.signingKid);
-    const writer = this.#writer(me);
+    const writer = await this.#writer(me);
     writer.push(
       await signRevokeLink(
         this.#env.backend,

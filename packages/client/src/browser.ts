@@ -10,6 +10,7 @@
 export * from './errors.js';
 export * from './http.js';
 export * from './pins.js';
+export * from './log.js';
 export * from './users.js';
 export * from './puk.js';
 export type { AccountConfig, AccountDevice } from './account-config.js';

@@ -76,6 +76,16 @@ export const CLIENT_ERROR_CODES = [
   'CLIENT_WRONG_TEAM',
   /** The verified team chain does not give the caller the role this operation needs. */
   'CLIENT_TEAM_PERMISSION',
+  /** The server's log root is signed by another key than the one pinned on first contact. */
+  'CLIENT_LOG_KEY_MISMATCH',
+  /** A log root or a map proof that does not verify (signature, shape, path to the root). */
+  'CLIENT_LOG_INVALID',
+  /** The server's latest log root is older than the one this client already verified. */
+  'CLIENT_LOG_ROLLBACK',
+  /** The log does not extend the root verified before (a fork or a bad consistency proof). */
+  'CLIENT_LOG_INCONSISTENT',
+  /** A chain tail the server served is not the one its signed log holds for that chain. */
+  'CLIENT_LOG_TAIL_MISMATCH',
 ] as const;
 
 /** A client error code. */

@@ -28,6 +28,9 @@ import {
   formatAuthorization,
   generateNonce,
   healthResponseSchema,
+  logConsistencyResponseSchema,
+  logProofResponseSchema,
+  signedLogRootSchema,
   pukBoxesPath,
   pukBoxesResponseSchema,
   putPukBoxesRequestSchema,
@@ -47,8 +50,10 @@ import type {
   AppendLinksRequest,
   ChainResponse,
   ChainTail,
+  LogProofResponse,
   PukBox,
   PukBoxesResponse,
+  SignedLogRootWire,
   SignupRequest,
   UsersLookupResponse,
   WhoamiResponse,
@@ -223,6 +228,11 @@ export class ApiClient {
     this.#sleep = options.sleep ?? sleepReal;
     this.#random = options.random ?? Math.random;
     this.#attemptTimeoutMs = options.attemptTimeoutMs ?? 30_000;
+  }
+
+  /** The server base URL, normalised (what per-server state such as the log pin is keyed by). */
+  get baseUrl(): string {
+    return this.#base.href;
   }
 
   /** The signing KID, when the client has a signer. */
@@ -450,6 +460,59 @@ export class ApiClient {
       query: includeImplicit ? { implicit: 'true' } : {},
       schema: teamListResponseSchema,
       auth: true,
+    });
+  }
+
+  /**
+   * `GET /api/v1/log/root[?seqno=n]`: the latest signed log root, or root `seqno` (public).
+   * Unverified; `LogClient` checks it.
+   *
+   * @throws ClientError `CLIENT_HTTP` (`LOG_ROOT_NOT_FOUND`), `CLIENT_NETWORK`,
+   *   `CLIENT_BAD_RESPONSE`.
+   */
+  async logRoot(seqno?: number): Promise<SignedLogRootWire> {
+    return this.#call({
+      method: 'GET',
+      path: ROUTES.logRoot,
+      query: seqno === undefined ? {} : { seqno: String(seqno) },
+      schema: signedLogRootSchema,
+      auth: false,
+    });
+  }
+
+  /**
+   * `GET /api/v1/log/consistency?from=m&to=n`: the RFC 9162 consistency proof (hex hashes).
+   *
+   * @throws ClientError `CLIENT_HTTP`, `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`.
+   */
+  async logConsistency(from: number, to: number): Promise<string[]> {
+    const res = await this.#call({
+      method: 'GET',
+      path: ROUTES.logConsistency,
+      query: { from: String(from), to: String(to) },
+      schema: logConsistencyResponseSchema,
+      auth: false,
+    });
+    if (res.from !== from || res.to !== to)
+      throw new ClientError('CLIENT_BAD_RESPONSE', 'the server answered for other log roots', {
+        path: ROUTES.logConsistency,
+      });
+    return res.proof;
+  }
+
+  /**
+   * `GET /api/v1/log/proof?id=…[&seqno=n]`: a root (the latest without `seqno`) and the map
+   * proof of one UID or team ID at it. Unverified; `LogClient` checks both.
+   *
+   * @throws ClientError `CLIENT_HTTP`, `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`.
+   */
+  async logProof(id: string, seqno?: number): Promise<LogProofResponse> {
+    return this.#call({
+      method: 'GET',
+      path: ROUTES.logProof,
+      query: { id, ...(seqno === undefined ? {} : { seqno: String(seqno) }) },
+      schema: logProofResponseSchema,
+      auth: false,
     });
   }
 

@@ -7,6 +7,7 @@
 export * from './errors.js';
 export * from './http.js';
 export * from './pins.js';
+export * from './log.js';
 export * from './store.js';
 export * from './users.js';
 export * from './puk.js';

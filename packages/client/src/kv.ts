@@ -643,10 +643,14 @@ function pageQuery(page: { after?: string; limit?: number }): Record<string, str
 
 /**
  * A {@link KvWriterKeyLookup} over a {@link UserLoader}: loads the writer's chain verified
- * (pinned, cached), checks it is the writer's UID, and returns the Ed25519 key of the named
- * device if it is a live sibkey. A revoked device's key is refused: a stolen device could
- * otherwise help a hostile server forge values after its revocation (values it wrote before
- * must be rewritten by a live device).
+ * (pinned, cached), checks it is the writer's UID, and returns the Ed25519 key the verified
+ * chain delegated to the named device — also when that device was revoked since, as Keybase
+ * reads values by (uid, device_id) (specs/keybase-kvstore.md §2.1, §2.5): revoking a lost
+ * laptop must not strand what it wrote (#14.6). The value must still open with the team key
+ * and carry that key's signature over its metadata. What this cannot rule out: a stolen
+ * device colluding with the server to present new values under team keys it held (KV writes
+ * are not in the signed log). Rotating the team key after revoking a lost device keeps it
+ * from reading new values; the rollback cache still refuses any value older than one seen.
  *
  * @param usernameOf - the username of a UID (e.g. from the team's verified member list); null
  *   when unknown.
@@ -660,9 +664,7 @@ export function verifiedWriterKeys(
     if (username === null) return null;
     const user = await loader.load(username);
     if (user.uid !== uid) return null;
-    const key = user.keys.find(
-      (k) => k.deviceId === deviceId && k.role === 'sibkey' && k.status === 'live',
-    );
+    const key = user.keys.find((k) => k.deviceId === deviceId && k.role === 'sibkey');
     return key === undefined ? null : kidPublicKey(key.kid);
   };
 }

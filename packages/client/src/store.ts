@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ClientError } from './errors.js';
 import type { CachedChain, ChainCache, Pin, PinStore } from './pins.js';
+import type { LogPin, LogPinStore } from './log.js';
 
 /**
  * `$SALTBOX_HOME`, or the platform's config directory (`~/.config/saltbox` on Linux,
@@ -247,6 +248,29 @@ export class FileTeamPinStore implements TeamPinStore {
     if (!TEAM_ID_RE.test(pin.teamId))
       return Promise.reject(new ClientError('CLIENT_INVALID_ARGUMENT', 'bad team id for a pin'));
     return this.#file.set(pin.teamId, pin);
+  }
+}
+
+/**
+ * Log pins (the server's root key and the newest root verified, per server URL) in one file,
+ * `<dir>/log-pins.json` (0600, written atomically, locked across processes like `pins.json`).
+ */
+export class FileLogPinStore implements LogPinStore {
+  readonly #file: JsonRecordFile<LogPin>;
+
+  /** @param dir - the directory (created 0700); default {@link saltboxHome}. */
+  constructor(dir: string = saltboxHome()) {
+    this.#file = new JsonRecordFile(dir, 'log-pins.json', 'the log pin file is corrupt');
+  }
+
+  /** @throws ClientError `CLIENT_STORE`. */
+  get(server: string): Promise<LogPin | undefined> {
+    return this.#file.get(server);
+  }
+
+  /** @throws ClientError `CLIENT_STORE`. */
+  set(pin: LogPin): Promise<void> {
+    return this.#file.set(pin.server, pin);
   }
 }
 

@@ -27,6 +27,7 @@ import type { KeystoreApi } from '@saltbox/keystore';
 import type { ChainLink, PerTeamKeyPost, TeamRoleName } from '@saltbox/protocol';
 import { ClientError, isClientError } from './errors.js';
 import type { ApiClient } from './http.js';
+import type { LogClient } from './log.js';
 import type { TeamLoader, VerifiedTeam } from './teams.js';
 import type { UserLoader, VerifiedUser } from './users.js';
 
@@ -53,6 +54,8 @@ export interface TeamManagerOptions {
   users: UserLoader;
   teams: TeamLoader;
   me: TeamActor;
+  /** The signed log whose latest root every team link names (default: the team loader's). */
+  log?: LogClient;
   /** Link ctime source, Unix seconds (default now). */
   nowSeconds?: () => number;
 }
@@ -96,6 +99,7 @@ export class TeamManager {
   readonly #users: UserLoader;
   readonly #teams: TeamLoader;
   readonly #me: TeamActor;
+  readonly #log: LogClient;
   readonly #nowSeconds: () => number;
 
   constructor(options: TeamManagerOptions) {
@@ -105,6 +109,7 @@ export class TeamManager {
     this.#users = options.users;
     this.#teams = options.teams;
     this.#me = options.me;
+    this.#log = options.log ?? options.teams.log;
     this.#nowSeconds = options.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
   }
 
@@ -194,6 +199,8 @@ export class TeamManager {
     section: JsonObject,
     ptk?: { generation: number; signingKid: KidHex; encryptionKid: KidHex },
   ): Promise<ChainLink> {
+    // The root the signer saw (spec §3.1), asked for afresh so it holds everything before.
+    const merkleRoot = await this.#log.linkMerkleRoot();
     const built = await buildTeamLinkWith(
       this.#backend,
       {
@@ -203,6 +210,7 @@ export class TeamManager {
         prev: at.prev,
         eldestKid: me.eldestKid,
         ctime: this.#nowSeconds(),
+        ...(merkleRoot ? { merkleRoot } : {}),
       },
       this.#signer(this.#me.deviceSigningKid, 'sigchain_link'),
       type,

@@ -38,6 +38,7 @@ import type {
 import type { TeamChainResponse } from '@saltbox/protocol';
 import { ClientError } from './errors.js';
 import type { ApiClient } from './http.js';
+import { LogClient } from './log.js';
 import type { UserLoader, VerifiedUser } from './users.js';
 
 /** A member of a verified team. */
@@ -117,6 +118,11 @@ export interface TeamLoaderOptions {
   users: UserLoader;
   /** Default: a {@link MemoryTeamPinStore}. */
   pins?: TeamPinStore;
+  /**
+   * The server's signed log (share the account's, `Account.log`); default: a new one pinning
+   * in memory.
+   */
+  log?: LogClient;
   /** How long a verified team chain is used without refetching (default 10 minutes). */
   ttlMs?: number;
   now?: () => number;
@@ -154,14 +160,23 @@ function payloadOf(link: ServerChainLink): Record<string, unknown> | undefined {
   }
 }
 
+/**
+ * A verification failure that says which link and which rule (#14.8): the identity verifier's
+ * message names the rule (e.g. "team link signed by a since-revoked key: …").
+ */
 function invalid(team: string, e: unknown): never {
   if (e instanceof ClientError) throw e;
+  const identity = e instanceof IdentityError ? e : undefined;
+  const seqno = identity?.details.seqno;
   throw new ClientError(
     'CLIENT_CHAIN_INVALID',
-    `the chain of team ${team} does not verify`,
+    `the chain of team ${team} does not verify` +
+      (seqno === undefined ? '' : ` at link ${seqno}`) +
+      (identity ? `: ${identity.message}` : ''),
     {
       team,
-      identityCode: e instanceof IdentityError && typeof e.code === 'string' ? e.code : null,
+      identityCode: identity && typeof identity.code === 'string' ? identity.code : null,
+      seqno: seqno ?? null,
     },
     { cause: e },
   );
@@ -173,18 +188,27 @@ export class TeamLoader {
   readonly #backend: CryptoBackend;
   readonly #users: UserLoader;
   readonly #pins: TeamPinStore;
+  readonly #log: LogClient;
   readonly #ttlMs: number;
   readonly #now: () => number;
   readonly #cache = new Map<string, CachedTeam>();
   readonly #inflight = new Map<string, Promise<VerifiedTeam>>();
+  /** A team's tail in the log at an older root (`teamId:seqno`): roots never change. */
+  readonly #loggedTails = new Map<string, { seqno: number; linkId: string } | null>();
 
   constructor(options: TeamLoaderOptions) {
     this.#api = options.api;
     this.#backend = options.backend;
     this.#users = options.users;
     this.#pins = options.pins ?? new MemoryTeamPinStore();
+    this.#log = options.log ?? new LogClient({ api: options.api, backend: options.backend });
     this.#ttlMs = options.ttlMs ?? DEFAULT_TEAM_TTL_MS;
     this.#now = options.now ?? Date.now;
+  }
+
+  /** The signed log this loader checks teams against (team links name its roots). */
+  get log(): LogClient {
+    return this.#log;
   }
 
   /**
@@ -251,6 +275,7 @@ export class TeamLoader {
     id: string,
     expectedName: string | undefined,
     refresh: boolean,
+    attempt = 1,
   ): Promise<VerifiedTeam> {
     const pin = await this.#pins.get(id);
     let cached = this.#cache.get(id);
@@ -258,6 +283,8 @@ export class TeamLoader {
     const now = this.#now();
     if (cached && !refresh && now - cached.team.verifiedAt < this.#ttlMs) return cached.team;
 
+    // A root from before the fetch: the log holds at most the tail served after it.
+    const before = await this.#log.latest();
     const res = await this.#api.fetchTeamChain(id);
     const label = expectedName ?? pin?.name ?? id;
     if (res.teamId !== id || (expectedName !== undefined && res.name !== expectedName))
@@ -291,6 +318,7 @@ export class TeamLoader {
       signers.set(uid, await this.#users.load(username));
     }
     const lookup = signerLookup(signers);
+    const teamTailAt = await this.#revocationTails(id, label, fresh, signers);
     const parent = res.parentId === null ? undefined : (await this.load(res.parentId)).state;
     let state: TeamChainState;
     try {
@@ -298,6 +326,7 @@ export class TeamLoader {
       else if (cached)
         state = extendTeamChain(this.#backend, cached.team.state, fresh, {
           signers: lookup,
+          teamTailAt,
           ...(parent ? { parent } : {}),
         }).state;
       else
@@ -305,6 +334,7 @@ export class TeamLoader {
           teamId: id,
           links: res.links,
           signers: lookup,
+          teamTailAt,
           ...(parent ? { parent } : {}),
         }).state;
     } catch (e) {
@@ -314,6 +344,23 @@ export class TeamLoader {
       throw new ClientError('CLIENT_CHAIN_INVALID', `the chain of team ${label} is cut`, {
         team: label,
       });
+    // The tail served must be the team's leaf in the signed log (a withheld or unlogged link
+    // shows here); a chain that grew meanwhile is fetched again.
+    const logged = await this.#log.proveTail(
+      id,
+      `team ${label}`,
+      state.tail,
+      (seqno) => ids[seqno - 1],
+      before,
+    );
+    if (logged === 'moved') {
+      if (attempt < 3) return this.#load(id, expectedName, true, attempt + 1);
+      throw new ClientError(
+        'CLIENT_LOG_TAIL_MISMATCH',
+        `the chain of team ${label} keeps differing from the signed log`,
+        { chain: `team ${label}`, servedSeqno: state.tail.seqno, loggedSeqno: 0 },
+      );
+    }
     const implicit = this.#implicitRule(res, state, label);
     const members: VerifiedTeamMember[] = [...state.members].map(([uv, role]) => {
       const uid = parseUserVersion(uv).uid;
@@ -350,6 +397,50 @@ export class TeamLoader {
       pinnedAt: pin?.pinnedAt ?? now,
     });
     return team;
+  }
+
+  /**
+   * For each new link signed by a since-revoked key: the team's tail in the signed log at the
+   * root the revocation names (its `merkle_root`), proven against the pinned log — what lets
+   * the verifier accept the link when the log held it before the revocation (Keybase's "team
+   * link before user key revocation", spec §7). Roots never change, so proofs are kept.
+   *
+   * @throws ClientError `CLIENT_LOG_INCONSISTENT` (the server serves another root at that seqno
+   *   than the revocation names), and the codes of `LogClient.tailAt`.
+   */
+  async #revocationTails(
+    teamId: string,
+    label: string,
+    links: readonly ServerChainLink[],
+    signers: ReadonlyMap<string, VerifiedUser>,
+  ): Promise<(hashMeta: string) => { seqno: number; linkId: string } | undefined> {
+    const needed = new Map<string, number>();
+    for (const l of links) {
+      const key = obj(obj(payloadOf(l)?.body)?.key);
+      const k = signers
+        .get(typeof key?.uid === 'string' ? key.uid : '')
+        ?.keys.find((x) => x.kid === key?.kid);
+      if (k?.status === 'revoked' && k.revokedAt)
+        needed.set(k.revokedAt.hashMeta, k.revokedAt.seqno);
+    }
+    const tails = new Map<string, { seqno: number; linkId: string }>();
+    for (const [hashMeta, seqno] of needed) {
+      const memo = `${teamId}:${seqno}:${hashMeta}`;
+      let tail = this.#loggedTails.get(memo);
+      if (tail === undefined) {
+        const proven = await this.#log.tailAt(teamId, seqno);
+        if (proven.root.hashMeta !== hashMeta)
+          throw new ClientError(
+            'CLIENT_LOG_INCONSISTENT',
+            `the log root a revocation names is not the one the server shows (team ${label})`,
+            { team: label, seqno },
+          );
+        tail = proven.tail && { seqno: proven.tail.seqno, linkId: proven.tail.linkId };
+        this.#loggedTails.set(memo, tail);
+      }
+      if (tail) tails.set(hashMeta, tail);
+    }
+    return (hashMeta) => tails.get(hashMeta);
   }
 
   /** Every UID → username the server gave must hash to that UID. */
@@ -431,7 +522,8 @@ export class TeamLoader {
 
 /**
  * A team signer lookup over users {@link UserLoader} verified. A key of a revoked device
- * counts as revoked (the verifier then refuses links it signed).
+ * counts as revoked: the verifier refuses links it signed unless the log placed them before
+ * the revocation (`revokedAt`, `teamTailAt`).
  */
 function signerLookup(users: ReadonlyMap<string, VerifiedUser>): TeamSignerLookup {
   return (uid, kid) => {
@@ -442,6 +534,7 @@ function signerLookup(users: ReadonlyMap<string, VerifiedUser>): TeamSignerLooku
       eldestSeqno: u.eldestSeqno,
       sibkey: k.role === 'sibkey',
       revoked: k.status !== 'live',
+      ...(k.revokedAt ? { revokedAt: { ...k.revokedAt } } : {}),
     };
   };
 }

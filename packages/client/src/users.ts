@@ -33,6 +33,11 @@ export interface VerifiedKey {
   /** `revoked` when the key or its device was revoked by the chain. */
   status: 'live' | 'revoked';
   deviceId: string | null;
+  /**
+   * For a revoked key, the log root the revoking link names (`merkle_root`): team links the
+   * key signed stand when the log held them at that root (DESIGN.md "The signed log").
+   */
+  revokedAt?: { seqno: number; hashMeta: string };
 }
 
 /** A live PGP sibkey of a verified user (`format=pgp` encrypts to these). */
@@ -195,7 +200,13 @@ function project(
   const keys: VerifiedKey[] = [...state.keys.values()].map((k) => {
     const deviceId = deviceOf.get(k.kid) ?? null;
     const revoked = k.status === 'revoked' || (deviceId !== null && revokedDevices.has(deviceId));
-    return { kid: k.kid, role: k.role, status: revoked ? 'revoked' : 'live', deviceId };
+    return {
+      kid: k.kid,
+      role: k.role,
+      status: revoked ? 'revoked' : 'live',
+      deviceId,
+      ...(revoked && k.revokedAt ? { revokedAt: { ...k.revokedAt } } : {}),
+    };
   });
   const live = keys.filter((k) => k.status === 'live');
   return {

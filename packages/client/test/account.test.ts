@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBackend } from '@saltbox/saltpack';
+import { logRootHashMeta } from '@saltbox/identity';
 import { inProcessClient, memoryStore, openKeystore } from '@saltbox/keystore';
 import {
   Account,
@@ -103,8 +104,22 @@ describe('accounts through the keystore and a real server', () => {
     const names = (await deskAccount.devices()).map((d) => [d.name, d.current]);
     expect(names).toContainEqual(['desk', true]);
 
+    const rootBefore = await deskAccount.api.logRoot();
     const { generation, device } = await deskAccount.revokeDevice('laptop');
     expect(generation).toBe(2);
+    // Both new links name the log root the revoker saw last (#14.2): the one before the revocation.
+    const chain = await deskAccount.api.fetchChain('acct_alice');
+    const bodies = chain.links
+      .slice(-2)
+      .map((l) => (JSON.parse(l.payload_json) as { body: Record<string, unknown> }).body);
+    expect(bodies.map((x) => x.type)).toEqual(['revoke', 'per_user_key']);
+    for (const x of bodies)
+      expect(x.merkle_root).toEqual({
+        seqno: rootBefore.seqno,
+        ctime: (JSON.parse(rootBefore.payloadJson) as { ctime: number }).ctime,
+        hash: (JSON.parse(rootBefore.payloadJson) as { map: string }).map,
+        hash_meta: logRootHashMeta(backend, rootBefore.payloadJson),
+      });
     expect(device.name).toBe('laptop');
     const me = await deskAccount.me();
     expect(me.perUserKeys.map((p) => p.generation)).toEqual([1, 2]);

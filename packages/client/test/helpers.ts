@@ -179,6 +179,8 @@ export async function startTestServer(
   databaseUrl?: string,
 ): Promise<{
   server: RunningServer;
+  /** The SQLite data directory (it holds the log root key); undefined on PostgreSQL. */
+  dataDir: string | undefined;
   close: () => Promise<void>;
 }> {
   const dir = await mkdtemp(join(tmpdir(), 'saltbox-client-'));
@@ -190,6 +192,7 @@ export async function startTestServer(
   });
   return {
     server,
+    dataDir: databaseUrl === undefined ? join(dir, 'data') : undefined,
     close: async () => {
       await server.close();
       await rm(dir, { recursive: true, force: true });

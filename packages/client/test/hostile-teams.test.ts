@@ -240,6 +240,46 @@ describe('hostile server, teams', () => {
     expect(await carolLied.manager.openTeamKeys(carolTeam)).toEqual([1, 2]);
   });
 
+  it('refuses a stale tail a fresh client has no pin for: the signed log holds more links (#14.7)', async () => {
+    liar.state.rewrite = (path, body) =>
+      isAcmeChain(path)
+        ? { ...(body as TeamChainResponse), links: (body as TeamChainResponse).links.slice(0, 2) }
+        : body;
+    const fresh = clientsFor(backend, srv.server.url, alice, liar.f);
+    const e = await expectCode(fresh.teams.load('acme'), 'CLIENT_LOG_TAIL_MISMATCH');
+    expect(e.details).toMatchObject({ servedSeqno: 2, loggedSeqno: acme.tail.seqno });
+  });
+
+  it('refuses a validly signed link the server never put in its log (#14.7)', async () => {
+    // Alice's own key signs it, so the chain verifies; only the log shows it was never accepted.
+    const unlogged = forgedLink(
+      alice,
+      acme,
+      { seqno: acme.tail.seqno + 1, prev: acme.tail.linkId },
+      { members: { writer: [`${carol.user.uid}%1`] } },
+    );
+    liar.state.rewrite = (path, body) =>
+      isAcmeChain(path)
+        ? {
+            ...(body as TeamChainResponse),
+            links: [...(body as TeamChainResponse).links, unlogged.link],
+          }
+        : body;
+    await expectCode(lied.teams.load('acme', { refresh: true }), 'CLIENT_LOG_TAIL_MISMATCH');
+    const fresh = clientsFor(backend, srv.server.url, alice, liar.f);
+    await expectCode(fresh.teams.load('acme'), 'CLIENT_LOG_TAIL_MISMATCH');
+    await afterRefusal('CLIENT_LOG_TAIL_MISMATCH');
+  });
+
+  it("refuses a map proof of the team's tail that does not lead to the signed root", async () => {
+    liar.state.rewrite = (path, body) => {
+      if (path !== '/api/v1/log/proof') return body;
+      const b = body as { proof: { siblings: string[] } };
+      return { ...b, proof: { ...b.proof, siblings: b.proof.siblings.slice(1) } };
+    };
+    await afterRefusal('CLIENT_LOG_INVALID');
+  });
+
   it('never boxes or encrypts to a removed member: a chain that hides the removal is a rollback', async () => {
     const removed = await alice.manager.removeMember('acme', 'carol');
     expect(removed.members.map((m) => m.username)).toEqual(['alice', 'bob']);

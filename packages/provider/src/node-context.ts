@@ -15,7 +15,9 @@ import {
   ApiClient,
   FileChainCache,
   FilePinStore,
+  FileLogPinStore,
   FileTeamPinStore,
+  LogClient,
   TeamLoader,
   TeamManager,
   UserLoader,
@@ -170,7 +172,9 @@ export async function openProviderContext(o: ProviderContextOptions): Promise<Pr
   // Team pins on disk, shared with the CLI's team commands (`team-pins.json`): a rotation made
   // by `saltbox team remove` moves the pin, which drops the cached team key here.
   const teamPins = new FileTeamPinStore(home);
-  const teamLoader = new TeamLoader({ api, backend, users: loader, pins: teamPins });
+  // The server's log key and last verified root, shared with the CLI (`log-pins.json`).
+  const log = new LogClient({ api, backend, pins: new FileLogPinStore(home) });
+  const teamLoader = new TeamLoader({ api, backend, users: loader, pins: teamPins, log });
   const directory = userDirectory({
     loader,
     pins,

@@ -146,6 +146,11 @@ export function fromClientError(e: unknown, label: string): ProviderError {
       case 'CLIENT_ELDEST_CHANGED':
       case 'CLIENT_LOOKUP_MISMATCH':
       case 'CLIENT_WRONG_USER':
+      case 'CLIENT_LOG_KEY_MISMATCH':
+      case 'CLIENT_LOG_INVALID':
+      case 'CLIENT_LOG_ROLLBACK':
+      case 'CLIENT_LOG_INCONSISTENT':
+      case 'CLIENT_LOG_TAIL_MISMATCH':
         return new ProviderError(
           'PermissionDenied',
           'PROVIDER_UNTRUSTED',

@@ -101,6 +101,7 @@ export class WebSession {
       backend: env.backend,
       users,
       pins: localTeamPinStore(env.storage, storagePrefix(env.server)),
+      log: this.account.log,
     });
     this.manager = new TeamManager({
       api,
