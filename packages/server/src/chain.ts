@@ -30,6 +30,7 @@ import {
 import type { ImportedLink, UserChainResult, UserChainState } from '@saltbox/identity';
 import type { ChainLink, ChainTail, PukBox } from '@saltbox/protocol';
 import { fail } from './errors.js';
+import { checkLinkMerkleRoots } from './log-freshness.js';
 import type {
   PgpBundleRecord,
   PukBoxRecord,
@@ -269,6 +270,7 @@ export class ChainService {
       );
     const username = normalizeUsername(input.username);
     const uid = uidFromUsername(this.#backend, username);
+    await checkLinkMerkleRoots(this.#storage, input.links, this.#now());
     let imported: ImportedLink[];
     let result: UserChainResult;
     try {
@@ -337,6 +339,7 @@ export class ChainService {
     const first = input.links[0];
     if (first?.seqno !== user.tailSeqno + 1)
       throw fail('CHAIN_CONFLICT', `links must start at seqno ${user.tailSeqno + 1}`);
+    await checkLinkMerkleRoots(this.#storage, input.links, this.#now());
     const cached = await this.#stateOf(user);
     const posted = [...new Set(input.pgpBundles ?? [])];
     const heldPgp = [...cached.state.keys.keys()].some(isPgpKid);

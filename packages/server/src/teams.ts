@@ -47,6 +47,7 @@ import type {
 } from '@saltbox/protocol';
 import type { ChainService } from './chain.js';
 import { fail } from './errors.js';
+import { checkLinkMerkleRoots } from './log-freshness.js';
 import type {
   KeyRecord,
   Storage,
@@ -367,6 +368,11 @@ export class TeamService {
     if (info.signerUid !== caller.uid)
       throw fail('FORBIDDEN', 'team links must be signed by the requesting user');
     if (info.name === undefined) throw fail('CHAIN_INVALID', 'the first team link has no name');
+    await checkLinkMerkleRoots(
+      this.#storage,
+      [...req.links, ...(req.parentLinks ?? [])],
+      this.#now(),
+    );
     let parentTeam: TeamRecord | null = null;
     let parentResult: TeamChainResult | undefined;
     if (info.type === 'team.root') {
@@ -527,6 +533,7 @@ export class TeamService {
   ): Promise<TeamTail> {
     if (req.links[0]!.seqno !== team.tailSeqno + 1)
       throw fail('CHAIN_CONFLICT', `links must start at seqno ${team.tailSeqno + 1}`);
+    await checkLinkMerkleRoots(this.#storage, req.links, this.#now());
     const infos = req.links.map(linkInfo);
     for (const i of infos) {
       if (i.signerUid !== caller.uid)

@@ -36,6 +36,8 @@ export interface TestUser {
   /** Links built so far (posted or not). */
   links: BuiltLink[];
   pukSeeds: Uint8Array[];
+  /** The `merkle_root` the next links name (none when unset). */
+  merkleRoot?: LinkContext['merkleRoot'];
 }
 
 export function newDevice(backend: CryptoBackend): TestDevice {
@@ -58,6 +60,7 @@ function ctx(u: TestUser, ctime: number): LinkContext {
     seqno: u.links.length + 1,
     prev: last ? last.linkId : null,
     ...(u.links.length > 0 ? { eldestKid: u.eldestKid } : {}),
+    ...(u.merkleRoot === undefined ? {} : { merkleRoot: u.merkleRoot }),
     ctime,
   };
 }

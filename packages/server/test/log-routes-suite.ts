@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultBackend } from '@saltbox/saltpack';
 import {
   hexToBytes,
+  linkMerkleRoot,
   logLeafData,
   MemoryLog,
   MemoryMap,
@@ -150,6 +151,51 @@ export function logRoutesSuite(name: string, open: () => Promise<Storage>): void
         expect(served.prev).toBe(prev);
         prev = served.hashMeta;
       }
+    });
+
+    it('accepts a new link naming the latest or a recent root, refuses an unknown or stale one', async () => {
+      const storage = await open();
+      const clock = { t: Date.now(), now: () => clock.t };
+      const app = createApp({ storage, backend, clock, logger: () => undefined });
+      const { user: alice, request } = newUser(backend, 'alice');
+      let res = await signed(backend, app, alice.devices[0]!, '/api/v1/users', {
+        body: request,
+        timestamp: clock.t,
+      });
+      expect(res.status).toBe(201);
+      const d1 = alice.devices[0]!;
+      const root1 = verifyLogRoot(backend, (await storage.log.latest())!, await storage.log.kid());
+      const post = async (): Promise<Response> => {
+        const added = addDeviceLinks(backend, alice, d1);
+        const r = await signed(backend, app, d1, chainPath('alice'), {
+          body: {
+            links: added.links,
+            pukBoxes: [pukBox(backend, d1, added.device, alice.pukSeeds[0]!, 1)],
+          },
+          timestamp: clock.t,
+        });
+        if (r.status !== 200) {
+          alice.links.splice(-2);
+          alice.devices.pop();
+        }
+        return r;
+      };
+      // A root this server never published.
+      alice.merkleRoot = { ...linkMerkleRoot(root1), hash_meta: 'ab'.repeat(32) };
+      res = await post();
+      expect(await errorCode(res)).toBe('CHAIN_INVALID');
+      // The latest root: accepted (and publishes root 2).
+      alice.merkleRoot = linkMerkleRoot(root1);
+      expect((await post()).status).toBe(200);
+      // Root 1 is no longer the latest; fine while recent, refused 11 minutes on.
+      expect((await post()).status).toBe(200);
+      clock.t += 11 * 60 * 1000;
+      res = await post();
+      expect(res.status).toBe(400);
+      expect(await res.clone().text()).toMatch(/too old/);
+      const latest = verifyLogRoot(backend, (await storage.log.latest())!, await storage.log.kid());
+      alice.merkleRoot = linkMerkleRoot(latest);
+      expect((await post()).status).toBe(200);
     });
 
     it('refuses malformed queries and unknown roots with codes', async () => {
