@@ -151,16 +151,19 @@ export function bytes(n: number, seed = 1): Buffer {
 
 export const read = (path: string): Buffer => readFileSync(path);
 
-/** A `saltbox server` process on a free port (SQLite under `dataDir`), and how to stop it. */
+/**
+ * A `saltbox server` process on a free port (SQLite under `dataDir`), and how to stop it.
+ * `listen` fixes the address, for a test that restarts the server where its clients expect it.
+ */
 export async function startServerProcess(
   dataDir: string,
   env: NodeJS.ProcessEnv,
+  listen = '127.0.0.1:0',
 ): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(
-    process.execPath,
-    [MAIN, 'server', '--listen', '127.0.0.1:0', '--data', dataDir],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, [MAIN, 'server', '--listen', listen, '--data', dataDir], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   const url = await new Promise<string>((resolvePromise, reject) => {
     const timer = setTimeout(() => {

@@ -499,6 +499,55 @@ describe('the request stream', () => {
   });
 });
 
+describe('long input (#12.1)', () => {
+  it('values far over the call stack round-trip: 130,000 and 3,000,000 ASCII bytes', async () => {
+    const { run } = api();
+    for (const [key, value] of [
+      ['k130', 'a'.repeat(130_000)],
+      ['k3m', 'b'.repeat(3_000_000)],
+      ['kmix', `${'c'.repeat(200_000)}é${'d'.repeat(200_000)}\\n${'e'.repeat(200_000)}`],
+    ] as const) {
+      expect(await run(req('put', { namespace: 'n', entryKey: key, entryValue: value }))).toBe(
+        `{"result":{"teamName":"alice,alice","namespace":"n","entryKey":"${key}","revision":1}}\n`,
+      );
+      const reply = await run(req('get', { namespace: 'n', entryKey: key }));
+      expect(reply.endsWith('}\n') && reply.split('\n').length).toBe(2);
+      expect((JSON.parse(reply) as { result: { entryValue: string } }).result.entryValue).toBe(
+        value,
+      );
+    }
+  });
+
+  it('a number literal longer than the stack allows is a type error reply', async () => {
+    const { run } = api();
+    const digits = '7'.repeat(300_000);
+    const out = await run(`{"id":${digits},"method":"list"}`);
+    expect(out).toBe(
+      `{"error":{"code":0,"message":"json: cannot unmarshal number ${digits} into Go struct field Call.ID of type int"}}\n`,
+    );
+  });
+
+  it('a failing input stream ends with one JSON error reply, not an exception', async () => {
+    const backend = new InMemoryKvstoreBackendForTests('alice');
+    const d = new KvstoreApi(backend);
+    async function* input(): AsyncGenerator<Uint8Array> {
+      yield new TextEncoder().encode('{"method":"list"} {"meth');
+      await Promise.resolve();
+      throw Object.assign(new Error('EISDIR: illegal operation on a directory, read'), {
+        code: 'EISDIR',
+      });
+    }
+    let out = '';
+    await d.run(input(), (r) => {
+      out += r;
+    });
+    expect(out).toBe(
+      '{"result":{"teamName":"alice,alice","namespaces":[]}}\n' +
+        '{"error":{"code":0,"message":"cannot read the requests: is a directory"}}\n',
+    );
+  });
+});
+
 describe('strings in and out as Go', () => {
   it('replies escape <, >, &, U+2028/2029 and controls like Go; other text stays raw', async () => {
     const { run } = api();

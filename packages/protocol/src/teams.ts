@@ -9,10 +9,22 @@
  * @packageDocumentation
  */
 import { z } from 'zod';
-import { chainLinkSchema, kidSchema, linkIdSchema, uidSchema } from './schemas.js';
+import {
+  chainLinkSchema,
+  kidSchema,
+  linkIdSchema,
+  storableTextSchema,
+  uidSchema,
+} from './schemas.js';
 
 /** A team ID: 16 bytes as 32 lowercase hex (suffix 24/2e root, 25/2f subteam). */
 export const teamIdSchema = z.string().regex(/^[0-9a-f]{30}(?:24|2e|25|2f)$/, 'not a team id');
+
+/**
+ * A team reference in a path (`/teams/:team/…`): a team ID or a team name, as text both
+ * backends store as given (issue #12.5); an unknown or unreadable one is `TEAM_NOT_FOUND`.
+ */
+export const teamRefSchema = storableTextSchema.min(1).max(1024);
 
 /** The roles a member can hold (`none` removes, in links only). */
 export const teamRoleSchema = z.enum(['owner', 'admin', 'writer', 'reader']);

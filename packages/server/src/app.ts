@@ -199,6 +199,22 @@ function validate<S extends z.ZodType>(value: unknown, schema: S): z.output<S> {
   return r.data;
 }
 
+/**
+ * True when every percent-encoded part of the URL's path and query decodes as UTF-8. Hono keeps
+ * a part that does not (`%ED%A0%80`, a surrogate's bytes; `%FF`) as it was, so the route would
+ * see a literal `%ED%A0%80` name: another name than the client meant (issue #12.5).
+ */
+function urlDecodesAsUtf8(url: string): boolean {
+  const { pathname, search } = new URL(url);
+  const parts = [...pathname.split('/'), ...search.slice(1).split(/[&=]/)];
+  try {
+    for (const p of parts) decodeURIComponent(p.replace(/\+/g, ' '));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function parseUsernameList(raw: string): string[] {
   const names = raw.split(',').map((n) => n.trim().toLowerCase());
   if (names.length > MAX_LOOKUP_USERNAMES)
@@ -306,6 +322,13 @@ export function createApp(options: AppOptions): App {
       // A short prefix identifies the device in logs without publishing its full ID or key.
       device: key?.deviceId?.slice(0, 8) ?? null,
     });
+  });
+
+  // Names arrive percent-encoded: refuse a URL that does not decode, on every route alike.
+  app.use('*', async (c, next) => {
+    if (!urlDecodesAsUtf8(c.req.url))
+      throw fail('MALFORMED_REQUEST', 'the request url is not percent-encoded utf-8');
+    await next();
   });
 
   app.onError((err, c) => {

@@ -45,6 +45,7 @@ import type {
   TeamListResponse,
   TeamTail,
 } from '@saltbox/protocol';
+import { teamRefSchema } from '@saltbox/protocol';
 import type { ChainService } from './chain.js';
 import { fail } from './errors.js';
 import type {
@@ -252,9 +253,13 @@ export class TeamService {
    * subteams (they verify a subteam against its parent chain), or an admin of its parent.
    * Anyone else gets `TEAM_NOT_FOUND`, as for a team that does not exist.
    *
-   * @throws ServerError `TEAM_NOT_FOUND`.
+   * @throws ServerError `TEAM_NOT_FOUND`; `VALIDATION_FAILED` for a reference that is not
+   *   storable text (a NUL or a lone surrogate, issue #12.5) — here, so every team route has it.
    */
   async readable(ref: string, uid: string): Promise<TeamRecord> {
+    const checked = teamRefSchema.safeParse(ref);
+    if (!checked.success)
+      throw fail('VALIDATION_FAILED', `team: ${checked.error.issues[0]?.message ?? 'invalid'}`);
     const byId = /^[0-9a-f]{32}$/.test(ref);
     const team = byId
       ? await this.#storage.teams.getTeam(ref)

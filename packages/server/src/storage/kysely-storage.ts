@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { Migrator } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import type { ChainLink } from '@saltbox/protocol';
 import { fail, ServerError } from '../errors.js';
@@ -890,6 +890,23 @@ class KyselyTeamStore implements TeamStore {
       receiverKid: r.receiver_kid,
       box: r.box,
     }));
+  }
+
+  async currentKeyGeneration(teamId: string): Promise<number> {
+    // Every generation from 2 has its `prev` row, so the scan of boxes starts at the newest
+    // prev's generation (an index seek) instead of reading every member's every box; were a
+    // prev ever missing, the answer would still be right, only read from more rows.
+    const r = await this.#db
+      .selectFrom('team_key_boxes')
+      .select((eb) => eb.fn.max('generation').as('generation'))
+      .where('team_id', '=', teamId)
+      .where(
+        'generation',
+        '>=',
+        sql<number>`coalesce((select max(generation) from team_prevs where team_id = ${teamId}), 1)`,
+      )
+      .executeTakeFirst();
+    return r?.generation ?? 0;
   }
 }
 

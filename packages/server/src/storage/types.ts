@@ -283,6 +283,13 @@ export interface TeamStore {
 
   /** A member's key boxes for a team, optionally of one generation, by generation. */
   getTeamKeyBoxes(teamId: string, uid: string, generation?: number): Promise<TeamKeyBoxRecord[]>;
+
+  /**
+   * The team's current per-team-key generation: the highest one boxed to its members (the
+   * server stores a generation only with its boxes, after verifying the link that made it).
+   * 0 for an unknown team or one without keys.
+   */
+  currentKeyGeneration(teamId: string): Promise<number>;
 }
 
 /** The server's storage. */
