@@ -97,6 +97,16 @@ function syntax(c: number, context: string): GoSyntaxError {
   return new GoSyntaxError(`invalid character ${goQuoteChar(c)} ${context}`);
 }
 
+const TEXT = new TextDecoder();
+
+/**
+ * Bytes known to be ASCII as a string. Not `String.fromCharCode(...bytes)`: spreading a long run
+ * (a 1 MiB value, a huge number literal) as arguments overflows the call stack.
+ */
+function ascii(bytes: Uint8Array): string {
+  return TEXT.decode(bytes);
+}
+
 /** Decodes UTF-8 the way Go's `utf8.DecodeRune` does: each invalid byte becomes U+FFFD. */
 function decodeUtf8Go(bytes: Uint8Array, start: number, end: number): string {
   let out = '';
@@ -112,7 +122,7 @@ function decodeUtf8Go(bytes: Uint8Array, start: number, end: number): string {
       // Runs of ASCII are by far the common case.
       let j = i + 1;
       while (j < end && (bytes[j] ?? 0) < 0x80) j++;
-      out += String.fromCharCode(...bytes.subarray(i, j));
+      out += ascii(bytes.subarray(i, j));
       i = j;
       continue;
     }
@@ -323,7 +333,7 @@ function parseFrom(
       while (isDigit(numberByte(j))) j++;
     }
     i = j;
-    return String.fromCharCode(...bytes.subarray(from, j));
+    return ascii(bytes.subarray(from, j));
   };
   const readLiteral = (word: string): void => {
     for (let k = 1; k < word.length; k++) {
