@@ -2,9 +2,10 @@
  * The `--env-file` format of `saltbox run`: dotenv syntax, parsed here with one fixed grammar.
  *
  * Written here rather than taken from `dotenv` or Node's `util.parseEnv`: the grammar is a
- * few dozen lines, Node's built-in parser is still marked as in active development and has
- * changed between releases (saltbox supports Node 20.19+, so the same file could mean different
- * things on different Nodes), and a secrets tool should not add a dependency for it.
+ * few dozen lines; Node's built-in parser is marked "Stability: 1.1 - Active development" and
+ * does not specify its grammar (saltbox supports Node 20.19+, so the same file could come to
+ * mean different things on different Nodes); and a secrets tool should not add a dependency
+ * that sees every secret for it.
  *
  * ```
  * # a comment line; blank lines are skipped
