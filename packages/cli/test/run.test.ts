@@ -226,7 +226,8 @@ setTimeout(() => process.exit(3), 20000);`;
     const marker = join(alice.dir, 'ran');
     const cmd = node(`require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'x')`);
 
-    const unset = await sb(alice, ['run', '--', ...cmd], {
+    // A --json after `--` is the command's, not saltbox's: the error stays text.
+    const unset = await sb(alice, ['run', '--', ...cmd, '--json'], {
       OK: 'saltbox:///app/greeting',
       NOPE: 'saltbox:///app/missing',
     });
