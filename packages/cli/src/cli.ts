@@ -50,7 +50,8 @@ interface CommandSpec {
   options: OptionSpec;
   /** Takes positional arguments (a username, a device); they arrive as `flags._positionals`. */
   positionals?: boolean;
-  run(flags: Flags, ctx: CommandContext): Promise<void>;
+  /** Resolves to the exit code when the command has its own (`run`: the child's), else 0. */
+  run(flags: Flags, ctx: CommandContext): Promise<void> | Promise<number>;
 }
 
 type AccountCommandName =
@@ -696,6 +697,59 @@ ${JSON_HELP}`,
     positionals: true,
     run: kvCommand('kvList'),
   },
+  run: {
+    summary: 'run a command with saltbox:// references in its environment resolved (masked)',
+    usage: `usage: saltbox run [--env-file FILE]... [--no-masking] -- CMD [ARGS...]
+
+Runs CMD with every environment variable whose value is a reference
+  saltbox://TEAM/NAMESPACE/KEY   (saltbox:///NAMESPACE/KEY: your own store)
+replaced by the value it names, read and verified like 'saltbox kv get'. Values are
+kept in memory only. Every reference is read before CMD starts: one that cannot be
+read stops here with its error and CMD never runs. Parts of a reference are
+percent-decoded ('/' inside a name is %2F).
+
+Each value is concealed as '<concealed by saltbox>' wherever it appears in CMD's
+standard output and error; CMD then writes to pipes, not the terminal (programs that
+check for a terminal may print differently — use --no-masking to keep the terminal).
+Standard input is CMD's own. saltbox exits with CMD's exit code (128 + n when signal n
+killed it) and passes SIGTERM on (SIGINT and SIGHUP too when not on a terminal, where
+the terminal sends them to CMD itself).
+
+      --env-file FILE     also set the variables of FILE (dotenv: NAME=VALUE lines,
+                          quotes, '# comments'; no expansion); repeatable, later wins
+                          over earlier and over the environment
+      --no-masking        leave CMD's output as it is, on the terminal`,
+    options: {
+      help: common.help,
+      'env-file': { type: 'string', multiple: true },
+      'no-masking': { type: 'boolean' },
+    },
+    positionals: true,
+    run: async (flags, ctx) => {
+      const { runCommand } = await import('./run-command.js');
+      return runCommand(flags, ctx);
+    },
+  },
+  inject: {
+    summary: 'fill {{ saltbox://… }} references of a template into a 0600 file',
+    usage: `usage: saltbox inject [-i TEMPLATE] [-o FILE] [--json]
+
+Copies TEMPLATE (default: standard input) with every {{ saltbox://TEAM/NAMESPACE/KEY }}
+(spaces inside the braces allowed; saltbox:///NAMESPACE/KEY is your own store)
+replaced by the value it names. Every reference is read first; one that cannot be
+read is an error and nothing is written. FILE is written with mode 0600 through a
+temporary file renamed into place, so it is complete or untouched.
+
+  -i, --input TEMPLATE    read the template from TEMPLATE
+  -o, --output FILE       write FILE (0600) instead of standard output
+${JSON_HELP}`,
+    options: { ...common, ...io },
+    positionals: true,
+    run: async (flags, ctx) => {
+      const { injectCommand } = await import('./run-command.js');
+      await injectCommand(flags, ctx);
+    },
+  },
   'pulumi env': {
     summary: "print VAULT_ADDR/VAULT_TOKEN for Pulumi's hashivault:// provider",
     usage: `usage: saltbox pulumi env
@@ -878,7 +932,8 @@ function parseError(e: unknown, command: string): Error {
  */
 export async function runCli(argv: readonly string[], console: Console): Promise<number> {
   let [command, ...rest] = argv;
-  const json = argv.includes('--json');
+  // Not from the arguments after `--` (the command of `saltbox run`).
+  const json = (argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv).includes('--json');
   const group =
     command !== undefined && Object.hasOwn(GROUPS, command) ? GROUPS[command] : undefined;
   if (group !== undefined) {
@@ -937,9 +992,9 @@ export async function runCli(argv: readonly string[], console: Console): Promise
       console.stdout(`${spec.usage}\n`);
       return 0;
     }
-    await spec.run(flags, ctx);
+    const code = await spec.run(flags, ctx);
     await ctx.close();
-    return 0;
+    return typeof code === 'number' ? code : 0;
   } catch (e) {
     await ctx.close();
     if (spec === undefined) ctx.hints.command = '';

@@ -57,6 +57,16 @@ export type CliErrorCode =
   | 'CLI_KV_UNAVAILABLE'
   /** A secrets-provider failure (`@saltbox/provider`'s ProviderError; message says which). */
   | 'CLI_PROVIDER'
+  /** A `saltbox://` reference (`run`, `inject`) is not `saltbox://[TEAM]/NAMESPACE/KEY`. */
+  | 'CLI_BAD_REFERENCE'
+  /** An `--env-file` of `saltbox run` has a syntax error (file and line in the message). */
+  | 'CLI_ENV_FILE'
+  /** A value cannot be an environment variable (a NUL byte, or too large for the OS). */
+  | 'CLI_ENV_VALUE'
+  /** The command given to `saltbox run` was not found. */
+  | 'CLI_COMMAND_NOT_FOUND'
+  /** The command given to `saltbox run` exists but could not be started (permissions). */
+  | 'CLI_COMMAND_NOT_EXECUTABLE'
   /** A bug: something that should not happen. */
   | 'CLI_INTERNAL';
 
@@ -193,6 +203,23 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
   CLI_KV_NO_VALUE: { exit: EXIT.failure },
   CLI_KV_UNAVAILABLE: { exit: EXIT.failure },
   CLI_PROVIDER: { exit: EXIT.failure },
+  CLI_BAD_REFERENCE: {
+    exit: EXIT.usage,
+    hint: () =>
+      "write saltbox://TEAM/NAMESPACE/KEY, or saltbox:///NAMESPACE/KEY for your own store; percent-encode '/', '%', '?', '#' and spaces inside a name",
+  },
+  CLI_ENV_FILE: {
+    exit: EXIT.usage,
+    hint: () =>
+      "lines are NAME=VALUE, 'export NAME=VALUE' or '# comment'; quote values with ' or \"",
+  },
+  CLI_ENV_VALUE: {
+    exit: EXIT.failure,
+    hint: () => "write it to a file with 'saltbox inject' instead",
+  },
+  // The shells' codes for a command that is missing (127) or cannot be executed (126).
+  CLI_COMMAND_NOT_FOUND: { exit: 127, hint: () => 'check the name and PATH' },
+  CLI_COMMAND_NOT_EXECUTABLE: { exit: 126 },
   CLI_INTERNAL: {
     exit: EXIT.failure,
     hint: () => 'this is a bug in saltbox; please report it',

@@ -31,8 +31,12 @@ import { saltboxHome } from './keys.js';
 
 const notLoggedIn = (): Promise<never> => Promise.reject(new CliError('CLI_KV', 'not logged in'));
 
+/** The KV backend of this home, and how to let go of its session (keystore, agent connection). */
+export type KvstoreSessionBackend = KvstoreBackend<VerifiedTeam> & { close(): Promise<void> };
+
 /** The backend of a home where nobody is logged in: every request is `not logged in`. */
-const loggedOut: KvstoreBackend<never> = {
+const loggedOut: KvstoreBackend<never> & { close(): Promise<void> } = {
+  close: () => Promise.resolve(),
   currentUsername: () => Promise.resolve(null),
   resolveTeam: notLoggedIn,
   get: notLoggedIn,
@@ -69,7 +73,7 @@ async function keybase<T>(p: Promise<T>): Promise<T> {
  * key is gone with its agent — answers `not logged in`, as Keybase does when its service has no
  * session; other failures to open the session (a locked agent) are reported per request.
  */
-export async function openKvstoreBackend(): Promise<KvstoreBackend<VerifiedTeam>> {
+export async function openKvstoreBackend(): Promise<KvstoreSessionBackend> {
   const home = saltboxHome();
   if ((await readAccountConfig(home)) === undefined) return loggedOut;
   const { openSession } = await import('./session.js');
@@ -113,6 +117,7 @@ export async function openKvstoreBackend(): Promise<KvstoreBackend<VerifiedTeam>
   });
 
   return {
+    close: () => session.close(),
     currentUsername: () => Promise.resolve(config.username),
     async resolveTeam(name) {
       let team: VerifiedTeam;

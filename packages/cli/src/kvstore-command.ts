@@ -92,19 +92,48 @@ export async function kvstoreApiCommand(flags: Flags, ctx: CommandContext): Prom
   }
 }
 
+/** Sends `kv` requests through one dispatcher over this home's backend. */
+export interface KvRequests {
+  /**
+   * Runs one request and returns its result.
+   *
+   * @throws CliError `CLI_KV` with the API's error message.
+   */
+  request(
+    method: string,
+    options: Record<string, string | number | undefined>,
+  ): Promise<Record<string, unknown>>;
+  /** Closes the session (keystore, agent connection) behind the backend. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the account's KV backend once for several requests (`saltbox run`, `inject`): the same
+ * dispatcher, verification and rollback cache as `saltbox kv`.
+ */
+export async function openKvRequests(): Promise<KvRequests> {
+  const backend = await openKvstoreBackend();
+  const api = new KvstoreApi(backend);
+  return {
+    async request(method, options) {
+      const reply = JSON.parse(
+        await api.runText(JSON.stringify({ method, params: { version: 1, options } })),
+      ) as { result?: Record<string, unknown>; error?: { code: number; message: string } };
+      if (reply.error) {
+        throw new CliError('CLI_KV', reply.error.message);
+      }
+      return reply.result ?? {};
+    },
+    close: () => backend.close(),
+  };
+}
+
 /** Runs one request through the dispatcher and returns its result, or throws its error. */
 async function request(
   method: string,
   options: Record<string, string | number | undefined>,
 ): Promise<Record<string, unknown>> {
-  const api = new KvstoreApi(await openKvstoreBackend());
-  const reply = JSON.parse(
-    await api.runText(JSON.stringify({ method, params: { version: 1, options } })),
-  ) as { result?: Record<string, unknown>; error?: { code: number; message: string } };
-  if (reply.error) {
-    throw new CliError('CLI_KV', reply.error.message);
-  }
-  return reply.result ?? {};
+  return (await openKvRequests()).request(method, options);
 }
 
 function revisionFlag(flags: Flags): number | undefined {

@@ -64,6 +64,19 @@ describe('result shapes (spec §1.3)', () => {
     );
   });
 
+  it('a 1 MiB value (one long ASCII run) and a long number literal decode', async () => {
+    const { run } = api();
+    const o = { team: 'phoenix', namespace: 'n', entryKey: 'big' };
+    const value = 'x'.repeat(1 << 20);
+    expect(await run(req('put', { ...o, entryValue: value }))).toContain('"revision":1}');
+    expect(await run(req('get', o))).toContain(`"entryValue":"${value}"`);
+    // Decoded as a number literal before its type is checked: Go's type error, not a crash.
+    const digits = '1'.repeat(200_000);
+    expect(
+      await run(`{"method":"get","params":{"options":{"namespace":${digits},"entryKey":"k"}}}`),
+    ).toContain('cannot unmarshal number');
+  });
+
   it('-p indents results with four spaces', async () => {
     const { run } = api('alice', true);
     expect(await run(req('list', { team: 'phoenix' }))).toBe(
