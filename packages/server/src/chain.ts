@@ -219,7 +219,7 @@ export class ChainService {
     const links = stored.map((l) => l.link);
     const pgp = mayDelegatePgp(stored) ? await this.#storage.users.getPgpBundles(user.uid) : [];
     try {
-      const imported = importUserLinks(this.#backend, links);
+      const imported = await importUserLinks(this.#backend, links);
       const family = await buildKeyFamily(this.#backend, [
         ...linkKids(imported).filter((k) => !isPgpKid(k)),
         ...pgp.map((b) => b.bundle),
@@ -272,7 +272,7 @@ export class ChainService {
     let imported: ImportedLink[];
     let result: UserChainResult;
     try {
-      imported = importUserLinks(this.#backend, input.links);
+      imported = await importUserLinks(this.#backend, input.links);
       checkOuterFields(input.links, imported);
       const types = imported.map((l) => (l.stubbed ? 'stub' : l.type));
       if (types.join() !== 'eldest,subkey,per_user_key')
@@ -345,7 +345,7 @@ export class ChainService {
     let result: UserChainResult;
     let newBundles: PgpBundleRecord[];
     try {
-      imported = importUserLinks(this.#backend, input.links);
+      imported = await importUserLinks(this.#backend, input.links);
       checkOuterFields(input.links, imported);
       for (const l of imported)
         if (l.stubbed || l.type === undefined || !APPENDABLE_TYPES.has(l.type))
