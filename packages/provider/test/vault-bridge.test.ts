@@ -4,6 +4,7 @@
  * the conformance suite through a TypeScript hashivault keeper, and every refusal.
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import {
   newVaultToken,
   parseKeeperUrl,
   saltboxOpener,
+  VAULT_MAX_BODY,
   startVaultBridge,
   vaultKeeperResolver,
 } from '../src/index.js';
@@ -188,6 +190,151 @@ describe('refusals: always a status >= 400 with a JSON errors list, never CORS',
     await expect(bridgeFor(alice, aliceToken, '0.0.0.0:0')).rejects.toMatchObject({
       code: 'InvalidArgument',
     });
+  });
+});
+
+/**
+ * Sends a request head (and `body`, if any) on a real TCP connection without ever sending the
+ * rest of what the head declares, and reports the answer, how long it took and whether the
+ * bridge then closed the connection.
+ */
+async function headFirst(
+  address: string,
+  head: string,
+  body: Buffer = Buffer.alloc(0),
+): Promise<{ status: number; json: unknown; ms: number; closedByServer: boolean }> {
+  const url = new URL(address);
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const s = connect(Number(url.port), url.hostname, () => {
+      s.write(head);
+      if (body.length > 0) s.write(body);
+    });
+    let buf = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no complete answer in 5 s (got ${JSON.stringify(buf.toString())})`));
+    }, 5_000);
+    s.on('data', (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+    });
+    // The bridge ends the connection after a refusal; a bridge waiting for the body would not.
+    s.on('end', () => {
+      clearTimeout(timer);
+      const text = buf.toString('utf8');
+      const [h, b = ''] = text.split('\r\n\r\n');
+      resolve({
+        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(h!)?.[1]),
+        json: b === '' ? null : JSON.parse(b),
+        ms: Date.now() - started,
+        closedByServer: true,
+      });
+      s.destroy();
+    });
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+describe('the head is judged before the body is read (issue 12, defect 18)', () => {
+  const head = (token: string, lines: string[]) =>
+    [
+      'PUT /v1/transit/encrypt/alice HTTP/1.1',
+      'Host: 127.0.0.1',
+      `X-Vault-Token: ${token}`,
+      'X-Vault-Request: true',
+      ...lines,
+      '',
+      '',
+    ].join('\r\n');
+
+  it('a wrong token with a 1 GiB body declared: 403 at once, the connection closed, the body never awaited', async () => {
+    const r = await headFirst(aliceBridge.address, head(bobToken, ['Content-Length: 1073741824']));
+    expect(r.status).toBe(403);
+    expect(r.json).toEqual({ errors: ['permission denied'] });
+    expect(r.closedByServer).toBe(true);
+    expect(r.ms).toBeLessThan(2_000);
+  });
+
+  it('no token, 60 connections each declaring a 4 MiB body and sending 64 KiB of it: all 403 without the rest being waited for', async () => {
+    const part = Buffer.alloc(64 * 1024, 0x7b);
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, () =>
+        headFirst(
+          aliceBridge.address,
+          head('', [`Content-Length: ${VAULT_MAX_BODY}`]).replace('X-Vault-Token: \r\n', ''),
+          part,
+        ),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 60 }, () => 403));
+  });
+
+  it('the right token with a declared body over the limit: 413 before the body is sent', async () => {
+    const r = await headFirst(
+      aliceBridge.address,
+      head(aliceToken, [`Content-Length: ${VAULT_MAX_BODY + 1}`]),
+    );
+    expect(r.status).toBe(413);
+    expect(r.json).toEqual({ errors: ['request body too large'] });
+    expect(r.ms).toBeLessThan(2_000);
+  });
+
+  it('the right token with a chunked body growing past the limit: 413 once the limit is passed', async () => {
+    const chunk = Buffer.alloc(1024 * 1024, 0x20);
+    const chunked = Buffer.concat(
+      Array.from({ length: 5 }, () =>
+        Buffer.concat([
+          Buffer.from(`${chunk.length.toString(16)}\r\n`),
+          chunk,
+          Buffer.from('\r\n'),
+        ]),
+      ),
+    );
+    const r = await headFirst(
+      aliceBridge.address,
+      head(aliceToken, ['Transfer-Encoding: chunked']),
+      chunked,
+    );
+    expect(r.status).toBe(413);
+    expect(r.json).toEqual({ errors: ['request body too large'] });
+  });
+
+  it('Expect: 100-continue gets no 100 with a wrong token, and a 100 then the answer with the right one', async () => {
+    const refused = await headFirst(
+      aliceBridge.address,
+      head(bobToken, ['Content-Length: 100', 'Expect: 100-continue']),
+    );
+    expect(refused.status).toBe(403);
+    const body = JSON.stringify({ plaintext: Buffer.from('k').toString('base64') });
+    const url = new URL(aliceBridge.address);
+    const text = await new Promise<string>((resolve, reject) => {
+      const s = connect(Number(url.port), url.hostname, () => {
+        s.write(
+          head(aliceToken, [
+            `Content-Length: ${Buffer.byteLength(body)}`,
+            'Expect: 100-continue',
+            'Connection: close',
+          ]),
+        );
+      });
+      let buf = '';
+      let sent = false;
+      s.on('data', (c: Buffer) => {
+        buf += c.toString();
+        if (!sent && buf.startsWith('HTTP/1.1 100 Continue\r\n\r\n')) {
+          sent = true;
+          s.write(body);
+        }
+      });
+      s.on('end', () => {
+        resolve(buf);
+      });
+      s.on('error', reject);
+    });
+    expect(text).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
   });
 });
 
