@@ -15,10 +15,12 @@ import {
   ProviderError,
   ageIdentity,
   ageRecipient,
+  isProviderError,
   newVaultToken,
   notLoggedIn,
   openAccountProviderContext,
   parseVaultListen,
+  prepareVaultSocketPath,
   requireProviderAccount,
   startVaultBridge,
   vaultKeeperResolver,
@@ -50,13 +52,26 @@ export function accountProvider(): Promise<ProviderContext> {
 
 /**
  * What `saltbox agent start --vault-listen ADDR` checks before it detaches, so the caller sees
- * why the bridge cannot start (the detached agent's own error would be lost): an account, and
- * an address the bridge accepts.
+ * why the bridge cannot start (the detached agent's own error would be lost): an address the
+ * bridge accepts — for a socket path, nothing there or a stale socket, which is removed — and
+ * an account.
  *
- * @throws ProviderError `PROVIDER_NOT_LOGGED_IN`, `PROVIDER_VAULT_REFUSED`.
+ * @throws ProviderError `PROVIDER_VAULT_REFUSED`, `PROVIDER_NOT_LOGGED_IN`; CliError
+ *   `CLI_PROVIDER` with a hint when the socket path holds anything but a stale socket.
  */
 export async function checkVaultBridgeStart(listen: string): Promise<void> {
-  parseVaultListen(listen);
+  const where = parseVaultListen(listen);
+  if ('path' in where) {
+    try {
+      await prepareVaultSocketPath(where.path);
+    } catch (e) {
+      if (!isProviderError(e, 'PROVIDER_VAULT_PATH_TAKEN')) throw e;
+      throw new CliError('CLI_PROVIDER', e.message, {
+        cause: e,
+        hint: 'saltbox replaces only a socket nobody answers on: give --vault-listen another path, or move what is there out of the way',
+      });
+    }
+  }
   await requireProviderAccount(home());
 }
 

@@ -19,7 +19,9 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { chmod, unlink } from 'node:fs/promises';
+import { chmod, lstat, unlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { ProviderError } from './errors.js';
 import type { ErrorCode } from './errors.js';
@@ -275,6 +277,75 @@ export function parseVaultListen(
   return { host, port };
 }
 
+function what(st: Stats): string {
+  if (st.isFile()) return 'a regular file';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  return 'a special file';
+}
+
+function pathTaken(path: string, found: string, message: string): ProviderError {
+  return new ProviderError(
+    'AlreadyExists',
+    'PROVIDER_VAULT_PATH_TAKEN',
+    `the vault bridge cannot listen on ${path}: ${message}`,
+    { path, found },
+  );
+}
+
+/**
+ * Whether a process answers on the Unix socket at `path`: a connection is accepted (or cannot
+ * be judged: no permission, a full backlog, no answer within a second). Only a refused
+ * connection (ECONNREFUSED) — the socket of a process that is gone — counts as stale.
+ */
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    const done = (answers: boolean) => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(answers);
+    };
+    const timer = setTimeout(() => {
+      done(true);
+    }, 1_000);
+    s.once('connect', () => {
+      done(true);
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      done(e.code !== 'ECONNREFUSED' && e.code !== 'ENOENT');
+    });
+  });
+}
+
+/**
+ * Makes a Unix socket path ready for the bridge (issue 12, defect 19): nothing there, or a
+ * stale socket — a socket nobody answers on, as a killed agent leaves — which is removed.
+ * Anything else is left exactly as it is: a regular file, a directory, a link, or a socket a
+ * live process serves.
+ *
+ * @throws ProviderError `AlreadyExists` (`PROVIDER_VAULT_PATH_TAKEN`) naming what is there.
+ */
+export async function prepareVaultSocketPath(path: string): Promise<void> {
+  let st: Stats;
+  try {
+    st = await lstat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw pathTaken(path, 'unreadable', 'the path cannot be inspected');
+  }
+  if (!st.isSocket())
+    throw pathTaken(path, what(st), `${what(st)} is there (only a stale socket is replaced)`);
+  if (await socketAnswers(path))
+    throw pathTaken(path, 'a live socket', 'another process is serving that socket');
+  try {
+    await unlink(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw pathTaken(path, 'a stale socket', 'the stale socket there cannot be removed');
+  }
+}
+
 /** A fresh session token (`sbx.` + 32 random bytes, base64url). */
 export function newVaultToken(): string {
   return `sbx.${randomBytes(32).toString('base64url')}`;
@@ -327,8 +398,9 @@ function send(res: ServerResponse, answer: VaultAnswer, close = false): void {
 /**
  * Starts the bridge.
  *
- * @throws ProviderError `InvalidArgument` for a non-loopback address; socket errors
- *   (`EADDRINUSE`) as they come.
+ * @throws ProviderError `InvalidArgument` for a non-loopback address, `AlreadyExists`
+ *   (`PROVIDER_VAULT_PATH_TAKEN`) for a socket path holding anything but a stale socket
+ *   ({@link prepareVaultSocketPath}); socket errors (`EADDRINUSE`) as they come.
  */
 export async function startVaultBridge(
   options: VaultHandlerOptions & { listen: VaultListen },
@@ -370,9 +442,7 @@ export async function startVaultBridge(
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     if ('path' in where) {
-      void unlink(where.path)
-        .catch(() => undefined)
-        .then(() => server.listen(where.path, resolve));
+      prepareVaultSocketPath(where.path).then(() => server.listen(where.path, resolve), reject);
     } else server.listen(where.port, where.host, resolve);
   });
   let address: string;

@@ -3,8 +3,9 @@
  * hashivault keeper and SOPS send (test/transcripts, reconstructed from the spec's shapes),
  * the conformance suite through a TypeScript hashivault keeper, and every refusal.
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -354,6 +355,80 @@ describe('a Unix socket, and the keeper conformance suite through the bridge', (
       );
     } finally {
       await bridge.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a socket path holding a file, a directory or a live socket is left alone and refused; a stale socket is replaced', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'saltbox-vault-'));
+    // The bridge's probe connects and hangs up at once: a reset this server must survive.
+    const live = createServer((c) => {
+      c.on('error', () => undefined);
+      c.end('still here');
+    });
+    try {
+      const file = join(dir, 'precious.txt');
+      await writeFile(file, 'do not delete me');
+      const sub = join(dir, 'a-directory');
+      await mkdir(sub);
+      const liveSocket = join(dir, 'live.sock');
+      await new Promise<void>((resolve) => live.listen(liveSocket, resolve));
+      for (const [path, found] of [
+        [file, 'a regular file'],
+        [sub, 'a directory'],
+        [liveSocket, 'a live socket'],
+      ] as const) {
+        await expect(bridgeFor(alice, aliceToken, path)).rejects.toMatchObject({
+          code: 'AlreadyExists',
+          reason: 'PROVIDER_VAULT_PATH_TAKEN',
+          details: { path, found },
+          message: expect.stringContaining(`the vault bridge cannot listen on ${path}`) as string,
+        });
+      }
+      expect(await readFile(file, 'utf8')).toBe('do not delete me');
+      expect((await stat(sub)).isDirectory()).toBe(true);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const c = connect(liveSocket);
+        let got = '';
+        c.on('data', (d: Buffer) => (got += d.toString()));
+        c.on('end', () => {
+          resolve(got);
+        });
+        c.on('error', reject);
+      });
+      expect(answer).toBe('still here');
+
+      // A socket whose process was killed (SIGKILL: no cleanup) is stale: replaced.
+      const stale = join(dir, 'stale.sock');
+      const owner = spawn(
+        process.execPath,
+        [
+          '-e',
+          `require('node:net').createServer().listen(${JSON.stringify(stale)}, () => console.log('up'))`,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      await new Promise<void>((resolve) =>
+        owner.stdout.once('data', () => {
+          resolve();
+        }),
+      );
+      const gone = new Promise((r) => owner.once('exit', r));
+      owner.kill('SIGKILL');
+      await gone;
+      expect((await stat(stale)).isSocket()).toBe(true);
+      const bridge = await bridgeFor(alice, aliceToken, stale);
+      try {
+        const k = hashivaultKeeper({ address: bridge.address, token: aliceToken, keyId: 'alice' });
+        const key = crypto.getRandomValues(new Uint8Array(32));
+        expect(Buffer.from(await k.decrypt(await k.encrypt(key))).equals(Buffer.from(key))).toBe(
+          true,
+        );
+      } finally {
+        await bridge.close();
+      }
+    } finally {
+      await new Promise((r) => live.close(r));
       await rm(dir, { recursive: true, force: true });
     }
   });
