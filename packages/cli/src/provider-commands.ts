@@ -23,6 +23,7 @@ import {
   prepareVaultSocketPath,
   requireProviderAccount,
   startVaultBridge,
+  vaultDecrypter,
   vaultKeeperResolver,
 } from '@saltbox/provider';
 import type { ProviderContext, VaultBridge } from '@saltbox/provider';
@@ -149,7 +150,7 @@ async function accountGuard(config: AccountConfig): Promise<() => Promise<void>>
 /**
  * Starts the Vault bridge inside the agent process and records its address and token in
  * `$SALTBOX_HOME/vault-bridge.json` (0600). Aliases come from `$SALTBOX_HOME/vault-keys.json`
- * (`{"prod": "alice,bob,team:acme"}`) when present.
+ * (`{"prod": "alice,bob,team:acme"}`) when present; they route encryption only.
  */
 export async function startAgentVaultBridge(listen: string): Promise<VaultBridge> {
   const config = await requireProviderAccount(home());
@@ -165,6 +166,7 @@ export async function startAgentVaultBridge(listen: string): Promise<VaultBridge
     aliases = {};
   }
   const resolveKeeper = vaultKeeperResolver({ opener: provider.opener, aliases });
+  const decrypter = vaultDecrypter({ opener: provider.opener, username: config.username });
   const token = newVaultToken();
   const bridge = await startVaultBridge({
     listen,
@@ -172,6 +174,11 @@ export async function startAgentVaultBridge(listen: string): Promise<VaultBridge
     keeperFor: async (keyName) => {
       await stillLoggedIn();
       return resolveKeeper(keyName);
+    },
+    // Whatever the key name: old files stay readable after an alias is renamed or removed.
+    decrypter: async () => {
+      await stillLoggedIn();
+      return decrypter();
     },
   });
   await mkdir(home(), { recursive: true, mode: 0o700 });

@@ -12,7 +12,9 @@
  * type-asserts, or an error status with `{"errors":[…]}` (an empty 404 would crash it).
  *
  * Ciphertexts are `vault:v1:` + standard base64 of the Saltpack message; decryption ignores the
- * key name (the message names its recipients).
+ * key name (the message names its recipients): it goes to one keeper of the account
+ * ({@link VaultHandlerOptions.decrypter}), so renaming or removing an alias, or a key name that
+ * was never one, cannot strand a file (issue 12, defect 20).
  *
  * @packageDocumentation
  */
@@ -53,6 +55,12 @@ export interface VaultHandlerOptions {
    * @throws ProviderError `InvalidArgument` for a key name that is neither.
    */
   keeperFor(keyName: string): Promise<Keeper>;
+  /**
+   * The keeper every decryption goes to, whatever the key name: a ciphertext names its own
+   * recipients, so it must open with the account's keys even when its key name is no longer
+   * an alias (renamed, removed) or never was a recipient list ({@link vaultDecrypter}).
+   */
+  decrypter(): Promise<Keeper>;
 }
 
 const ENGINE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -219,7 +227,8 @@ export async function answerVaultRequest(
       return errors(400, 'invalid ciphertext: no prefix');
     const ct = decodeBase64(text.slice(VAULT_CIPHERTEXT_PREFIX.length));
     if (!ct || ct.length === 0) return errors(400, 'invalid ciphertext: bad base64');
-    const keeper = await options.keeperFor(route.keyName);
+    // Not keeperFor(route.keyName): the key name only routes encryption.
+    const keeper = await options.decrypter();
     const plaintext = await keeper.decrypt(ct);
     return success({ plaintext: Buffer.from(plaintext).toString('base64') });
   } catch (e) {
@@ -490,5 +499,29 @@ export function vaultKeeperResolver(options: {
       keepers.set(keyName, k);
     }
     return k;
+  };
+}
+
+/**
+ * The bridge's decrypter for an account: one `keybase://<username>` keeper, opened once. Its
+ * recipient list is never used to decrypt — the keystore opens whatever message names one of
+ * its keys (a team's, an old device's) — so every key name decrypts the same.
+ *
+ * @throws ProviderError from the opener (`PROVIDER_BAD_RECIPIENT` for a malformed username).
+ */
+export function vaultDecrypter(options: {
+  opener: KeeperOpener;
+  username: string;
+}): () => Promise<Keeper> {
+  let keeper: Promise<Keeper> | undefined;
+  return () => {
+    if (!keeper) {
+      const k = (async () => options.opener(parseKeeperUrl(`keybase://${options.username}`)))();
+      k.catch(() => {
+        keeper = undefined;
+      });
+      keeper = k;
+    }
+    return keeper;
   };
 }

@@ -17,6 +17,7 @@ import {
   saltboxOpener,
   VAULT_MAX_BODY,
   startVaultBridge,
+  vaultDecrypter,
   vaultKeeperResolver,
 } from '../src/index.js';
 import type { VaultBridge } from '../src/index.js';
@@ -37,7 +38,12 @@ let bobBridge: VaultBridge;
 const aliceToken = newVaultToken();
 const bobToken = newVaultToken();
 
-function bridgeFor(me: KeystoreUser, token: string, listen = '127.0.0.1:0') {
+function bridgeFor(
+  me: KeystoreUser,
+  token: string,
+  listen = '127.0.0.1:0',
+  aliases: Record<string, string> = { prod: 'alice,bob' },
+) {
   const opener = saltboxOpener({
     directory: me.directory,
     keystore: () => Promise.resolve(me.ks),
@@ -46,7 +52,8 @@ function bridgeFor(me: KeystoreUser, token: string, listen = '127.0.0.1:0') {
   return startVaultBridge({
     listen,
     token,
-    keeperFor: vaultKeeperResolver({ opener, aliases: { prod: 'alice,bob' } }),
+    keeperFor: vaultKeeperResolver({ opener, aliases }),
+    decrypter: vaultDecrypter({ opener, username: me.user.username }),
   });
 }
 
@@ -103,6 +110,52 @@ describe('recorded transcripts', () => {
     expect(d.status).toBe(200);
     const pt = Buffer.from((d.json as { data: { plaintext: string } }).data.plaintext, 'base64');
     expect(pt.equals(Buffer.from(dataKey))).toBe(true);
+  });
+});
+
+describe('decryption does not depend on the key name (issue 12, defect 20)', () => {
+  it('encrypted through an alias that is then removed: the old key name, an unknown one and another list all decrypt', async () => {
+    const token = newVaultToken();
+    const before = await bridgeFor(bob, token, '127.0.0.1:0', { 'prod-2023': 'alice,bob' });
+    const dataKey = crypto.getRandomValues(new Uint8Array(32));
+    let ciphertext: string;
+    try {
+      const k = hashivaultKeeper({ address: before.address, token, keyId: 'prod-2023' });
+      ciphertext = Buffer.from(await k.encrypt(dataKey)).toString('utf8');
+    } finally {
+      await before.close();
+    }
+    // The alias is renamed: 'prod-2023' is no alias now, and no recipient list either.
+    const after = await bridgeFor(bob, token, '127.0.0.1:0', { 'prod-2024': 'alice,bob' });
+    try {
+      for (const keyName of ['prod-2023', 'never.an-alias', 'alice', 'carol,dave']) {
+        const r = await raw(
+          after.address,
+          [
+            `PUT /v1/transit/decrypt/${keyName} HTTP/1.1`,
+            'Host: 127.0.0.1',
+            `X-Vault-Token: ${token}`,
+            'X-Vault-Request: true',
+            `Content-Length: ${Buffer.byteLength(JSON.stringify({ ciphertext }))}`,
+            '',
+            JSON.stringify({ ciphertext }),
+          ].join('\r\n'),
+        );
+        expect(r.status, keyName).toBe(200);
+        const pt = Buffer.from(
+          (r.json as { data: { plaintext: string } }).data.plaintext,
+          'base64',
+        );
+        expect(pt.equals(Buffer.from(dataKey))).toBe(true);
+      }
+      // Encryption still needs a name that resolves to recipients.
+      const enc = hashivaultKeeper({ address: after.address, token, keyId: 'prod-2023' });
+      await expect(enc.encrypt(dataKey)).rejects.toMatchObject({
+        details: { status: 400 },
+      });
+    } finally {
+      await after.close();
+    }
   });
 });
 
