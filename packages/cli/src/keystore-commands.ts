@@ -109,7 +109,8 @@ function nextStep(ctx: CommandContext, state: string): void {
  *
  * @throws CliError `KEYSTORE_AGENT_RUNNING`, `CLI_AGENT_START_FAILED`, `CLI_USAGE`; with
  *   `--vault-listen`, ProviderError `PROVIDER_NOT_LOGGED_IN` (no account in the home) and
- *   `PROVIDER_VAULT_REFUSED` (not a loopback or socket address), checked before detaching;
+ *   `PROVIDER_VAULT_REFUSED` (not a loopback or socket address), and `CLI_PROVIDER` (the
+ *   socket path holds a file or a live socket), checked before detaching;
  *   KeystoreError `KEYSTORE_REFUSED` (the socket directory belongs to someone else).
  */
 export async function agentStart(flags: Flags, ctx: CommandContext): Promise<void> {

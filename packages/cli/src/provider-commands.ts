@@ -15,12 +15,15 @@ import {
   ProviderError,
   ageIdentity,
   ageRecipient,
+  isProviderError,
   newVaultToken,
   notLoggedIn,
   openAccountProviderContext,
   parseVaultListen,
+  prepareVaultSocketPath,
   requireProviderAccount,
   startVaultBridge,
+  vaultDecrypter,
   vaultKeeperResolver,
 } from '@saltbox/provider';
 import type { ProviderContext, VaultBridge } from '@saltbox/provider';
@@ -50,13 +53,26 @@ export function accountProvider(): Promise<ProviderContext> {
 
 /**
  * What `saltbox agent start --vault-listen ADDR` checks before it detaches, so the caller sees
- * why the bridge cannot start (the detached agent's own error would be lost): an account, and
- * an address the bridge accepts.
+ * why the bridge cannot start (the detached agent's own error would be lost): an address the
+ * bridge accepts — for a socket path, nothing there or a stale socket, which is removed — and
+ * an account.
  *
- * @throws ProviderError `PROVIDER_NOT_LOGGED_IN`, `PROVIDER_VAULT_REFUSED`.
+ * @throws ProviderError `PROVIDER_VAULT_REFUSED`, `PROVIDER_NOT_LOGGED_IN`; CliError
+ *   `CLI_PROVIDER` with a hint when the socket path holds anything but a stale socket.
  */
 export async function checkVaultBridgeStart(listen: string): Promise<void> {
-  parseVaultListen(listen);
+  const where = parseVaultListen(listen);
+  if ('path' in where) {
+    try {
+      await prepareVaultSocketPath(where.path);
+    } catch (e) {
+      if (!isProviderError(e, 'PROVIDER_VAULT_PATH_TAKEN')) throw e;
+      throw new CliError('CLI_PROVIDER', e.message, {
+        cause: e,
+        hint: 'saltbox replaces only a socket nobody answers on: give --vault-listen another path, or move what is there out of the way',
+      });
+    }
+  }
   await requireProviderAccount(home());
 }
 
@@ -134,7 +150,7 @@ async function accountGuard(config: AccountConfig): Promise<() => Promise<void>>
 /**
  * Starts the Vault bridge inside the agent process and records its address and token in
  * `$SALTBOX_HOME/vault-bridge.json` (0600). Aliases come from `$SALTBOX_HOME/vault-keys.json`
- * (`{"prod": "alice,bob,team:acme"}`) when present.
+ * (`{"prod": "alice,bob,team:acme"}`) when present; they route encryption only.
  */
 export async function startAgentVaultBridge(listen: string): Promise<VaultBridge> {
   const config = await requireProviderAccount(home());
@@ -150,6 +166,7 @@ export async function startAgentVaultBridge(listen: string): Promise<VaultBridge
     aliases = {};
   }
   const resolveKeeper = vaultKeeperResolver({ opener: provider.opener, aliases });
+  const decrypter = vaultDecrypter({ opener: provider.opener, username: config.username });
   const token = newVaultToken();
   const bridge = await startVaultBridge({
     listen,
@@ -157,6 +174,11 @@ export async function startAgentVaultBridge(listen: string): Promise<VaultBridge
     keeperFor: async (keyName) => {
       await stillLoggedIn();
       return resolveKeeper(keyName);
+    },
+    // Whatever the key name: old files stay readable after an alias is renamed or removed.
+    decrypter: async () => {
+      await stillLoggedIn();
+      return decrypter();
     },
   });
   await mkdir(home(), { recursive: true, mode: 0o700 });

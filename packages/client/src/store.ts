@@ -8,9 +8,9 @@
 import type { TeamPin, TeamPinStore } from './teams.js';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { ClientError } from './errors.js';
+import { removeStaleTempFiles, tempPathFor } from './temp-files.js';
 import type { CachedChain, ChainCache, Pin, PinStore } from './pins.js';
 
 /**
@@ -30,6 +30,8 @@ export function saltboxHome(env: NodeJS.ProcessEnv = process.env): string {
 /**
  * Writes `data` to `path` atomically with mode 0600 (or `options.mode`): a temp file in the
  * same directory, fsynced, then renamed over the target (rename is atomic on one filesystem).
+ * The temporary name carries this process's id, and the first write to a directory removes
+ * what killed writers left there ({@link removeStaleTempFiles}).
  *
  * @throws ClientError `CLIENT_STORE` when the file cannot be written.
  */
@@ -38,7 +40,8 @@ export async function writeAtomic(
   data: string | Uint8Array,
   options: { mode?: number } = {},
 ): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  await removeStaleTempFiles(dirname(path));
+  const tmp = tempPathFor(path);
   try {
     const fh = await open(tmp, 'wx', 0o600);
     try {
