@@ -28,6 +28,71 @@ function redactUrl(url: string): string {
 }
 
 /**
+ * What went wrong at start, and what to do about it (issue #12.12): storage errors name the
+ * file and say what is wrong with it; nothing was logged before this point, so the message is
+ * the whole story.
+ */
+function startFailure(e: unknown): { detail: string; hint?: string } {
+  const code = (e as { code?: unknown } | null)?.code;
+  const message = e instanceof Error ? e.message : '';
+  switch (code) {
+    case 'EADDRINUSE':
+      return {
+        detail: 'the address is in use',
+        hint: 'pick another --listen port, or stop the other server',
+      };
+    case 'EADDRNOTAVAIL':
+      return {
+        detail: "the address is not one of this machine's",
+        hint: 'check the host in --listen',
+      };
+    case 'VALIDATION_FAILED':
+      return { detail: message };
+    case 'STORAGE_NOT_A_DATABASE':
+      return {
+        detail: message,
+        hint: '--data must be a directory whose saltbox.sqlite was made by saltbox server; move that file away or choose another --data',
+      };
+    case 'STORAGE_CORRUPT':
+      return {
+        detail: message,
+        hint: 'restore the file from a backup (stop every server using it first), or move it away to start an empty server',
+      };
+    case 'STORAGE_UNREADABLE':
+      return {
+        detail: message,
+        hint: 'the server must be able to read and write --data and every file in it; check the path, owner and permissions',
+      };
+    case 'STORAGE_FULL':
+      return { detail: message, hint: 'free space on the disk that holds the database' };
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+      return {
+        detail: `cannot reach the database (${code})`,
+        hint: 'check the host and port in --database-url or DATABASE_URL, and that postgresql runs',
+      };
+    case '28P01':
+    case '28000':
+      return {
+        detail: 'the database refused the credentials',
+        hint: 'check the user and password in --database-url or DATABASE_URL',
+      };
+    case '3D000':
+      return {
+        detail: 'the database does not exist',
+        hint: 'create it (createdb) or fix the name in --database-url',
+      };
+    default:
+      // Never the message of an unknown error: it may quote anything. The code or class starts
+      // the search; SALTBOX_DEBUG=1 prints the cause.
+      return {
+        detail: `unexpected ${typeof code === 'string' ? code : e instanceof Error ? e.name : 'error'}`,
+        hint: 'run it again with SALTBOX_DEBUG=1 to see the cause',
+      };
+  }
+}
+
+/**
  * Starts the server and runs until SIGINT or SIGTERM, then closes it cleanly.
  *
  * @throws CliError `CLI_SERVER_FAILED` when it cannot start.
@@ -42,14 +107,11 @@ export async function serverCommand(flags: Flags, ctx: CommandContext): Promise<
   try {
     running = await startServer(databaseUrl ? { listen, databaseUrl } : { listen, dataDir });
   } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    const detail =
-      code === 'EADDRINUSE'
-        ? 'the address is in use'
-        : code === 'VALIDATION_FAILED' && e instanceof Error
-          ? e.message
-          : 'see the log above';
-    throw new CliError('CLI_SERVER_FAILED', `cannot start the server: ${detail}`, { cause: e });
+    const { detail, hint } = startFailure(e);
+    throw new CliError('CLI_SERVER_FAILED', `cannot start the server: ${detail}`, {
+      cause: e,
+      ...(hint === undefined ? {} : { hint }),
+    });
   }
   const where = databaseUrl ? `postgresql ${redactUrl(databaseUrl)}` : `sqlite in ${dataDir}`;
   if (flags.json === true) {

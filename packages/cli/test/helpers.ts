@@ -73,6 +73,8 @@ export interface RunOptions {
    * `/dev/tty` (as under CI) instead of asking whoever runs the tests.
    */
   detached?: boolean;
+  /** Run as this user ID (tests running as root that need a user whom permissions bind). */
+  uid?: number;
 }
 
 /** Runs `saltbox args…` with `input` on stdin. */
@@ -83,6 +85,7 @@ export function run(args: readonly string[], options: RunOptions = {}): Promise<
       cwd: options.cwd ?? ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: options.detached ?? false,
+      ...(options.uid === undefined ? {} : { uid: options.uid }),
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
