@@ -36,6 +36,7 @@ import { authenticateRequest } from './auth.js';
 import type { AuthContext } from './auth.js';
 import { ChainService, isPgpKid, mayDelegatePgp } from './chain.js';
 import { fail, ServerError } from './errors.js';
+import { StorageError } from './storage/errors.js';
 import { DEFAULT_KV_MAX_VALUE_BYTES, registerKvRoutes } from './kv-routes.js';
 import { jsonLogger } from './log.js';
 import type { Logger } from './log.js';
@@ -108,6 +109,9 @@ export interface AppEnv {
   Bindings: { incoming?: { socket?: { remoteAddress?: string } } };
   Variables: { body: Uint8Array; auth: AuthContext | undefined };
 }
+
+/** Seconds a client is asked to wait while the storage is full. */
+const STORAGE_FULL_RETRY_AFTER_S = 60;
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 
@@ -311,6 +315,20 @@ export function createApp(options: AppOptions): App {
   app.onError((err, c) => {
     if (err instanceof ServerError) return errorResponse(err, { ...err.headers });
     if (err instanceof ApiError) return errorResponse(err as ApiError);
+    if (err instanceof StorageError && err.code === 'STORAGE_FULL') {
+      // Every signed request writes its nonce, so a full disk fails reads too: a condition of
+      // the server to wait out, not a bug (issue #12.11).
+      log({
+        level: 'error',
+        msg: 'storage full',
+        route: routeOf(c),
+        code: errorCodeOf(err.cause),
+      });
+      return errorResponse(
+        new ApiError('UNAVAILABLE', 'the server cannot write: its storage is full'),
+        { 'Retry-After': String(STORAGE_FULL_RETRY_AFTER_S) },
+      );
+    }
     // Never the message: it may quote SQL or input. The class name is enough to start from.
     log({
       level: 'error',

@@ -9,6 +9,7 @@ import { Migrator } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import type { ChainLink } from '@saltbox/protocol';
 import { fail, ServerError } from '../errors.js';
+import { guardStorage } from './guard.js';
 import { KyselyKvStore } from './kv-store.js';
 import { migrationProvider, PING } from './schema.js';
 import type { Database } from './schema.js';
@@ -926,7 +927,7 @@ export function createKyselyStorage(
           getLinks: (uid, since) => reads.getLinks(uid, since),
           getKey: (kid) => reads.getKey(kid),
         };
-  return {
+  return guardStorage({
     dialect,
     users,
     keyBoxes: new KyselyKeyBoxStore(db),
@@ -950,5 +951,5 @@ export function createKyselyStorage(
       await db.destroy();
       await onClose();
     },
-  };
+  });
 }
