@@ -43,7 +43,7 @@ import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { ProjectionCache } from './projection-cache.js';
 import { RateLimiter } from './rate-limit.js';
-import { registerStaticSite } from './static-site.js';
+import { staticSiteResponse } from './static-site.js';
 import type { StaticSite } from './static-site.js';
 import type { RateLimit } from './rate-limit.js';
 import type { PgpBundleRecord, Storage, UserProjection, UserRecord } from './storage/types.js';
@@ -261,8 +261,16 @@ function errorCodeOf(err: unknown): string | null {
   return typeof code === 'string' ? code : null;
 }
 
-/** The matched route pattern of a finished request, for logs and metrics. */
-function routeOf(c: unknown): string {
+/** Requests answered outside any route pattern, by name (the web app's files: `static`). */
+const namedRoutes = new WeakMap<object, string>();
+
+/**
+ * The route of a finished request, for logs and metrics: `static` for the web app's files,
+ * else the matched route pattern (never a concrete path), else `unmatched`.
+ */
+function routeOf(c: object): string {
+  const named = namedRoutes.get(c);
+  if (named !== undefined) return named;
   // matchedRoutes is typed for the default environment; the routes are the same objects.
   const routes = matchedRoutes(c as Context).filter((r) => r.method !== 'ALL');
   return routes[routes.length - 1]?.path ?? 'unmatched';
@@ -339,7 +347,14 @@ export function createApp(options: AppOptions): App {
     });
     return errorResponse(new ApiError('INTERNAL', 'internal server error'));
   });
-  app.notFound(() => errorResponse(new ApiError('NOT_FOUND', 'no such route')));
+  const { web } = options;
+  app.notFound((c) => {
+    // The web app's files come after every API route, and only when none matched.
+    const file = web === undefined ? undefined : staticSiteResponse(c, web);
+    if (file === undefined) return errorResponse(new ApiError('NOT_FOUND', 'no such route'));
+    namedRoutes.set(c, 'static');
+    return file;
+  });
 
   const bodyUpTo =
     (maxBytes: number): MiddlewareHandler<AppEnv> =>
@@ -548,8 +563,6 @@ export function createApp(options: AppOptions): App {
     parseBody,
     validate,
   });
-
-  if (options.web) registerStaticSite(app, options.web);
 
   return {
     fetch: (request, env) => app.fetch(request, env as AppEnv['Bindings']),

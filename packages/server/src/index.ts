@@ -16,7 +16,7 @@ export { startServer, parseListen, DEFAULT_LISTEN } from './node.js';
 export type { RunningServer, ServerOptions } from './node.js';
 export { ServerError, fail } from './errors.js';
 export {
-  registerStaticSite,
+  staticSiteResponse,
   STATIC_CONTENT_TYPES,
   WEB_CONTENT_SECURITY_POLICY,
 } from './static-site.js';
