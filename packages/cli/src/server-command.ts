@@ -7,7 +7,8 @@
  */
 import { join } from 'node:path';
 import type { CommandContext, Flags } from './commands.js';
-import { CliError } from './errors.js';
+import type { SignupMode, SignupPolicy } from '@saltbox/server';
+import { CliError, usage } from './errors.js';
 import { saltboxHome } from './keys.js';
 import { setInterruptHandler } from './signals.js';
 
@@ -25,6 +26,77 @@ function redactUrl(url: string): string {
   } catch {
     return 'postgres://…';
   }
+}
+
+/** Default sign-ups per hour from one address (the server's own default). */
+const DEFAULT_SIGNUPS_PER_HOUR = 5;
+
+/**
+ * The sign-up switch and rate from `--signup` / `SALTBOX_SIGNUP` (open, invite, closed) and
+ * `--signup-rate` / `SALTBOX_SIGNUP_RATE` (sign-ups per hour per address; also the burst).
+ *
+ * @throws CliError `CLI_USAGE` for an unknown mode or a rate that is not a positive integer.
+ */
+function signupOptions(
+  flags: Flags,
+  modes: readonly SignupMode[],
+  reserved: readonly string[],
+): { policy: SignupPolicy; rate: { burst: number; perSecond: number } } {
+  const rawMode = typeof flags.signup === 'string' ? flags.signup : process.env.SALTBOX_SIGNUP;
+  const mode = rawMode === undefined || rawMode === '' ? 'open' : rawMode;
+  if (!(modes as readonly string[]).includes(mode))
+    throw usage(`--signup must be one of ${modes.join(', ')}`);
+  const rawRate =
+    typeof flags['signup-rate'] === 'string'
+      ? flags['signup-rate']
+      : process.env.SALTBOX_SIGNUP_RATE;
+  const perHour =
+    rawRate === undefined || rawRate === '' ? DEFAULT_SIGNUPS_PER_HOUR : Number(rawRate);
+  if (!Number.isSafeInteger(perHour) || perHour < 1)
+    throw usage('--signup-rate must be a whole number of sign-ups per hour, at least 1');
+  return {
+    policy: { mode: mode as SignupMode, reserved },
+    rate: { burst: perHour, perSecond: perHour / 3600 },
+  };
+}
+
+/**
+ * `saltbox server invite`: makes a single-use sign-up invite code in the server's database
+ * (SQLite under `--data`, or `--database-url`) and prints it once; only its hash is stored.
+ * Works while the server runs (SQLite in WAL mode, or PostgreSQL, takes both).
+ *
+ * @throws CliError `CLI_SERVER_FAILED` when the database cannot be opened or written.
+ */
+export async function serverInviteCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const { createInvite, openPostgresStorage, openSqliteStorage } = await import('@saltbox/server');
+  const databaseUrl =
+    typeof flags['database-url'] === 'string' ? flags['database-url'] : process.env.DATABASE_URL;
+  const dataDir = typeof flags.data === 'string' ? flags.data : defaultServerDataDir();
+  let code: string;
+  try {
+    const storage = databaseUrl
+      ? await openPostgresStorage({ databaseUrl, poolSize: 1 })
+      : await openSqliteStorage({ dataDir });
+    try {
+      code = await createInvite(storage);
+    } finally {
+      await storage.close();
+    }
+  } catch (e) {
+    const { detail, hint } = startFailure(e);
+    throw new CliError('CLI_SERVER_FAILED', `cannot make an invite: ${detail}`, {
+      cause: e,
+      ...(hint === undefined ? {} : { hint }),
+    });
+  }
+  if (flags.json === true) {
+    ctx.console.stdout(`${JSON.stringify({ invite: code })}\n`);
+    return;
+  }
+  ctx.console.stdout(`${code}\n`);
+  ctx.console.stderr(
+    "saltbox: a single-use invite: give it to one person, who signs up with 'saltbox signup USER --invite CODE'\n",
+  );
 }
 
 /**
@@ -98,14 +170,21 @@ function startFailure(e: unknown): { detail: string; hint?: string } {
  * @throws CliError `CLI_SERVER_FAILED` when it cannot start.
  */
 export async function serverCommand(flags: Flags, ctx: CommandContext): Promise<void> {
-  const { startServer, DEFAULT_LISTEN } = await import('@saltbox/server');
+  const { startServer, DEFAULT_LISTEN, RESERVED_USERNAMES, SIGNUP_MODES } =
+    await import('@saltbox/server');
   const listen = typeof flags.listen === 'string' ? flags.listen : DEFAULT_LISTEN;
   const databaseUrl =
     typeof flags['database-url'] === 'string' ? flags['database-url'] : process.env.DATABASE_URL;
   const dataDir = typeof flags.data === 'string' ? flags.data : defaultServerDataDir();
+  const signup = signupOptions(flags, SIGNUP_MODES, RESERVED_USERNAMES);
   let running: Awaited<ReturnType<typeof startServer>>;
   try {
-    running = await startServer(databaseUrl ? { listen, databaseUrl } : { listen, dataDir });
+    running = await startServer({
+      listen,
+      ...(databaseUrl ? { databaseUrl } : { dataDir }),
+      signup: signup.policy,
+      limits: { signupRate: signup.rate },
+    });
   } catch (e) {
     const { detail, hint } = startFailure(e);
     throw new CliError('CLI_SERVER_FAILED', `cannot start the server: ${detail}`, {

@@ -158,11 +158,16 @@ export const read = (path: string): Buffer => readFileSync(path);
 export async function startServerProcess(
   dataDir: string,
   env: NodeJS.ProcessEnv,
+  args: readonly string[] = [],
 ): Promise<{ url: string; stop: () => Promise<void> }> {
   const child = spawn(
     process.execPath,
-    [MAIN, 'server', '--listen', '127.0.0.1:0', '--data', dataDir],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    [MAIN, 'server', '--listen', '127.0.0.1:0', '--data', dataDir, ...args],
+    {
+      // Every test account signs up from 127.0.0.1: lift the per-address sign-up rate.
+      env: { ...process.env, SALTBOX_SIGNUP_RATE: '100000', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let stderr = '';
   const url = await new Promise<string>((resolvePromise, reject) => {

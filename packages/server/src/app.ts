@@ -43,6 +43,8 @@ import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { ProjectionCache } from './projection-cache.js';
 import { RateLimiter } from './rate-limit.js';
+import { checkSignup, DEFAULT_SIGNUP_POLICY } from './signup-policy.js';
+import type { SignupPolicy } from './signup-policy.js';
 import { staticSiteResponse } from './static-site.js';
 import type { StaticSite } from './static-site.js';
 import type { RateLimit } from './rate-limit.js';
@@ -65,6 +67,11 @@ export interface Limits {
   rateLimit: RateLimit;
   /** Largest KV value in plaintext bytes (default 1 MiB); larger puts are `PAYLOAD_TOO_LARGE`. */
   kvMaxValueBytes: number;
+  /**
+   * Sign-ups per client address (default 5 at once, refilled at 5 an hour): an account costs
+   * a person one sign-up, a script that fills the directory many (issue #12.15).
+   */
+  signupRate: RateLimit;
 }
 
 /** Default limits. */
@@ -73,6 +80,7 @@ export const DEFAULT_LIMITS: Limits = {
   clockSkewMs: DEFAULT_CLOCK_SKEW_MS,
   rateLimit: { burst: 1_000, perSecond: 500 },
   kvMaxValueBytes: DEFAULT_KV_MAX_VALUE_BYTES,
+  signupRate: { burst: 5, perSecond: 5 / 3600 },
 };
 
 /** A clock (Unix milliseconds); injectable so tests can move time. */
@@ -90,6 +98,8 @@ export interface AppOptions {
   logger?: Logger;
   /** The browser app's files, served at `/` after the API routes; none when absent. */
   web?: StaticSite;
+  /** Who may sign up (default: open, with {@link RESERVED_USERNAMES} reserved). */
+  signup?: SignupPolicy;
 }
 
 /** What {@link createApp} returns. */
@@ -293,6 +303,8 @@ export function createApp(options: AppOptions): App {
   const log = options.logger ?? jsonLogger;
   const metrics = new Metrics(now);
   const limiter = new RateLimiter(limits.rateLimit, now);
+  const signupLimiter = new RateLimiter(limits.signupRate, now);
+  const signupPolicy = options.signup ?? DEFAULT_SIGNUP_POLICY;
   const chains = new ChainService(backend, storage, now);
   const projectionCache = new ProjectionCache(storage);
   const authDeps = { backend, storage, limiter, now, clockSkewMs: limits.clockSkewMs };
@@ -393,11 +405,14 @@ export function createApp(options: AppOptions): App {
       await next();
     };
 
-  const publicLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
-    // No bindings under app.request() (tests): all such callers share one bucket.
+  /** The client's address; under app.request() (tests, no bindings) every caller is `local`. */
+  const clientAddress = (c: Context<AppEnv>): string => {
     const env = c.env as AppEnv['Bindings'] | undefined;
-    const addr = env?.incoming?.socket?.remoteAddress ?? 'local';
-    const wait = limiter.take(`addr:${addr}`);
+    return env?.incoming?.socket?.remoteAddress ?? 'local';
+  };
+
+  const publicLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const wait = limiter.take(`addr:${clientAddress(c)}`);
     if (wait > 0)
       throw fail('RATE_LIMITED', 'too many requests from this address', {
         headers: { 'Retry-After': String(wait) },
@@ -431,7 +446,17 @@ export function createApp(options: AppOptions): App {
 
   app.post(ROUTES.signup, publicLimit, body, authenticated(true), async (c) => {
     const req = parseBody(c.get('body'), signupRequestSchema);
-    const tail = await chains.signup(req, c.get('auth')!.kid);
+    // Every authenticated attempt counts, refused or not: the rate also bounds invite guessing.
+    const wait = signupLimiter.take(clientAddress(c));
+    if (wait > 0)
+      throw fail('RATE_LIMITED', 'too many sign-ups from this address', {
+        headers: { 'Retry-After': String(wait) },
+      });
+    const inviteHash = checkSignup(signupPolicy, req);
+    const tail = await chains.signup(
+      { ...req, ...(inviteHash === undefined ? {} : { inviteHash }) },
+      c.get('auth')!.kid,
+    );
     return c.json(tail, 201);
   });
 

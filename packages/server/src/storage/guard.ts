@@ -89,6 +89,7 @@ export function guardStorage(storage: Storage): Storage {
     nonces,
     teams: guard(storage.teams),
     kv: guard(storage.kv),
+    invites: guard(storage.invites),
     migrate: () => storage.migrate().catch((e: unknown) => Promise.reject(mapError(e))),
     async ping() {
       await storage.ping();
