@@ -100,9 +100,11 @@ export async function signupCommand(flags: Flags, ctx: CommandContext): Promise<
   });
   try {
     const env = await accountEnv(server, ks);
+    const invite = str(flags, 'invite');
     const r = await clientSignup(env, {
       username,
       deviceName: str(flags, 'device-name') ?? defaultDeviceName(),
+      ...(invite === undefined ? {} : { invite }),
     });
     await writeAccountConfig(r.config, home());
     if (bool(flags, 'json')) {

@@ -155,7 +155,7 @@ const account = {
 export const COMMANDS: Record<string, CommandSpec> = {
   signup: {
     summary: 'create an account: a device in the keystore, a per-user key and a paper key',
-    usage: `usage: saltbox signup USER [--server URL] [--device-name NAME] [--passphrase-file FILE] [--json]
+    usage: `usage: saltbox signup USER [--server URL] [--invite CODE] [--device-name NAME] [--passphrase-file FILE] [--json]
 
 Creates USER on the server with this machine as its first device (keys made in the
 keystore: the agent when one runs, else $SALTBOX_HOME/keystore, created on first
@@ -163,10 +163,17 @@ use) and a paper key. The paper key is printed once on standard output: write it
 down, it is the way back in ('saltbox login USER --paperkey') if this device is lost.
 
 ${SERVER_HELP}
+      --invite CODE       an invite code from the server's operator, for a server that
+                          signs up by invitation ('saltbox server invite')
       --device-name NAME  this device's name (default: the host name)
 ${ACCOUNT_PASSPHRASE_HELP}
 ${JSON_HELP}`,
-    options: { ...account, server: { type: 'string' }, 'device-name': { type: 'string' } },
+    options: {
+      ...account,
+      server: { type: 'string' },
+      invite: { type: 'string' },
+      'device-name': { type: 'string' },
+    },
     positionals: true,
     run: accountCommand('signupCommand'),
   },
@@ -599,24 +606,50 @@ ${PASSPHRASE_HELP}
   },
   server: {
     summary: 'run the directory and storage server (SQLite by default, or PostgreSQL)',
-    usage: `usage: saltbox server [--listen HOST:PORT] [--data DIR | --database-url URL] [--json]
+    usage: `usage: saltbox server [--listen HOST:PORT] [--data DIR | --database-url URL]
+                      [--signup open|invite|closed] [--signup-rate N] [--json]
+       saltbox server invite [--data DIR | --database-url URL] [--json]
 
 Serves the saltbox HTTP API (users, sigchains, key boxes, lookups) until Ctrl-C or
 SIGTERM. Logs are JSON lines on standard output and never contain keys or values.
+'server invite' makes a single-use sign-up invite code and prints it once.
 
       --listen HOST:PORT   address to listen on (default 127.0.0.1:8080; port 0 picks one)
       --data DIR           SQLite data directory (default $SALTBOX_HOME/server)
       --database-url URL   PostgreSQL instead of SQLite (also: DATABASE_URL)
+      --signup MODE        who may sign up: open (default), invite (a code from
+                           'saltbox server invite'), closed (also: SALTBOX_SIGNUP)
+      --signup-rate N      sign-ups per hour from one address (default 5; also:
+                           SALTBOX_SIGNUP_RATE); reserved names (admin, root, …) are refused
 ${JSON_HELP}`,
     options: {
       ...common,
       listen: { type: 'string' },
       data: { type: 'string' },
       'database-url': { type: 'string' },
+      signup: { type: 'string' },
+      'signup-rate': { type: 'string' },
     },
     run: async (flags, ctx) => {
       const { serverCommand } = await import('./server-command.js');
       await serverCommand(flags, ctx);
+    },
+  },
+  'server invite': {
+    summary: 'make a single-use sign-up invite code for this server',
+    usage: `usage: saltbox server invite [--data DIR | --database-url URL] [--json]
+
+Makes a sign-up invite code in the server's database and prints it once on standard
+output (only its hash is stored). Give it to one person: 'saltbox signup USER --invite
+CODE'. Used by a server started with --signup invite; the server may be running.
+
+      --data DIR           SQLite data directory (default $SALTBOX_HOME/server)
+      --database-url URL   PostgreSQL instead of SQLite (also: DATABASE_URL)
+${JSON_HELP}`,
+    options: { ...common, data: { type: 'string' }, 'database-url': { type: 'string' } },
+    run: async (flags, ctx) => {
+      const { serverInviteCommand } = await import('./server-command.js');
+      await serverInviteCommand(flags, ctx);
     },
   },
   'kvstore api': {
@@ -947,6 +980,11 @@ export async function runCli(argv: readonly string[], console: Console): Promise
       return 2;
     }
     command = `${command} ${sub}`;
+    rest = rest.slice(1);
+  }
+  // `server` runs the server; `server invite` is its one subcommand.
+  if (command === 'server' && rest[0] === 'invite') {
+    command = 'server invite';
     rest = rest.slice(1);
   }
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {

@@ -121,6 +121,14 @@ function serverHint(code: string | null | undefined): string | undefined {
       return "this machine's clock is off by more than five minutes";
     case 'RATE_LIMITED':
       return 'too many requests; wait a little and try again';
+    case 'USERNAME_RESERVED':
+      return 'names such as admin, root, support and security are reserved; choose another username';
+    case 'SIGNUP_CLOSED':
+      return 'this server takes no new sign-ups; ask its operator';
+    case 'INVITE_REQUIRED':
+      return "this server signs up by invitation: ask its operator for a code ('saltbox server invite') and pass --invite CODE";
+    case 'INVITE_INVALID':
+      return 'the invite code is unknown or already used; check it, or ask the operator for a new one';
     default:
       return undefined;
   }

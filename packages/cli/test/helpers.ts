@@ -73,6 +73,8 @@ export interface RunOptions {
    * `/dev/tty` (as under CI) instead of asking whoever runs the tests.
    */
   detached?: boolean;
+  /** Run as this user ID (tests running as root that need a user whom permissions bind). */
+  uid?: number;
 }
 
 /** Runs `saltbox args…` with `input` on stdin. */
@@ -83,6 +85,7 @@ export function run(args: readonly string[], options: RunOptions = {}): Promise<
       cwd: options.cwd ?? ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: options.detached ?? false,
+      ...(options.uid === undefined ? {} : { uid: options.uid }),
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -158,12 +161,18 @@ export const read = (path: string): Buffer => readFileSync(path);
 export async function startServerProcess(
   dataDir: string,
   env: NodeJS.ProcessEnv,
+  args: readonly string[] = [],
   listen = '127.0.0.1:0',
 ): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [MAIN, 'server', '--listen', listen, '--data', dataDir], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [MAIN, 'server', '--listen', listen, '--data', dataDir, ...args],
+    {
+      // Every test account signs up from 127.0.0.1: lift the per-address sign-up rate.
+      env: { ...process.env, SALTBOX_SIGNUP_RATE: '100000', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   const url = await new Promise<string>((resolvePromise, reject) => {
     const timer = setTimeout(() => {

@@ -36,7 +36,7 @@ async function freePort(): Promise<number> {
 
 /** (Re)starts the server on the same address, so the accounts' configs still reach it. */
 async function startServer(): Promise<void> {
-  const s = await startServerProcess(db, data.env, listen);
+  const s = await startServerProcess(db, data.env, [], listen);
   url = s.url;
   stopServer = s.stop;
 }

@@ -293,7 +293,13 @@ export interface SignupResult {
  */
 export async function signup(
   env: AccountEnv,
-  options: { username: string; deviceName: string; deviceType?: ChainDeviceType },
+  options: {
+    username: string;
+    deviceName: string;
+    deviceType?: ChainDeviceType;
+    /** An invite code, for a server that signs up by invitation. */
+    invite?: string;
+  },
 ): Promise<SignupResult> {
   const username = checkUsername(options.username);
   const deviceName = checkDeviceName(options.deviceName);
@@ -336,7 +342,12 @@ export async function signup(
   );
   const api = apiFor(env, device.signingKid);
   await api.signup(
-    { username, links: writer.chainLinks, pukBoxes: puk.boxes },
+    {
+      username,
+      links: writer.chainLinks,
+      pukBoxes: puk.boxes,
+      ...(options.invite === undefined ? {} : { invite: options.invite }),
+    },
     keystoreRequestSigner(env.keystore, device.signingKid),
   );
   const config: AccountConfig = {

@@ -88,6 +88,8 @@ export const signupRequestSchema = z.strictObject({
   links: z.array(chainLinkSchema).length(3),
   /** The PUK generation-1 seed boxed to the device's encryption subkey (and any paper key). */
   pukBoxes: z.array(pukBoxSchema).max(16).default([]),
+  /** An invite code from the server's operator, when the server signs up by invitation. */
+  invite: z.string().min(1).max(128).optional(),
 });
 /** Sign-up request body. */
 export type SignupRequest = z.input<typeof signupRequestSchema>;

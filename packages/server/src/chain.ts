@@ -259,7 +259,13 @@ export class ChainService {
    *   the eldest key), `VALIDATION_FAILED` (a bad PUK box), `USERNAME_TAKEN`, `KEY_IN_USE`.
    */
   async signup(
-    input: { username: string; links: readonly ChainLink[]; pukBoxes: readonly PukBox[] },
+    input: {
+      username: string;
+      links: readonly ChainLink[];
+      pukBoxes: readonly PukBox[];
+      /** The hash of an invite to use up with the sign-up (`signup-policy.ts`). */
+      inviteHash?: string;
+    },
     signerKid: string,
   ): Promise<ChainTail> {
     if (!isValidUsername(input.username))
@@ -312,6 +318,7 @@ export class ChainService {
       links: storedLinks(input.links, imported),
       projection: projectState(uid, result.state),
       pukBoxes: boxes,
+      ...(input.inviteHash === undefined ? {} : { inviteHash: input.inviteHash }),
     });
     this.#remember(uid, { tailLinkId: last.id, state: result.state, result });
     return { uid, username, seqno: last.seqno, linkId: last.id };

@@ -9,11 +9,13 @@ import { Migrator, sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import type { ChainLink } from '@saltbox/protocol';
 import { fail, ServerError } from '../errors.js';
+import { guardStorage } from './guard.js';
 import { KyselyKvStore } from './kv-store.js';
 import { migrationProvider, PING } from './schema.js';
 import type { Database } from './schema.js';
 import type {
   DeviceRecord,
+  InviteStore,
   KeyBoxStore,
   KeyRecord,
   NonceStore,
@@ -303,10 +305,21 @@ class KyselyUserStore implements UserStore {
     links: readonly StoredLink[];
     projection: UserProjection;
     pukBoxes: readonly PukBoxRecord[];
+    inviteHash?: string;
   }): Promise<void> {
-    const { user } = input;
+    const { user, inviteHash } = input;
     try {
       await this.#db.transaction().execute(async (trx) => {
+        if (inviteHash !== undefined) {
+          const used = await trx
+            .updateTable('signup_invites')
+            .set({ used_by: user.uid, used_at: user.ctime })
+            .where('code_hash', '=', inviteHash)
+            .where('used_at', 'is', null)
+            .executeTakeFirst();
+          if (used.numUpdatedRows !== 1n)
+            throw fail('INVITE_INVALID', 'the invite code is unknown or already used');
+        }
         await trx
           .insertInto('users')
           .values({
@@ -323,6 +336,7 @@ class KyselyUserStore implements UserStore {
         await upsertBoxes(trx, user.uid, input.pukBoxes);
       });
     } catch (e) {
+      if (e instanceof ServerError) throw e;
       if (isUniqueViolation(e)) {
         if (/user_keys|kid/i.test(violatedConstraint(e)))
           throw fail('KEY_IN_USE', 'a key in these links is already registered', { cause: e });
@@ -910,6 +924,35 @@ class KyselyTeamStore implements TeamStore {
   }
 }
 
+class KyselyInviteStore implements InviteStore {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async createInvite(codeHash: string, createdAtMs: number): Promise<void> {
+    try {
+      await this.#db
+        .insertInto('signup_invites')
+        .values({ code_hash: codeHash, created_at: createdAtMs, used_by: null, used_at: null })
+        .execute();
+    } catch (e) {
+      if (isUniqueViolation(e))
+        throw fail('VALIDATION_FAILED', 'this invite is already recorded', { cause: e });
+      throw e;
+    }
+  }
+
+  async countUnusedInvites(): Promise<number> {
+    const r = await this.#db
+      .selectFrom('signup_invites')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('used_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+}
+
 /**
  * A `Storage` over a Kysely instance.
  *
@@ -943,13 +986,14 @@ export function createKyselyStorage(
           getLinks: (uid, since) => reads.getLinks(uid, since),
           getKey: (kid) => reads.getKey(kid),
         };
-  return {
+  return guardStorage({
     dialect,
     users,
     keyBoxes: new KyselyKeyBoxStore(db),
     nonces,
     teams: new KyselyTeamStore(db),
     kv: new KyselyKvStore(db, dialect),
+    invites: new KyselyInviteStore(db),
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider });
       const { error } = await migrator.migrateToLatest();
@@ -967,5 +1011,5 @@ export function createKyselyStorage(
       await db.destroy();
       await onClose();
     },
-  };
+  });
 }

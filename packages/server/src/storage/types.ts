@@ -95,14 +95,18 @@ export interface UserStore {
   /**
    * Registers a user with their first links, projection and PUK boxes, atomically.
    *
+   * With `inviteHash`, the invite is marked used by this user in the same transaction: a
+   * failed sign-up does not use it up, and two sign-ups cannot share it.
+   *
    * @throws ServerError `USERNAME_TAKEN` when the username or UID exists; `KEY_IN_USE` when a
-   *   KID is already registered.
+   *   KID is already registered; `INVITE_INVALID` when `inviteHash` names no unused invite.
    */
   createUser(input: {
     user: UserRecord;
     links: readonly StoredLink[];
     projection: UserProjection;
     pukBoxes: readonly PukBoxRecord[];
+    inviteHash?: string;
   }): Promise<void>;
 
   /** A user by lowercase username, or null. */
@@ -293,6 +297,18 @@ export interface TeamStore {
 }
 
 /** The server's storage. */
+/** Sign-up invite codes (issue #12.15), by the SHA-256 of the code. */
+export interface InviteStore {
+  /**
+   * Records a new invite.
+   *
+   * @throws ServerError `VALIDATION_FAILED` when the hash is already recorded.
+   */
+  createInvite(codeHash: string, createdAtMs: number): Promise<void>;
+  /** Invites not used yet. */
+  countUnusedInvites(): Promise<number>;
+}
+
 export interface Storage {
   /** `sqlite` or `postgres`. */
   readonly dialect: 'sqlite' | 'postgres';
@@ -302,6 +318,8 @@ export interface Storage {
   readonly teams: TeamStore;
   /** The encrypted KV store (`kv-types.ts`). */
   readonly kv: KvStore;
+  /** Sign-up invite codes. */
+  readonly invites: InviteStore;
   /** Runs pending schema migrations (idempotent; safe with several processes). */
   migrate(): Promise<void>;
   /**
