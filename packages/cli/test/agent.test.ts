@@ -34,7 +34,7 @@ describe('saltbox agent start|status|stop', () => {
     expect(start.stderr).toContain(`(pid ${pid})`);
     expect(JSON.parse(status.out)).toMatchObject({
       running: true,
-      socketPath: join(home.dir, 'agent.sock'),
+      socketPath: home.socketPath,
       keystore: { state: 'uninitialized', idleLockMs: 600_000 },
     });
     const human = await home.sb(['agent', 'status']);
@@ -50,7 +50,7 @@ describe('saltbox agent start|status|stop', () => {
     const stop = await home.sb(['agent', 'stop']);
     expect(stop.code).toBe(0);
     expect(stop.stderr).toBe(`saltbox: keystore agent stopped (pid ${pid})\n`);
-    expect(existsSync(join(home.dir, 'agent.sock'))).toBe(false);
+    expect(existsSync(home.socketPath)).toBe(false);
     expect(() => process.kill(pid, 0)).toThrow();
     expect((await home.sb(['agent', 'status'])).code).toBe(1);
     const stopNone = await home.sb(['agent', 'stop', '--json']);
@@ -75,13 +75,13 @@ describe('saltbox agent start|status|stop', () => {
     try {
       await listening;
       expect(stderr).toMatch(
-        /^saltbox: keystore agent listening on .*agent\.sock \(pid \d+, idle lock 15m\)/,
+        /^saltbox: keystore agent listening on .*agent-[0-9a-f]{16}\.sock \(pid \d+, idle lock 15m\)/,
       );
       expect(await home.agentPid()).toBe(child.pid);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(stderr).toContain('saltbox: keystore agent stopped\n');
-      expect(existsSync(join(home.dir, 'agent.sock'))).toBe(false);
+      expect(existsSync(home.socketPath)).toBe(false);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
@@ -234,5 +234,28 @@ describe('Saltpack commands through the agent', () => {
     // -k still works with the agent locked.
     const withFile = await home.sb(['sign', '-a', '-k', alice.path], { input: plain });
     expect(withFile.code).toBe(0);
+  });
+});
+
+describe('a home whose path is longer than a Unix socket path may be (#12.23)', () => {
+  // 160+ characters: `<home>/agent.sock` would exceed the 108-byte sun_path, so before the fix
+  // the agent was unreachable and commands fell back to asking for a passphrase.
+  const home = keystoreHome({ dirName: join('l'.repeat(60), 'o'.repeat(60), 'n'.repeat(40)) });
+  beforeAll(ensureBuilt);
+  afterAll(home.cleanup);
+
+  it('agent start, unlock, and a command through the agent all work', async () => {
+    expect(home.dir.length).toBeGreaterThan(150);
+    expect(home.socketPath.length).toBeLessThan(104);
+    await home.startAgent();
+    const create = await home.sb(['unlock', '--create'], { env: { SALTBOX_PASSPHRASE: PASS } });
+    expect(create.code, create.stderr).toBe(0);
+    const keygen = await home.sb(['keygen', '--keystore', '--json']);
+    expect(keygen.code, keygen.stderr).toBe(0);
+    expect(JSON.parse(keygen.out)).toMatchObject({ created: true, via: 'agent' });
+    const sealed = await home.sb(['sign', '-a'], { input: 'hello\n' });
+    expect(sealed.code, sealed.stderr).toBe(0);
+    const status = await home.sb(['agent', 'status', '--json']);
+    expect(JSON.parse(status.out)).toMatchObject({ socketPath: home.socketPath });
   });
 });
