@@ -36,7 +36,11 @@ export async function writeAtomic(
     try {
       await fh.writeFile(data);
       // Widened only after creating it 0600, so it is never wider than asked, whatever the umask.
-      if (options.mode !== undefined && options.mode !== 0o600) await fh.chmod(options.mode);
+      // Not on Windows: there a mode only toggles the read-only flag (access is the profile
+      // directory's ACL), so chmod could only make the file unwritable.
+      const { mode } = options;
+      if (mode !== undefined && mode !== 0o600 && process.platform !== 'win32')
+        await fh.chmod(mode);
       await fh.sync();
     } finally {
       await fh.close();
