@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentSocketPath } from '@saltbox/keystore/node';
 import { ensureBuilt, MAIN, makeKey, ROOT, stderrJson } from './helpers.js';
 import type { TestKey } from './helpers.js';
 import { keystoreHome, snapshot } from './keystore-helpers.js';
@@ -257,5 +258,34 @@ describe('a home whose path is longer than a Unix socket path may be (#12.23)', 
     expect(sealed.code, sealed.stderr).toBe(0);
     const status = await home.sb(['agent', 'status', '--json']);
     expect(JSON.parse(status.out)).toMatchObject({ socketPath: home.socketPath });
+  });
+});
+
+describe('an unusable socket directory is reported before the agent detaches (#12.23)', () => {
+  const home = keystoreHome();
+  beforeAll(ensureBuilt);
+  afterAll(home.cleanup);
+
+  it('a socket directory others may enter: KEYSTORE_REFUSED naming it, no agent left', async () => {
+    // XDG_RUNTIME_DIR points the socket into this test's own directory, so the shared
+    // /tmp/saltbox-<uid> is never made hostile.
+    const runtime = join(home.dir, 'run');
+    mkdirSync(runtime, { mode: 0o700 });
+    mkdirSync(join(runtime, 'saltbox'), { mode: 0o700 });
+    chmodSync(join(runtime, 'saltbox'), 0o777);
+    const env = { XDG_RUNTIME_DIR: runtime };
+    const socketPath = agentSocketPath(home.dir, { env: { ...home.env, ...env } });
+    expect(socketPath.startsWith(join(runtime, 'saltbox', 'agent-'))).toBe(true);
+    const start = await home.sb(['agent', 'start', '--json'], { env });
+    expect(start.code).toBe(1);
+    expect(stderrJson(start)).toMatchObject({
+      error: {
+        code: 'KEYSTORE_REFUSED',
+        message: `the agent socket directory ${join(runtime, 'saltbox')} is open to other users (mode 0777); it must be 0700`,
+      },
+    });
+    expect(existsSync(socketPath)).toBe(false);
+    const status = await home.sb(['agent', 'status'], { env });
+    expect(status.code).toBe(1);
   });
 });
