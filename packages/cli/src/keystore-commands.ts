@@ -7,8 +7,9 @@
  * @packageDocumentation
  */
 import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { prepareAgentSocketDir, startAgent } from '@saltbox/keystore/node';
+import { prepareAgentSocketDir, saltboxHome, startAgent } from '@saltbox/keystore/node';
 import type { AgentClient, AgentStatus } from '@saltbox/keystore/node';
 import type { KeystoreClient } from '@saltbox/keystore';
 import type { CommandContext, Flags } from './commands.js';
@@ -143,6 +144,9 @@ export async function agentStart(flags: Flags, ctx: CommandContext): Promise<voi
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => name !== PASSPHRASE_ENV),
   );
+  // The agent runs in `/`: it gets the home as an absolute path, so a relative SALTBOX_HOME
+  // names the same keystore and the same socket (whose name hashes the absolute home).
+  env.SALTBOX_HOME = resolve(saltboxHome());
   const child = spawn(
     process.execPath,
     [

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentSocketPath } from '@saltbox/keystore/node';
 import { ensureBuilt, MAIN, makeKey, ROOT, stderrJson } from './helpers.js';
@@ -287,5 +287,26 @@ describe('an unusable socket directory is reported before the agent detaches (#1
     expect(existsSync(socketPath)).toBe(false);
     const status = await home.sb(['agent', 'status'], { env });
     expect(status.code).toBe(1);
+  });
+});
+
+describe('a relative SALTBOX_HOME', () => {
+  const home = keystoreHome({ dirName: 'rel-home' });
+  beforeAll(ensureBuilt);
+  afterAll(home.cleanup);
+
+  it('the detached agent (working directory /) serves the same home and socket', async () => {
+    const cwd = dirname(home.dir);
+    const env = { SALTBOX_HOME: 'rel-home' };
+    const start = await home.sb(['agent', 'start', '--json'], { env, cwd });
+    expect(start.code, start.stderr).toBe(0);
+    expect(JSON.parse(start.out)).toMatchObject({ socketPath: home.socketPath });
+    const create = await home.sb(['unlock', '--create'], {
+      env: { ...env, SALTBOX_PASSPHRASE: PASS },
+      cwd,
+    });
+    expect(create.code, create.stderr).toBe(0);
+    // The keystore was made in the home, not in /rel-home.
+    expect(existsSync(join(home.dir, 'keystore'))).toBe(true);
   });
 });

@@ -1,13 +1,15 @@
 /**
  * The keystore agent (like ssh-agent): one process holds the unlocked keystore and serves
- * JSON-RPC 2.0 on a Unix socket, one JSON message per line.
+ * JSON-RPC 2.0 on a Unix socket (a named pipe on Windows), one JSON message per line. Where:
+ * `agentSocketPath` in paths.ts.
  *
  * Who may connect: Node cannot read a Unix socket peer's uid (no SO_PEERCRED / getpeereid
  * binding), so access control is the file system's — the socket lives in a directory the agent
- * makes (or tightens to) 0700 and refuses to use if another user owns it, and the socket itself
- * is 0600. Another local user cannot traverse the directory, so cannot connect; root can, as
- * with ssh-agent. Privileged methods (`exportSecrets`) are refused on the socket unless the agent
- * was started with `allowPrivileged`.
+ * makes 0700 and refuses to use if it is a symlink, another user's, or open to others, and the
+ * socket itself is 0600. Another local user cannot traverse the directory, so cannot connect;
+ * root can, as with ssh-agent. Clients check the socket's owner before sending anything.
+ * Privileged methods (`exportSecrets`) are refused on the socket unless the agent was started
+ * with `allowPrivileged`.
  *
  * Besides the table's methods the agent serves `agent.status` and `agent.stop`.
  *

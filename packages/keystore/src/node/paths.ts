@@ -98,6 +98,7 @@ export function saltboxHome(host: Partial<HostInfo> = {}): string {
  * The encrypted keystore directory, `<home>/keystore`.
  *
  * @param home - the saltbox home; default {@link saltboxHome}.
+ * @param p - `path.win32` or `path.posix`; default this platform's.
  */
 export function keystoreDirOf(home: string = saltboxHome(), p: PlatformPath = path): string {
   return p.join(home, 'keystore');
