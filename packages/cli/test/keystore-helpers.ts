@@ -3,7 +3,7 @@
  * passphrase or terminal, and bookkeeping so every agent a test starts is stopped afterwards.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentSocketPath, connectAgent } from '@saltbox/keystore/node';
 import type { AgentStatus } from '@saltbox/keystore/node';
@@ -81,6 +81,8 @@ export function keystoreHome(options: { dirName?: string } = {}): KeystoreHome {
       await agent?.stopAgent().catch(() => undefined);
       await agent?.close();
       for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      // A killed agent leaves its socket behind, now outside the home.
+      rmSync(socketPath, { force: true });
       home.cleanup();
     },
   };
