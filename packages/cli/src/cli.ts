@@ -553,8 +553,15 @@ ${JSON_HELP}`,
     usage: `usage: saltbox agent start [--idle-lock DURATION] [--foreground] [--json]
 
 Starts the keystore agent, which holds the unlocked keystore for the other
-commands (like ssh-agent), on a 0600 Unix socket: $SALTBOX_HOME/agent.sock.
-It starts locked; run 'saltbox unlock' next.
+commands (like ssh-agent). It starts locked; run 'saltbox unlock' next.
+
+Each home has its own agent, on a 0600 Unix socket named by a hash of the home
+(so the path stays short however long $SALTBOX_HOME is):
+  $XDG_RUNTIME_DIR/saltbox/agent-HASH.sock  when that is a private directory
+  /tmp/saltbox-UID/agent-HASH.sock          otherwise (0700; refused if another
+                                            user owns it or others may enter)
+  \\\\.\\pipe\\saltbox-agent-USER-HASH          on Windows (a named pipe)
+'saltbox agent status' prints the path.
 
       --idle-lock DURATION  lock after this long unused, e.g. 30s, 15m, 2h, or
                             'never' (default ${DEFAULT_IDLE_LOCK})

@@ -401,6 +401,11 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
     hint: () => "see it with 'saltbox agent status', or stop it with 'saltbox agent stop'",
   },
   KEYSTORE_AGENT_NOT_RUNNING: { exit: EXIT.failure, hint: () => START_AGENT },
+  KEYSTORE_AGENT_SOCKET: {
+    exit: EXIT.failure,
+    hint: () =>
+      "the agent's socket lives in $XDG_RUNTIME_DIR/saltbox or /tmp/saltbox-<uid> (see 'saltbox agent start --help'); nothing was changed",
+  },
   KEYSTORE_STORAGE: { exit: EXIT.io },
   KEYSTORE_INTERNAL: {
     exit: EXIT.failure,

@@ -7,7 +7,6 @@
  */
 import { constants as fsConstants } from 'node:fs';
 import { link, lstat, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   boxKeyFromSecret,
@@ -19,6 +18,7 @@ import {
   signingKeyFromSecret,
   toHex,
 } from '@saltbox/saltpack';
+import { saltboxHome } from '@saltbox/keystore/paths';
 import type { BoxKeyring, BoxSecretKey, SigningSecretKey } from '@saltbox/saltpack';
 import { removeStaleTempFiles, tempPathFor } from '@saltbox/client/temp-files';
 import { CliError, ioError } from './errors.js';
@@ -79,29 +79,12 @@ export interface KeySourceOptions {
   passphraseFile?: string | undefined;
 }
 
-/**
- * `$SALTBOX_HOME`, defaulting to the platform's configuration directory.
- *
- * @param env - the environment (injectable for tests)
- * @param platform - the platform (injectable for tests)
- */
-export function saltboxHome(
-  env: NodeJS.ProcessEnv = process.env,
-  platform: NodeJS.Platform = process.platform,
-): string {
-  const explicit = env.SALTBOX_HOME;
-  if (explicit !== undefined && explicit !== '') return explicit;
-  if (platform === 'win32') {
-    return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'saltbox');
-  }
-  if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'saltbox');
-  const xdg = env.XDG_CONFIG_HOME;
-  return join(xdg !== undefined && xdg !== '' ? xdg : join(homedir(), '.config'), 'saltbox');
-}
+/** `$SALTBOX_HOME` or the platform's default: the one rule of `@saltbox/keystore/paths`. */
+export { saltboxHome };
 
 /** The default key file path, `$SALTBOX_HOME/saltpack.key`. */
 export function defaultKeyFile(env: NodeJS.ProcessEnv = process.env): string {
-  return join(saltboxHome(env), KEY_FILE_NAME);
+  return join(saltboxHome({ env }), KEY_FILE_NAME);
 }
 
 function hexField(v: unknown, length: number, what: string, path: string): Uint8Array {

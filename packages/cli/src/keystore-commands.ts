@@ -7,8 +7,9 @@
  * @packageDocumentation
  */
 import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startAgent } from '@saltbox/keystore/node';
+import { prepareAgentSocketDir, saltboxHome, startAgent } from '@saltbox/keystore/node';
 import type { AgentClient, AgentStatus } from '@saltbox/keystore/node';
 import type { KeystoreClient } from '@saltbox/keystore';
 import type { CommandContext, Flags } from './commands.js';
@@ -111,7 +112,8 @@ function nextStep(ctx: CommandContext, state: string): void {
  *   `--vault-listen`, ProviderError `PROVIDER_NOT_LOGGED_IN` (no account in the home) and
  *   `PROVIDER_VAULT_REFUSED` (not a loopback or socket address), and `CLI_PROVIDER` (the
  *   socket path holds a file or a live socket), checked before detaching;
- *   KeystoreError `KEYSTORE_REFUSED` (the socket directory belongs to someone else).
+ *   KeystoreError `KEYSTORE_REFUSED` (the socket directory belongs to someone else or is open to
+ *   others), `KEYSTORE_AGENT_SOCKET` (the socket path is too long or cannot be listened on).
  */
 export async function agentStart(flags: Flags, ctx: CommandContext): Promise<void> {
   const idleText = str(flags, 'idle-lock') ?? DEFAULT_IDLE_LOCK;
@@ -134,12 +136,18 @@ export async function agentStart(flags: Flags, ctx: CommandContext): Promise<voi
     await runForeground(ctx, paths, idleLockMs, vaultListen);
     return;
   }
+  // Here, not only in the detached child (whose output goes nowhere): an unusable socket path
+  // or directory is reported with its path instead of a bare "exited" (issue #12.23).
+  await prepareAgentSocketDir(paths.socketPath);
 
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
   // The agent never needs the passphrase from the environment: unlock sends it over the socket.
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => name !== PASSPHRASE_ENV),
   );
+  // The agent runs in `/`: it gets the home as an absolute path, so a relative SALTBOX_HOME
+  // names the same keystore and the same socket (whose name hashes the absolute home).
+  env.SALTBOX_HOME = resolve(saltboxHome());
   const child = spawn(
     process.execPath,
     [
@@ -175,7 +183,7 @@ export async function agentStart(flags: Flags, ctx: CommandContext): Promise<voi
     if (exited !== undefined) {
       throw new CliError(
         'CLI_AGENT_START_FAILED',
-        `the keystore agent exited before it was ready (${exited})`,
+        `the keystore agent exited before it was ready (${exited}); its socket would be ${paths.socketPath}`,
       );
     }
     const agent = await tryConnectAgent(paths.socketPath).catch(() => undefined);

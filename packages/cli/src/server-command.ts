@@ -14,7 +14,7 @@ import { setInterruptHandler } from './signals.js';
 
 /** The default SQLite data directory: `$SALTBOX_HOME/server`. */
 export function defaultServerDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(saltboxHome(env), 'server');
+  return join(saltboxHome({ env }), 'server');
 }
 
 /** Hides credentials in a database URL before it is printed. */

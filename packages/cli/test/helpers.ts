@@ -108,13 +108,23 @@ export function run(args: readonly string[], options: RunOptions = {}): Promise<
 }
 
 /** A fresh temporary directory used as `$SALTBOX_HOME` and scratch space. */
-export function tempHome(): { dir: string; env: NodeJS.ProcessEnv; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'saltbox-cli-test-'));
+/**
+ * A fresh `SALTBOX_HOME` in the temp directory; `subdir` (made 0700 inside it) gives a home of a
+ * chosen path, e.g. a long one.
+ */
+export function tempHome(subdir?: string): {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  cleanup: () => void;
+} {
+  const top = mkdtempSync(join(tmpdir(), 'saltbox-cli-test-'));
+  const dir = subdir === undefined ? top : join(top, subdir);
+  if (subdir !== undefined) mkdirSync(dir, { recursive: true, mode: 0o700 });
   return {
     dir,
     env: { SALTBOX_HOME: dir },
     cleanup: () => {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(top, { recursive: true, force: true });
     },
   };
 }

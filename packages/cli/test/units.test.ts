@@ -6,6 +6,7 @@ import { KeystoreError, isKeystoreErrorCode } from '@saltbox/keystore';
 import { SaltpackError } from '@saltbox/saltpack';
 import { describe, expect, it } from 'vitest';
 import { CliError, ERROR_TABLE, EXIT } from '../src/errors.js';
+import { saltboxHome as keystoreSaltboxHome } from '@saltbox/keystore/paths';
 import { parseKeyFile, saltboxHome } from '../src/keys.js';
 import { formatDuration, parseDuration } from '../src/keystore-commands.js';
 import { readPassphrase } from '../src/passphrase.js';
@@ -232,13 +233,20 @@ describe('progress', () => {
 });
 
 describe('key files and paths', () => {
-  it('defaults SALTBOX_HOME to the platform config directory', () => {
-    expect(saltboxHome({ SALTBOX_HOME: '/x' }, 'linux')).toBe('/x');
-    expect(saltboxHome({ XDG_CONFIG_HOME: '/cfg' }, 'linux')).toBe('/cfg/saltbox');
-    expect(saltboxHome({}, 'linux')).toMatch(/\.config[/\\]saltbox$/);
-    expect(saltboxHome({}, 'darwin')).toMatch(/Library[/\\]Application Support[/\\]saltbox$/);
-    expect(saltboxHome({ APPDATA: 'C:\\Users\\a\\AppData\\Roaming' }, 'win32')).toMatch(
-      /Roaming[/\\]saltbox$/,
+  // The per-platform table is tested where the rule lives (packages/keystore/test/paths.test.ts);
+  // here only that the CLI uses that one rule rather than a copy.
+  it("resolves SALTBOX_HOME with the keystore package's rule", () => {
+    for (const env of [
+      { SALTBOX_HOME: '/x' },
+      { XDG_CONFIG_HOME: '' },
+      { XDG_CONFIG_HOME: 'rel' },
+    ]) {
+      expect(saltboxHome({ env, platform: 'linux' })).toBe(
+        keystoreSaltboxHome({ env, platform: 'linux' }),
+      );
+    }
+    expect(saltboxHome({ env: { XDG_CONFIG_HOME: '' }, platform: 'linux', homedir: '/h' })).toBe(
+      '/h/.config/saltbox',
     );
   });
 
