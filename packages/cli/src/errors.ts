@@ -94,6 +94,11 @@ const START_AGENT = "start one with 'saltbox agent start', then run 'saltbox unl
 const LYING_SERVER =
   'the server answered with data that does not verify; nothing was trusted or changed — check --server';
 
+const TEAM_LAST_OWNER_HINT =
+  "make another member owner first ('saltbox team role NAME USER owner'), or delete the team ('saltbox team delete NAME --yes')";
+const TEAM_LAST_MEMBER_HINT =
+  "to get rid of the team, delete it ('saltbox team delete NAME --yes')";
+
 /** Hints for the server's codes behind `CLIENT_HTTP`. */
 function serverHint(code: string | null | undefined): string | undefined {
   switch (code) {
@@ -111,6 +116,16 @@ function serverHint(code: string | null | undefined): string | undefined {
       return "this machine's clock is off by more than five minutes";
     case 'RATE_LIMITED':
       return 'too many requests; wait a little and try again';
+    case 'TEAM_LAST_OWNER':
+      return TEAM_LAST_OWNER_HINT;
+    case 'TEAM_LAST_MEMBER':
+      return TEAM_LAST_MEMBER_HINT;
+    case 'TEAM_HAS_SUBTEAMS':
+      return "delete the subteams first ('saltbox team show NAME' lists them)";
+    case 'TEAM_NAME_TAKEN':
+      return 'choose another team name (names of deleted teams are not reused)';
+    case 'DEVICE_NAME_TAKEN':
+      return "choose another --device-name ('saltbox device list' shows the names in use)";
     default:
       return undefined;
   }
@@ -274,6 +289,8 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
     exit: EXIT.failure,
     hint: () => 'ask an admin of the team (owners for owner changes)',
   },
+  CLIENT_TEAM_LAST_OWNER: { exit: EXIT.failure, hint: () => TEAM_LAST_OWNER_HINT },
+  CLIENT_TEAM_LAST_MEMBER: { exit: EXIT.failure, hint: () => TEAM_LAST_MEMBER_HINT },
   SALTPACK_TRUNCATED: {
     exit: EXIT.failure,
     hint: () => 'the input ended early; the file may be incomplete (an interrupted copy?)',

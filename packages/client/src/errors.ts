@@ -76,6 +76,10 @@ export const CLIENT_ERROR_CODES = [
   'CLIENT_WRONG_TEAM',
   /** The verified team chain does not give the caller the role this operation needs. */
   'CLIENT_TEAM_PERMISSION',
+  /** The change would leave a root team without an owner (make another member owner first). */
+  'CLIENT_TEAM_LAST_OWNER',
+  /** The change would leave a team without members (delete the team instead). */
+  'CLIENT_TEAM_LAST_MEMBER',
 ] as const;
 
 /** A client error code. */

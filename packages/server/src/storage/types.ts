@@ -283,6 +283,22 @@ export interface TeamStore {
 
   /** A member's key boxes for a team, optionally of one generation, by generation. */
   getTeamKeyBoxes(teamId: string, uid: string, generation?: number): Promise<TeamKeyBoxRecord[]>;
+
+  /**
+   * Deletes a team atomically: its links, members, key boxes, prevs and KV entries are erased;
+   * the team row stays, marked deleted, so its name and ID are never registered again (the
+   * getters above no longer return it). Refused while the team has live subteams, or when the
+   * tail moved since the caller checked the deleter's role.
+   *
+   * @returns `{ kvEntriesDeleted }`, or `'has_subteams'` (nothing changed).
+   * @throws ServerError `CHAIN_CONFLICT` when the stored tail is no longer `expectedTailSeqno`;
+   *   `TEAM_NOT_FOUND`.
+   */
+  deleteTeam(
+    teamId: string,
+    expectedTailSeqno: number,
+    nowMs: number,
+  ): Promise<{ kvEntriesDeleted: number } | 'has_subteams'>;
 }
 
 /** The server's storage. */
