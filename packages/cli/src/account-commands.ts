@@ -17,7 +17,7 @@ import {
   userFingerprint,
   writeAccountConfig,
 } from '@saltbox/client';
-import type { AccountConfig, DeviceView, NewPaperKey } from '@saltbox/client';
+import type { Account, AccountConfig, DeviceView, NewPaperKey } from '@saltbox/client';
 import { inProcessClient } from '@saltbox/keystore';
 import { fileFollowStore } from '@saltbox/provider';
 import { openFileKeystore } from '@saltbox/keystore/node';
@@ -465,12 +465,21 @@ export async function idCommand(flags: Flags, ctx: CommandContext): Promise<void
 /**
  * `saltbox follow USER`: records the user's verified identity (eldest key) in
  * `$SALTBOX_HOME/following.json`, which `verify_proofs=true` provider URLs check.
+ * `saltbox follow team:NAME` records the team's ID under the label `team:NAME`, which is what
+ * the provider checks for a team recipient (`@saltbox/provider`'s `teamResolver` gives the
+ * verified team ID as its identity): the team chain is loaded and verified first, so a
+ * deleted-and-recreated team or a forked chain is never followed.
  *
- * @throws CliError `CLI_NOT_LOGGED_IN`; ClientError codes.
+ * @throws CliError `CLI_NOT_LOGGED_IN`; ClientError codes (`CLIENT_TEAM_NOT_FOUND` for a team
+ *   the caller cannot see).
  */
 export async function followCommand(flags: Flags, ctx: CommandContext): Promise<void> {
   const username = onePositional(flags, 'the username');
   const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+  if (username.toLowerCase().startsWith('team:')) {
+    await followTeam(flags, ctx, account, username.slice(5));
+    return;
+  }
   const backend = await defaultBackend();
   const user = await account.users.load(username, { refresh: true });
   // The record `verify_proofs=true` checks (`@saltbox/provider`): the eldest key verified now.
@@ -489,4 +498,27 @@ export async function followCommand(flags: Flags, ctx: CommandContext): Promise<
   }
   ctx.console.stdout(`${formatFingerprint(fingerprint)}\n`);
   info(ctx.console, `following ${user.username}; compare this fingerprint with theirs out of band`);
+}
+
+async function followTeam(
+  flags: Flags,
+  ctx: CommandContext,
+  account: Account,
+  name: string,
+): Promise<void> {
+  const { teamTools } = await import('./team-commands.js');
+  const team = await (await teamTools(account)).loader.load(name, { refresh: true });
+  const label = `team:${team.name}`;
+  const followedAt = Date.now();
+  await fileFollowStore(home()).set(label, { identity: team.id, followedAt });
+  const members = team.members.map((m) => ({ username: m.username, role: m.role }));
+  if (bool(flags, 'json')) {
+    printJson(ctx, { team: team.name, teamId: team.id, members, followedAt });
+    return;
+  }
+  ctx.console.stdout(`${team.id}\n`);
+  info(
+    ctx.console,
+    `following ${label} (${members.length} verified member${members.length === 1 ? '' : 's'}); verify_proofs=true now accepts it`,
+  );
 }

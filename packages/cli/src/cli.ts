@@ -412,8 +412,12 @@ ${JSON_HELP}`,
     run: accountCommand('idCommand'),
   },
   follow: {
-    summary: "record a user's verified fingerprint (checked by verify_proofs)",
+    summary: "record a user's (or team's) verified identity (checked by verify_proofs)",
     usage: `usage: saltbox follow USER [--json]
+       saltbox follow team:NAME [--json]
+
+A user is recorded by their eldest key (a reset account is no longer followed); a
+team by its verified team ID (only members, and admins of a parent, can follow it).
 
 ${ACCOUNT_PASSPHRASE_HELP}
 ${JSON_HELP}`,

@@ -171,3 +171,34 @@ describe('leaving and deleting teams (#12.6)', { timeout: 600_000 }, () => {
     expect(again.stderr).toContain('names of deleted teams are not reused');
   });
 });
+
+describe('verify_proofs=true with a team recipient (#12.7)', { timeout: 600_000 }, () => {
+  const gina = newHome();
+
+  it('follow team:NAME pins the team ID the provider checks', async () => {
+    ok(await sb(gina, ['signup', 'gina', '--server', url, '--device-name', 'gina-pc']));
+    ok(await sb(gina, ['team', 'create', 'proofs']));
+    ok(await sb(gina, ['agent', 'start']));
+    try {
+      ok(await sb(gina, ['unlock']));
+      const plain = join(gina.dir, 'p.txt');
+      writeFileSync(plain, 'data key\n');
+      const ct = join(gina.dir, 'p.saltpack');
+      ok(await sb(gina, ['encrypt', '-r', 'gina', '-i', plain, '-o', ct]));
+      const url = 'keybase://team:proofs?verify_proofs=true';
+      const rewrap = ['rewrap', '--to', url, '-i', ct, '-o', join(gina.dir, 'out')];
+      const before = await sb(gina, rewrap);
+      expect(before.code).not.toBe(0);
+      expect(before.stderr).toContain("run 'saltbox follow team:proofs'");
+      const followed = json(await sb(gina, ['follow', 'team:proofs', '--json']));
+      const shown = json(await sb(gina, ['team', 'show', 'proofs', '--json']));
+      expect(followed).toMatchObject({ team: 'proofs', teamId: shown.teamId });
+      ok(await sb(gina, rewrap));
+      // A team the caller cannot see is not followed.
+      const missing = await sb(gina, ['follow', 'team:nosuchteam', '--json']);
+      expect(errorCode(missing)).toBe('CLIENT_TEAM_NOT_FOUND');
+    } finally {
+      await sb(gina, ['agent', 'stop']);
+    }
+  });
+});
