@@ -18,6 +18,7 @@ import {
   writeAccountConfig,
 } from '@saltbox/client';
 import type { Account, AccountConfig, DeviceView, NewPaperKey } from '@saltbox/client';
+import { isIdentityError, parsePaperKeyPhrase } from '@saltbox/identity';
 import { inProcessClient } from '@saltbox/keystore';
 import { fileFollowStore } from '@saltbox/provider';
 import { openFileKeystore } from '@saltbox/keystore/node';
@@ -66,12 +67,30 @@ function deviceJson(d: AccountConfig['device']): object {
 async function refuseIfLoggedIn(username?: string): Promise<void> {
   const existing = await readAccountConfig(home());
   if (existing === undefined) return;
-  // Logging in again as the same user is allowed (a oneshot paper key whose agent stopped).
-  if (existing.username === username?.toLowerCase()) return;
+  // Logging in again as the same user is allowed for a oneshot paper key (its agent stopped,
+  // so its keys are gone); a device in the keystore is still logged in: say so, ask nothing.
+  if (existing.username === username?.toLowerCase() && existing.oneshot) return;
   throw new CliError(
     'CLI_ALREADY_LOGGED_IN',
-    `this home already acts as ${existing.username} (${homePath('config.json')})`,
+    existing.username === username?.toLowerCase()
+      ? `already logged in as ${existing.username} with device "${existing.device.name}"`
+      : `this home already acts as ${existing.username} (${homePath('config.json')})`,
   );
+}
+
+/**
+ * Checks the paper key's form before anything else is done with it, so a mistyped word is the
+ * user's error with a hint, not a keystore argument error (spec keybase-identity §5.1).
+ *
+ * @throws CliError `CLI_BAD_PAPER_KEY` (the message counts words, never repeats them).
+ */
+async function checkPaperKey(phrase: string): Promise<void> {
+  try {
+    parsePaperKeyPhrase(await defaultBackend(), phrase);
+  } catch (e) {
+    if (!isIdentityError(e)) throw e;
+    throw new CliError('CLI_BAD_PAPER_KEY', `not a paper key: ${e.message}`, { cause: e });
+  }
 }
 
 function printPaperKey(ctx: CommandContext, paper: NewPaperKey): void {
@@ -157,15 +176,16 @@ async function readPaperKey(flags: Flags): Promise<string> {
  * the paper device lives only in the agent's memory; without one it is stored in the keystore
  * (the passphrase from `SALTBOX_PASSPHRASE` or `--passphrase-file` for bots and CI).
  *
- * @throws CliError `CLI_NO_PAPER_KEY`, `CLI_ALREADY_LOGGED_IN`; ClientError
- *   `CLIENT_PAPER_KEY_UNKNOWN`, `CLIENT_DEVICE_REVOKED`, …; KeystoreError
- *   `KEYSTORE_INVALID_ARGUMENT` for a malformed phrase.
+ * @throws CliError `CLI_NO_PAPER_KEY`, `CLI_BAD_PAPER_KEY` (a malformed phrase),
+ *   `CLI_ALREADY_LOGGED_IN` (another user, or this user with a device in the keystore);
+ *   ClientError `CLIENT_PAPER_KEY_UNKNOWN`, `CLIENT_DEVICE_REVOKED`, ….
  */
 export async function loginCommand(flags: Flags, ctx: CommandContext): Promise<void> {
   const username = onePositional(flags, 'the username');
   await refuseIfLoggedIn(username);
   const previous = await readAccountConfig(home());
   const phrase = await readPaperKey(flags);
+  await checkPaperKey(phrase);
   const server = serverUrl(str(flags, 'server'), previous);
   const ks = await openAccountKeystore({
     passphraseFile: str(flags, 'passphrase-file'),

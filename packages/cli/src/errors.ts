@@ -49,6 +49,8 @@ export type CliErrorCode =
   | 'CLI_DEVICE_MISSING'
   /** `login` needs a paper key and there is no flag, variable or standard input. */
   | 'CLI_NO_PAPER_KEY'
+  /** The paper key given to `login` is not a paper key phrase (word count, spelling, version). */
+  | 'CLI_BAD_PAPER_KEY'
   /** A `saltbox kv` request failed; the message is the `kvstore api` error text. */
   | 'CLI_KV'
   /** `saltbox kv get` found no value (never set or deleted). */
@@ -203,6 +205,11 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
   CLI_NO_PAPER_KEY: {
     exit: EXIT.usage,
     hint: () => 'pass the words on standard input, in SALTBOX_PAPERKEY, or with --paperkey "WORDS"',
+  },
+  CLI_BAD_PAPER_KEY: {
+    exit: EXIT.key,
+    hint: () =>
+      "a paper key is the 13 words 'saltbox signup' or 'saltbox device add --paper' printed; check the spelling of each word",
   },
   CLI_KV: { exit: EXIT.failure },
   CLI_KV_NO_VALUE: { exit: EXIT.failure },
@@ -365,10 +372,9 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
   },
   KEYSTORE_UNKNOWN_KEY: { exit: EXIT.key },
   KEYSTORE_REFUSED: { exit: EXIT.failure },
-  KEYSTORE_INVALID_ARGUMENT: {
-    exit: EXIT.failure,
-    hint: () => 'this is a bug in saltbox; please report it',
-  },
+  // Reached by user input too (a PGP key of an unsupported algorithm, an empty passphrase):
+  // the message says what is wrong; a paper key is checked by the CLI first (CLI_BAD_PAPER_KEY).
+  KEYSTORE_INVALID_ARGUMENT: { exit: EXIT.failure },
   KEYSTORE_UNKNOWN_METHOD: {
     exit: EXIT.failure,
     hint: () =>

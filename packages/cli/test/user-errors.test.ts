@@ -1,0 +1,95 @@
+/**
+ * A user's mistakes are coded errors with hints, never "this is a bug" (#12.8, #12.9), through
+ * the built CLI against a real `saltbox server` process: a mistyped paper key, a damaged
+ * keystore, absurd key-derivation parameters, `login` while logged in.
+ */
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  accountHomes,
+  ensureBuilt,
+  errorCode,
+  ok,
+  runAs as sb,
+  startAccountServer,
+} from './helpers.js';
+
+let stopServer = (): Promise<void> => Promise.resolve();
+let url = '';
+const { newHome, cleanup } = accountHomes();
+
+beforeAll(async () => {
+  await ensureBuilt();
+  const started = await startAccountServer();
+  url = started.url;
+  stopServer = started.stop;
+}, 120_000);
+
+afterAll(async () => {
+  await stopServer();
+  cleanup();
+});
+
+const BUG = 'this is a bug';
+
+describe('user errors are coded, with hints (#12.8)', { timeout: 600_000 }, () => {
+  const hank = newHome();
+  let phrase = '';
+
+  it('a mistyped paper key is CLI_BAD_PAPER_KEY, never a bug', async () => {
+    const up = ok(await sb(hank, ['signup', 'hank', '--server', url, '--device-name', 'hank-pc']));
+    phrase = up.out.trim();
+    const words = phrase.split(' ');
+    expect(words).toHaveLength(13);
+    const fresh = newHome();
+    for (const typo of [
+      words.slice(0, 12).join(' '), // a word left out
+      [...words.slice(0, 12), 'notaword'].join(' '), // a misspelled word
+    ]) {
+      const text = await sb(fresh, ['login', 'hank', '--server', url], { SALTBOX_PAPERKEY: typo });
+      expect(text.code).toBe(3);
+      expect(text.stderr).not.toContain(BUG);
+      expect(text.stderr).toContain('saltbox: not a paper key:');
+      expect(text.stderr).toContain('hint: a paper key is the 13 words');
+      // The words are never repeated back.
+      expect(text.stderr).not.toContain(words[2]!);
+      const j = await sb(fresh, ['login', 'hank', '--server', url, '--json'], {
+        SALTBOX_PAPERKEY: typo,
+      });
+      expect(errorCode(j)).toBe('CLI_BAD_PAPER_KEY');
+    }
+  });
+
+  it('login while logged in says so and asks for nothing', async () => {
+    const again = await sb(hank, ['login', 'hank', '--server', url, '--json']);
+    expect(errorCode(again)).toBe('CLI_ALREADY_LOGGED_IN');
+    const text = await sb(hank, ['login', 'hank', '--server', url], { SALTBOX_PAPERKEY: '' });
+    expect(text.code).toBe(2);
+    expect(text.stderr).toContain('saltbox: already logged in as hank with device "hank-pc"');
+    expect(text.stderr).toContain("hint: run 'saltbox logout' first");
+    expect(text.stderr).not.toContain('paper key');
+  });
+
+  it('a damaged keystore and absurd key-derivation parameters are KEYSTORE_CORRUPT', async () => {
+    const meta = join(hank.dir, 'keystore', 'meta.rec');
+    const good = readFileSync(meta, 'utf8');
+    const parsed = JSON.parse(good) as { kdf: Record<string, unknown> };
+    const copy = newHome();
+    cpSync(hank.dir, copy.dir, { recursive: true });
+    const copyMeta = join(copy.dir, 'keystore', 'meta.rec');
+    for (const bad of [
+      good.slice(0, 40),
+      JSON.stringify({ ...parsed, kdf: { ...parsed.kdf, N: 3 } }),
+      JSON.stringify({ ...parsed, kdf: { ...parsed.kdf, N: 2 ** 24, r: 64 } }),
+    ]) {
+      writeFileSync(copyMeta, bad);
+      const r = await sb(copy, ['whoami']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).not.toContain(BUG);
+      expect(r.stderr).toContain('hint: a file in the keystore directory is damaged');
+      expect(errorCode(await sb(copy, ['whoami', '--json']))).toBe('KEYSTORE_CORRUPT');
+    }
+    ok(await sb(hank, ['whoami']));
+  });
+});
