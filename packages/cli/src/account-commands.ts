@@ -357,12 +357,14 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
   const server = serverUrl(str(flags, 'server'), config);
   const backend = await defaultBackend();
   let reachable = false;
+  const api = new ApiClient({ baseUrl: server, backend, retry: { maxAttempts: 1 } });
   try {
-    await new ApiClient({ baseUrl: server, backend, retry: { maxAttempts: 1 } }).health();
+    await api.health();
     reachable = true;
   } catch {
     reachable = false;
   }
+  const deviceStatus = reachable && config ? await deviceStatusOf(api, config) : 'unknown';
   const paths = keystorePaths();
   const agent = await tryConnectAgent(paths.socketPath);
   let keystore: { state: string; via: 'agent' | 'in-process'; deviceHeld: boolean | null };
@@ -398,7 +400,7 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
       ? {
           username: config.username,
           uid: config.uid,
-          device: deviceJson(config.device),
+          device: { ...deviceJson(config.device), status: deviceStatus },
           oneshot: config.oneshot,
         }
       : null,
@@ -417,7 +419,9 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
       : `user:      none (run 'saltbox signup' or 'saltbox login')`,
     ...(config
       ? [
-          `device:    ${config.device.name} (${config.device.type}${config.oneshot ? ', paper key in the agent only' : ''})`,
+          `device:    ${config.device.name} (${config.device.type}${config.oneshot ? ', paper key in the agent only' : ''})${
+            deviceStatus === 'revoked' ? ', REVOKED' : ''
+          }`,
         ]
       : []),
     `keystore:  ${keystore.state} (${keystore.via === 'agent' ? 'through the agent' : paths.keystoreDir})${
@@ -426,6 +430,32 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
     `agent:     ${agentInfo.running ? `running (pid ${agentInfo.pid ?? '?'})` : 'not running'}`,
   ];
   ctx.console.stdout(`${lines.join('\n')}\n`);
+  if (deviceStatus === 'revoked')
+    info(
+      ctx.console,
+      `this device was revoked; log in again with a paper key ('saltbox logout', then 'saltbox login ${config!.username} --paperkey')`,
+    );
+}
+
+/**
+ * Whether the configured device's signing key is still a live sibkey, by the server's public
+ * directory (`/_/api/1.0/user/lookup.json`, no key needed: a revoked device can no longer sign
+ * requests). The server's word only, shown as a status: it cannot make a revoked key live,
+ * and every signed request is refused (`DEVICE_REVOKED`) anyway.
+ */
+async function deviceStatusOf(
+  api: ApiClient,
+  config: AccountConfig,
+): Promise<'active' | 'revoked' | 'unknown'> {
+  try {
+    const res = await api.keybaseLookup([config.username]);
+    const them = Array.isArray(res.them) ? res.them[0] : res.them;
+    const live = them?.public_keys.sibkeys;
+    if (live === undefined) return 'unknown';
+    return live.includes(config.device.signingKid) ? 'active' : 'revoked';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /**

@@ -786,7 +786,7 @@ ${IO_HELP}`,
   },
   lock: {
     summary: "lock the agent's keystore (drops every secret from its memory)",
-    usage: `usage: saltbox lock`,
+    usage: `usage: saltbox lock [--json]`,
     options: { ...common },
     run: keystoreCommand('lock'),
   },

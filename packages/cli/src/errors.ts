@@ -127,7 +127,7 @@ function serverHint(code: string | null | undefined): string | undefined {
     case 'TEAM_NAME_TAKEN':
       return 'choose another team name (names of deleted teams are not reused)';
     case 'DEVICE_NAME_TAKEN':
-      return "choose another --device-name ('saltbox device list' shows the names in use)";
+      return "choose another name ('saltbox device list' shows the names in use)";
     default:
       return undefined;
   }
@@ -261,6 +261,10 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
       "this device can no longer act for the account; log in with a paper key ('saltbox login USER --paperkey')",
   },
   CLIENT_DEVICE_NOT_FOUND: { exit: EXIT.usage, hint: () => "see 'saltbox device list'" },
+  CLIENT_DEVICE_NAME_TAKEN: {
+    exit: EXIT.usage,
+    hint: () => "choose another --name ('saltbox device list' shows the names in use)",
+  },
   CLIENT_KVSTORE_STATUS: { exit: EXIT.failure },
   CLIENT_KV_WRONG_REVISION: {
     exit: EXIT.failure,

@@ -1,7 +1,8 @@
 /**
  * A user's mistakes are coded errors with hints, never "this is a bug" (#12.8, #12.9), through
  * the built CLI against a real `saltbox server` process: a mistyped paper key, a damaged
- * keystore, absurd key-derivation parameters, `login` while logged in.
+ * keystore, absurd key-derivation parameters, `login` while logged in, duplicate device
+ * names, `status` of a revoked device, `lock --json`.
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -91,5 +92,52 @@ describe('user errors are coded, with hints (#12.8)', { timeout: 600_000 }, () =
       expect(errorCode(await sb(copy, ['whoami', '--json']))).toBe('KEYSTORE_CORRUPT');
     }
     ok(await sb(hank, ['whoami']));
+  });
+});
+
+describe('accounts and the agent say what is true (#12.9)', { timeout: 600_000 }, () => {
+  const ivy = newHome();
+  const ivyPaper = newHome();
+
+  it('duplicate and control-character device names are refused before anything is made', async () => {
+    const up = ok(await sb(ivy, ['signup', 'ivy', '--server', url, '--device-name', 'ivy-pc']));
+    const phrase = up.out.trim();
+    const dup = await sb(ivy, ['device', 'add', '--name', 'IVY-PC', '--json']);
+    expect(errorCode(dup)).toBe('CLIENT_DEVICE_NAME_TAKEN');
+    const text = await sb(ivy, ['device', 'add', '--name', 'ivy-pc']);
+    expect(text.code).toBe(2);
+    expect(text.stderr).toContain('already has an active device named "ivy-pc"');
+    expect(text.stderr).toContain('hint: choose another --name');
+    const evil = await sb(ivy, ['device', 'add', '--name', 'x\u001b]0;owned\u0007', '--json']);
+    expect(errorCode(evil)).toBe('CLIENT_INVALID_ARGUMENT');
+    const list = ok(await sb(ivy, ['device', 'list', '--json'])).out;
+    expect(JSON.parse(list).devices).toHaveLength(2); // ivy-pc and the paper key
+    // Status of a device revoked from elsewhere: the paper key logs in and revokes ivy-pc.
+    ok(await sb(ivyPaper, ['login', 'ivy', '--server', url], { SALTBOX_PAPERKEY: phrase }));
+    ok(await sb(ivyPaper, ['device', 'revoke', 'ivy-pc']));
+    const st = await sb(ivy, ['status', '--json']);
+    expect(JSON.parse(ok(st).out).account.device).toMatchObject({
+      name: 'ivy-pc',
+      status: 'revoked',
+    });
+    const human = ok(await sb(ivy, ['status']));
+    expect(human.out).toContain('ivy-pc (desktop), REVOKED');
+    expect(human.stderr).toContain('this device was revoked; log in again with a paper key');
+    expect(JSON.parse(ok(await sb(ivyPaper, ['status', '--json'])).out).account.device.status).toBe(
+      'active',
+    );
+  });
+
+  it('lock --json and unlock --json print one JSON object', async () => {
+    ok(await sb(ivyPaper, ['agent', 'start']));
+    try {
+      const unlocked = ok(await sb(ivyPaper, ['unlock', '--json']));
+      expect(JSON.parse(unlocked.out)).toMatchObject({ state: 'unlocked', created: false });
+      const locked = ok(await sb(ivyPaper, ['lock', '--json']));
+      expect(JSON.parse(locked.out)).toEqual({ state: 'locked' });
+      expect(locked.stderr).toBe('');
+    } finally {
+      await sb(ivyPaper, ['agent', 'stop']);
+    }
   });
 });
