@@ -28,7 +28,7 @@ import { CliError, usage } from './errors.js';
 import { defaultDeviceName, keystorePaths, tryConnectAgent } from './keystore-access.js';
 import { askSecretLine } from './passphrase.js';
 import { accountEnv, home, homePath, openAccountKeystore, serverUrl } from './session.js';
-import { info } from './ui.js';
+import { displayText, info } from './ui.js';
 
 /** The environment variable a paper key may come from (so it stays out of argv). */
 export const PAPERKEY_ENV = 'SALTBOX_PAPERKEY';
@@ -250,7 +250,7 @@ export async function logoutCommand(flags: Flags, ctx: CommandContext): Promise<
 
 function deviceLine(d: DeviceView): string {
   const mark = d.current ? '*' : ' ';
-  const name = (d.name ?? '?').padEnd(20);
+  const name = displayText(d.name ?? '?').padEnd(20);
   return `${mark} ${name} ${(d.type ?? '?').padEnd(8)} ${d.status.padEnd(8)} ${d.id}`;
 }
 
@@ -412,14 +412,14 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
     return;
   }
   const lines = [
-    `home:      ${status.home}`,
+    `home:      ${displayText(status.home)}`,
     `server:    ${server} (${reachable ? 'reachable' : 'not reachable'})`,
     config
       ? `user:      ${config.username}`
       : `user:      none (run 'saltbox signup' or 'saltbox login')`,
     ...(config
       ? [
-          `device:    ${config.device.name} (${config.device.type}${config.oneshot ? ', paper key in the agent only' : ''})${
+          `device:    ${displayText(config.device.name)} (${config.device.type}${config.oneshot ? ', paper key in the agent only' : ''})${
             deviceStatus === 'revoked' ? ', REVOKED' : ''
           }`,
         ]
@@ -500,7 +500,7 @@ export async function idCommand(flags: Flags, ctx: CommandContext): Promise<void
     'devices:',
     ...devices.map(
       (d) =>
-        `  ${(d.name ?? '?').padEnd(20)} ${(d.type ?? '?').padEnd(8)} ${d.status.padEnd(8)} ${d.keys
+        `  ${displayText(d.name ?? '?').padEnd(20)} ${displayText(d.type ?? '?').padEnd(8)} ${d.status.padEnd(8)} ${d.keys
           .filter((k) => k.role === 'subkey')
           .map((k) => k.kid)
           .join(' ')}`,

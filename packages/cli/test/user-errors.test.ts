@@ -141,3 +141,23 @@ describe('accounts and the agent say what is true (#12.9)', { timeout: 600_000 }
     }
   });
 });
+
+describe('names are escaped on the terminal, exact in JSON (#12.16)', { timeout: 600_000 }, () => {
+  const jay = newHome();
+
+  it('kv list prints a hostile entry key escaped; --json keeps it exact', async () => {
+    ok(await sb(jay, ['signup', 'jay', '--server', url, '--device-name', 'jay-pc']));
+    const key = 'k\u001b]0;owned\u0007\u009b2J\u202etxt';
+    ok(await sb(jay, ['kv', 'put', 'ns', key, 'v']));
+    const listed = ok(await sb(jay, ['kv', 'list', 'ns']));
+    expect(listed.out).toBe('k\\x1b]0;owned\\x07\\x9b2J\\u202etxt\t1\n');
+    expect(listed.out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/u);
+    const exact = JSON.parse(ok(await sb(jay, ['kv', 'list', 'ns', '--json'])).out) as {
+      entryKeys: { entryKey: string }[];
+    };
+    expect(exact.entryKeys.map((k) => k.entryKey)).toEqual([key]);
+    const ns = 'n\u001b[31ms';
+    ok(await sb(jay, ['kv', 'put', ns, 'k', 'v']));
+    expect(ok(await sb(jay, ['kv', 'list'])).out).toContain('n\\x1b[31ms\n');
+  });
+});
