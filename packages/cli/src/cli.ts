@@ -73,7 +73,9 @@ type TeamCommandName =
   | 'teamAddCommand'
   | 'teamRemoveCommand'
   | 'teamRoleCommand'
-  | 'teamRotateCommand';
+  | 'teamRotateCommand'
+  | 'teamLeaveCommand'
+  | 'teamDeleteCommand';
 
 /** A team command, loaded on use. */
 const teamCommand =
@@ -314,7 +316,7 @@ ${JSON_HELP}`,
     run: pgpCommand('pgpExportCommand'),
   },
   'team create': {
-    summary: 'create a team (or a subteam: acme.infra); you become its owner',
+    summary: 'create a team (you are its owner) or a subteam: acme.infra (you are its admin)',
     usage: `usage: saltbox team create NAME [--json]`,
     options: { ...account },
     positionals: true,
@@ -360,6 +362,29 @@ ${JSON_HELP}`,
     positionals: true,
     run: teamCommand('teamRoleCommand'),
   },
+  'team leave': {
+    summary: 'leave a team (the remaining admins rotate its key with their next change)',
+    usage: `usage: saltbox team leave NAME [--json]
+
+The last owner of a team cannot leave while others remain (make another member owner
+first), and the last member cannot leave at all (delete the team instead).`,
+    options: { ...account },
+    positionals: true,
+    run: teamCommand('teamLeaveCommand'),
+  },
+  'team delete': {
+    summary: 'delete a team, its keys and its KV data for every member (owners)',
+    usage: `usage: saltbox team delete NAME --yes [--json]
+
+      --yes               confirm: the team's KV entries are erased for every member
+
+The team's chain, members, keys and KV entries are erased on the server. Its name stays
+reserved and cannot be used for a new team. A team with subteams cannot be deleted: delete
+the subteams first (their admins, or the parent's, can). Implicit teams cannot be deleted.`,
+    options: { ...account, yes: { type: 'boolean' } },
+    positionals: true,
+    run: teamCommand('teamDeleteCommand'),
+  },
   'team rotate': {
     summary: "make a new generation of a team's key",
     usage: `usage: saltbox team rotate NAME [--json]`,
@@ -395,8 +420,12 @@ ${JSON_HELP}`,
     run: accountCommand('idCommand'),
   },
   follow: {
-    summary: "record a user's verified fingerprint (checked by verify_proofs)",
+    summary: "record a user's (or team's) verified identity (checked by verify_proofs)",
     usage: `usage: saltbox follow USER [--json]
+       saltbox follow team:NAME [--json]
+
+A user is recorded by their eldest key (a reset account is no longer followed); a
+team by its verified team ID (only members, and admins of a parent, can follow it).
 
 ${ACCOUNT_PASSPHRASE_HELP}
 ${JSON_HELP}`,
@@ -851,7 +880,7 @@ ${IO_HELP}`,
   },
   lock: {
     summary: "lock the agent's keystore (drops every secret from its memory)",
-    usage: `usage: saltbox lock`,
+    usage: `usage: saltbox lock [--json]`,
     options: { ...common },
     run: keystoreCommand('lock'),
   },

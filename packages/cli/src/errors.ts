@@ -49,6 +49,8 @@ export type CliErrorCode =
   | 'CLI_DEVICE_MISSING'
   /** `login` needs a paper key and there is no flag, variable or standard input. */
   | 'CLI_NO_PAPER_KEY'
+  /** The paper key given to `login` is not a paper key phrase (word count, spelling, version). */
+  | 'CLI_BAD_PAPER_KEY'
   /** A `saltbox kv` request failed; the message is the `kvstore api` error text. */
   | 'CLI_KV'
   /** `saltbox kv get` found no value (never set or deleted). */
@@ -104,6 +106,11 @@ const START_AGENT = "start one with 'saltbox agent start', then run 'saltbox unl
 const LYING_SERVER =
   'the server answered with data that does not verify; nothing was trusted or changed — check --server';
 
+const TEAM_LAST_OWNER_HINT =
+  "make another member owner first ('saltbox team role NAME USER owner'), or delete the team ('saltbox team delete NAME --yes')";
+const TEAM_LAST_MEMBER_HINT =
+  "to get rid of the team, delete it ('saltbox team delete NAME --yes')";
+
 /** Hints for the server's codes behind `CLIENT_HTTP`. */
 function serverHint(code: string | null | undefined): string | undefined {
   switch (code) {
@@ -129,6 +136,16 @@ function serverHint(code: string | null | undefined): string | undefined {
       return "this server signs up by invitation: ask its operator for a code ('saltbox server invite') and pass --invite CODE";
     case 'INVITE_INVALID':
       return 'the invite code is unknown or already used; check it, or ask the operator for a new one';
+    case 'TEAM_LAST_OWNER':
+      return TEAM_LAST_OWNER_HINT;
+    case 'TEAM_LAST_MEMBER':
+      return TEAM_LAST_MEMBER_HINT;
+    case 'TEAM_HAS_SUBTEAMS':
+      return "delete the subteams first ('saltbox team show NAME' lists them)";
+    case 'TEAM_NAME_TAKEN':
+      return 'choose another team name (names of deleted teams are not reused)';
+    case 'DEVICE_NAME_TAKEN':
+      return "choose another name ('saltbox device list' shows the names in use)";
     default:
       return undefined;
   }
@@ -207,6 +224,11 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
     exit: EXIT.usage,
     hint: () => 'pass the words on standard input, in SALTBOX_PAPERKEY, or with --paperkey "WORDS"',
   },
+  CLI_BAD_PAPER_KEY: {
+    exit: EXIT.key,
+    hint: () =>
+      "a paper key is the 13 words 'saltbox signup' or 'saltbox device add --paper' printed; check the spelling of each word",
+  },
   CLI_KV: { exit: EXIT.failure },
   CLI_KV_NO_VALUE: { exit: EXIT.failure },
   CLI_KV_UNAVAILABLE: { exit: EXIT.failure },
@@ -274,6 +296,10 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
       "this device can no longer act for the account; log in with a paper key ('saltbox login USER --paperkey')",
   },
   CLIENT_DEVICE_NOT_FOUND: { exit: EXIT.usage, hint: () => "see 'saltbox device list'" },
+  CLIENT_DEVICE_NAME_TAKEN: {
+    exit: EXIT.usage,
+    hint: () => "choose another --name ('saltbox device list' shows the names in use)",
+  },
   CLIENT_KVSTORE_STATUS: { exit: EXIT.failure },
   CLIENT_KV_WRONG_REVISION: {
     exit: EXIT.failure,
@@ -309,6 +335,8 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
     exit: EXIT.failure,
     hint: () => 'ask an admin of the team (owners for owner changes)',
   },
+  CLIENT_TEAM_LAST_OWNER: { exit: EXIT.failure, hint: () => TEAM_LAST_OWNER_HINT },
+  CLIENT_TEAM_LAST_MEMBER: { exit: EXIT.failure, hint: () => TEAM_LAST_MEMBER_HINT },
   SALTPACK_TRUNCATED: {
     exit: EXIT.failure,
     hint: () => 'the input ended early; the file may be incomplete (an interrupted copy?)',
@@ -383,10 +411,9 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
   },
   KEYSTORE_UNKNOWN_KEY: { exit: EXIT.key },
   KEYSTORE_REFUSED: { exit: EXIT.failure },
-  KEYSTORE_INVALID_ARGUMENT: {
-    exit: EXIT.failure,
-    hint: () => 'this is a bug in saltbox; please report it',
-  },
+  // Reached by user input too (a PGP key of an unsupported algorithm, an empty passphrase):
+  // the message says what is wrong; a paper key is checked by the CLI first (CLI_BAD_PAPER_KEY).
+  KEYSTORE_INVALID_ARGUMENT: { exit: EXIT.failure },
   KEYSTORE_UNKNOWN_METHOD: {
     exit: EXIT.failure,
     hint: () =>

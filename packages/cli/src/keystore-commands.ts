@@ -340,7 +340,8 @@ export async function unlock(flags: Flags, ctx: CommandContext): Promise<void> {
   try {
     const before = (await agent.status()).state;
     if (before === 'unlocked') {
-      info(ctx.console, 'the keystore is already unlocked');
+      if (bool(flags, 'json')) printJson(ctx, { state: 'unlocked', created: false, already: true });
+      else info(ctx.console, 'the keystore is already unlocked');
       return;
     }
     const create = before === 'uninitialized';
@@ -356,6 +357,10 @@ export async function unlock(flags: Flags, ctx: CommandContext): Promise<void> {
     });
     await agent.unlock({ passphrase, create });
     const { idleLockMs } = await agent.status();
+    if (bool(flags, 'json')) {
+      printJson(ctx, { state: 'unlocked', created: create, already: false, idleLockMs });
+      return;
+    }
     const after =
       idleLockMs === null ? '' : ` (locks again after ${formatDuration(idleLockMs)} unused)`;
     if (create) info(ctx.console, `created the keystore in ${paths.keystoreDir}, unlocked${after}`);
@@ -366,15 +371,17 @@ export async function unlock(flags: Flags, ctx: CommandContext): Promise<void> {
 }
 
 /**
- * `saltbox lock`: makes the agent drop every secret from memory.
+ * `saltbox lock`: makes the agent drop every secret from memory. With `--json`, one object on
+ * standard output (`{"state":"locked"}`), like every other `--json` command.
  *
  * @throws CliError `KEYSTORE_AGENT_NOT_RUNNING`.
  */
-export async function lock(_flags: Flags, ctx: CommandContext): Promise<void> {
+export async function lock(flags: Flags, ctx: CommandContext): Promise<void> {
   const agent = await requireAgent(keystorePaths(), 'without an agent nothing stays unlocked');
   try {
     await agent.lock();
-    info(ctx.console, 'keystore locked');
+    if (bool(flags, 'json')) printJson(ctx, { state: 'locked' });
+    else info(ctx.console, 'keystore locked');
   } finally {
     await agent.close();
   }

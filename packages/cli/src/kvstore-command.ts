@@ -12,6 +12,7 @@ import { KvstoreApi } from '@saltbox/client';
 import type { CommandContext, Flags } from './commands.js';
 import { CliError, ioError, usage } from './errors.js';
 import { openKvstoreBackend } from './kvstore-backend.js';
+import { displayText } from './ui.js';
 
 /** Go's `*PathError` text for a failed open, as Keybase prints it in a JSON reply. */
 function goOpenError(path: string, e: unknown): string {
@@ -251,10 +252,10 @@ export async function kvList(flags: Flags, ctx: CommandContext): Promise<void> {
   }
   if (namespace === undefined) {
     const names = (result.namespaces ?? []) as string[];
-    ctx.console.stdout(names.map((n) => `${n}\n`).join(''));
+    ctx.console.stdout(names.map((n) => `${displayText(n)}\n`).join(''));
   } else {
     const keys = (result.entryKeys ?? []) as { entryKey: string; revision: number }[];
-    ctx.console.stdout(keys.map((k) => `${k.entryKey}\t${k.revision}\n`).join(''));
+    ctx.console.stdout(keys.map((k) => `${displayText(k.entryKey)}\t${k.revision}\n`).join(''));
   }
 }
 

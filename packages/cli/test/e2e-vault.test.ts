@@ -151,6 +151,16 @@ describe('the vault bridge with real accounts', { timeout: 600_000 }, () => {
       VAULT_TOKEN: aliceBridge.token,
       SOPS_VAULT_URIS: `http://127.0.0.1:${alicePort}/v1/transit/keys/prod`,
     });
+    // #12.9: no alias "staging" and no user "staging": an error naming the alias file, no URI.
+    const unknown = await runAs(alice, ['sops', 'env', 'staging']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.out).toBe('');
+    expect(unknown.stderr).toContain('"staging" is not an alias in');
+    expect(unknown.stderr).toContain('vault-keys.json');
+    expect(unknown.stderr).toContain('hint: define the alias there');
+    // Recipients that exist need no alias: the bridge reads the name the same way.
+    const direct = parseExports(ok(await runAs(alice, ['sops', 'env', 'alice,bob'])).out);
+    expect(direct.SOPS_VAULT_URIS).toBe(`http://127.0.0.1:${alicePort}/v1/transit/keys/alice,bob`);
   });
 
   it("Pulumi's hashivault requests: encrypt to alice,bob; alice (TCP) and bob (Unix socket) decrypt; a wrong token is 403", async () => {

@@ -18,7 +18,7 @@ import {
   parseSigningPublicKey,
   userRecipientKids,
 } from '../src/recipients.js';
-import { reportError } from '../src/ui.js';
+import { displayText, reportError } from '../src/ui.js';
 
 const hex = 'ab'.repeat(32);
 
@@ -287,5 +287,25 @@ describe('keystore command helpers', () => {
     );
     const tooLong = readPassphrase({ prompt: 'x', env: { SALTBOX_PASSPHRASE: 'a'.repeat(5000) } });
     await expect(tooLong).rejects.toMatchObject({ code: 'CLI_BAD_PASSPHRASE' });
+  });
+});
+
+describe('displayText (#12.16)', () => {
+  it('escapes C0, DEL, C1 and bidi controls and leaves other text alone', () => {
+    expect(displayText('plain name, ünïcode ✓ 名前')).toBe('plain name, ünïcode ✓ 名前');
+    expect(displayText('a\u001b]52;c;ZXZpbA==\u0007b')).toBe('a\\x1b]52;c;ZXZpbA==\\x07b');
+    expect(displayText('\u009b31m\u007f')).toBe('\\x9b31m\\x7f');
+    expect(displayText('txt.\u202eexe\u2066')).toBe('txt.\\u202eexe\\u2066');
+    expect(displayText('tab\tnewline\n')).toBe('tab\\x09newline\\x0a');
+  });
+
+  it('reportError escapes a message that quotes a name', () => {
+    const err: string[] = [];
+    reportError(
+      { stdout: () => undefined, stderr: (t) => err.push(t) },
+      new CliError('CLI_KV', 'no entry "k\u001b[2J"'),
+      { json: false, context: {} },
+    );
+    expect(err.join('')).toBe('saltbox: no entry "k\\x1b[2J"\n');
   });
 });

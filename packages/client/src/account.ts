@@ -33,6 +33,7 @@ import {
 import type { BuiltLink, KidHex, LinkContext, RemoteLinkSigner } from '@saltbox/identity';
 import { isKeystoreError } from '@saltbox/keystore';
 import type { KeystoreApi } from '@saltbox/keystore';
+import { hasUnsafeDisplayCharacters } from '@saltbox/protocol';
 import type { ChainLink, PukBox } from '@saltbox/protocol';
 import type { AccountConfig, AccountDevice } from './account-config.js';
 import { ClientError, isClientError } from './errors.js';
@@ -140,11 +141,9 @@ function checkUsername(username: string): string {
 
 function checkDeviceName(name: string): string {
   const n = name.trim();
-  // Control characters (C0 and DEL) would garble every listing that prints the name.
-  const control = Array.from({ length: n.length }, (_, i) => n.charCodeAt(i)).some(
-    (c) => c < 0x20 || c === 0x7f,
-  );
-  if (n.length === 0 || n.length > 64 || control)
+  // Control characters (C0, DEL, C1) and bidi overrides would garble or disguise every listing
+  // that prints the name; the server refuses them too.
+  if (n.length === 0 || n.length > 64 || hasUnsafeDisplayCharacters(n))
     throw new ClientError('CLIENT_INVALID_ARGUMENT', 'device names are 1–64 printable characters');
   return n;
 }
@@ -576,13 +575,25 @@ export class Account {
    * reverse signature, `subkey`), boxing every PUK generation to it. The caller switches the
    * home's config to the returned device.
    *
-   * @throws ClientError `CLIENT_INVALID_ARGUMENT` (name), `CLIENT_DEVICE_REVOKED`,
-   *   `CLIENT_HTTP` (`CHAIN_CONFLICT` when another device appended first), `CLIENT_SIGNER`, ….
+   * @throws ClientError `CLIENT_INVALID_ARGUMENT` (name), `CLIENT_DEVICE_NAME_TAKEN` (an
+   *   active device has it, case-insensitively), `CLIENT_DEVICE_REVOKED`, `CLIENT_HTTP`
+   *   (`CHAIN_CONFLICT` when another device appended first), `CLIENT_SIGNER`, ….
    */
   async addDevice(options: { name: string; type?: ChainDeviceType }): Promise<AccountDevice> {
     const name = checkDeviceName(options.name);
     const type = options.type ?? 'desktop';
     const me = await this.me();
+    // Checked before a key is made; the server refuses it too (DEVICE_NAME_TAKEN).
+    if (
+      me.devices.some(
+        (d) => d.status === 'active' && d.name?.trim().toLowerCase() === name.toLowerCase(),
+      )
+    )
+      throw new ClientError(
+        'CLIENT_DEVICE_NAME_TAKEN',
+        `${me.username} already has an active device named "${name}"`,
+        { name },
+      );
     const device = await this.#env.keystore.createDevice({ name, type });
     const writer = this.#writer(me);
     await delegateDevice(this.#env, writer, this.config.device.signingKid, {

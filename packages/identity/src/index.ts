@@ -31,6 +31,7 @@ export * from './builders.js';
 export * from './lookup.js';
 export * from './team-chain.js';
 export * from './team-chain-keys.js';
+export * from './team-rules.js';
 export * from './team-link-signer.js';
 export {
   decodeChainTail,

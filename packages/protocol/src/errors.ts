@@ -62,6 +62,14 @@ export const ERROR_STATUS = {
   TEAM_NAME_TAKEN: 409,
   /** A key in the new links is already registered (to this or another user). */
   KEY_IN_USE: 409,
+  /** The user already has an active device of this name. */
+  DEVICE_NAME_TAKEN: 409,
+  /** The change would leave a root team without an owner. */
+  TEAM_LAST_OWNER: 409,
+  /** The change would leave a team without members (delete the team instead). */
+  TEAM_LAST_MEMBER: 409,
+  /** A team with subteams cannot be deleted; delete the subteams first. */
+  TEAM_HAS_SUBTEAMS: 409,
   /** The chain moved on since the client read it (another append won); refetch and retry. */
   CHAIN_CONFLICT: 409,
   /** The request body is larger than the server accepts. */

@@ -13,3 +13,4 @@ export * from './signing.js';
 export * from './routes.js';
 export * from './teams.js';
 export * from './kv.js';
+export * from './display-text.js';

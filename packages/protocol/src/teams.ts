@@ -83,6 +83,19 @@ export const teamTailSchema = z.object({
 export type TeamTail = z.infer<typeof teamTailSchema>;
 
 /**
+ * Reply to `DELETE /api/v1/teams/:team`: the team is gone (chain, members, keys, KV entries);
+ * its name and ID stay reserved, so a later team of that name is never taken for this one.
+ */
+export const teamDeletedSchema = z.object({
+  teamId: teamIdSchema,
+  name: z.string(),
+  /** How many KV entries (tombstones included) were erased with the team. */
+  kvEntriesDeleted: z.number().int().nonnegative(),
+});
+/** A team deletion reply. */
+export type TeamDeleted = z.infer<typeof teamDeletedSchema>;
+
+/**
  * `POST /api/v1/teams/:team/chain`: append `team.change_membership` / `team.rotate_key` links.
  * A new per-team-key generation (required whenever a member is removed) or a new member needs
  * `perTeamKey`.

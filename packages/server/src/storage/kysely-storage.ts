@@ -758,6 +758,7 @@ class KyselyTeamStore implements TeamStore {
             tail_seqno: team.tailSeqno,
             tail_link_id: team.tailLinkId,
             ctime: team.ctime,
+            deleted_at: null,
           })
           .execute();
         await insertTeamLinks(trx, team.teamId, input.links);
@@ -777,6 +778,7 @@ class KyselyTeamStore implements TeamStore {
       .selectFrom('teams')
       .selectAll()
       .where('team_id', '=', teamId)
+      .where('deleted_at', 'is', null)
       .executeTakeFirst();
     return r ? toTeam(r) : null;
   }
@@ -786,6 +788,7 @@ class KyselyTeamStore implements TeamStore {
       .selectFrom('teams')
       .selectAll()
       .where('name', '=', name)
+      .where('deleted_at', 'is', null)
       .executeTakeFirst();
     return r ? toTeam(r) : null;
   }
@@ -825,12 +828,14 @@ class KyselyTeamStore implements TeamStore {
           .set({ tail_seqno: last.seqno, tail_link_id: last.linkId })
           .where('team_id', '=', input.teamId)
           .where('tail_seqno', '=', input.expectedTailSeqno)
+          .where('deleted_at', 'is', null)
           .executeTakeFirst();
         if (Number(res.numUpdatedRows) !== 1) {
           const exists = await trx
             .selectFrom('teams')
             .select('team_id')
             .where('team_id', '=', input.teamId)
+            .where('deleted_at', 'is', null)
             .executeTakeFirst();
           if (!exists) throw fail('TEAM_NOT_FOUND', 'no such team');
           throw fail('CHAIN_CONFLICT', 'the chain changed since it was read; refetch and retry');
@@ -904,6 +909,49 @@ class KyselyTeamStore implements TeamStore {
       receiverKid: r.receiver_kid,
       box: r.box,
     }));
+  }
+
+  async deleteTeam(
+    teamId: string,
+    expectedTailSeqno: number,
+    nowMs: number,
+  ): Promise<{ kvEntriesDeleted: number } | 'has_subteams'> {
+    return this.#db.transaction().execute(async (trx) => {
+      const child = await trx
+        .selectFrom('teams')
+        .select('team_id')
+        .where('parent_id', '=', teamId)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (child !== undefined) return 'has_subteams' as const;
+      // Compare-and-swap on the tail, as for appends: a subteam announced (or a member changed)
+      // since the caller checked moves the tail, so this deletion then fails instead.
+      const res = await trx
+        .updateTable('teams')
+        .set({ deleted_at: nowMs })
+        .where('team_id', '=', teamId)
+        .where('tail_seqno', '=', expectedTailSeqno)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) {
+        const exists = await trx
+          .selectFrom('teams')
+          .select('team_id')
+          .where('team_id', '=', teamId)
+          .where('deleted_at', 'is', null)
+          .executeTakeFirst();
+        if (!exists) throw fail('TEAM_NOT_FOUND', 'no such team');
+        throw fail('CHAIN_CONFLICT', 'the chain changed since it was read; refetch and retry');
+      }
+      const kv = await trx
+        .deleteFrom('kv_entries')
+        .where('team_id', '=', teamId)
+        .executeTakeFirst();
+      await trx.deleteFrom('kv_team_seq').where('team_id', '=', teamId).execute();
+      for (const table of ['team_key_boxes', 'team_prevs', 'team_members', 'team_links'] as const)
+        await trx.deleteFrom(table).where('team_id', '=', teamId).execute();
+      return { kvEntriesDeleted: Number(kv.numDeletedRows) };
+    });
   }
 
   async currentKeyGeneration(teamId: string): Promise<number> {

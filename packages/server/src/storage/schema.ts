@@ -95,6 +95,11 @@ export interface TeamsTable {
   tail_seqno: number;
   tail_link_id: string;
   ctime: number | string;
+  /**
+   * Unix ms of `team delete`, else null. A deleted team keeps this row only: its name and ID
+   * stay reserved, so a later team of that name can never pass for it.
+   */
+  deleted_at: number | string | null;
 }
 
 /** `team_links`: one row per team chain link. */
@@ -339,6 +344,14 @@ const m0006SignupInvites: Migration = {
     await db.schema.dropTable('signup_invites').execute();
   },
 };
+const m0006TeamDeletion: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await db.schema.alterTable('teams').addColumn('deleted_at', 'bigint').execute();
+  },
+  async down(db: Kysely<any>): Promise<void> {
+    await db.schema.alterTable('teams').dropColumn('deleted_at').execute();
+  },
+};
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** Every migration, by name; names sort in application order. */
@@ -349,6 +362,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0004_team_prevs': m0004TeamPrevs,
   '0005_pgp_bundles': m0005PgpBundles,
   '0006_signup_invites': m0006SignupInvites,
+  '0006b_team_deletion': m0006TeamDeletion,
 };
 
 /** The in-code migration provider (no migration files to ship or find at run time). */

@@ -294,9 +294,24 @@ export interface TeamStore {
    * 0 for an unknown team or one without keys.
    */
   currentKeyGeneration(teamId: string): Promise<number>;
+
+  /**
+   * Deletes a team atomically: its links, members, key boxes, prevs and KV entries are erased;
+   * the team row stays, marked deleted, so its name and ID are never registered again (the
+   * getters above no longer return it). Refused while the team has live subteams, or when the
+   * tail moved since the caller checked the deleter's role.
+   *
+   * @returns `{ kvEntriesDeleted }`, or `'has_subteams'` (nothing changed).
+   * @throws ServerError `CHAIN_CONFLICT` when the stored tail is no longer `expectedTailSeqno`;
+   *   `TEAM_NOT_FOUND`.
+   */
+  deleteTeam(
+    teamId: string,
+    expectedTailSeqno: number,
+    nowMs: number,
+  ): Promise<{ kvEntriesDeleted: number } | 'has_subteams'>;
 }
 
-/** The server's storage. */
 /** Sign-up invite codes (issue #12.15), by the SHA-256 of the code. */
 export interface InviteStore {
   /**
@@ -309,6 +324,7 @@ export interface InviteStore {
   countUnusedInvites(): Promise<number>;
 }
 
+/** The server's storage. */
 export interface Storage {
   /** `sqlite` or `postgres`. */
   readonly dialect: 'sqlite' | 'postgres';
