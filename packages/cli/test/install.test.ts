@@ -140,6 +140,10 @@ describe('npm pack + npm install -g into a fresh prefix', () => {
     expect(existsSync(join(installed, 'cli/dist/.tsbuildinfo'))).toBe(false);
     expect(await ok('saltbox --version')).toBe('saltbox 0.1.0\n');
     expect(await ok('saltbox-keybase --version')).toContain('saltbox-keybase 0.1.0');
+    // Shell completion from the installed command table.
+    expect(await ok('source <(saltbox completion bash) && complete -p saltbox')).toBe(
+      'complete -F _saltbox saltbox\n',
+    );
     // Run by hand, the plugin says it is age's to run.
     const plugin = await sh('age-plugin-saltbox');
     expect(plugin.code).toBe(2);
