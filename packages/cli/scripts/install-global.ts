@@ -24,7 +24,7 @@ interface Manifest {
 const manifest = (dir: string): Manifest =>
   JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest;
 
-/** The workspaces that are published (the web app is private: the server bundles it). */
+/** The workspaces that are published (all of them; a private one would be skipped). */
 export function publishableWorkspaces(): string[] {
   return (manifest(root).workspaces ?? []).filter((w) => manifest(join(root, w)).private !== true);
 }

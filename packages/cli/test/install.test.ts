@@ -4,7 +4,7 @@
  * the repository (from npm's cache: `--prefer-offline`; better-sqlite3's addon is built by its
  * install script, sodium-native's ships prebuilt). Then, from a temporary directory with only
  * that prefix, node and the system on PATH and a minimal environment, the installed commands
- * run a server, sign up, put and get a value (also through `saltbox-keybase`), encrypt and
+ * run a server (which serves the browser app at /), sign up, put and get a value (also through `saltbox-keybase`), encrypt and
  * decrypt, and Debian's real `age` encrypts and decrypts through `age-plugin-saltbox`.
  *
  * About 1.5–2 minutes, nearly all of it compiling better-sqlite3 (measured in the README).
@@ -86,6 +86,12 @@ function installInto(dir: string): { seconds: number; output: string } {
 
 beforeAll(async () => {
   await ensureBuilt();
+  // The web app's bundle goes into @saltbox/web's tarball (npm test's build makes it too).
+  if (!existsSync(join(ROOT, 'packages/web/dist/index.html'))) {
+    execFileSync(process.execPath, [join(ROOT, 'packages/web/scripts/build.mjs')], {
+      stdio: 'inherit',
+    });
+  }
   execFileSync('sh', [join(ROOT, 'packages/provider/scripts/ensure-age.sh')], {
     stdio: 'inherit',
   });
@@ -176,6 +182,10 @@ describe('npm pack + npm install -g into a fresh prefix', () => {
     });
     // The SQLite database is where --data said, relative to the user's directory.
     expect(existsSync(join(cwd, 'server'))).toBe(true);
+    // The browser app came with the server (@saltbox/web, a dependency of @saltbox/server).
+    const page = await fetch(`${serverUrl}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>saltbox</title>');
 
     const paper = await ok(`saltbox signup alice --server ${serverUrl} --device-name installed`);
     expect(paper.trim().split(/\s+/)).toHaveLength(13);

@@ -36,18 +36,32 @@ const workspaces = (root.workspaces ?? []).map((dir) => ({ dir, pkg: read(dir) }
 const versions = new Map(workspaces.map((w) => [w.pkg.name, w.pkg.version]));
 
 describe('package manifests', () => {
-  it('every workspace but the web app is published, and install:global packs exactly those', () => {
-    const published = workspaces.filter((w) => w.pkg.private !== true).map((w) => w.dir);
-    expect(published).toEqual(workspaces.map((w) => w.dir).filter((d) => d !== 'packages/web'));
-    expect(publishableWorkspaces()).toEqual(published);
+  it('every workspace is published, and install:global packs every one', () => {
+    expect(workspaces.filter((w) => w.pkg.private === true)).toEqual([]);
+    expect(publishableWorkspaces()).toEqual(workspaces.map((w) => w.dir));
   });
 
-  for (const { dir, pkg } of workspaces.filter((w) => w.pkg.private !== true)) {
-    it(`${pkg.name}: description, licence, engines, repository, files, exports, prepack`, () => {
+  for (const { dir, pkg } of workspaces) {
+    it(`${pkg.name}: description, licence, engines, repository`, () => {
       expect(pkg.description?.length ?? 0).toBeGreaterThan(10);
       expect(pkg.license).toBe(root.license);
       expect(pkg.engines).toEqual(root.engines);
       expect(pkg.repository).toEqual({ ...root.repository, directory: dir });
+    });
+  }
+
+  it('the web app ships its bundle (no source maps), is built on pack, and comes with the server', () => {
+    const web = read('packages/web');
+    expect(web.files).toEqual(['dist', '!dist/*.map']);
+    expect(web.scripts?.prepack).toBe(web.scripts?.build);
+    // Bundled: the workspace packages it uses are build-time only.
+    expect(Object.keys(web.dependencies ?? {})).toEqual([]);
+    // The server serves it at / when @saltbox/web resolves from it (static-files.ts).
+    expect(read('packages/server').dependencies?.['@saltbox/web']).toBe(web.version);
+  });
+
+  for (const { pkg } of workspaces.filter((w) => w.dir !== 'packages/web')) {
+    it(`${pkg.name}: files, exports, prepack`, () => {
       // dist is what runs; src is what the `source` export condition and the source maps name.
       expect(pkg.files).toEqual(expect.arrayContaining(['dist', 'src', '!dist/.tsbuildinfo']));
       expect(pkg.scripts?.prepack).toBe('tsc -b');
