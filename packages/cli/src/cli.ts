@@ -50,6 +50,8 @@ interface CommandSpec {
   options: OptionSpec;
   /** Takes positional arguments (a username, a device); they arrive as `flags._positionals`. */
   positionals?: boolean;
+  /** The fixed words the positional arguments can be, for shell completion (`completion.ts`). */
+  choices?: readonly string[];
   /** Resolves to the exit code when the command has its own (`run`: the child's), else 0. */
   run(flags: Flags, ctx: CommandContext): Promise<void> | Promise<number>;
 }
@@ -639,6 +641,25 @@ ${PASSPHRASE_HELP}
       'passphrase-file': key['passphrase-file'],
     },
     run: keystoreCommand('unlock'),
+  },
+  completion: {
+    summary: 'print a shell completion script (bash, zsh or fish)',
+    usage: `usage: saltbox completion bash|zsh|fish
+
+Prints a completion script for the shell, made from this saltbox's commands and
+flags: commands, subcommands, flags, and file names for flags that take a value.
+
+  bash   in ~/.bashrc:  source <(saltbox completion bash)
+  zsh    saltbox completion zsh > "\${fpath[1]}/_saltbox" (then restart zsh), or in
+         ~/.zshrc after compinit:  source <(saltbox completion zsh)
+  fish   saltbox completion fish > ~/.config/fish/completions/saltbox.fish`,
+    options: { help: common.help },
+    positionals: true,
+    choices: ['bash', 'zsh', 'fish'],
+    run: async (flags, ctx) => {
+      const { completionCommand } = await import('./completion.js');
+      completionCommand(flags, ctx, COMMANDS);
+    },
   },
   server: {
     summary: 'run the directory and storage server (SQLite by default, or PostgreSQL)',
