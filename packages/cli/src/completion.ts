@@ -65,32 +65,55 @@ interface Model {
   commands: Command[];
 }
 
-/** Builds the {@link Model} from the command table. */
+/**
+ * Builds the {@link Model} from the command table. A word that is both a plain command and a
+ * group (`server` runs the server; `server invite` makes a code) stays one plain command whose
+ * argument may be the group's subcommands, with the flags of both: one word, completed once.
+ */
 function model(commands: Readonly<Record<string, CompletableCommand>>): Model {
   const top: Word[] = [];
   const groups = new Map<string, Word[]>();
   const list: Command[] = [];
+  const byKey = new Map<string, Command>();
+  const flagsOf = (spec: CompletableCommand): Flag[] =>
+    Object.entries(spec.options).map(([long, o]) => ({
+      long,
+      short: o.short,
+      value: o.type === 'string',
+      multiple: o.multiple === true,
+    }));
+  for (const [key, spec] of Object.entries(commands)) {
+    if (key.includes(' ')) continue;
+    top.push({ word: key, summary: spec.summary });
+    const command: Command = {
+      key,
+      flags: flagsOf(spec),
+      args: spec.positionals !== true ? 'none' : (spec.choices ?? 'any'),
+    };
+    list.push(command);
+    byKey.set(key, command);
+  }
   for (const [key, spec] of Object.entries(commands)) {
     const [first = key, sub] = key.split(' ');
-    if (sub === undefined) {
-      top.push({ word: key, summary: spec.summary });
-    } else {
-      let subs = groups.get(first);
-      if (subs === undefined) {
-        subs = [];
-        groups.set(first, subs);
-        top.push({ word: first, summary: '' });
-      }
-      subs.push({ word: sub, summary: spec.summary });
+    if (sub === undefined) continue;
+    const plain = byKey.get(first);
+    if (plain !== undefined) {
+      const before = plain.args === 'none' || plain.args === 'any' ? [] : plain.args;
+      plain.args = [...before, sub];
+      for (const f of flagsOf(spec))
+        if (!plain.flags.some((g) => g.long === f.long)) plain.flags.push(f);
+      continue;
     }
+    let subs = groups.get(first);
+    if (subs === undefined) {
+      subs = [];
+      groups.set(first, subs);
+      top.push({ word: first, summary: '' });
+    }
+    subs.push({ word: sub, summary: spec.summary });
     list.push({
       key,
-      flags: Object.entries(spec.options).map(([long, o]) => ({
-        long,
-        short: o.short,
-        value: o.type === 'string',
-        multiple: o.multiple === true,
-      })),
+      flags: flagsOf(spec),
       args: spec.positionals !== true ? 'none' : (spec.choices ?? 'any'),
     });
   }

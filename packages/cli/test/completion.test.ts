@@ -46,14 +46,28 @@ for (const key of keys) {
   if (sub !== undefined) groups.set(g!, [...(groups.get(g!) ?? []), sub]);
 }
 const topWords = [...new Set(keys.map((k) => k.split(' ')[0]!))].sort();
-const flagsOf = (key: string): string[] =>
-  Object.entries(COMMANDS[key]!.options)
-    .flatMap(([name, o]) =>
-      name.length === 1
-        ? [`-${name}`]
-        : [...(o.short === undefined ? [] : [`-${o.short}`]), `--${name}`],
-    )
-    .sort();
+const ownFlags = (key: string): string[] =>
+  Object.entries(COMMANDS[key]!.options).flatMap(([name, o]) =>
+    name.length === 1
+      ? [`-${name}`]
+      : [...(o.short === undefined ? [] : [`-${o.short}`]), `--${name}`],
+  );
+/**
+ * A word that is a plain command and a group too (`server`, `server invite`) completes as one
+ * command: its argument may be a subcommand, and it takes the flags of all of them.
+ */
+const hybrid = (key: string): string | undefined => {
+  const first = key.split(' ')[0]!;
+  return Object.hasOwn(COMMANDS, first) && groups.has(first) ? first : undefined;
+};
+const flagsOf = (key: string): string[] => {
+  const h = hybrid(key);
+  const all =
+    h === undefined
+      ? ownFlags(key)
+      : [h, ...groups.get(h)!.map((s) => `${h} ${s}`)].flatMap(ownFlags);
+  return [...new Set(all)].sort();
+};
 
 const sq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
