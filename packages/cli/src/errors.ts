@@ -277,6 +277,11 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
   },
   CLIENT_LOOKUP_MISMATCH: { exit: EXIT.failure, hint: () => LYING_SERVER },
   CLIENT_KEY_BOX_INVALID: { exit: EXIT.failure, hint: () => LYING_SERVER },
+  CLIENT_SESSION_UNAVAILABLE: {
+    exit: EXIT.failure,
+    hint: () =>
+      "start and unlock an agent ('saltbox agent start', 'saltbox unlock') or set SALTBOX_PASSPHRASE",
+  },
   CLIENT_STORE: {
     exit: EXIT.io,
     hint: () =>

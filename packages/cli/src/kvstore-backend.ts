@@ -9,6 +9,7 @@
  */
 import { join } from 'node:path';
 import {
+  ClientError,
   KV_CACHE_FILE,
   KvClient,
   KvRollbackCache,
@@ -26,7 +27,7 @@ import {
   KEYBASE_STATUS,
 } from '@saltbox/client';
 import type { KvstoreBackend, VerifiedTeam } from '@saltbox/client';
-import { CliError } from './errors.js';
+import { CliError, describe, toCliError } from './errors.js';
 import { saltboxHome } from './keys.js';
 
 const notLoggedIn = (): Promise<never> => Promise.reject(new CliError('CLI_KV', 'not logged in'));
@@ -45,6 +46,35 @@ const loggedOut: KvstoreBackend<never> & { close(): Promise<void> } = {
   listNamespaces: notLoggedIn,
   listEntryKeys: notLoggedIn,
 };
+
+/**
+ * The backend of a home whose session cannot be opened (a locked keystore with no passphrase,
+ * an unreachable agent, a damaged config): every request is answered with that error, so
+ * `kvstore api` still gives one JSON reply per request and exits 0 (the bot contract).
+ */
+export function unavailableBackend(
+  error: unknown,
+): KvstoreBackend<never> & { close(): Promise<void> } {
+  // The reply carries the CLI's secret-free message and hint (the dispatcher passes client
+  // errors' messages through, and nothing else).
+  const cli = toCliError(error);
+  const hint = describe(cli, { command: 'kvstore api' }).hint;
+  const reason = new ClientError(
+    'CLIENT_SESSION_UNAVAILABLE',
+    hint === undefined ? cli.message : `${cli.message} (${hint})`,
+  );
+  const fail = (): Promise<never> => Promise.reject(reason);
+  return {
+    close: () => Promise.resolve(),
+    currentUsername: fail,
+    resolveTeam: fail,
+    get: fail,
+    put: fail,
+    del: fail,
+    listNamespaces: fail,
+    listEntryKeys: fail,
+  };
+}
 
 /** KvClient's codes as Keybase's status errors; everything else is passed on (code 0). */
 function keybaseError(e: unknown): unknown {

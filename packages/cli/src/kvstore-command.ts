@@ -11,7 +11,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { KvstoreApi } from '@saltbox/client';
 import type { CommandContext, Flags } from './commands.js';
 import { CliError, ioError, usage } from './errors.js';
-import { openKvstoreBackend } from './kvstore-backend.js';
+import { openKvstoreBackend, unavailableBackend } from './kvstore-backend.js';
 import { displayText } from './ui.js';
 
 /** Go's `*PathError` text for a failed open, as Keybase prints it in a JSON reply. */
@@ -83,7 +83,9 @@ export async function kvstoreApiCommand(flags: Flags, ctx: CommandContext): Prom
     } else {
       input = process.stdin;
     }
-    const api = new KvstoreApi(await openKvstoreBackend(), { pretty });
+    // A session that cannot be opened is a reply per request, not a crash (bot contract).
+    const backend = await openKvstoreBackend().catch(unavailableBackend);
+    const api = new KvstoreApi(backend, { pretty });
     await api.run(input, async (reply) => {
       if (out) await out.write(reply);
       else ctx.console.stdout(reply);

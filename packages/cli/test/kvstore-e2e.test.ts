@@ -106,6 +106,27 @@ describe('saltbox kv end to end', { timeout: 600_000 }, () => {
     );
   });
 
+  it('kvstore api answers every request in JSON, exit 0, when the keystore cannot be opened', async () => {
+    // No passphrase and no agent: the session cannot open. Keybase's bots still need one
+    // JSON reply per request (before, this was exit 1 and no JSON at all).
+    const locked = { ...alice, env: { ...alice.env, SALTBOX_PASSPHRASE: '' } };
+    const request = JSON.stringify({
+      method: 'get',
+      params: { version: 1, options: { namespace: 'ns', entryKey: 'k' } },
+    });
+    const r = await sb(locked, ['kvstore', 'api', '-m', request + request]);
+    expect(r.code).toBe(0);
+    const lines = r.out.split('\n');
+    expect(lines).toHaveLength(3);
+    for (const line of lines.slice(0, 2)) {
+      const reply = JSON.parse(line) as { error: { code: number; message: string } };
+      expect(reply.error.code).toBe(0);
+      expect(reply.error.message).toMatch(/passphrase/);
+      expect(reply.error.message).toMatch(/saltbox unlock|SALTBOX_PASSPHRASE/);
+    }
+    expect(lines[2]).toBe('');
+  });
+
   it('kv put -i / kv get: the exact limit round-trips, limit + 1 fails with the size error (#12.1)', async () => {
     const file = join(alice.dir, 'value.txt');
     const exact = `${'z'.repeat(LIMIT - 3)}é\n`; // multi-byte and a newline, LIMIT bytes

@@ -82,6 +82,11 @@ export const CLIENT_ERROR_CODES = [
   'CLIENT_TEAM_LAST_OWNER',
   /** The change would leave a team without members (delete the team instead). */
   'CLIENT_TEAM_LAST_MEMBER',
+  /**
+   * The local session behind a long-lived interface (the keystore, the agent, the account's
+   * files) could not be opened; the message says why (as `kvstore api` replies).
+   */
+  'CLIENT_SESSION_UNAVAILABLE',
 ] as const;
 
 /** A client error code. */
