@@ -17,7 +17,8 @@ import {
   userFingerprint,
   writeAccountConfig,
 } from '@saltbox/client';
-import type { AccountConfig, DeviceView, NewPaperKey } from '@saltbox/client';
+import type { Account, AccountConfig, DeviceView, NewPaperKey } from '@saltbox/client';
+import { isIdentityError, parsePaperKeyPhrase } from '@saltbox/identity';
 import { inProcessClient } from '@saltbox/keystore';
 import { fileFollowStore } from '@saltbox/provider';
 import { openFileKeystore } from '@saltbox/keystore/node';
@@ -27,7 +28,7 @@ import { CliError, usage } from './errors.js';
 import { defaultDeviceName, keystorePaths, tryConnectAgent } from './keystore-access.js';
 import { askSecretLine } from './passphrase.js';
 import { accountEnv, home, homePath, openAccountKeystore, serverUrl } from './session.js';
-import { info } from './ui.js';
+import { displayText, info } from './ui.js';
 
 /** The environment variable a paper key may come from (so it stays out of argv). */
 export const PAPERKEY_ENV = 'SALTBOX_PAPERKEY';
@@ -66,12 +67,30 @@ function deviceJson(d: AccountConfig['device']): object {
 async function refuseIfLoggedIn(username?: string): Promise<void> {
   const existing = await readAccountConfig(home());
   if (existing === undefined) return;
-  // Logging in again as the same user is allowed (a oneshot paper key whose agent stopped).
-  if (existing.username === username?.toLowerCase()) return;
+  // Logging in again as the same user is allowed for a oneshot paper key (its agent stopped,
+  // so its keys are gone); a device in the keystore is still logged in: say so, ask nothing.
+  if (existing.username === username?.toLowerCase() && existing.oneshot) return;
   throw new CliError(
     'CLI_ALREADY_LOGGED_IN',
-    `this home already acts as ${existing.username} (${homePath('config.json')})`,
+    existing.username === username?.toLowerCase()
+      ? `already logged in as ${existing.username} with device "${existing.device.name}"`
+      : `this home already acts as ${existing.username} (${homePath('config.json')})`,
   );
+}
+
+/**
+ * Checks the paper key's form before anything else is done with it, so a mistyped word is the
+ * user's error with a hint, not a keystore argument error (spec keybase-identity §5.1).
+ *
+ * @throws CliError `CLI_BAD_PAPER_KEY` (the message counts words, never repeats them).
+ */
+async function checkPaperKey(phrase: string): Promise<void> {
+  try {
+    parsePaperKeyPhrase(await defaultBackend(), phrase);
+  } catch (e) {
+    if (!isIdentityError(e)) throw e;
+    throw new CliError('CLI_BAD_PAPER_KEY', `not a paper key: ${e.message}`, { cause: e });
+  }
 }
 
 function printPaperKey(ctx: CommandContext, paper: NewPaperKey): void {
@@ -100,9 +119,11 @@ export async function signupCommand(flags: Flags, ctx: CommandContext): Promise<
   });
   try {
     const env = await accountEnv(server, ks);
+    const invite = str(flags, 'invite');
     const r = await clientSignup(env, {
       username,
       deviceName: str(flags, 'device-name') ?? defaultDeviceName(),
+      ...(invite === undefined ? {} : { invite }),
     });
     await writeAccountConfig(r.config, home());
     if (bool(flags, 'json')) {
@@ -157,15 +178,16 @@ async function readPaperKey(flags: Flags): Promise<string> {
  * the paper device lives only in the agent's memory; without one it is stored in the keystore
  * (the passphrase from `SALTBOX_PASSPHRASE` or `--passphrase-file` for bots and CI).
  *
- * @throws CliError `CLI_NO_PAPER_KEY`, `CLI_ALREADY_LOGGED_IN`; ClientError
- *   `CLIENT_PAPER_KEY_UNKNOWN`, `CLIENT_DEVICE_REVOKED`, …; KeystoreError
- *   `KEYSTORE_INVALID_ARGUMENT` for a malformed phrase.
+ * @throws CliError `CLI_NO_PAPER_KEY`, `CLI_BAD_PAPER_KEY` (a malformed phrase),
+ *   `CLI_ALREADY_LOGGED_IN` (another user, or this user with a device in the keystore);
+ *   ClientError `CLIENT_PAPER_KEY_UNKNOWN`, `CLIENT_DEVICE_REVOKED`, ….
  */
 export async function loginCommand(flags: Flags, ctx: CommandContext): Promise<void> {
   const username = onePositional(flags, 'the username');
   await refuseIfLoggedIn(username);
   const previous = await readAccountConfig(home());
   const phrase = await readPaperKey(flags);
+  await checkPaperKey(phrase);
   const server = serverUrl(str(flags, 'server'), previous);
   const ks = await openAccountKeystore({
     passphraseFile: str(flags, 'passphrase-file'),
@@ -230,7 +252,7 @@ export async function logoutCommand(flags: Flags, ctx: CommandContext): Promise<
 
 function deviceLine(d: DeviceView): string {
   const mark = d.current ? '*' : ' ';
-  const name = (d.name ?? '?').padEnd(20);
+  const name = displayText(d.name ?? '?').padEnd(20);
   return `${mark} ${name} ${(d.type ?? '?').padEnd(8)} ${d.status.padEnd(8)} ${d.id}`;
 }
 
@@ -337,12 +359,14 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
   const server = serverUrl(str(flags, 'server'), config);
   const backend = await defaultBackend();
   let reachable = false;
+  const api = new ApiClient({ baseUrl: server, backend, retry: { maxAttempts: 1 } });
   try {
-    await new ApiClient({ baseUrl: server, backend, retry: { maxAttempts: 1 } }).health();
+    await api.health();
     reachable = true;
   } catch {
     reachable = false;
   }
+  const deviceStatus = reachable && config ? await deviceStatusOf(api, config) : 'unknown';
   const paths = keystorePaths();
   const agent = await tryConnectAgent(paths.socketPath);
   let keystore: { state: string; via: 'agent' | 'in-process'; deviceHeld: boolean | null };
@@ -378,7 +402,7 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
       ? {
           username: config.username,
           uid: config.uid,
-          device: deviceJson(config.device),
+          device: { ...deviceJson(config.device), status: deviceStatus },
           oneshot: config.oneshot,
         }
       : null,
@@ -390,14 +414,16 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
     return;
   }
   const lines = [
-    `home:      ${status.home}`,
+    `home:      ${displayText(status.home)}`,
     `server:    ${server} (${reachable ? 'reachable' : 'not reachable'})`,
     config
       ? `user:      ${config.username}`
       : `user:      none (run 'saltbox signup' or 'saltbox login')`,
     ...(config
       ? [
-          `device:    ${config.device.name} (${config.device.type}${config.oneshot ? ', paper key in the agent only' : ''})`,
+          `device:    ${displayText(config.device.name)} (${config.device.type}${config.oneshot ? ', paper key in the agent only' : ''})${
+            deviceStatus === 'revoked' ? ', REVOKED' : ''
+          }`,
         ]
       : []),
     `keystore:  ${keystore.state} (${keystore.via === 'agent' ? 'through the agent' : paths.keystoreDir})${
@@ -406,6 +432,32 @@ export async function statusCommand(flags: Flags, ctx: CommandContext): Promise<
     `agent:     ${agentInfo.running ? `running (pid ${agentInfo.pid ?? '?'})` : 'not running'}`,
   ];
   ctx.console.stdout(`${lines.join('\n')}\n`);
+  if (deviceStatus === 'revoked')
+    info(
+      ctx.console,
+      `this device was revoked; log in again with a paper key ('saltbox logout', then 'saltbox login ${config!.username} --paperkey')`,
+    );
+}
+
+/**
+ * Whether the configured device's signing key is still a live sibkey, by the server's public
+ * directory (`/_/api/1.0/user/lookup.json`, no key needed: a revoked device can no longer sign
+ * requests). The server's word only, shown as a status: it cannot make a revoked key live,
+ * and every signed request is refused (`DEVICE_REVOKED`) anyway.
+ */
+async function deviceStatusOf(
+  api: ApiClient,
+  config: AccountConfig,
+): Promise<'active' | 'revoked' | 'unknown'> {
+  try {
+    const res = await api.keybaseLookup([config.username]);
+    const them = Array.isArray(res.them) ? res.them[0] : res.them;
+    const live = them?.public_keys.sibkeys;
+    if (live === undefined) return 'unknown';
+    return live.includes(config.device.signingKid) ? 'active' : 'revoked';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /**
@@ -450,7 +502,7 @@ export async function idCommand(flags: Flags, ctx: CommandContext): Promise<void
     'devices:',
     ...devices.map(
       (d) =>
-        `  ${(d.name ?? '?').padEnd(20)} ${(d.type ?? '?').padEnd(8)} ${d.status.padEnd(8)} ${d.keys
+        `  ${displayText(d.name ?? '?').padEnd(20)} ${displayText(d.type ?? '?').padEnd(8)} ${d.status.padEnd(8)} ${d.keys
           .filter((k) => k.role === 'subkey')
           .map((k) => k.kid)
           .join(' ')}`,
@@ -465,12 +517,21 @@ export async function idCommand(flags: Flags, ctx: CommandContext): Promise<void
 /**
  * `saltbox follow USER`: records the user's verified identity (eldest key) in
  * `$SALTBOX_HOME/following.json`, which `verify_proofs=true` provider URLs check.
+ * `saltbox follow team:NAME` records the team's ID under the label `team:NAME`, which is what
+ * the provider checks for a team recipient (`@saltbox/provider`'s `teamResolver` gives the
+ * verified team ID as its identity): the team chain is loaded and verified first, so a
+ * deleted-and-recreated team or a forked chain is never followed.
  *
- * @throws CliError `CLI_NOT_LOGGED_IN`; ClientError codes.
+ * @throws CliError `CLI_NOT_LOGGED_IN`; ClientError codes (`CLIENT_TEAM_NOT_FOUND` for a team
+ *   the caller cannot see).
  */
 export async function followCommand(flags: Flags, ctx: CommandContext): Promise<void> {
   const username = onePositional(flags, 'the username');
   const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+  if (username.toLowerCase().startsWith('team:')) {
+    await followTeam(flags, ctx, account, username.slice(5));
+    return;
+  }
   const backend = await defaultBackend();
   const user = await account.users.load(username, { refresh: true });
   // The record `verify_proofs=true` checks (`@saltbox/provider`): the eldest key verified now.
@@ -489,4 +550,27 @@ export async function followCommand(flags: Flags, ctx: CommandContext): Promise<
   }
   ctx.console.stdout(`${formatFingerprint(fingerprint)}\n`);
   info(ctx.console, `following ${user.username}; compare this fingerprint with theirs out of band`);
+}
+
+async function followTeam(
+  flags: Flags,
+  ctx: CommandContext,
+  account: Account,
+  name: string,
+): Promise<void> {
+  const { teamTools } = await import('./team-commands.js');
+  const team = await (await teamTools(account)).loader.load(name, { refresh: true });
+  const label = `team:${team.name}`;
+  const followedAt = Date.now();
+  await fileFollowStore(home()).set(label, { identity: team.id, followedAt });
+  const members = team.members.map((m) => ({ username: m.username, role: m.role }));
+  if (bool(flags, 'json')) {
+    printJson(ctx, { team: team.name, teamId: team.id, members, followedAt });
+    return;
+  }
+  ctx.console.stdout(`${team.id}\n`);
+  info(
+    ctx.console,
+    `following ${label} (${members.length} verified member${members.length === 1 ? '' : 's'}); verify_proofs=true now accepts it`,
+  );
 }

@@ -50,7 +50,10 @@ interface CommandSpec {
   options: OptionSpec;
   /** Takes positional arguments (a username, a device); they arrive as `flags._positionals`. */
   positionals?: boolean;
-  run(flags: Flags, ctx: CommandContext): Promise<void>;
+  /** The fixed words the positional arguments can be, for shell completion (`completion.ts`). */
+  choices?: readonly string[];
+  /** Resolves to the exit code when the command has its own (`run`: the child's), else 0. */
+  run(flags: Flags, ctx: CommandContext): Promise<void> | Promise<number>;
 }
 
 type AccountCommandName =
@@ -72,7 +75,9 @@ type TeamCommandName =
   | 'teamAddCommand'
   | 'teamRemoveCommand'
   | 'teamRoleCommand'
-  | 'teamRotateCommand';
+  | 'teamRotateCommand'
+  | 'teamLeaveCommand'
+  | 'teamDeleteCommand';
 
 /** A team command, loaded on use. */
 const teamCommand =
@@ -154,7 +159,7 @@ const account = {
 export const COMMANDS: Record<string, CommandSpec> = {
   signup: {
     summary: 'create an account: a device in the keystore, a per-user key and a paper key',
-    usage: `usage: saltbox signup USER [--server URL] [--device-name NAME] [--passphrase-file FILE] [--json]
+    usage: `usage: saltbox signup USER [--server URL] [--invite CODE] [--device-name NAME] [--passphrase-file FILE] [--json]
 
 Creates USER on the server with this machine as its first device (keys made in the
 keystore: the agent when one runs, else $SALTBOX_HOME/keystore, created on first
@@ -162,10 +167,17 @@ use) and a paper key. The paper key is printed once on standard output: write it
 down, it is the way back in ('saltbox login USER --paperkey') if this device is lost.
 
 ${SERVER_HELP}
+      --invite CODE       an invite code from the server's operator, for a server that
+                          signs up by invitation ('saltbox server invite')
       --device-name NAME  this device's name (default: the host name)
 ${ACCOUNT_PASSPHRASE_HELP}
 ${JSON_HELP}`,
-    options: { ...account, server: { type: 'string' }, 'device-name': { type: 'string' } },
+    options: {
+      ...account,
+      server: { type: 'string' },
+      invite: { type: 'string' },
+      'device-name': { type: 'string' },
+    },
     positionals: true,
     run: accountCommand('signupCommand'),
   },
@@ -306,7 +318,7 @@ ${JSON_HELP}`,
     run: pgpCommand('pgpExportCommand'),
   },
   'team create': {
-    summary: 'create a team (or a subteam: acme.infra); you become its owner',
+    summary: 'create a team (you are its owner) or a subteam: acme.infra (you are its admin)',
     usage: `usage: saltbox team create NAME [--json]`,
     options: { ...account },
     positionals: true,
@@ -352,6 +364,29 @@ ${JSON_HELP}`,
     positionals: true,
     run: teamCommand('teamRoleCommand'),
   },
+  'team leave': {
+    summary: 'leave a team (the remaining admins rotate its key with their next change)',
+    usage: `usage: saltbox team leave NAME [--json]
+
+The last owner of a team cannot leave while others remain (make another member owner
+first), and the last member cannot leave at all (delete the team instead).`,
+    options: { ...account },
+    positionals: true,
+    run: teamCommand('teamLeaveCommand'),
+  },
+  'team delete': {
+    summary: 'delete a team, its keys and its KV data for every member (owners)',
+    usage: `usage: saltbox team delete NAME --yes [--json]
+
+      --yes               confirm: the team's KV entries are erased for every member
+
+The team's chain, members, keys and KV entries are erased on the server. Its name stays
+reserved and cannot be used for a new team. A team with subteams cannot be deleted: delete
+the subteams first (their admins, or the parent's, can). Implicit teams cannot be deleted.`,
+    options: { ...account, yes: { type: 'boolean' } },
+    positionals: true,
+    run: teamCommand('teamDeleteCommand'),
+  },
   'team rotate': {
     summary: "make a new generation of a team's key",
     usage: `usage: saltbox team rotate NAME [--json]`,
@@ -387,8 +422,12 @@ ${JSON_HELP}`,
     run: accountCommand('idCommand'),
   },
   follow: {
-    summary: "record a user's verified fingerprint (checked by verify_proofs)",
+    summary: "record a user's (or team's) verified identity (checked by verify_proofs)",
     usage: `usage: saltbox follow USER [--json]
+       saltbox follow team:NAME [--json]
+
+A user is recorded by their eldest key (a reset account is no longer followed); a
+team by its verified team ID (only members, and admins of a parent, can follow it).
 
 ${ACCOUNT_PASSPHRASE_HELP}
 ${JSON_HELP}`,
@@ -545,8 +584,15 @@ ${JSON_HELP}`,
     usage: `usage: saltbox agent start [--idle-lock DURATION] [--foreground] [--json]
 
 Starts the keystore agent, which holds the unlocked keystore for the other
-commands (like ssh-agent), on a 0600 Unix socket: $SALTBOX_HOME/agent.sock.
-It starts locked; run 'saltbox unlock' next.
+commands (like ssh-agent). It starts locked; run 'saltbox unlock' next.
+
+Each home has its own agent, on a 0600 Unix socket named by a hash of the home
+(so the path stays short however long $SALTBOX_HOME is):
+  $XDG_RUNTIME_DIR/saltbox/agent-HASH.sock  when that is a private directory
+  /tmp/saltbox-UID/agent-HASH.sock          otherwise (0700; refused if another
+                                            user owns it or others may enter)
+  \\\\.\\pipe\\saltbox-agent-USER-HASH          on Windows (a named pipe)
+'saltbox agent status' prints the path.
 
       --idle-lock DURATION  lock after this long unused, e.g. 30s, 15m, 2h, or
                             'never' (default ${DEFAULT_IDLE_LOCK})
@@ -596,26 +642,71 @@ ${PASSPHRASE_HELP}
     },
     run: keystoreCommand('unlock'),
   },
+  completion: {
+    summary: 'print a shell completion script (bash, zsh or fish)',
+    usage: `usage: saltbox completion bash|zsh|fish
+
+Prints a completion script for the shell, made from this saltbox's commands and
+flags: commands, subcommands, flags, and file names for flags that take a value.
+
+  bash   in ~/.bashrc:  source <(saltbox completion bash)
+  zsh    saltbox completion zsh > "\${fpath[1]}/_saltbox" (then restart zsh), or in
+         ~/.zshrc after compinit:  source <(saltbox completion zsh)
+  fish   saltbox completion fish > ~/.config/fish/completions/saltbox.fish`,
+    options: { help: common.help },
+    positionals: true,
+    choices: ['bash', 'zsh', 'fish'],
+    run: async (flags, ctx) => {
+      const { completionCommand } = await import('./completion.js');
+      completionCommand(flags, ctx, COMMANDS);
+    },
+  },
   server: {
     summary: 'run the directory and storage server (SQLite by default, or PostgreSQL)',
-    usage: `usage: saltbox server [--listen HOST:PORT] [--data DIR | --database-url URL] [--json]
+    usage: `usage: saltbox server [--listen HOST:PORT] [--data DIR | --database-url URL]
+                      [--signup open|invite|closed] [--signup-rate N] [--json]
+       saltbox server invite [--data DIR | --database-url URL] [--json]
 
 Serves the saltbox HTTP API (users, sigchains, key boxes, lookups) until Ctrl-C or
 SIGTERM. Logs are JSON lines on standard output and never contain keys or values.
+'server invite' makes a single-use sign-up invite code and prints it once.
 
       --listen HOST:PORT   address to listen on (default 127.0.0.1:8080; port 0 picks one)
       --data DIR           SQLite data directory (default $SALTBOX_HOME/server)
       --database-url URL   PostgreSQL instead of SQLite (also: DATABASE_URL)
+      --signup MODE        who may sign up: open (default), invite (a code from
+                           'saltbox server invite'), closed (also: SALTBOX_SIGNUP)
+      --signup-rate N      sign-ups per hour from one address (default 5; also:
+                           SALTBOX_SIGNUP_RATE); reserved names (admin, root, …) are refused
 ${JSON_HELP}`,
     options: {
       ...common,
       listen: { type: 'string' },
       data: { type: 'string' },
       'database-url': { type: 'string' },
+      signup: { type: 'string' },
+      'signup-rate': { type: 'string' },
     },
     run: async (flags, ctx) => {
       const { serverCommand } = await import('./server-command.js');
       await serverCommand(flags, ctx);
+    },
+  },
+  'server invite': {
+    summary: 'make a single-use sign-up invite code for this server',
+    usage: `usage: saltbox server invite [--data DIR | --database-url URL] [--json]
+
+Makes a sign-up invite code in the server's database and prints it once on standard
+output (only its hash is stored). Give it to one person: 'saltbox signup USER --invite
+CODE'. Used by a server started with --signup invite; the server may be running.
+
+      --data DIR           SQLite data directory (default $SALTBOX_HOME/server)
+      --database-url URL   PostgreSQL instead of SQLite (also: DATABASE_URL)
+${JSON_HELP}`,
+    options: { ...common, data: { type: 'string' }, 'database-url': { type: 'string' } },
+    run: async (flags, ctx) => {
+      const { serverInviteCommand } = await import('./server-command.js');
+      await serverInviteCommand(flags, ctx);
     },
   },
   'kvstore api': {
@@ -696,6 +787,59 @@ ${JSON_HELP}`,
     positionals: true,
     run: kvCommand('kvList'),
   },
+  run: {
+    summary: 'run a command with saltbox:// references in its environment resolved (masked)',
+    usage: `usage: saltbox run [--env-file FILE]... [--no-masking] -- CMD [ARGS...]
+
+Runs CMD with every environment variable whose value is a reference
+  saltbox://TEAM/NAMESPACE/KEY   (saltbox:///NAMESPACE/KEY: your own store)
+replaced by the value it names, read and verified like 'saltbox kv get'. Values are
+kept in memory only. Every reference is read before CMD starts: one that cannot be
+read stops here with its error and CMD never runs. Parts of a reference are
+percent-decoded ('/' inside a name is %2F).
+
+Each value is concealed as '<concealed by saltbox>' wherever it appears in CMD's
+standard output and error; CMD then writes to pipes, not the terminal (programs that
+check for a terminal may print differently — use --no-masking to keep the terminal).
+Standard input is CMD's own. saltbox exits with CMD's exit code (128 + n when signal n
+killed it) and passes SIGTERM on (SIGINT and SIGHUP too when not on a terminal, where
+the terminal sends them to CMD itself).
+
+      --env-file FILE     also set the variables of FILE (dotenv: NAME=VALUE lines,
+                          quotes, '# comments'; no expansion); repeatable, later wins
+                          over earlier and over the environment
+      --no-masking        leave CMD's output as it is, on the terminal`,
+    options: {
+      help: common.help,
+      'env-file': { type: 'string', multiple: true },
+      'no-masking': { type: 'boolean' },
+    },
+    positionals: true,
+    run: async (flags, ctx) => {
+      const { runCommand } = await import('./run-command.js');
+      return runCommand(flags, ctx);
+    },
+  },
+  inject: {
+    summary: 'fill {{ saltbox://… }} references of a template into a 0600 file',
+    usage: `usage: saltbox inject [-i TEMPLATE] [-o FILE] [--json]
+
+Copies TEMPLATE (default: standard input) with every {{ saltbox://TEAM/NAMESPACE/KEY }}
+(spaces inside the braces allowed; saltbox:///NAMESPACE/KEY is your own store)
+replaced by the value it names. Every reference is read first; one that cannot be
+read is an error and nothing is written. FILE is written with mode 0600 through a
+temporary file renamed into place, so it is complete or untouched.
+
+  -i, --input TEMPLATE    read the template from TEMPLATE
+  -o, --output FILE       write FILE (0600) instead of standard output
+${JSON_HELP}`,
+    options: { ...common, ...io },
+    positionals: true,
+    run: async (flags, ctx) => {
+      const { injectCommand } = await import('./run-command.js');
+      await injectCommand(flags, ctx);
+    },
+  },
   'pulumi env': {
     summary: "print VAULT_ADDR/VAULT_TOKEN for Pulumi's hashivault:// provider",
     usage: `usage: saltbox pulumi env
@@ -757,7 +901,7 @@ ${IO_HELP}`,
   },
   lock: {
     summary: "lock the agent's keystore (drops every secret from its memory)",
-    usage: `usage: saltbox lock`,
+    usage: `usage: saltbox lock [--json]`,
     options: { ...common },
     run: keystoreCommand('lock'),
   },
@@ -878,7 +1022,8 @@ function parseError(e: unknown, command: string): Error {
  */
 export async function runCli(argv: readonly string[], console: Console): Promise<number> {
   let [command, ...rest] = argv;
-  const json = argv.includes('--json');
+  // Not from the arguments after `--` (the command of `saltbox run`).
+  const json = (argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv).includes('--json');
   const group =
     command !== undefined && Object.hasOwn(GROUPS, command) ? GROUPS[command] : undefined;
   if (group !== undefined) {
@@ -892,6 +1037,11 @@ export async function runCli(argv: readonly string[], console: Console): Promise
       return 2;
     }
     command = `${command} ${sub}`;
+    rest = rest.slice(1);
+  }
+  // `server` runs the server; `server invite` is its one subcommand.
+  if (command === 'server' && rest[0] === 'invite') {
+    command = 'server invite';
     rest = rest.slice(1);
   }
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
@@ -937,9 +1087,9 @@ export async function runCli(argv: readonly string[], console: Console): Promise
       console.stdout(`${spec.usage}\n`);
       return 0;
     }
-    await spec.run(flags, ctx);
+    const code = await spec.run(flags, ctx);
     await ctx.close();
-    return 0;
+    return typeof code === 'number' ? code : 0;
   } catch (e) {
     await ctx.close();
     if (spec === undefined) ctx.hints.command = '';

@@ -49,6 +49,8 @@ export type CliErrorCode =
   | 'CLI_DEVICE_MISSING'
   /** `login` needs a paper key and there is no flag, variable or standard input. */
   | 'CLI_NO_PAPER_KEY'
+  /** The paper key given to `login` is not a paper key phrase (word count, spelling, version). */
+  | 'CLI_BAD_PAPER_KEY'
   /** A `saltbox kv` request failed; the message is the `kvstore api` error text. */
   | 'CLI_KV'
   /** `saltbox kv get` found no value (never set or deleted). */
@@ -57,6 +59,16 @@ export type CliErrorCode =
   | 'CLI_KV_UNAVAILABLE'
   /** A secrets-provider failure (`@saltbox/provider`'s ProviderError; message says which). */
   | 'CLI_PROVIDER'
+  /** A `saltbox://` reference (`run`, `inject`) is not `saltbox://[TEAM]/NAMESPACE/KEY`. */
+  | 'CLI_BAD_REFERENCE'
+  /** An `--env-file` of `saltbox run` has a syntax error (file and line in the message). */
+  | 'CLI_ENV_FILE'
+  /** A value cannot be an environment variable (a NUL byte, or too large for the OS). */
+  | 'CLI_ENV_VALUE'
+  /** The command given to `saltbox run` was not found. */
+  | 'CLI_COMMAND_NOT_FOUND'
+  /** The command given to `saltbox run` exists but could not be started (permissions). */
+  | 'CLI_COMMAND_NOT_EXECUTABLE'
   /** A bug: something that should not happen. */
   | 'CLI_INTERNAL';
 
@@ -94,6 +106,11 @@ const START_AGENT = "start one with 'saltbox agent start', then run 'saltbox unl
 const LYING_SERVER =
   'the server answered with data that does not verify; nothing was trusted or changed — check --server';
 
+const TEAM_LAST_OWNER_HINT =
+  "make another member owner first ('saltbox team role NAME USER owner'), or delete the team ('saltbox team delete NAME --yes')";
+const TEAM_LAST_MEMBER_HINT =
+  "to get rid of the team, delete it ('saltbox team delete NAME --yes')";
+
 /** Hints for the server's codes behind `CLIENT_HTTP`. */
 function serverHint(code: string | null | undefined): string | undefined {
   switch (code) {
@@ -111,6 +128,24 @@ function serverHint(code: string | null | undefined): string | undefined {
       return "this machine's clock is off by more than five minutes";
     case 'RATE_LIMITED':
       return 'too many requests; wait a little and try again';
+    case 'USERNAME_RESERVED':
+      return 'names such as admin, root, support and security are reserved; choose another username';
+    case 'SIGNUP_CLOSED':
+      return 'this server takes no new sign-ups; ask its operator';
+    case 'INVITE_REQUIRED':
+      return "this server signs up by invitation: ask its operator for a code ('saltbox server invite') and pass --invite CODE";
+    case 'INVITE_INVALID':
+      return 'the invite code is unknown or already used; check it, or ask the operator for a new one';
+    case 'TEAM_LAST_OWNER':
+      return TEAM_LAST_OWNER_HINT;
+    case 'TEAM_LAST_MEMBER':
+      return TEAM_LAST_MEMBER_HINT;
+    case 'TEAM_HAS_SUBTEAMS':
+      return "delete the subteams first ('saltbox team show NAME' lists them)";
+    case 'TEAM_NAME_TAKEN':
+      return 'choose another team name (names of deleted teams are not reused)';
+    case 'DEVICE_NAME_TAKEN':
+      return "choose another name ('saltbox device list' shows the names in use)";
     default:
       return undefined;
   }
@@ -189,10 +224,32 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
     exit: EXIT.usage,
     hint: () => 'pass the words on standard input, in SALTBOX_PAPERKEY, or with --paperkey "WORDS"',
   },
+  CLI_BAD_PAPER_KEY: {
+    exit: EXIT.key,
+    hint: () =>
+      "a paper key is the 13 words 'saltbox signup' or 'saltbox device add --paper' printed; check the spelling of each word",
+  },
   CLI_KV: { exit: EXIT.failure },
   CLI_KV_NO_VALUE: { exit: EXIT.failure },
   CLI_KV_UNAVAILABLE: { exit: EXIT.failure },
   CLI_PROVIDER: { exit: EXIT.failure },
+  CLI_BAD_REFERENCE: {
+    exit: EXIT.usage,
+    hint: () =>
+      "write saltbox://TEAM/NAMESPACE/KEY, or saltbox:///NAMESPACE/KEY for your own store; percent-encode '/', '%', '?', '#' and spaces inside a name",
+  },
+  CLI_ENV_FILE: {
+    exit: EXIT.usage,
+    hint: () =>
+      "lines are NAME=VALUE, 'export NAME=VALUE' or '# comment'; quote values with ' or \"",
+  },
+  CLI_ENV_VALUE: {
+    exit: EXIT.failure,
+    hint: () => "write it to a file with 'saltbox inject' instead",
+  },
+  // The shells' codes for a command that is missing (127) or cannot be executed (126).
+  CLI_COMMAND_NOT_FOUND: { exit: 127, hint: () => 'check the name and PATH' },
+  CLI_COMMAND_NOT_EXECUTABLE: { exit: 126 },
   CLI_INTERNAL: {
     exit: EXIT.failure,
     hint: () => 'this is a bug in saltbox; please report it',
@@ -220,6 +277,11 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
   },
   CLIENT_LOOKUP_MISMATCH: { exit: EXIT.failure, hint: () => LYING_SERVER },
   CLIENT_KEY_BOX_INVALID: { exit: EXIT.failure, hint: () => LYING_SERVER },
+  CLIENT_SESSION_UNAVAILABLE: {
+    exit: EXIT.failure,
+    hint: () =>
+      "start and unlock an agent ('saltbox agent start', 'saltbox unlock') or set SALTBOX_PASSPHRASE",
+  },
   CLIENT_STORE: {
     exit: EXIT.io,
     hint: () =>
@@ -239,6 +301,10 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
       "this device can no longer act for the account; log in with a paper key ('saltbox login USER --paperkey')",
   },
   CLIENT_DEVICE_NOT_FOUND: { exit: EXIT.usage, hint: () => "see 'saltbox device list'" },
+  CLIENT_DEVICE_NAME_TAKEN: {
+    exit: EXIT.usage,
+    hint: () => "choose another --name ('saltbox device list' shows the names in use)",
+  },
   CLIENT_KVSTORE_STATUS: { exit: EXIT.failure },
   CLIENT_KV_WRONG_REVISION: {
     exit: EXIT.failure,
@@ -295,6 +361,8 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
     hint: () =>
       'the server served a chain its own signed log disagrees with (a hidden or withheld link); check --server',
   },
+  CLIENT_TEAM_LAST_OWNER: { exit: EXIT.failure, hint: () => TEAM_LAST_OWNER_HINT },
+  CLIENT_TEAM_LAST_MEMBER: { exit: EXIT.failure, hint: () => TEAM_LAST_MEMBER_HINT },
   SALTPACK_TRUNCATED: {
     exit: EXIT.failure,
     hint: () => 'the input ended early; the file may be incomplete (an interrupted copy?)',
@@ -369,10 +437,9 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
   },
   KEYSTORE_UNKNOWN_KEY: { exit: EXIT.key },
   KEYSTORE_REFUSED: { exit: EXIT.failure },
-  KEYSTORE_INVALID_ARGUMENT: {
-    exit: EXIT.failure,
-    hint: () => 'this is a bug in saltbox; please report it',
-  },
+  // Reached by user input too (a PGP key of an unsupported algorithm, an empty passphrase):
+  // the message says what is wrong; a paper key is checked by the CLI first (CLI_BAD_PAPER_KEY).
+  KEYSTORE_INVALID_ARGUMENT: { exit: EXIT.failure },
   KEYSTORE_UNKNOWN_METHOD: {
     exit: EXIT.failure,
     hint: () =>
@@ -387,6 +454,11 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
     hint: () => "see it with 'saltbox agent status', or stop it with 'saltbox agent stop'",
   },
   KEYSTORE_AGENT_NOT_RUNNING: { exit: EXIT.failure, hint: () => START_AGENT },
+  KEYSTORE_AGENT_SOCKET: {
+    exit: EXIT.failure,
+    hint: () =>
+      "the agent's socket lives in $XDG_RUNTIME_DIR/saltbox or /tmp/saltbox-<uid> (see 'saltbox agent start --help'); nothing was changed",
+  },
   KEYSTORE_STORAGE: { exit: EXIT.io },
   KEYSTORE_INTERNAL: {
     exit: EXIT.failure,

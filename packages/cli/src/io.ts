@@ -4,16 +4,20 @@
  *
  * Output files are written to a temporary file in the target's directory and renamed into place
  * only after the whole pipeline succeeded, so a failed decryption or verification never leaves
- * partial plaintext behind (and a crash leaves at worst a hidden temporary file).
+ * partial plaintext behind. Ctrl-C removes the temporary file; a process killed outright (SIGKILL,
+ * a crash) cannot, so the temporary name carries its process id and the next run writing to that
+ * directory removes the files of writers that no longer run (`removeStaleTempFiles`, issue 12
+ * defect 17).
  *
  * @packageDocumentation
  */
-import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, fstatSync, read, unlinkSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
+// The subpath, not the package: plain encryption must not load the client (~0.3 s of start-up).
+import { removeStaleTempFiles, tempPathFor } from '@saltbox/client/temp-files';
 import { CliError, ioError } from './errors.js';
 
 /** Read size for files: the Saltpack chunk size, so each read feeds one packet. */
@@ -235,7 +239,9 @@ async function writeAll(fh: FileHandle, parts: Uint8Array[]): Promise<void> {
  */
 async function fileOutput(path: string, secret: boolean): Promise<Output> {
   const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.saltbox-${randomBytes(6).toString('hex')}.tmp`);
+  // Plaintext a killed earlier run left beside its output is removed before writing again.
+  await removeStaleTempFiles(dir);
+  const temp = tempPathFor(path);
   let fh: FileHandle | undefined;
   try {
     fh = await open(

@@ -5,11 +5,9 @@
  *
  * @packageDocumentation
  */
-import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { link, lstat, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   boxKeyFromSecret,
   createBasicKeyring,
@@ -20,7 +18,9 @@ import {
   signingKeyFromSecret,
   toHex,
 } from '@saltbox/saltpack';
+import { saltboxHome } from '@saltbox/keystore/paths';
 import type { BoxKeyring, BoxSecretKey, SigningSecretKey } from '@saltbox/saltpack';
+import { removeStaleTempFiles, tempPathFor } from '@saltbox/client/temp-files';
 import { CliError, ioError } from './errors.js';
 import type { DeviceInfo, OpenKeystore } from './keystore-access.js';
 
@@ -79,29 +79,12 @@ export interface KeySourceOptions {
   passphraseFile?: string | undefined;
 }
 
-/**
- * `$SALTBOX_HOME`, defaulting to the platform's configuration directory.
- *
- * @param env - the environment (injectable for tests)
- * @param platform - the platform (injectable for tests)
- */
-export function saltboxHome(
-  env: NodeJS.ProcessEnv = process.env,
-  platform: NodeJS.Platform = process.platform,
-): string {
-  const explicit = env.SALTBOX_HOME;
-  if (explicit !== undefined && explicit !== '') return explicit;
-  if (platform === 'win32') {
-    return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'saltbox');
-  }
-  if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'saltbox');
-  const xdg = env.XDG_CONFIG_HOME;
-  return join(xdg !== undefined && xdg !== '' ? xdg : join(homedir(), '.config'), 'saltbox');
-}
+/** `$SALTBOX_HOME` or the platform's default: the one rule of `@saltbox/keystore/paths`. */
+export { saltboxHome };
 
 /** The default key file path, `$SALTBOX_HOME/saltpack.key`. */
 export function defaultKeyFile(env: NodeJS.ProcessEnv = process.env): string {
-  return join(saltboxHome(env), KEY_FILE_NAME);
+  return join(saltboxHome({ env }), KEY_FILE_NAME);
 }
 
 function hexField(v: unknown, length: number, what: string, path: string): Uint8Array {
@@ -356,7 +339,8 @@ export async function generateKeyFile(): Promise<{ file: KeyFile; publicKeys: Pu
 /**
  * Writes a secret file atomically with mode 0600: a temporary file in the same directory,
  * fsync, then a hard link (which fails if the target exists, so a concurrent `keygen` cannot be
- * overwritten) or, with `force`, a rename. The directory is created 0700 when missing.
+ * overwritten) or, with `force`, a rename. The directory is created 0700 when missing. The
+ * temporary name carries the process id, so a later run removes it if this one is killed.
  *
  * @throws CliError `CLI_KEY_FILE_EXISTS` when the file exists and `force` is false;
  *   `CLI_IO` when the file cannot be written.
@@ -372,7 +356,9 @@ export async function writeSecretFileAtomic(
   } catch (e) {
     throw ioError(`cannot create directory ${dir}`, e);
   }
-  const temp = join(dir, `.${basename(path)}.tmp-${randomBytes(6).toString('hex')}`);
+  // A keygen killed before its rename left a secret key beside the target: remove such files.
+  await removeStaleTempFiles(dir);
+  const temp = tempPathFor(path);
   try {
     const fh = await open(
       temp,

@@ -1,8 +1,9 @@
 /**
  * How the CLI reaches the keystore: the agent on its socket when one answers, else the file
  * keystore in this process. Paths follow DESIGN.md ("Files on a user's machine"): the keystore
- * in `$SALTBOX_HOME/keystore`, the agent socket `$SALTBOX_HOME/agent.sock` (see
- * `@saltbox/keystore/node`'s `defaultSocketPath`).
+ * in `$SALTBOX_HOME/keystore`, the agent socket named by a hash of the home under
+ * `$XDG_RUNTIME_DIR/saltbox` or `/tmp/saltbox-<uid>`, a named pipe on Windows (see
+ * `@saltbox/keystore/node`'s `agentSocketPath`).
  *
  * @packageDocumentation
  */
@@ -18,7 +19,12 @@ import {
 } from '@saltbox/keystore';
 import type { KeystoreClient, ResponseOf } from '@saltbox/keystore';
 import type { BoxKeyring, BoxSecretKey, SigningSecretKey } from '@saltbox/saltpack';
-import { connectAgent, defaultSocketPath, openFileKeystore } from '@saltbox/keystore/node';
+import {
+  agentSocketPath,
+  connectAgent,
+  keystoreDirOf,
+  openFileKeystore,
+} from '@saltbox/keystore/node';
 import type { AgentClient } from '@saltbox/keystore/node';
 import { CliError } from './errors.js';
 import { saltboxHome } from './keys.js';
@@ -34,16 +40,13 @@ export interface KeystorePaths {
   readonly socketPath: string;
 }
 
-/** The keystore directory and agent socket for this environment. */
+/**
+ * The keystore directory (`<home>/keystore`) and the agent socket of the home (outside it,
+ * where the path is always short: `agentSocketPath` of `@saltbox/keystore/node`).
+ */
 export function keystorePaths(env: NodeJS.ProcessEnv = process.env): KeystorePaths {
-  const home = saltboxHome(env);
-  return {
-    keystoreDir: join(home, 'keystore'),
-    socketPath: defaultSocketPath({
-      ...env,
-      SALTBOX_HOME: env.SALTBOX_HOME === '' ? undefined : env.SALTBOX_HOME,
-    }),
-  };
+  const home = saltboxHome({ env });
+  return { keystoreDir: keystoreDirOf(home), socketPath: agentSocketPath(home, { env }) };
 }
 
 /**
@@ -195,7 +198,7 @@ export async function configuredSigningKid(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string | undefined> {
   try {
-    const json = JSON.parse(await readFile(join(saltboxHome(env), 'config.json'), 'utf8')) as {
+    const json = JSON.parse(await readFile(join(saltboxHome({ env }), 'config.json'), 'utf8')) as {
       device?: { signingKid?: unknown };
     };
     const kid = json.device?.signingKid;

@@ -7,8 +7,9 @@
  * @packageDocumentation
  */
 import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startAgent } from '@saltbox/keystore/node';
+import { prepareAgentSocketDir, saltboxHome, startAgent } from '@saltbox/keystore/node';
 import type { AgentClient, AgentStatus } from '@saltbox/keystore/node';
 import type { KeystoreClient } from '@saltbox/keystore';
 import type { CommandContext, Flags } from './commands.js';
@@ -109,8 +110,10 @@ function nextStep(ctx: CommandContext, state: string): void {
  *
  * @throws CliError `KEYSTORE_AGENT_RUNNING`, `CLI_AGENT_START_FAILED`, `CLI_USAGE`; with
  *   `--vault-listen`, ProviderError `PROVIDER_NOT_LOGGED_IN` (no account in the home) and
- *   `PROVIDER_VAULT_REFUSED` (not a loopback or socket address), checked before detaching;
- *   KeystoreError `KEYSTORE_REFUSED` (the socket directory belongs to someone else).
+ *   `PROVIDER_VAULT_REFUSED` (not a loopback or socket address), and `CLI_PROVIDER` (the
+ *   socket path holds a file or a live socket), checked before detaching;
+ *   KeystoreError `KEYSTORE_REFUSED` (the socket directory belongs to someone else or is open to
+ *   others), `KEYSTORE_AGENT_SOCKET` (the socket path is too long or cannot be listened on).
  */
 export async function agentStart(flags: Flags, ctx: CommandContext): Promise<void> {
   const idleText = str(flags, 'idle-lock') ?? DEFAULT_IDLE_LOCK;
@@ -133,12 +136,18 @@ export async function agentStart(flags: Flags, ctx: CommandContext): Promise<voi
     await runForeground(ctx, paths, idleLockMs, vaultListen);
     return;
   }
+  // Here, not only in the detached child (whose output goes nowhere): an unusable socket path
+  // or directory is reported with its path instead of a bare "exited" (issue #12.23).
+  await prepareAgentSocketDir(paths.socketPath);
 
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
   // The agent never needs the passphrase from the environment: unlock sends it over the socket.
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => name !== PASSPHRASE_ENV),
   );
+  // The agent runs in `/`: it gets the home as an absolute path, so a relative SALTBOX_HOME
+  // names the same keystore and the same socket (whose name hashes the absolute home).
+  env.SALTBOX_HOME = resolve(saltboxHome());
   const child = spawn(
     process.execPath,
     [
@@ -174,7 +183,7 @@ export async function agentStart(flags: Flags, ctx: CommandContext): Promise<voi
     if (exited !== undefined) {
       throw new CliError(
         'CLI_AGENT_START_FAILED',
-        `the keystore agent exited before it was ready (${exited})`,
+        `the keystore agent exited before it was ready (${exited}); its socket would be ${paths.socketPath}`,
       );
     }
     const agent = await tryConnectAgent(paths.socketPath).catch(() => undefined);
@@ -331,7 +340,8 @@ export async function unlock(flags: Flags, ctx: CommandContext): Promise<void> {
   try {
     const before = (await agent.status()).state;
     if (before === 'unlocked') {
-      info(ctx.console, 'the keystore is already unlocked');
+      if (bool(flags, 'json')) printJson(ctx, { state: 'unlocked', created: false, already: true });
+      else info(ctx.console, 'the keystore is already unlocked');
       return;
     }
     const create = before === 'uninitialized';
@@ -347,6 +357,10 @@ export async function unlock(flags: Flags, ctx: CommandContext): Promise<void> {
     });
     await agent.unlock({ passphrase, create });
     const { idleLockMs } = await agent.status();
+    if (bool(flags, 'json')) {
+      printJson(ctx, { state: 'unlocked', created: create, already: false, idleLockMs });
+      return;
+    }
     const after =
       idleLockMs === null ? '' : ` (locks again after ${formatDuration(idleLockMs)} unused)`;
     if (create) info(ctx.console, `created the keystore in ${paths.keystoreDir}, unlocked${after}`);
@@ -357,15 +371,17 @@ export async function unlock(flags: Flags, ctx: CommandContext): Promise<void> {
 }
 
 /**
- * `saltbox lock`: makes the agent drop every secret from memory.
+ * `saltbox lock`: makes the agent drop every secret from memory. With `--json`, one object on
+ * standard output (`{"state":"locked"}`), like every other `--json` command.
  *
  * @throws CliError `KEYSTORE_AGENT_NOT_RUNNING`.
  */
-export async function lock(_flags: Flags, ctx: CommandContext): Promise<void> {
+export async function lock(flags: Flags, ctx: CommandContext): Promise<void> {
   const agent = await requireAgent(keystorePaths(), 'without an agent nothing stays unlocked');
   try {
     await agent.lock();
-    info(ctx.console, 'keystore locked');
+    if (bool(flags, 'json')) printJson(ctx, { state: 'locked' });
+    else info(ctx.console, 'keystore locked');
   } finally {
     await agent.close();
   }

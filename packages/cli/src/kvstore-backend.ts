@@ -9,6 +9,7 @@
  */
 import { join } from 'node:path';
 import {
+  ClientError,
   KV_CACHE_FILE,
   KvClient,
   KvRollbackCache,
@@ -26,13 +27,17 @@ import {
   KEYBASE_STATUS,
 } from '@saltbox/client';
 import type { KvstoreBackend, VerifiedTeam } from '@saltbox/client';
-import { CliError } from './errors.js';
+import { CliError, describe, toCliError } from './errors.js';
 import { saltboxHome } from './keys.js';
 
 const notLoggedIn = (): Promise<never> => Promise.reject(new CliError('CLI_KV', 'not logged in'));
 
+/** The KV backend of this home, and how to let go of its session (keystore, agent connection). */
+export type KvstoreSessionBackend = KvstoreBackend<VerifiedTeam> & { close(): Promise<void> };
+
 /** The backend of a home where nobody is logged in: every request is `not logged in`. */
-const loggedOut: KvstoreBackend<never> = {
+const loggedOut: KvstoreBackend<never> & { close(): Promise<void> } = {
+  close: () => Promise.resolve(),
   currentUsername: () => Promise.resolve(null),
   resolveTeam: notLoggedIn,
   get: notLoggedIn,
@@ -41,6 +46,35 @@ const loggedOut: KvstoreBackend<never> = {
   listNamespaces: notLoggedIn,
   listEntryKeys: notLoggedIn,
 };
+
+/**
+ * The backend of a home whose session cannot be opened (a locked keystore with no passphrase,
+ * an unreachable agent, a damaged config): every request is answered with that error, so
+ * `kvstore api` still gives one JSON reply per request and exits 0 (the bot contract).
+ */
+export function unavailableBackend(
+  error: unknown,
+): KvstoreBackend<never> & { close(): Promise<void> } {
+  // The reply carries the CLI's secret-free message and hint (the dispatcher passes client
+  // errors' messages through, and nothing else).
+  const cli = toCliError(error);
+  const hint = describe(cli, { command: 'kvstore api' }).hint;
+  const reason = new ClientError(
+    'CLIENT_SESSION_UNAVAILABLE',
+    hint === undefined ? cli.message : `${cli.message} (${hint})`,
+  );
+  const fail = (): Promise<never> => Promise.reject(reason);
+  return {
+    close: () => Promise.resolve(),
+    currentUsername: fail,
+    resolveTeam: fail,
+    get: fail,
+    put: fail,
+    del: fail,
+    listNamespaces: fail,
+    listEntryKeys: fail,
+  };
+}
 
 /** KvClient's codes as Keybase's status errors; everything else is passed on (code 0). */
 function keybaseError(e: unknown): unknown {
@@ -69,7 +103,7 @@ async function keybase<T>(p: Promise<T>): Promise<T> {
  * key is gone with its agent — answers `not logged in`, as Keybase does when its service has no
  * session; other failures to open the session (a locked agent) are reported per request.
  */
-export async function openKvstoreBackend(): Promise<KvstoreBackend<VerifiedTeam>> {
+export async function openKvstoreBackend(): Promise<KvstoreSessionBackend> {
   const home = saltboxHome();
   if ((await readAccountConfig(home)) === undefined) return loggedOut;
   const { openSession } = await import('./session.js');
@@ -113,6 +147,7 @@ export async function openKvstoreBackend(): Promise<KvstoreBackend<VerifiedTeam>
   });
 
   return {
+    close: () => session.close(),
     currentUsername: () => Promise.resolve(config.username),
     async resolveTeam(name) {
       let team: VerifiedTeam;

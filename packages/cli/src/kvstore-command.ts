@@ -11,7 +11,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { KvstoreApi } from '@saltbox/client';
 import type { CommandContext, Flags } from './commands.js';
 import { CliError, ioError, usage } from './errors.js';
-import { openKvstoreBackend } from './kvstore-backend.js';
+import { openKvstoreBackend, unavailableBackend } from './kvstore-backend.js';
+import { displayText } from './ui.js';
 
 /** Go's `*PathError` text for a failed open, as Keybase prints it in a JSON reply. */
 function goOpenError(path: string, e: unknown): string {
@@ -82,7 +83,9 @@ export async function kvstoreApiCommand(flags: Flags, ctx: CommandContext): Prom
     } else {
       input = process.stdin;
     }
-    const api = new KvstoreApi(await openKvstoreBackend(), { pretty });
+    // A session that cannot be opened is a reply per request, not a crash (bot contract).
+    const backend = await openKvstoreBackend().catch(unavailableBackend);
+    const api = new KvstoreApi(backend, { pretty });
     await api.run(input, async (reply) => {
       if (out) await out.write(reply);
       else ctx.console.stdout(reply);
@@ -92,19 +95,48 @@ export async function kvstoreApiCommand(flags: Flags, ctx: CommandContext): Prom
   }
 }
 
+/** Sends `kv` requests through one dispatcher over this home's backend. */
+export interface KvRequests {
+  /**
+   * Runs one request and returns its result.
+   *
+   * @throws CliError `CLI_KV` with the API's error message.
+   */
+  request(
+    method: string,
+    options: Record<string, string | number | undefined>,
+  ): Promise<Record<string, unknown>>;
+  /** Closes the session (keystore, agent connection) behind the backend. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the account's KV backend once for several requests (`saltbox run`, `inject`): the same
+ * dispatcher, verification and rollback cache as `saltbox kv`.
+ */
+export async function openKvRequests(): Promise<KvRequests> {
+  const backend = await openKvstoreBackend();
+  const api = new KvstoreApi(backend);
+  return {
+    async request(method, options) {
+      const reply = JSON.parse(
+        await api.runText(JSON.stringify({ method, params: { version: 1, options } })),
+      ) as { result?: Record<string, unknown>; error?: { code: number; message: string } };
+      if (reply.error) {
+        throw new CliError('CLI_KV', reply.error.message);
+      }
+      return reply.result ?? {};
+    },
+    close: () => backend.close(),
+  };
+}
+
 /** Runs one request through the dispatcher and returns its result, or throws its error. */
 async function request(
   method: string,
   options: Record<string, string | number | undefined>,
 ): Promise<Record<string, unknown>> {
-  const api = new KvstoreApi(await openKvstoreBackend());
-  const reply = JSON.parse(
-    await api.runText(JSON.stringify({ method, params: { version: 1, options } })),
-  ) as { result?: Record<string, unknown>; error?: { code: number; message: string } };
-  if (reply.error) {
-    throw new CliError('CLI_KV', reply.error.message);
-  }
-  return reply.result ?? {};
+  return (await openKvRequests()).request(method, options);
 }
 
 function revisionFlag(flags: Flags): number | undefined {
@@ -222,10 +254,10 @@ export async function kvList(flags: Flags, ctx: CommandContext): Promise<void> {
   }
   if (namespace === undefined) {
     const names = (result.namespaces ?? []) as string[];
-    ctx.console.stdout(names.map((n) => `${n}\n`).join(''));
+    ctx.console.stdout(names.map((n) => `${displayText(n)}\n`).join(''));
   } else {
     const keys = (result.entryKeys ?? []) as { entryKey: string; revision: number }[];
-    ctx.console.stdout(keys.map((k) => `${k.entryKey}\t${k.revision}\n`).join(''));
+    ctx.console.stdout(keys.map((k) => `${displayText(k.entryKey)}\t${k.revision}\n`).join(''));
   }
 }
 

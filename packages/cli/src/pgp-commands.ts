@@ -11,7 +11,7 @@ import { isKeystoreError } from '@saltbox/keystore';
 import type { CommandContext, Flags } from './commands.js';
 import { CliError, usage } from './errors.js';
 import { askSecretLine } from './passphrase.js';
-import { info } from './ui.js';
+import { displayText, info } from './ui.js';
 
 /** The environment variable the passphrase of an imported PGP key may come from. */
 export const PGP_PASSPHRASE_ENV = 'SALTBOX_PGP_PASSPHRASE';
@@ -121,7 +121,7 @@ interface PublicInfo {
 
 function describe(k: PublicInfo): string {
   const when = new Date(k.created * 1000).toISOString().slice(0, 10);
-  return `${spaced(k.fingerprint)}  ${when}  ${k.userIds.join(', ')}`;
+  return `${spaced(k.fingerprint)}  ${when}  ${displayText(k.userIds.join(', '))}`;
 }
 
 async function publish(

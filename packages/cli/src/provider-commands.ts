@@ -15,12 +15,16 @@ import {
   ProviderError,
   ageIdentity,
   ageRecipient,
+  isProviderError,
   newVaultToken,
   notLoggedIn,
   openAccountProviderContext,
+  parseRecipients,
   parseVaultListen,
+  prepareVaultSocketPath,
   requireProviderAccount,
   startVaultBridge,
+  vaultDecrypter,
   vaultKeeperResolver,
 } from '@saltbox/provider';
 import type { ProviderContext, VaultBridge } from '@saltbox/provider';
@@ -29,6 +33,7 @@ import { home } from './session.js';
 import type { CommandContext, Flags } from './commands.js';
 
 const VAULT_FILE = 'vault-bridge.json';
+const VAULT_KEYS_FILE = 'vault-keys.json';
 
 function str(flags: Flags, name: string): string | undefined {
   const v = flags[name];
@@ -50,13 +55,26 @@ export function accountProvider(): Promise<ProviderContext> {
 
 /**
  * What `saltbox agent start --vault-listen ADDR` checks before it detaches, so the caller sees
- * why the bridge cannot start (the detached agent's own error would be lost): an account, and
- * an address the bridge accepts.
+ * why the bridge cannot start (the detached agent's own error would be lost): an address the
+ * bridge accepts — for a socket path, nothing there or a stale socket, which is removed — and
+ * an account.
  *
- * @throws ProviderError `PROVIDER_NOT_LOGGED_IN`, `PROVIDER_VAULT_REFUSED`.
+ * @throws ProviderError `PROVIDER_VAULT_REFUSED`, `PROVIDER_NOT_LOGGED_IN`; CliError
+ *   `CLI_PROVIDER` with a hint when the socket path holds anything but a stale socket.
  */
 export async function checkVaultBridgeStart(listen: string): Promise<void> {
-  parseVaultListen(listen);
+  const where = parseVaultListen(listen);
+  if ('path' in where) {
+    try {
+      await prepareVaultSocketPath(where.path);
+    } catch (e) {
+      if (!isProviderError(e, 'PROVIDER_VAULT_PATH_TAKEN')) throw e;
+      throw new CliError('CLI_PROVIDER', e.message, {
+        cause: e,
+        hint: 'saltbox replaces only a socket nobody answers on: give --vault-listen another path, or move what is there out of the way',
+      });
+    }
+  }
   await requireProviderAccount(home());
 }
 
@@ -131,25 +149,31 @@ async function accountGuard(config: AccountConfig): Promise<() => Promise<void>>
   };
 }
 
+/** `$SALTBOX_HOME/vault-keys.json` (`{"prod": "alice,bob,team:acme"}`), or none. */
+async function readVaultAliases(): Promise<Record<string, string>> {
+  try {
+    const parsed = JSON.parse(await readFile(join(home(), VAULT_KEYS_FILE), 'utf8')) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
+    return Object.fromEntries(
+      Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    );
+  } catch {
+    return {};
+  }
+}
+
 /**
  * Starts the Vault bridge inside the agent process and records its address and token in
  * `$SALTBOX_HOME/vault-bridge.json` (0600). Aliases come from `$SALTBOX_HOME/vault-keys.json`
- * (`{"prod": "alice,bob,team:acme"}`) when present.
+ * (`{"prod": "alice,bob,team:acme"}`) when present; they route encryption only.
  */
 export async function startAgentVaultBridge(listen: string): Promise<VaultBridge> {
   const config = await requireProviderAccount(home());
   const stillLoggedIn = await accountGuard(config);
   const provider = await accountProvider();
-  let aliases: Record<string, string> = {};
-  try {
-    aliases = JSON.parse(await readFile(join(home(), 'vault-keys.json'), 'utf8')) as Record<
-      string,
-      string
-    >;
-  } catch {
-    aliases = {};
-  }
+  const aliases = await readVaultAliases();
   const resolveKeeper = vaultKeeperResolver({ opener: provider.opener, aliases });
+  const decrypter = vaultDecrypter({ opener: provider.opener, username: config.username });
   const token = newVaultToken();
   const bridge = await startVaultBridge({
     listen,
@@ -157,6 +181,11 @@ export async function startAgentVaultBridge(listen: string): Promise<VaultBridge
     keeperFor: async (keyName) => {
       await stillLoggedIn();
       return resolveKeeper(keyName);
+    },
+    // Whatever the key name: old files stay readable after an alias is renamed or removed.
+    decrypter: async () => {
+      await stillLoggedIn();
+      return decrypter();
     },
   });
   await mkdir(home(), { recursive: true, mode: 0o700 });
@@ -217,7 +246,14 @@ export async function pulumiEnv(_flags: Flags, ctx: CommandContext): Promise<voi
 /**
  * `saltbox sops env [KEY]`: VAULT_TOKEN plus the hc_vault_transit_uri for KEY (TCP only).
  *
+ * KEY is what the bridge will be asked for: an alias of `vault-keys.json`, else a recipient
+ * list. A name that is no alias is checked as recipients through the verified directory before
+ * a URI is printed: `sops env prod` without a `prod` alias would otherwise hand SOPS a key that
+ * encrypts to a user named "prod" (or fails only at encryption time). A real user named like
+ * the alias would have been is still accepted: the bridge reads KEY exactly the same way.
+ *
  * @throws CliError `CLI_PROVIDER` (no bridge, or on a Unix socket), `CLI_USAGE` (bad KEY);
+ *   `CLI_PROVIDER` when KEY is neither an alias nor existing recipients (with a hint);
  *   ProviderError `PROVIDER_NOT_LOGGED_IN` (no bridge and no account).
  */
 export async function sopsEnv(flags: Flags, ctx: CommandContext): Promise<void> {
@@ -230,9 +266,31 @@ export async function sopsEnv(flags: Flags, ctx: CommandContext): Promise<void> 
   const lines = [`export VAULT_TOKEN=${shellQuote(r.token)}`];
   if (key !== undefined) {
     if (!/^[A-Za-z0-9,:._+-]+$/.test(key)) throw usage('a key name is recipients or an alias');
+    if (!Object.hasOwn(await readVaultAliases(), key)) await checkRecipients(key);
     lines.push(`export SOPS_VAULT_URIS=${shellQuote(`${r.address}/v1/transit/keys/${key}`)}`);
   }
   ctx.console.stdout(`${lines.join('\n')}\n`);
+}
+
+/** Every recipient of `list` exists (verified directory); else a coded error naming the alias file. */
+async function checkRecipients(list: string): Promise<void> {
+  const provider = await accountProvider();
+  try {
+    for (const r of parseRecipients(list)) await provider.directory.resolve(r);
+  } catch (e) {
+    if (e instanceof ProviderError && e.reason === 'PROVIDER_RECIPIENT_NOT_FOUND')
+      throw new CliError(
+        'CLI_PROVIDER',
+        `"${list}" is not an alias in ${join(home(), VAULT_KEYS_FILE)}, and ${e.message}`,
+        {
+          cause: e,
+          hint: `define the alias there ({"${list}": "alice,bob,team:acme"}) and restart the agent, or name recipients`,
+        },
+      );
+    throw e;
+  } finally {
+    await provider.close();
+  }
 }
 
 /** `saltbox age recipient <user | team:NAME>`. */

@@ -7,6 +7,7 @@
  */
 
 let handler: (() => Promise<void>) | undefined;
+let forwarder: ((signal: NodeJS.Signals) => void) | undefined;
 
 /** Registers what the next SIGINT/SIGTERM should do instead of exiting (undefined: exit). */
 export function setInterruptHandler(h: (() => Promise<void>) | undefined): void {
@@ -21,8 +22,16 @@ export function takeInterruptHandler(): (() => Promise<void>) | undefined {
 }
 
 /**
+ * While set, every SIGINT and SIGTERM goes to `f` and nothing else happens: `saltbox run` hands
+ * them to its child and exits when the child does (undefined: back to the usual behaviour).
+ */
+export function setSignalForwarder(f: ((signal: NodeJS.Signals) => void) | undefined): void {
+  forwarder = f;
+}
+
+/**
  * Installs the SIGINT/SIGTERM behaviour every saltbox executable shares: run the registered
- * handler if there is one, else `beforeExit` (synchronous cleanup) and exit with 128 + signal.
+ * forwarder or handler if there is one, else `beforeExit` (synchronous cleanup) and exit with 128 + signal.
  */
 export function installSignalExits(beforeExit: () => void = () => undefined): void {
   for (const [signal, code] of [
@@ -30,6 +39,10 @@ export function installSignalExits(beforeExit: () => void = () => undefined): vo
     ['SIGTERM', 143],
   ] as const) {
     process.on(signal, () => {
+      if (forwarder) {
+        forwarder(signal);
+        return;
+      }
       const h = takeInterruptHandler();
       if (h) {
         void h();

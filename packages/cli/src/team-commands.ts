@@ -1,5 +1,5 @@
 /**
- * The team commands: `saltbox team create|list|show|add|remove|role|rotate`, over
+ * The team commands: `saltbox team create|list|show|add|remove|role|rotate|leave|delete`, over
  * `@saltbox/client`'s `TeamManager` (links signed and seeds boxed inside the keystore, every
  * decision made on the verified team chain). Output is human text, or one JSON object with
  * `--json`.
@@ -112,7 +112,11 @@ export async function teamCreateCommand(flags: Flags, ctx: CommandContext): Prom
     ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
     return;
   }
-  info(ctx.console, `created team ${team.name}; you are its owner`);
+  // Keybase makes the creator of a subteam its admin (the parent's owners are not its owners).
+  info(
+    ctx.console,
+    `created team ${team.name}; you are its ${team.parentId === null ? 'owner' : 'admin'}`,
+  );
 }
 
 /** `saltbox team list [--all]`: the caller's teams (with implicit ones under `--all`). */
@@ -150,10 +154,17 @@ export async function teamAddCommand(flags: Flags, ctx: CommandContext): Promise
   info(ctx.console, `added ${user!.toLowerCase()} to ${team.name} as ${r}`);
 }
 
-/** `saltbox team remove NAME USER`: removes and rotates the team key. */
+/** `saltbox team remove NAME USER`: removes and rotates the team key (yourself: a leave). */
 export async function teamRemoveCommand(flags: Flags, ctx: CommandContext): Promise<void> {
   const [name, user] = positionals(flags, ['the team name', 'the username']);
-  const team = await (await manager(flags, ctx)).removeMember(name!, user!);
+  const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+  const teams = (await teamTools(account)).manager;
+  // Removing yourself is leaving: afterwards you cannot read the team to show it.
+  if (user!.toLowerCase() === account.config.username.toLowerCase()) {
+    await leave(flags, ctx, teams, name!);
+    return;
+  }
+  const team = await teams.removeMember(name!, user!);
   if (bool(flags, 'json')) {
     ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
     return;
@@ -187,4 +198,43 @@ export async function teamRotateCommand(flags: Flags, ctx: CommandContext): Prom
   }
   const gen = team.perTeamKeys[team.perTeamKeys.length - 1]?.generation;
   info(ctx.console, `rotated the key of ${team.name}; generation ${gen ?? '?'}`);
+}
+
+async function leave(
+  flags: Flags,
+  ctx: CommandContext,
+  teams: TeamManager,
+  name: string,
+): Promise<void> {
+  const left = await teams.leaveTeam(name);
+  if (bool(flags, 'json')) {
+    ctx.console.stdout(`${JSON.stringify({ teamId: left.teamId, name: left.name, left: true })}\n`);
+    return;
+  }
+  info(ctx.console, `left team ${left.name}`);
+}
+
+/** `saltbox team leave NAME`: a `team.leave` link; the remaining admins rotate later. */
+export async function teamLeaveCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const [name] = positionals(flags, ['the team name']);
+  await leave(flags, ctx, await manager(flags, ctx), name!);
+}
+
+/** `saltbox team delete NAME --yes`: erases the team, its keys and its KV data. */
+export async function teamDeleteCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const [name] = positionals(flags, ['the team name']);
+  if (!bool(flags, 'yes'))
+    throw usage(
+      `deleting team ${name!.slice(0, 40)} erases its kv data for every member`,
+      `run 'saltbox team delete ${name!.slice(0, 40)} --yes' to confirm`,
+    );
+  const deleted = await (await manager(flags, ctx)).deleteTeam(name!);
+  if (bool(flags, 'json')) {
+    ctx.console.stdout(`${JSON.stringify({ ...deleted, deleted: true })}\n`);
+    return;
+  }
+  info(
+    ctx.console,
+    `deleted team ${deleted.name} and its ${deleted.kvEntriesDeleted} kv entries; the name stays reserved`,
+  );
 }

@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { UNSAFE_DISPLAY_CHARACTERS } from '@saltbox/protocol';
 import { describe, serverCodeOf, toCliError } from './errors.js';
 import type { HintContext } from './errors.js';
 
@@ -20,9 +21,25 @@ export const processConsole: Console = {
   stderr: (t) => process.stderr.write(t),
 };
 
-/** Prints an informational line: `saltbox: <text>`. */
+/**
+ * A name someone else chose (a KV namespace or key, a device name, a PGP user ID), made safe to
+ * print: C0 and C1 controls, DEL and Unicode bidi controls are written as `\x1b` / `\u202e`, so
+ * a team member or a hostile server cannot put escape sequences (colours, titles, OSC 52
+ * clipboard writes, cursor moves) or reordered text on the user's terminal (#12.16). Every
+ * human-readable line the CLI prints goes through it; `--json` output stays exact JSON.
+ */
+export function displayText(text: string): string {
+  return text.replace(UNSAFE_DISPLAY_CHARACTERS, (c) => {
+    const cp = c.codePointAt(0)!;
+    return cp < 0x100
+      ? `\\x${cp.toString(16).padStart(2, '0')}`
+      : `\\u${cp.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** Prints an informational line: `saltbox: <text>` (escaped by {@link displayText}). */
 export function info(out: Console, text: string): void {
-  out.stderr(`saltbox: ${text}\n`);
+  out.stderr(`saltbox: ${displayText(text)}\n`);
 }
 
 /** Options of {@link reportError}. */
@@ -45,9 +62,10 @@ export function reportError(out: Console, error: unknown, options: ReportOptions
     out.stderr(`${JSON.stringify({ error: { code: e.code, message } })}\n`);
     return exit;
   }
-  out.stderr(`saltbox: ${e.message}\n`);
+  // Messages may quote a name (a device, a KV key): escaped like every human-readable line.
+  out.stderr(`saltbox: ${displayText(e.message)}\n`);
   if (e.outputIncomplete) out.stderr(`saltbox: ${INCOMPLETE}\n`);
-  if (hint !== undefined) out.stderr(`saltbox: hint: ${hint}\n`);
+  if (hint !== undefined) out.stderr(`saltbox: hint: ${displayText(hint)}\n`);
   if (process.env.SALTBOX_DEBUG === '1' && e.cause !== undefined) {
     // Opt-in only: a cause's message may contain anything.
     const cause =

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentSocketPath } from '@saltbox/keystore/node';
 import { ensureBuilt, MAIN, makeKey, ROOT, stderrJson } from './helpers.js';
 import type { TestKey } from './helpers.js';
 import { keystoreHome, snapshot } from './keystore-helpers.js';
@@ -34,7 +35,7 @@ describe('saltbox agent start|status|stop', () => {
     expect(start.stderr).toContain(`(pid ${pid})`);
     expect(JSON.parse(status.out)).toMatchObject({
       running: true,
-      socketPath: join(home.dir, 'agent.sock'),
+      socketPath: home.socketPath,
       keystore: { state: 'uninitialized', idleLockMs: 600_000 },
     });
     const human = await home.sb(['agent', 'status']);
@@ -50,7 +51,7 @@ describe('saltbox agent start|status|stop', () => {
     const stop = await home.sb(['agent', 'stop']);
     expect(stop.code).toBe(0);
     expect(stop.stderr).toBe(`saltbox: keystore agent stopped (pid ${pid})\n`);
-    expect(existsSync(join(home.dir, 'agent.sock'))).toBe(false);
+    expect(existsSync(home.socketPath)).toBe(false);
     expect(() => process.kill(pid, 0)).toThrow();
     expect((await home.sb(['agent', 'status'])).code).toBe(1);
     const stopNone = await home.sb(['agent', 'stop', '--json']);
@@ -75,13 +76,13 @@ describe('saltbox agent start|status|stop', () => {
     try {
       await listening;
       expect(stderr).toMatch(
-        /^saltbox: keystore agent listening on .*agent\.sock \(pid \d+, idle lock 15m\)/,
+        /^saltbox: keystore agent listening on .*agent-[0-9a-f]{16}\.sock \(pid \d+, idle lock 15m\)/,
       );
       expect(await home.agentPid()).toBe(child.pid);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(stderr).toContain('saltbox: keystore agent stopped\n');
-      expect(existsSync(join(home.dir, 'agent.sock'))).toBe(false);
+      expect(existsSync(home.socketPath)).toBe(false);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
@@ -234,5 +235,78 @@ describe('Saltpack commands through the agent', () => {
     // -k still works with the agent locked.
     const withFile = await home.sb(['sign', '-a', '-k', alice.path], { input: plain });
     expect(withFile.code).toBe(0);
+  });
+});
+
+describe('a home whose path is longer than a Unix socket path may be (#12.23)', () => {
+  // 160+ characters: `<home>/agent.sock` would exceed the 108-byte sun_path, so before the fix
+  // the agent was unreachable and commands fell back to asking for a passphrase.
+  const home = keystoreHome({ dirName: join('l'.repeat(60), 'o'.repeat(60), 'n'.repeat(40)) });
+  beforeAll(ensureBuilt);
+  afterAll(home.cleanup);
+
+  it('agent start, unlock, and a command through the agent all work', async () => {
+    expect(home.dir.length).toBeGreaterThan(150);
+    expect(home.socketPath.length).toBeLessThan(104);
+    await home.startAgent();
+    const create = await home.sb(['unlock', '--create'], { env: { SALTBOX_PASSPHRASE: PASS } });
+    expect(create.code, create.stderr).toBe(0);
+    const keygen = await home.sb(['keygen', '--keystore', '--json']);
+    expect(keygen.code, keygen.stderr).toBe(0);
+    expect(JSON.parse(keygen.out)).toMatchObject({ created: true, via: 'agent' });
+    const sealed = await home.sb(['sign', '-a'], { input: 'hello\n' });
+    expect(sealed.code, sealed.stderr).toBe(0);
+    const status = await home.sb(['agent', 'status', '--json']);
+    expect(JSON.parse(status.out)).toMatchObject({ socketPath: home.socketPath });
+  });
+});
+
+describe('an unusable socket directory is reported before the agent detaches (#12.23)', () => {
+  const home = keystoreHome();
+  beforeAll(ensureBuilt);
+  afterAll(home.cleanup);
+
+  it('a socket directory others may enter: KEYSTORE_REFUSED naming it, no agent left', async () => {
+    // XDG_RUNTIME_DIR points the socket into this test's own directory, so the shared
+    // /tmp/saltbox-<uid> is never made hostile.
+    const runtime = join(home.dir, 'run');
+    mkdirSync(runtime, { mode: 0o700 });
+    mkdirSync(join(runtime, 'saltbox'), { mode: 0o700 });
+    chmodSync(join(runtime, 'saltbox'), 0o777);
+    const env = { XDG_RUNTIME_DIR: runtime };
+    const socketPath = agentSocketPath(home.dir, { env: { ...home.env, ...env } });
+    expect(socketPath.startsWith(join(runtime, 'saltbox', 'agent-'))).toBe(true);
+    const start = await home.sb(['agent', 'start', '--json'], { env });
+    expect(start.code).toBe(1);
+    expect(stderrJson(start)).toMatchObject({
+      error: {
+        code: 'KEYSTORE_REFUSED',
+        message: `the agent socket directory ${join(runtime, 'saltbox')} is open to other users (mode 0777); it must be 0700`,
+      },
+    });
+    expect(existsSync(socketPath)).toBe(false);
+    const status = await home.sb(['agent', 'status'], { env });
+    expect(status.code).toBe(1);
+  });
+});
+
+describe('a relative SALTBOX_HOME', () => {
+  const home = keystoreHome({ dirName: 'rel-home' });
+  beforeAll(ensureBuilt);
+  afterAll(home.cleanup);
+
+  it('the detached agent (working directory /) serves the same home and socket', async () => {
+    const cwd = dirname(home.dir);
+    const env = { SALTBOX_HOME: 'rel-home' };
+    const start = await home.sb(['agent', 'start', '--json'], { env, cwd });
+    expect(start.code, start.stderr).toBe(0);
+    expect(JSON.parse(start.out)).toMatchObject({ socketPath: home.socketPath });
+    const create = await home.sb(['unlock', '--create'], {
+      env: { ...env, SALTBOX_PASSPHRASE: PASS },
+      cwd,
+    });
+    expect(create.code, create.stderr).toBe(0);
+    // The keystore was made in the home, not in /rel-home.
+    expect(existsSync(join(home.dir, 'keystore'))).toBe(true);
   });
 });

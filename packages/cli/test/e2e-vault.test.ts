@@ -122,7 +122,7 @@ describe('the vault bridge with real accounts', { timeout: 600_000 }, () => {
       // The SOPS alias, as both would configure it, and a team (read when the bridge starts).
       writeFileSync(
         join(home.dir, 'vault-keys.json'),
-        JSON.stringify({ prod: 'alice,bob', acme: 'team:acme' }),
+        JSON.stringify({ prod: 'alice,bob', acme: 'team:acme', 'prod-2023': 'alice,bob' }),
       );
     }
     alicePort = await freePort();
@@ -151,6 +151,16 @@ describe('the vault bridge with real accounts', { timeout: 600_000 }, () => {
       VAULT_TOKEN: aliceBridge.token,
       SOPS_VAULT_URIS: `http://127.0.0.1:${alicePort}/v1/transit/keys/prod`,
     });
+    // #12.9: no alias "staging" and no user "staging": an error naming the alias file, no URI.
+    const unknown = await runAs(alice, ['sops', 'env', 'staging']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.out).toBe('');
+    expect(unknown.stderr).toContain('"staging" is not an alias in');
+    expect(unknown.stderr).toContain('vault-keys.json');
+    expect(unknown.stderr).toContain('hint: define the alias there');
+    // Recipients that exist need no alias: the bridge reads the name the same way.
+    const direct = parseExports(ok(await runAs(alice, ['sops', 'env', 'alice,bob'])).out);
+    expect(direct.SOPS_VAULT_URIS).toBe(`http://127.0.0.1:${alicePort}/v1/transit/keys/alice,bob`);
   });
 
   it("Pulumi's hashivault requests: encrypt to alice,bob; alice (TCP) and bob (Unix socket) decrypt; a wrong token is 403", async () => {
@@ -218,6 +228,45 @@ describe('the vault bridge with real accounts', { timeout: 600_000 }, () => {
       ),
     );
     expect(pt.equals(dataKey)).toBe(true);
+  });
+
+  it('decryption ignores the key name: after bob renames the alias a file was made with, the old name and unknown names still decrypt it', async () => {
+    const dataKey = randomBytes(32);
+    const ct = ciphertextOf(
+      await rawVault(
+        aliceBridge.addr,
+        fillTranscript(forKey(pulumiEncrypt!, 'prod-2023'), {
+          token: aliceBridge.token,
+          plaintext: b64(dataKey),
+        }),
+      ),
+    );
+    // bob renames the alias (read when the bridge starts, so he restarts his agent):
+    // 'prod-2023' is now neither an alias nor a recipient list.
+    writeFileSync(
+      join(bob.dir, 'vault-keys.json'),
+      JSON.stringify({ prod: 'alice,bob', acme: 'team:acme', 'prod-2024': 'alice,bob' }),
+    );
+    ok(await runAs(bob, ['agent', 'stop']));
+    bobBridge = await startBridge(bob, `127.0.0.1:${await freePort()}`);
+    for (const key of ['prod-2023', 'gone.alias-v1', 'prod-2024']) {
+      const pt = plaintextOf(
+        await rawVault(
+          bobBridge.addr,
+          fillTranscript(forKey(pulumiDecrypt!, key), { token: bobBridge.token, ciphertext: ct }),
+        ),
+      );
+      expect(pt.equals(dataKey)).toBe(true);
+    }
+    // Encrypting still needs a name that says whom to: the removed alias is refused.
+    const refused = await rawVault(
+      bobBridge.addr,
+      fillTranscript(forKey(pulumiEncrypt!, 'prod-2023'), {
+        token: bobBridge.token,
+        plaintext: b64(dataKey),
+      }),
+    );
+    expect(refused.status).toBe(400);
   });
 
   it('rewrap --stack: an encryptedkey made for alice only is rewrapped to alice,bob; the rest is unchanged', async () => {

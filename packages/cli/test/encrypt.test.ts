@@ -1,5 +1,6 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytes, ensureBuilt, MAIN, makeKey, read, run, stderrJson, tempHome } from './helpers.js';
@@ -260,6 +261,69 @@ describe('saltbox encrypt / decrypt', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/\r\[#*-*\] +\d+% {2}[\d.]+\/20\.0 MiB {2}\d+ MB\/s/);
     expect(r.stdout.endsWith('\r\x1b[K')).toBe(true); // the bar erases itself
+  });
+
+  it('a decrypt -o killed with SIGKILL mid-write leaves plaintext that the next run removes (a running one keeps its own)', async () => {
+    const dir = join(home.dir, 'killed');
+    mkdirSync(dir);
+    const big = bytes(24 * MIB, 17);
+    const ct = join(dir, 'big.saltpack');
+    writeFileSync(join(dir, 'big.bin'), big);
+    const enc = await run([
+      'encrypt',
+      '--anonymous',
+      '-r',
+      bob.encryption,
+      '-i',
+      join(dir, 'big.bin'),
+      '-o',
+      ct,
+    ]);
+    expect(enc.code).toBe(0);
+    const ciphertext = read(ct);
+    const temps = (name: string) =>
+      readdirSync(dir).filter((f) => f.startsWith(`.${name}.saltbox-`) && f.endsWith('.tmp'));
+
+    // A real decrypt fed half of the message on a pipe: it has written megabytes of plaintext
+    // to its temporary file and waits for the rest — mid-write, for as long as we like.
+    const midWrite = async (name: string): Promise<ChildProcess> => {
+      const child = spawn(
+        process.execPath,
+        [MAIN, 'decrypt', '-k', bob.path, '-o', join(dir, name)],
+        {
+          stdio: ['pipe', 'ignore', 'ignore'],
+        },
+      );
+      child.stdin.on('error', () => undefined);
+      child.stdin.write(ciphertext.subarray(0, ciphertext.length / 2));
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const [t] = temps(name);
+        if (t !== undefined && statSync(join(dir, t)).size >= 4 * MIB) return child;
+        if (Date.now() > deadline) throw new Error('decrypt wrote no plaintext in 30 s');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const killed = await midWrite('out.bin');
+    const live = await midWrite('live.bin');
+    const exited = new Promise((r) => killed.once('exit', r));
+    killed.kill('SIGKILL');
+    await exited;
+    expect(temps('out.bin')).toHaveLength(1); // what kill -9 leaves: no handler ran
+
+    // The next run writing to the directory removes it, and not the running decrypt's file.
+    const again = await run(['decrypt', '-k', bob.path, '-i', ct, '-o', join(dir, 'out.bin')]);
+    expect(again.code).toBe(0);
+    expect(read(join(dir, 'out.bin')).equals(big)).toBe(true);
+    expect(temps('out.bin')).toEqual([]);
+    expect(temps('live.bin')).toHaveLength(1);
+
+    // The running one finishes unharmed.
+    const done = new Promise<number | null>((r) => live.once('exit', r));
+    live.stdin!.end(ciphertext.subarray(ciphertext.length / 2));
+    expect(await done).toBe(0);
+    expect(read(join(dir, 'live.bin')).equals(big)).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('shows no progress bar when stderr is not a terminal, even for large input', async () => {

@@ -73,6 +73,8 @@ export interface RunOptions {
    * `/dev/tty` (as under CI) instead of asking whoever runs the tests.
    */
   detached?: boolean;
+  /** Run as this user ID (tests running as root that need a user whom permissions bind). */
+  uid?: number;
 }
 
 /** Runs `saltbox args…` with `input` on stdin. */
@@ -83,6 +85,7 @@ export function run(args: readonly string[], options: RunOptions = {}): Promise<
       cwd: options.cwd ?? ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: options.detached ?? false,
+      ...(options.uid === undefined ? {} : { uid: options.uid }),
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -105,13 +108,23 @@ export function run(args: readonly string[], options: RunOptions = {}): Promise<
 }
 
 /** A fresh temporary directory used as `$SALTBOX_HOME` and scratch space. */
-export function tempHome(): { dir: string; env: NodeJS.ProcessEnv; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'saltbox-cli-test-'));
+/**
+ * A fresh `SALTBOX_HOME` in the temp directory; `subdir` (made 0700 inside it) gives a home of a
+ * chosen path, e.g. a long one.
+ */
+export function tempHome(subdir?: string): {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  cleanup: () => void;
+} {
+  const top = mkdtempSync(join(tmpdir(), 'saltbox-cli-test-'));
+  const dir = subdir === undefined ? top : join(top, subdir);
+  if (subdir !== undefined) mkdirSync(dir, { recursive: true, mode: 0o700 });
   return {
     dir,
     env: { SALTBOX_HOME: dir },
     cleanup: () => {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(top, { recursive: true, force: true });
     },
   };
 }
@@ -151,15 +164,24 @@ export function bytes(n: number, seed = 1): Buffer {
 
 export const read = (path: string): Buffer => readFileSync(path);
 
-/** A `saltbox server` process on a free port (SQLite under `dataDir`), and how to stop it. */
+/**
+ * A `saltbox server` process on a free port (SQLite under `dataDir`), and how to stop it.
+ * `listen` fixes the address, for a test that restarts the server where its clients expect it.
+ */
 export async function startServerProcess(
   dataDir: string,
   env: NodeJS.ProcessEnv,
+  args: readonly string[] = [],
+  listen = '127.0.0.1:0',
 ): Promise<{ url: string; stop: () => Promise<void> }> {
   const child = spawn(
     process.execPath,
-    [MAIN, 'server', '--listen', '127.0.0.1:0', '--data', dataDir],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    [MAIN, 'server', '--listen', listen, '--data', dataDir, ...args],
+    {
+      // Every test account signs up from 127.0.0.1: lift the per-address sign-up rate.
+      env: { ...process.env, SALTBOX_SIGNUP_RATE: '100000', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let stderr = '';
   const url = await new Promise<string>((resolvePromise, reject) => {

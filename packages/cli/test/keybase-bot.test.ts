@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import Bot from 'keybase-bot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, ensureBuilt, run, tempHome } from './helpers.js';
+import { socketPathOf } from './keystore-helpers.js';
 
 const SHIM = join(ROOT, 'packages/cli/dist/keybase-shim.js');
 const work = tempHome();
@@ -153,7 +154,7 @@ describe('keybase-bot 3.6.1 against saltbox', () => {
       for (let i = 0; i < 100; i++) {
         if (
           (await shim(['--home', home, 'status', '--json'])).code === 0 &&
-          existsSync(join(home, 'agent.sock'))
+          existsSync(socketPathOf(home))
         )
           break;
         await sleep(100);

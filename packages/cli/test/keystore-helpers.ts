@@ -3,9 +3,9 @@
  * passphrase or terminal, and bookkeeping so every agent a test starts is stopped afterwards.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectAgent } from '@saltbox/keystore/node';
+import { agentSocketPath, connectAgent } from '@saltbox/keystore/node';
 import type { AgentStatus } from '@saltbox/keystore/node';
 import { run, tempHome } from './helpers.js';
 import type { RunOptions, RunResult } from './helpers.js';
@@ -13,6 +13,8 @@ import type { RunOptions, RunResult } from './helpers.js';
 export interface KeystoreHome {
   dir: string;
   env: NodeJS.ProcessEnv;
+  /** Where this home's agent listens (outside the home, named by its hash). */
+  socketPath: string;
   /** Runs `saltbox` in this home, detached from any terminal; `env` adds variables. */
   sb: (args: readonly string[], options?: RunOptions) => Promise<RunResult>;
   /** Starts an agent here and remembers its pid; fails the test if it does not start. */
@@ -37,15 +39,20 @@ const alive = (pid: number): boolean => {
   }
 };
 
-export function keystoreHome(): KeystoreHome {
-  const home = tempHome();
+/** The socket the CLI computes for `home` when run with the test's environment. */
+export const socketPathOf = (home: string): string =>
+  agentSocketPath(home, { env: { ...process.env, SALTBOX_HOME: home } });
+
+export function keystoreHome(options: { dirName?: string } = {}): KeystoreHome {
+  const home = tempHome(options.dirName);
+  const socketPath = socketPathOf(home.dir);
   const pids = new Set<number>();
   // An empty SALTBOX_PASSPHRASE counts as unset: the caller's own never leaks into a test.
   const env = { ...home.env, SALTBOX_PASSPHRASE: '' };
   const sb = (args: readonly string[], options: RunOptions = {}) =>
     run(args, { ...options, detached: true, env: { ...env, ...options.env } });
   const agentStatus = async (): Promise<AgentStatus | undefined> => {
-    const agent = await connectAgent(join(home.dir, 'agent.sock')).catch(() => undefined);
+    const agent = await connectAgent(socketPath).catch(() => undefined);
     if (!agent) return undefined;
     try {
       return await agent.agentStatus();
@@ -57,6 +64,7 @@ export function keystoreHome(): KeystoreHome {
   return {
     dir: home.dir,
     env,
+    socketPath,
     sb,
     agentPid,
     agentStatus,
@@ -69,10 +77,12 @@ export function keystoreHome(): KeystoreHome {
       return pid;
     },
     cleanup: async () => {
-      const agent = await connectAgent(join(home.dir, 'agent.sock')).catch(() => undefined);
+      const agent = await connectAgent(socketPath).catch(() => undefined);
       await agent?.stopAgent().catch(() => undefined);
       await agent?.close();
       for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      // A killed agent leaves its socket behind, now outside the home.
+      rmSync(socketPath, { force: true });
       home.cleanup();
     },
   };

@@ -4,7 +4,7 @@
  * commands named, the CLI's not-logged-in hint, exit 3). With an account: e2e-vault.test.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, ensureBuilt, run, tempHome } from './helpers.js';
@@ -46,6 +46,30 @@ describe('saltbox age / pulumi / rewrap', () => {
     expect(ok.code).toBe(0);
     expect(ok.out).toContain('VAULT_ADDR');
     rmSync(join(home.dir, 'vault-bridge.json'));
+  });
+
+  it('agent start --vault-listen on a path holding a regular file: the file survives, a coded error with a hint, no agent', async () => {
+    const file = join(home.dir, 'notes.txt');
+    writeFileSync(file, 'precious notes');
+    for (const extra of [[], ['--foreground']]) {
+      const r = await run(['agent', 'start', ...extra, '--vault-listen', file], { env: home.env });
+      expect(r.code).toBe(1);
+      expect(r.out).toBe('');
+      expect(r.stderr).toBe(
+        `saltbox: the vault bridge cannot listen on ${file}: a regular file is there (only a stale socket is replaced)\n` +
+          'saltbox: hint: saltbox replaces only a socket nobody answers on: give --vault-listen another path, or move what is there out of the way\n',
+      );
+      const json = await run(['agent', 'start', ...extra, '--vault-listen', file, '--json'], {
+        env: home.env,
+      });
+      expect(JSON.parse(json.stderr)).toEqual({
+        error: { code: 'CLI_PROVIDER', message: expect.stringContaining(file) },
+      });
+    }
+    expect(readFileSync(file, 'utf8')).toBe('precious notes');
+    const status = await run(['agent', 'status'], { env: home.env });
+    expect(status.stderr).toContain('no keystore agent is running');
+    rmSync(file);
   });
 
   it('without an account every provider command fails with PROVIDER_NOT_LOGGED_IN: exit 3, the fixing commands, a hint, no stack trace', async () => {

@@ -3,10 +3,21 @@
  * socket, answers health and lookup requests, and stops cleanly on SIGTERM.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, MAIN, run, tempHome } from './helpers.js';
+import {
+  accountHomes,
+  ensureBuilt,
+  errorCode,
+  json,
+  MAIN,
+  run,
+  runAs,
+  startServerProcess,
+  tempHome,
+} from './helpers.js';
+import type { RunResult } from './helpers.js';
 
 const home = tempHome();
 beforeAll(ensureBuilt);
@@ -58,5 +69,156 @@ describe('saltbox server', () => {
     expect(r.code).not.toBe(0);
     const err = JSON.parse(r.stderr.trim().split('\n').pop()!) as { error: { code: string } };
     expect(err.error.code).toBe('CLI_SERVER_FAILED');
+  });
+
+  describe('says what is wrong with which database file (#12.12)', () => {
+    const start = (data: string, extra: { uid?: number } = {}): Promise<RunResult> =>
+      run(['server', '--listen', '127.0.0.1:0', '--data', data], { env: home.env, ...extra });
+    const lines = (r: RunResult) => r.stderr.trim().split('\n');
+
+    it('a file that is not a database', async () => {
+      const data = join(home.dir, 'notdb');
+      mkdirSync(data);
+      writeFileSync(join(data, 'saltbox.sqlite'), 'my shopping list\n'.repeat(300));
+      const r = await start(data);
+      expect(r.code).toBe(1);
+      expect(lines(r)).toEqual([
+        `saltbox: cannot start the server: ${join(data, 'saltbox.sqlite')} is not a sqlite database`,
+        'saltbox: hint: --data must be a directory whose saltbox.sqlite was made by saltbox server; move that file away or choose another --data',
+      ]);
+    });
+
+    it('an existing empty file, which is left as it was', async () => {
+      const data = join(home.dir, 'empty');
+      mkdirSync(data);
+      writeFileSync(join(data, 'saltbox.sqlite'), '');
+      const r = await start(data);
+      expect(r.code).toBe(1);
+      expect(lines(r)[0]).toBe(
+        `saltbox: cannot start the server: ${join(data, 'saltbox.sqlite')} is an empty file, not a saltbox database`,
+      );
+      expect(r.stderr).not.toContain('--listen');
+      expect(statSync(join(data, 'saltbox.sqlite')).size).toBe(0);
+    });
+
+    it('a database the server may not read', async () => {
+      const data = join(home.dir, 'locked');
+      const file = join(data, 'saltbox.sqlite');
+      // Made by a first start, then taken away from the user the server runs as.
+      const made = spawn(
+        process.execPath,
+        [MAIN, 'server', '--listen', '127.0.0.1:0', '--data', data],
+        {
+          env: { ...process.env, ...home.env },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      await new Promise<void>((resolve) => {
+        made.stderr.on('data', (d: Buffer) => {
+          if (d.toString().includes('listening on')) resolve();
+        });
+      });
+      const exited = new Promise((r) => made.once('exit', r));
+      made.kill('SIGTERM');
+      await exited;
+      // Root reads any file: run the server as nobody then, on a file only root may read.
+      const asRoot = process.getuid?.() === 0;
+      if (asRoot) {
+        chmodSync(home.dir, 0o755);
+        chmodSync(data, 0o777);
+      }
+      chmodSync(file, 0o600);
+      if (!asRoot) chmodSync(file, 0o000);
+      const r = await start(data, asRoot ? { uid: 65534 } : {});
+      expect(r.code).toBe(1);
+      expect(lines(r)).toEqual([
+        `saltbox: cannot start the server: cannot open ${file}: permission denied`,
+        'saltbox: hint: the server must be able to read and write --data and every file in it; check the path, owner and permissions',
+      ]);
+    });
+  });
+
+  describe('sign-up policy (#12.15)', () => {
+    const homes = accountHomes();
+    afterAll(() => {
+      homes.cleanup();
+    });
+
+    it('by invitation: signup needs --invite with a code from server invite, used once', async () => {
+      const data = join(home.dir, 'invite-db');
+      const server = await startServerProcess(data, home.env, ['--signup', 'invite']);
+      try {
+        const a = homes.newHome();
+        const none = await runAs(a, ['signup', 'alice', '--server', server.url]);
+        expect(none.code).toBe(1);
+        expect(none.stderr).toContain(
+          "saltbox: hint: this server signs up by invitation: ask its operator for a code ('saltbox server invite') and pass --invite CODE",
+        );
+        const made = json(
+          await run(['server', 'invite', '--data', data, '--json'], { env: home.env }),
+        );
+        const code = made.invite as string;
+        expect(code).toMatch(/^[A-Za-z0-9_-]{24}$/);
+        // Only the hash is in the database.
+        const db = join(data, 'saltbox.sqlite');
+        for (const f of [db, `${db}-wal`])
+          if (existsSync(f)) expect(readFileSync(f).includes(code), f).toBe(false);
+        const ok = await runAs(a, [
+          'signup',
+          'alice',
+          '--server',
+          server.url,
+          '--invite',
+          code,
+          '--json',
+        ]);
+        expect(json(ok).username).toBe('alice');
+        const b = homes.newHome();
+        const again = await runAs(b, [
+          'signup',
+          'bob',
+          '--server',
+          server.url,
+          '--invite',
+          code,
+          '--json',
+        ]);
+        expect(errorCode(again)).toBe('CLIENT_HTTP');
+        const plain = await runAs(b, ['signup', 'bob', '--server', server.url, '--invite', code]);
+        expect(plain.stderr).toContain(
+          'saltbox: hint: the invite code is unknown or already used; check it, or ask the operator for a new one',
+        );
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('refuses reserved names and a second sign-up past --signup-rate, with hints', async () => {
+      const server = await startServerProcess(join(home.dir, 'rate-db'), home.env, [
+        '--signup-rate',
+        '1',
+      ]);
+      try {
+        const r = await runAs(homes.newHome(), ['signup', 'admin', '--server', server.url]);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain('USERNAME_RESERVED');
+        expect(r.stderr).toContain(
+          'saltbox: hint: names such as admin, root, support and security are reserved; choose another username',
+        );
+        const second = await runAs(homes.newHome(), ['signup', 'carol', '--server', server.url]);
+        expect(second.code).toBe(1);
+        expect(second.stderr).toContain('RATE_LIMITED');
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('refuses an unknown --signup mode', async () => {
+      const r = await run(['server', '--signup', 'maybe', '--data', join(home.dir, 'x')], {
+        env: home.env,
+      });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('--signup must be one of open, invite, closed');
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as npmSaltpack from '@samuelthomas2774/saltpack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytes, ensureBuilt, makeKey, read, run, stderrJson, tempHome } from './helpers.js';
 import type { TestKey } from './helpers.js';
@@ -99,6 +100,28 @@ describe('saltbox sign / verify', () => {
       'saltbox: invalid signature\n' +
         'saltbox: hint: the message or the signature was modified, or the signature is for another message\n',
     );
+  });
+
+  it("an independent implementation (npm's saltpack) verifies what `sign` writes", async () => {
+    // #12.21: the npm library refuses any header nonce but the specification's 32 bytes.
+    const key = Buffer.from(alice.signing, 'hex');
+    expect(key.length).toBe(32);
+    const signed = join(home.dir, 'npm.signed');
+    expect((await run(['sign', '-k', alice.path, '-i', msgPath, '-o', signed])).code).toBe(0);
+    expect((await npmSaltpack.verify(read(signed), key)).equals(msg)).toBe(true);
+
+    const armored = await run(['sign', '-k', alice.path, '-a'], { input: 'armored words' });
+    expect((await npmSaltpack.verifyArmored(armored.out, key)).toString()).toBe('armored words');
+
+    const empty = await run(['sign', '-k', alice.path], { input: '' });
+    expect((await npmSaltpack.verify(empty.stdout, key)).length).toBe(0);
+
+    const sig = await run(['sign', '-k', alice.path, '-d'], { input: msg });
+    await expect(npmSaltpack.verifyDetached(sig.stdout, msg, key)).resolves.toBeDefined();
+    await expect(npmSaltpack.verifyDetached(sig.stdout, 'other', key)).rejects.toThrow();
+
+    const sigAsc = await run(['sign', '-k', alice.path, '-d', '-a'], { input: msg });
+    await expect(npmSaltpack.verifyDetachedArmored(sigAsc.out, msg, key)).resolves.toBeDefined();
   });
 
   it('points to the right command for the wrong kind of input', async () => {

@@ -6,6 +6,7 @@ import { KeystoreError, isKeystoreErrorCode } from '@saltbox/keystore';
 import { SaltpackError } from '@saltbox/saltpack';
 import { describe, expect, it } from 'vitest';
 import { CliError, ERROR_TABLE, EXIT } from '../src/errors.js';
+import { saltboxHome as keystoreSaltboxHome } from '@saltbox/keystore/paths';
 import { parseKeyFile, saltboxHome } from '../src/keys.js';
 import { formatDuration, parseDuration } from '../src/keystore-commands.js';
 import { readPassphrase } from '../src/passphrase.js';
@@ -17,7 +18,7 @@ import {
   parseSigningPublicKey,
   userRecipientKids,
 } from '../src/recipients.js';
-import { reportError } from '../src/ui.js';
+import { displayText, reportError } from '../src/ui.js';
 
 const hex = 'ab'.repeat(32);
 
@@ -232,13 +233,20 @@ describe('progress', () => {
 });
 
 describe('key files and paths', () => {
-  it('defaults SALTBOX_HOME to the platform config directory', () => {
-    expect(saltboxHome({ SALTBOX_HOME: '/x' }, 'linux')).toBe('/x');
-    expect(saltboxHome({ XDG_CONFIG_HOME: '/cfg' }, 'linux')).toBe('/cfg/saltbox');
-    expect(saltboxHome({}, 'linux')).toMatch(/\.config[/\\]saltbox$/);
-    expect(saltboxHome({}, 'darwin')).toMatch(/Library[/\\]Application Support[/\\]saltbox$/);
-    expect(saltboxHome({ APPDATA: 'C:\\Users\\a\\AppData\\Roaming' }, 'win32')).toMatch(
-      /Roaming[/\\]saltbox$/,
+  // The per-platform table is tested where the rule lives (packages/keystore/test/paths.test.ts);
+  // here only that the CLI uses that one rule rather than a copy.
+  it("resolves SALTBOX_HOME with the keystore package's rule", () => {
+    for (const env of [
+      { SALTBOX_HOME: '/x' },
+      { XDG_CONFIG_HOME: '' },
+      { XDG_CONFIG_HOME: 'rel' },
+    ]) {
+      expect(saltboxHome({ env, platform: 'linux' })).toBe(
+        keystoreSaltboxHome({ env, platform: 'linux' }),
+      );
+    }
+    expect(saltboxHome({ env: { XDG_CONFIG_HOME: '' }, platform: 'linux', homedir: '/h' })).toBe(
+      '/h/.config/saltbox',
     );
   });
 
@@ -279,5 +287,25 @@ describe('keystore command helpers', () => {
     );
     const tooLong = readPassphrase({ prompt: 'x', env: { SALTBOX_PASSPHRASE: 'a'.repeat(5000) } });
     await expect(tooLong).rejects.toMatchObject({ code: 'CLI_BAD_PASSPHRASE' });
+  });
+});
+
+describe('displayText (#12.16)', () => {
+  it('escapes C0, DEL, C1 and bidi controls and leaves other text alone', () => {
+    expect(displayText('plain name, ünïcode ✓ 名前')).toBe('plain name, ünïcode ✓ 名前');
+    expect(displayText('a\u001b]52;c;ZXZpbA==\u0007b')).toBe('a\\x1b]52;c;ZXZpbA==\\x07b');
+    expect(displayText('\u009b31m\u007f')).toBe('\\x9b31m\\x7f');
+    expect(displayText('txt.\u202eexe\u2066')).toBe('txt.\\u202eexe\\u2066');
+    expect(displayText('tab\tnewline\n')).toBe('tab\\x09newline\\x0a');
+  });
+
+  it('reportError escapes a message that quotes a name', () => {
+    const err: string[] = [];
+    reportError(
+      { stdout: () => undefined, stderr: (t) => err.push(t) },
+      new CliError('CLI_KV', 'no entry "k\u001b[2J"'),
+      { json: false, context: {} },
+    );
+    expect(err.join('')).toBe('saltbox: no entry "k\\x1b[2J"\n');
   });
 });

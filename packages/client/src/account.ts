@@ -39,6 +39,7 @@ import type {
 } from '@saltbox/identity';
 import { isKeystoreError } from '@saltbox/keystore';
 import type { KeystoreApi } from '@saltbox/keystore';
+import { hasUnsafeDisplayCharacters } from '@saltbox/protocol';
 import type { ChainLink, PukBox } from '@saltbox/protocol';
 import type { AccountConfig, AccountDevice } from './account-config.js';
 import { ClientError, isClientError } from './errors.js';
@@ -150,11 +151,9 @@ function checkUsername(username: string): string {
 
 function checkDeviceName(name: string): string {
   const n = name.trim();
-  // Control characters (C0 and DEL) would garble every listing that prints the name.
-  const control = Array.from({ length: n.length }, (_, i) => n.charCodeAt(i)).some(
-    (c) => c < 0x20 || c === 0x7f,
-  );
-  if (n.length === 0 || n.length > 64 || control)
+  // Control characters (C0, DEL, C1) and bidi overrides would garble or disguise every listing
+  // that prints the name; the server refuses them too.
+  if (n.length === 0 || n.length > 64 || hasUnsafeDisplayCharacters(n))
     throw new ClientError('CLIENT_INVALID_ARGUMENT', 'device names are 1–64 printable characters');
   return n;
 }
@@ -311,7 +310,13 @@ export interface SignupResult {
  */
 export async function signup(
   env: AccountEnv,
-  options: { username: string; deviceName: string; deviceType?: ChainDeviceType },
+  options: {
+    username: string;
+    deviceName: string;
+    deviceType?: ChainDeviceType;
+    /** An invite code, for a server that signs up by invitation. */
+    invite?: string;
+  },
 ): Promise<SignupResult> {
   const username = checkUsername(options.username);
   const deviceName = checkDeviceName(options.deviceName);
@@ -364,7 +369,12 @@ export async function signup(
   );
   const api = apiFor(env, device.signingKid);
   await api.signup(
-    { username, links: writer.chainLinks, pukBoxes: puk.boxes },
+    {
+      username,
+      links: writer.chainLinks,
+      pukBoxes: puk.boxes,
+      ...(options.invite === undefined ? {} : { invite: options.invite }),
+    },
     keystoreRequestSigner(env.keystore, device.signingKid),
   );
   const config: AccountConfig = {
@@ -602,13 +612,25 @@ export class Account {
    * reverse signature, `subkey`), boxing every PUK generation to it. The caller switches the
    * home's config to the returned device.
    *
-   * @throws ClientError `CLIENT_INVALID_ARGUMENT` (name), `CLIENT_DEVICE_REVOKED`,
-   *   `CLIENT_HTTP` (`CHAIN_CONFLICT` when another device appended first), `CLIENT_SIGNER`, ….
+   * @throws ClientError `CLIENT_INVALID_ARGUMENT` (name), `CLIENT_DEVICE_NAME_TAKEN` (an
+   *   active device has it, case-insensitively), `CLIENT_DEVICE_REVOKED`, `CLIENT_HTTP`
+   *   (`CHAIN_CONFLICT` when another device appended first), `CLIENT_SIGNER`, ….
    */
   async addDevice(options: { name: string; type?: ChainDeviceType }): Promise<AccountDevice> {
     const name = checkDeviceName(options.name);
     const type = options.type ?? 'desktop';
     const me = await this.me();
+    // Checked before a key is made; the server refuses it too (DEVICE_NAME_TAKEN).
+    if (
+      me.devices.some(
+        (d) => d.status === 'active' && d.name?.trim().toLowerCase() === name.toLowerCase(),
+      )
+    )
+      throw new ClientError(
+        'CLIENT_DEVICE_NAME_TAKEN',
+        `${me.username} already has an active device named "${name}"`,
+        { name },
+      );
     const device = await this.#env.keystore.createDevice({ name, type });
     const writer = await this.#writer(me);
     await delegateDevice(this.#env, writer, this.config.device.signingKid, {

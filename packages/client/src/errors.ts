@@ -50,6 +50,8 @@ export const CLIENT_ERROR_CODES = [
   'CLIENT_DEVICE_REVOKED',
   /** No active device matches the name or ID given, or several do. */
   'CLIENT_DEVICE_NOT_FOUND',
+  /** Another active device of the user already has this name (case-insensitively). */
+  'CLIENT_DEVICE_NAME_TAKEN',
   /** KV write: the revision is not current + 1, by the local cache or the server (Keybase 2760). */
   'CLIENT_KV_WRONG_REVISION',
   /** KV write under an older team key generation than the entry has (Keybase 2761). */
@@ -86,6 +88,15 @@ export const CLIENT_ERROR_CODES = [
   'CLIENT_LOG_INCONSISTENT',
   /** A chain tail the server served is not the one its signed log holds for that chain. */
   'CLIENT_LOG_TAIL_MISMATCH',
+  /** The change would leave a root team without an owner (make another member owner first). */
+  'CLIENT_TEAM_LAST_OWNER',
+  /** The change would leave a team without members (delete the team instead). */
+  'CLIENT_TEAM_LAST_MEMBER',
+  /**
+   * The local session behind a long-lived interface (the keystore, the agent, the account's
+   * files) could not be opened; the message says why (as `kvstore api` replies).
+   */
+  'CLIENT_SESSION_UNAVAILABLE',
 ] as const;
 
 /** A client error code. */

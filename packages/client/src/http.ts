@@ -15,6 +15,8 @@ import {
   appendTeamLinksRequestSchema,
   createTeamRequestSchema,
   teamChainPath,
+  teamDeletedSchema,
+  teamPath,
   teamChainResponseSchema,
   teamKeyBoxesPath,
   teamKeyBoxesResponseSchema,
@@ -46,6 +48,7 @@ import type {
   TeamChainResponse,
   TeamKeyBoxesResponse,
   TeamListResponse,
+  TeamDeleted,
   TeamTail,
   AppendLinksRequest,
   ChainResponse,
@@ -428,6 +431,22 @@ export class ApiClient {
       path: teamChainPath(team),
       body: checked(appendTeamLinksRequestSchema, request),
       schema: teamTailSchema,
+      auth: true,
+    });
+  }
+
+  /**
+   * `DELETE /api/v1/teams/:team`: deletes a team (owner of a root team, admin of a subteam or
+   * of a parent). Not retried after a network error (it may have been applied).
+   *
+   * @throws ClientError `CLIENT_HTTP` (`FORBIDDEN`, `TEAM_HAS_SUBTEAMS`, `TEAM_NOT_FOUND`,
+   *   `CHAIN_CONFLICT`, …), `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
+   */
+  async deleteTeam(team: string): Promise<TeamDeleted> {
+    return this.#call({
+      method: 'DELETE',
+      path: teamPath(team),
+      schema: teamDeletedSchema,
       auth: true,
     });
   }

@@ -9,6 +9,7 @@ export * from './http.js';
 export * from './pins.js';
 export * from './log.js';
 export * from './store.js';
+export * from './temp-files.js';
 export * from './users.js';
 export * from './puk.js';
 export * from './kvstore-api/index.js';

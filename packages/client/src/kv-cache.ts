@@ -236,8 +236,13 @@ export class KvRollbackCache {
     const storage = this.#storage;
     if (storage === null) return Promise.resolve();
     if (this.#pending !== null) return this.#pending;
+    const previous = this.#running;
     const pending = (async () => {
-      if (this.#running !== null) await this.#running.catch(() => undefined);
+      // Always suspend before clearing #pending: without a write running, the old code ran
+      // straight through to the clearing below *before* `this.#pending = pending` was set, so
+      // #pending kept this finished promise for ever and every later change of the process
+      // "joined" it and was never stored (issue #12.3: a put's own revision was lost).
+      await previous?.catch(() => undefined);
       // From here on, changes wait for the next write: this one may not include them.
       this.#pending = null;
       const run = this.#write(storage);

@@ -28,6 +28,8 @@ import {
   kvNamespacesResponseSchema,
   kvPath,
   kvWriteResponseSchema,
+  isStorableText,
+  UNSTORABLE_TEXT_MESSAGE,
   utf8Length,
 } from '@saltbox/protocol';
 import type { KvChange, KvEntry } from '@saltbox/protocol';
@@ -154,6 +156,12 @@ function checkNames(namespace: string, entryKey?: string): void {
   ] as const) {
     if (v === undefined) continue;
     if (v === '') throw new ClientError('CLIENT_INVALID_ARGUMENT', `${field} is empty`, { field });
+    // The server's rule (protocol `isStorableText`, issue #12.5), checked before anything is
+    // sealed or sent: a NUL or a lone surrogate names nothing both backends can store.
+    if (!isStorableText(v))
+      throw new ClientError('CLIENT_INVALID_ARGUMENT', `${field} ${UNSTORABLE_TEXT_MESSAGE}`, {
+        field,
+      });
     if (utf8Length(v) > KV_MAX_NAME_BYTES)
       throw new ClientError(
         'CLIENT_KV_TOO_LARGE',
@@ -635,6 +643,10 @@ function echo(field: string): ClientError {
 }
 
 function pageQuery(page: { after?: string; limit?: number }): Record<string, string> {
+  if (page.after !== undefined && !isStorableText(page.after))
+    throw new ClientError('CLIENT_INVALID_ARGUMENT', `after ${UNSTORABLE_TEXT_MESSAGE}`, {
+      field: 'after',
+    });
   return {
     ...(page.after === undefined ? {} : { after: page.after }),
     ...(page.limit === undefined ? {} : { limit: String(page.limit) }),

@@ -5,32 +5,26 @@
  *
  * @packageDocumentation
  */
+import { saltboxHome } from '@saltbox/keystore/paths';
 import type { TeamPin, TeamPinStore } from './teams.js';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { ClientError } from './errors.js';
+import { removeStaleTempFiles, tempPathFor } from './temp-files.js';
 import type { CachedChain, ChainCache, Pin, PinStore } from './pins.js';
 import type { LogPin, LogPinStore } from './log.js';
 
 /**
- * `$SALTBOX_HOME`, or the platform's config directory (`~/.config/saltbox` on Linux,
- * `~/Library/Application Support/saltbox` on macOS, `%APPDATA%\saltbox` on Windows).
+ * The saltbox home (`$SALTBOX_HOME`, else the platform's config directory): the one rule of
+ * `@saltbox/keystore/paths`, re-exported so every package resolves the same home.
  */
-export function saltboxHome(env: NodeJS.ProcessEnv = process.env): string {
-  const set = env.SALTBOX_HOME;
-  if (set !== undefined && set !== '') return set;
-  if (process.platform === 'darwin')
-    return join(homedir(), 'Library', 'Application Support', 'saltbox');
-  if (process.platform === 'win32')
-    return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'saltbox');
-  return join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'saltbox');
-}
+export { saltboxHome };
 
 /**
  * Writes `data` to `path` atomically with mode 0600 (or `options.mode`): a temp file in the
  * same directory, fsynced, then renamed over the target (rename is atomic on one filesystem).
+ * The temporary name carries this process's id, and the first write to a directory removes
+ * what killed writers left there ({@link removeStaleTempFiles}).
  *
  * @throws ClientError `CLIENT_STORE` when the file cannot be written.
  */
@@ -39,13 +33,18 @@ export async function writeAtomic(
   data: string | Uint8Array,
   options: { mode?: number } = {},
 ): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  await removeStaleTempFiles(dirname(path));
+  const tmp = tempPathFor(path);
   try {
     const fh = await open(tmp, 'wx', 0o600);
     try {
       await fh.writeFile(data);
       // Widened only after creating it 0600, so it is never wider than asked, whatever the umask.
-      if (options.mode !== undefined && options.mode !== 0o600) await fh.chmod(options.mode);
+      // Not on Windows: there a mode only toggles the read-only flag (access is the profile
+      // directory's ACL), so chmod could only make the file unwritable.
+      const { mode } = options;
+      if (mode !== undefined && mode !== 0o600 && process.platform !== 'win32')
+        await fh.chmod(mode);
       await fh.sync();
     } finally {
       await fh.close();

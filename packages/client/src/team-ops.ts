@@ -20,11 +20,14 @@ import {
   parseTeamName,
   roleAtLeast,
   rootTeamId,
+  teamMembersByUid,
+  teamOrphanRule,
+  teamRotationPending,
   toBase64,
 } from '@saltbox/identity';
 import type { JsonObject, KidHex, RemoteSigner, TeamRole } from '@saltbox/identity';
 import type { KeystoreApi } from '@saltbox/keystore';
-import type { ChainLink, PerTeamKeyPost, TeamRoleName } from '@saltbox/protocol';
+import type { ChainLink, PerTeamKeyPost, TeamDeleted, TeamRoleName } from '@saltbox/protocol';
 import { ClientError, isClientError } from './errors.js';
 import type { ApiClient } from './http.js';
 import type { LogClient } from './log.js';
@@ -90,6 +93,33 @@ const keystoreItem = <T>(
     });
   return item.result;
 };
+
+/**
+ * Refuses, before any seed is made or link signed, a change the server would refuse because it
+ * leaves a root team without an owner or a team without members (`teamOrphanRule`).
+ *
+ * @param change - the roles the change sets, by UID (`none` removes).
+ */
+function checkOrphans(team: VerifiedTeam, change: ReadonlyMap<string, string>): void {
+  const after = teamMembersByUid(team.state);
+  for (const [uid, role] of change) {
+    if (role === 'none') after.delete(uid);
+    else after.set(uid, role);
+  }
+  const rule = teamOrphanRule(team.state, after);
+  if (rule === 'last_owner')
+    throw new ClientError(
+      'CLIENT_TEAM_LAST_OWNER',
+      `team ${team.name} would have no owner left; make another member owner first`,
+      { team: team.name },
+    );
+  if (rule === 'last_member')
+    throw new ClientError(
+      'CLIENT_TEAM_LAST_MEMBER',
+      `team ${team.name} would have no members left; delete it instead`,
+      { team: team.name },
+    );
+}
 
 /** Team operations for one actor (see the module comment). */
 export class TeamManager {
@@ -386,6 +416,12 @@ export class TeamManager {
       throw new ClientError('CLIENT_INVALID_ARGUMENT', `${user.username} is already a member`, {
         username: user.username,
       });
+    // A member left since the last rotation and still holds the current key: rotate with this
+    // change (spec keybase-identity §6.4, rotation triggers), so the newcomer gets a fresh one.
+    if (teamRotationPending(team.state))
+      return this.#rotate(team, me, [...team.members, user], {
+        members: { [role]: [uv(user)] },
+      });
     await this.openTeamKeys(team);
     const gen = team.perTeamKeys.length;
     const keys = await this.#boxes(team.id, gen, [user], gen);
@@ -413,6 +449,7 @@ export class TeamManager {
       throw new ClientError('CLIENT_INVALID_ARGUMENT', `${user.username} is not a member`, {
         username: user.username,
       });
+    checkOrphans(team, new Map([[user.uid, 'none']]));
     const remaining = team.members.filter((m) => m.uid !== user.uid);
     return this.#rotate(team, me, remaining, { members: { none: [uv(user)] } });
   }
@@ -430,12 +467,61 @@ export class TeamManager {
       throw new ClientError('CLIENT_INVALID_ARGUMENT', `${user.username} is not a member`, {
         username: user.username,
       });
+    checkOrphans(team, new Map([[user.uid, role]]));
+    const section = { members: { [role]: [uv(user)] } };
+    if (teamRotationPending(team.state)) return this.#rotate(team, me, team.members, section);
     const link = await this.#link(me, nextOf(team), 'team.change_membership', {
       id: team.id,
-      members: { [role]: [uv(user)] },
+      ...section,
     });
     await this.#api.appendTeamLinks(team.id, { links: [link] });
     return this.#teams.load(team.id, { refresh: true });
+  }
+
+  /**
+   * Leaves a team: a `team.leave` link signed by the caller, without a new key (a leave cannot
+   * carry one); the remaining admins rotate with their next membership change, as in Keybase.
+   * The last owner of a root team cannot leave while others remain, nor the last member (delete
+   * the team instead); implicit teams are left by no one.
+   *
+   * @throws ClientError `CLIENT_TEAM_PERMISSION` (not a member), `CLIENT_INVALID_ARGUMENT`
+   *   (implicit team), `CLIENT_TEAM_LAST_OWNER`, `CLIENT_TEAM_LAST_MEMBER`, `CLIENT_HTTP`,
+   *   `CLIENT_SIGNER`, and the codes of `TeamLoader.load`.
+   */
+  async leaveTeam(teamName: string): Promise<{ teamId: string; name: string }> {
+    const team = await this.#teams.load(teamName, { refresh: true });
+    const me = await this.#myself();
+    if (team.implicit)
+      throw new ClientError('CLIENT_INVALID_ARGUMENT', 'implicit team members are fixed', {
+        team: team.name,
+      });
+    this.#requireRole(team, me, 'reader');
+    checkOrphans(team, new Map([[me.uid, 'none']]));
+    const link = await this.#link(me, nextOf(team), 'team.leave', { id: team.id });
+    await this.#api.appendTeamLinks(team.id, { links: [link] });
+    return { teamId: team.id, name: team.name };
+  }
+
+  /**
+   * Deletes a team on the server: its chain, members, key boxes and KV entries are erased and
+   * the name is never registered again. A root team is deleted by an owner, a subteam by its
+   * admins or a parent's; a team with subteams is refused until they are deleted.
+   *
+   * @throws ClientError `CLIENT_TEAM_PERMISSION`, `CLIENT_INVALID_ARGUMENT` (implicit team),
+   *   `CLIENT_HTTP` (`TEAM_HAS_SUBTEAMS`, `FORBIDDEN`, `CHAIN_CONFLICT`, …), `CLIENT_SIGNER`,
+   *   and the codes of `TeamLoader.load`.
+   */
+  async deleteTeam(teamName: string): Promise<TeamDeleted> {
+    const team = await this.#teams.load(teamName, { refresh: true });
+    const me = await this.#myself();
+    if (team.implicit)
+      throw new ClientError('CLIENT_INVALID_ARGUMENT', 'implicit teams cannot be deleted', {
+        team: team.name,
+      });
+    // A subteam's own admins, or (checked by the server) an admin of a parent.
+    if (team.parentId === null) this.#requireRole(team, me, 'owner');
+    else if (this.#roleIn(team, me) !== 'none') this.#requireRole(team, me, 'admin');
+    return this.#api.deleteTeam(team.id);
   }
 
   /**

@@ -306,7 +306,7 @@ export class UserLoader {
       );
     let imported: ImportedLink[];
     try {
-      imported = importUserLinks(this.#backend, res.links);
+      imported = await importUserLinks(this.#backend, res.links);
     } catch (e) {
       chainInvalid(e, username);
     }

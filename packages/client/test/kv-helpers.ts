@@ -129,6 +129,7 @@ export async function createTeam(
     keyBoxes: [],
   });
   await rotateTeamKey(
+    storage,
     teamId,
     owner,
     members.map(([u]) => u).filter((u) => u !== owner),
@@ -136,8 +137,16 @@ export async function createTeam(
   return teamId;
 }
 
-/** A new team key generation by `owner`, boxed to and opened by `to`. */
-export async function rotateTeamKey(teamId: string, owner: KvUser, to: KvUser[]): Promise<number> {
+/**
+ * A new team key generation by `owner`, boxed to and opened by `to`, and registered with the
+ * server (a box row per member), which accepts KV writes under the current generation only.
+ */
+export async function rotateTeamKey(
+  storage: Storage,
+  teamId: string,
+  owner: KvUser,
+  to: KvUser[],
+): Promise<number> {
   const made = await owner.ks.createKeyBoxes({
     key: { kind: 'team', teamId },
     generation: 'new',
@@ -160,6 +169,15 @@ export async function rotateTeamKey(teamId: string, owner: KvUser, to: KvUser[])
     });
     if (!('result' in res.items[0]!)) throw new Error('team box did not open');
   }
+  await storage.teams.putTeamKeyBoxes(
+    teamId,
+    [owner, ...to].map((u) => ({
+      generation: made.generation,
+      uid: u.uid,
+      receiverKid: u.pukEncryptionKid,
+      box: '{}',
+    })),
+  );
   return made.generation;
 }
 

@@ -190,7 +190,7 @@ describe.each(backends)('hostile kv server on $name', (backendCase) => {
     ]);
     await a.put(t, 'gen', 'k', 'gen 1');
     const old = await real(t, 'gen', 'k');
-    await rotateTeamKey(t, alice, [bob]);
+    await rotateTeamKey(srv.server.storage, t, alice, [bob]);
     await a.put(t, 'gen', 'k', 'gen 2');
     const v = victim();
     rewrite = null;

@@ -201,6 +201,23 @@ describe('KvClient end to end', () => {
     expect(Buffer.compare(Buffer.from(got.bytes!), Buffer.from(value))).toBe(0);
   });
 
+  it('refuses names with a NUL or a lone surrogate before sending, as the server does (#12.5)', async () => {
+    for (const bad of ['x\u0000y', 'x\ud800y', 'x\udc00y']) {
+      expect(await code(a.put(teamId, bad, 'k', 'v'))).toBe('CLIENT_INVALID_ARGUMENT');
+      expect(await code(a.put(teamId, 'ns', bad, 'v'))).toBe('CLIENT_INVALID_ARGUMENT');
+      expect(await code(a.get(teamId, 'ns', bad))).toBe('CLIENT_INVALID_ARGUMENT');
+      expect(await code(a.del(teamId, bad, 'k', { revision: 2 }))).toBe('CLIENT_INVALID_ARGUMENT');
+      expect(await code(a.getMany(teamId, [{ namespace: 'ns', entryKey: bad }]))).toBe(
+        'CLIENT_INVALID_ARGUMENT',
+      );
+      expect(await code(a.listEntryKeys(teamId, bad))).toBe('CLIENT_INVALID_ARGUMENT');
+      expect(await code(a.listNamespaces(teamId, { after: bad }))).toBe('CLIENT_INVALID_ARGUMENT');
+    }
+    // A surrogate pair is one character, and fine.
+    expect(await a.put(teamId, 'ns', 'emoji-😀', 'v')).toEqual({ revision: 1 });
+    expect((await b.get(teamId, 'ns', 'emoji-😀')).value).toBe('v');
+  });
+
   it('readers cannot write; non-members cannot read', async () => {
     const r = rita.kv();
     expect((await r.get(teamId, 'pw', 'geo')).revision).toBeGreaterThan(0);
@@ -219,7 +236,7 @@ describe('KvClient end to end', () => {
     await a.put(t, 'rot', 'k', 'before removal');
     expect((await b.get(t, 'rot', 'k')).value).toBe('before removal');
     await setMembers(srv.server.storage, t, [[alice, 'owner']]);
-    expect(await rotateTeamKey(t, alice, [])).toBe(2);
+    expect(await rotateTeamKey(srv.server.storage, t, alice, [])).toBe(2);
     expect(await a.put(t, 'rot', 'k', 'after removal')).toEqual({ revision: 2 });
     expect(await a.get(t, 'rot', 'k')).toMatchObject({ value: 'after removal', teamKeyGen: 2 });
     // The server refuses him…

@@ -64,6 +64,19 @@ describe('result shapes (spec §1.3)', () => {
     );
   });
 
+  it('a 1 MiB value (one long ASCII run) and a long number literal decode', async () => {
+    const { run } = api();
+    const o = { team: 'phoenix', namespace: 'n', entryKey: 'big' };
+    const value = 'x'.repeat(1 << 20);
+    expect(await run(req('put', { ...o, entryValue: value }))).toContain('"revision":1}');
+    expect(await run(req('get', o))).toContain(`"entryValue":"${value}"`);
+    // Decoded as a number literal before its type is checked: Go's type error, not a crash.
+    const digits = '1'.repeat(200_000);
+    expect(
+      await run(`{"method":"get","params":{"options":{"namespace":${digits},"entryKey":"k"}}}`),
+    ).toContain('cannot unmarshal number');
+  });
+
   it('-p indents results with four spaces', async () => {
     const { run } = api('alice', true);
     expect(await run(req('list', { team: 'phoenix' }))).toBe(
@@ -496,6 +509,55 @@ describe('the request stream', () => {
     });
     expect(seenBeforeSecond).toBe(1);
     expect(replies).toHaveLength(2);
+  });
+});
+
+describe('long input (#12.1)', () => {
+  it('values far over the call stack round-trip: 130,000 and 3,000,000 ASCII bytes', async () => {
+    const { run } = api();
+    for (const [key, value] of [
+      ['k130', 'a'.repeat(130_000)],
+      ['k3m', 'b'.repeat(3_000_000)],
+      ['kmix', `${'c'.repeat(200_000)}é${'d'.repeat(200_000)}\\n${'e'.repeat(200_000)}`],
+    ] as const) {
+      expect(await run(req('put', { namespace: 'n', entryKey: key, entryValue: value }))).toBe(
+        `{"result":{"teamName":"alice,alice","namespace":"n","entryKey":"${key}","revision":1}}\n`,
+      );
+      const reply = await run(req('get', { namespace: 'n', entryKey: key }));
+      expect(reply.endsWith('}\n') && reply.split('\n').length).toBe(2);
+      expect((JSON.parse(reply) as { result: { entryValue: string } }).result.entryValue).toBe(
+        value,
+      );
+    }
+  });
+
+  it('a number literal longer than the stack allows is a type error reply', async () => {
+    const { run } = api();
+    const digits = '7'.repeat(300_000);
+    const out = await run(`{"id":${digits},"method":"list"}`);
+    expect(out).toBe(
+      `{"error":{"code":0,"message":"json: cannot unmarshal number ${digits} into Go struct field Call.ID of type int"}}\n`,
+    );
+  });
+
+  it('a failing input stream ends with one JSON error reply, not an exception', async () => {
+    const backend = new InMemoryKvstoreBackendForTests('alice');
+    const d = new KvstoreApi(backend);
+    async function* input(): AsyncGenerator<Uint8Array> {
+      yield new TextEncoder().encode('{"method":"list"} {"meth');
+      await Promise.resolve();
+      throw Object.assign(new Error('EISDIR: illegal operation on a directory, read'), {
+        code: 'EISDIR',
+      });
+    }
+    let out = '';
+    await d.run(input(), (r) => {
+      out += r;
+    });
+    expect(out).toBe(
+      '{"result":{"teamName":"alice,alice","namespaces":[]}}\n' +
+        '{"error":{"code":0,"message":"cannot read the requests: is a directory"}}\n',
+    );
   });
 });
 

@@ -133,7 +133,7 @@ describe('UserLoader against a real server', () => {
   it('file stores: 0600 files under SALTBOX_HOME, atomic replace, survive a new process', async () => {
     const home = await tempHome();
     try {
-      expect(saltboxHome({ SALTBOX_HOME: home.dir })).toBe(home.dir);
+      expect(saltboxHome({ env: { SALTBOX_HOME: home.dir } })).toBe(home.dir);
       const mk = () =>
         new UserLoader({
           api,

@@ -18,7 +18,7 @@ import { decodeOuterLink } from './outer-link.js';
 import type { OuterLink } from './outer-link.js';
 import { decodeSignaturePacket } from './packets.js';
 import type { SignaturePacket } from './packets.js';
-import { dearmorPgp, isArmoredPgpKey } from './pgp.js';
+import { dearmorPgp, isArmoredPgpKey, readPgpSignedData } from './pgp.js';
 
 /** A link in the simple `sig/get` form, or a stub `{ s2 }`. Unknown fields are ignored. */
 export interface ServerChainLink {
@@ -47,6 +47,9 @@ export interface ImportedLink {
   stubbed: boolean;
   /** The outer link (v2 only). */
   outer?: OuterLink;
+  /** The signed bytes of the outer link (unstubbed v2 only): the NaCl packet's payload, or the
+   * literal data of the PGP message. The link ID hashes them; the signature must cover them. */
+  outerBytes?: Uint8Array;
   /** The v2 type code (from the outer link, or derived from the inner type for v1). */
   typeCode?: number;
   /** Only on unstubbed links: */
@@ -119,8 +122,35 @@ export interface ImportOptions {
 }
 
 /**
+ * Reads what a PGP-signed link signs, when the link may be a v2 link: its outer link, which the
+ * import needs (for the link ID and the outer/inner checks) before any key is known. OpenPGP
+ * messages are read asynchronously, so this runs before {@link importChainLink}, which takes the
+ * result. Returns `undefined`, without a promise, for any other link (NaCl-signed, stubbed, or
+ * declared v1).
+ *
+ * @throws IdentityError `IDENTITY_BAD_CHAIN_LINK` (through the promise) when the PGP message is
+ *   unreadable.
+ */
+export function readPgpSignedOuterLink(raw: ServerChainLink): Promise<Uint8Array> | undefined {
+  if (typeof (raw as unknown) !== 'object' || (raw as unknown) === null) return undefined;
+  const sig = raw.sig;
+  if (typeof sig !== 'string' || raw.sig_version === 1 || !isArmoredPgpKey(sig)) return undefined;
+  return readPgpSignedData(sig).catch((e: unknown) => {
+    const seqno = typeof raw.seqno === 'number' ? { seqno: raw.seqno } : {};
+    throw fail(
+      'IDENTITY_BAD_CHAIN_LINK',
+      'malformed chain link: its pgp signature is not a readable signed message',
+      seqno,
+      e,
+    );
+  });
+}
+
+/**
  * Imports one server link: decodes it, computes its link ID and sig ID, and checks the v2
- * outer/inner agreement (spec §3.5). Does not verify the signature.
+ * outer/inner agreement (spec §3.5). Does not verify the signature. A PGP-signed v2 link needs
+ * `pgpSignedData`, what its PGP message signs (from {@link readPgpSignedOuterLink}): the outer
+ * link, checked like a NaCl packet's payload (Keybase reads both through one path).
  *
  * @throws IdentityError `IDENTITY_BAD_CHAIN_LINK` for a malformed link or an unsupported user
  *   link type without `ignore_if_unsupported` (`IDENTITY_UNSUPPORTED` for a team link); `IDENTITY_CHAIN_LINK_STUBBED_UNSUPPORTED` for a stub of an
@@ -132,9 +162,10 @@ export function importChainLink(
   backend: CryptoBackend,
   raw: ServerChainLink,
   options: ImportOptions,
+  pgpSignedData?: Uint8Array,
 ): ImportedLink {
   try {
-    return importInner(backend, raw, options);
+    return importInner(backend, raw, options, pgpSignedData);
   } catch (e) {
     if (e instanceof IdentityError) {
       if (
@@ -154,6 +185,7 @@ function importInner(
   backend: CryptoBackend,
   raw: ServerChainLink,
   options: ImportOptions,
+  pgpSignedData: Uint8Array | undefined,
 ): ImportedLink {
   if (typeof (raw as unknown) !== 'object' || (raw as unknown) === null)
     throw fail('IDENTITY_BAD_CHAIN_LINK', 'chain link is not an object');
@@ -206,8 +238,11 @@ function importInner(
   let packet: SignaturePacket | undefined;
   let sigBytes: Uint8Array;
   if (isPgp) {
-    if (sigVersion !== 1)
-      throw fail('IDENTITY_BAD_CHAIN_LINK', 'pgp signatures are v1 only', { seqno });
+    // v2: the PGP message signs the outer link, read beforehand (it may be compressed).
+    if (sigVersion === 2 && pgpSignedData === undefined)
+      throw fail('IDENTITY_BAD_CHAIN_LINK', 'the outer link of a pgp-signed v2 link was not read', {
+        seqno,
+      });
     sigBytes = dearmorPgp(raw.sig);
   } else {
     packet = decodeSignaturePacket(backend, raw.sig);
@@ -252,11 +287,11 @@ function importInner(
     };
   }
 
-  // Sig v2: the packet's payload is the outer link; the link ID hashes it (spec §3.5).
-  if (packet === undefined)
-    throw fail('IDENTITY_BAD_CHAIN_LINK', 'v2 link without a nacl packet', { seqno });
-  const outer = decodeOuterLink(packet.payload);
-  const id = linkIdV2(backend, packet.payload);
+  // Sig v2: the signed payload (a NaCl packet's, or a PGP message's literal data) is the outer
+  // link; the link ID hashes it (spec §3.5).
+  const outerBytes = packet?.payload ?? pgpSignedData!;
+  const outer = decodeOuterLink(outerBytes);
+  const id = linkIdV2(backend, outerBytes);
   const details = { seqno, linkId: id };
   if (!bytesEqual(outer.curr, backend.sha256(payloadBytes)))
     throw fail('IDENTITY_VERIFY_FAILED', 'outer link does not hash the inner payload', details);
@@ -311,7 +346,7 @@ function importInner(
     throw fail('IDENTITY_UNSUPPORTED', 'unsupported link type without ignore_if_unsupported', {
       seqno,
     });
-  return { ...common, id, sigVersion: 2, outer, typeCode: outer.linkType };
+  return { ...common, id, sigVersion: 2, outer, outerBytes, typeCode: outer.linkType };
 }
 
 /** Refuses invalid UTF-8 and keeps a leading BOM, so equal text means equal bytes. */

@@ -24,13 +24,14 @@ export * from './link-types.js';
 export * from './outer-link.js';
 export * from './pgp.js';
 export * from './key-family.js';
-export { importChainLink, jget, jstr } from './chain-link.js';
+export { importChainLink, jget, jstr, readPgpSignedOuterLink } from './chain-link.js';
 export type { ImportedLink, ImportOptions, ServerChainLink } from './chain-link.js';
 export * from './user-chain.js';
 export * from './builders.js';
 export * from './lookup.js';
 export * from './team-chain.js';
 export * from './team-chain-keys.js';
+export * from './team-rules.js';
 export * from './team-link-signer.js';
 export {
   decodeChainTail,

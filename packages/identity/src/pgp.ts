@@ -105,6 +105,27 @@ export function dearmorPgp(armored: string): Uint8Array {
 }
 
 /**
+ * The signed bytes of an armored, attached PGP signature, read without verifying it. This is how
+ * a PGP-signed v2 link's outer link is read at import, as Keybase reads a PGP link's payload
+ * before it knows which key to check (spec §3.5); the signature itself is checked later, by
+ * {@link verifyPgpMessage} with the key the chain names, which returns these same bytes.
+ *
+ * @throws IdentityError `IDENTITY_MALFORMED` when the text is not a readable PGP message with
+ *   literal data (compressed or not).
+ */
+export async function readPgpSignedData(armored: string): Promise<Uint8Array> {
+  try {
+    const message = await openpgp.readMessage({ armoredMessage: armored, config: VERIFY_CONFIG });
+    // A message read from a string holds its data in memory; a stream here would be a bug.
+    const data: unknown = message.getLiteralData();
+    if (data instanceof Uint8Array) return data;
+  } catch (e) {
+    throw fail('IDENTITY_MALFORMED', 'not a readable pgp signed message', {}, e);
+  }
+  throw fail('IDENTITY_MALFORMED', 'pgp message has no literal data');
+}
+
+/**
  * Verifies an armored, attached PGP signature with the given key versions and returns the
  * signed bytes.
  *

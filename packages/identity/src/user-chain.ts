@@ -13,7 +13,13 @@ import { bytesEqual } from '@saltbox/saltpack';
 import type { CryptoBackend } from '@saltbox/saltpack';
 import { canonicalJson, isJsonObject, parseJson } from './canonical-json.js';
 import type { JsonObject, JsonValue } from './canonical-json.js';
-import { bodyHasRevocations, importChainLink, jget, jstr } from './chain-link.js';
+import {
+  bodyHasRevocations,
+  importChainLink,
+  jget,
+  jstr,
+  readPgpSignedOuterLink,
+} from './chain-link.js';
 import type { ImportedLink, ServerChainLink } from './chain-link.js';
 import { fail } from './errors.js';
 import type { ChainErrorCode, IdentityError } from './errors.js';
@@ -529,7 +535,7 @@ async function verifyLinkSignature(
     link.packet,
   );
   // v1 signs the inner JSON; v2 signs the outer link, already tied to the inner by hash.
-  const expected = link.sigVersion === 1 ? link.payloadBytes! : link.packet!.payload;
+  const expected = link.sigVersion === 1 ? link.payloadBytes! : link.outerBytes!;
   // For v1 NaCl links `expected` is normally the signed array itself (see `payloadBytes`).
   if (signed === expected || bytesEqual(signed, expected)) return;
   // Keybase keeps a table of old PGP-signed links whose server copy lost the signed text's
@@ -537,6 +543,7 @@ async function verifyLinkSignature(
   // may differ from its signed text by exactly that newline.
   const lostNewline =
     link.isPgp === true &&
+    link.sigVersion === 1 &&
     signed.length === expected.length + 1 &&
     signed[signed.length - 1] === 0x0a &&
     bytesEqual(signed.subarray(0, expected.length), expected);
@@ -858,12 +865,22 @@ function summarize(state: UserChainState): Omit<UserChainResult, 'state' | 'prev
   };
 }
 
-/** Imports server links as user-chain links. */
-export function importUserLinks(
+/**
+ * Imports server links as user-chain links. Asynchronous because a PGP-signed v2 link's outer
+ * link is inside its PGP message, read first (spec §3.5); other links import as they are.
+ *
+ * @throws IdentityError the codes of {@link importChainLink}.
+ */
+export async function importUserLinks(
   backend: CryptoBackend,
   links: readonly ServerChainLink[],
-): ImportedLink[] {
-  return links.map((l) => importChainLink(backend, l, USER_OPTS));
+): Promise<ImportedLink[]> {
+  const reads = links.map(readPgpSignedOuterLink);
+  // Most chains have no PGP-signed v2 link: then nothing is awaited per link.
+  const signed = reads.some((r) => r !== undefined)
+    ? await Promise.all(reads.map((r) => r ?? Promise.resolve(undefined)))
+    : [];
+  return links.map((l, i) => importChainLink(backend, l, USER_OPTS, signed[i]));
 }
 
 /**
@@ -882,7 +899,7 @@ export async function verifyUserChain(
   input: UserChainInput,
 ): Promise<UserChainResult> {
   const { uid, username, keyFamily: family } = input;
-  const links = importUserLinks(backend, input.links);
+  const links = await importUserLinks(backend, input.links);
   checkStructure(links, uid, username, null);
   const highSkip = checkHighSkips(links, { seqno: 0, hash: null });
   const last = links[links.length - 1];
@@ -965,7 +982,7 @@ export async function extendUserChain(
       'IDENTITY_STATE_MISMATCH',
       'only a state with a non-empty current subchain can be extended',
     );
-  const links = importUserLinks(backend, newLinks);
+  const links = await importUserLinks(backend, newLinks);
   checkStructure(links, previous.uid, previous.username, previous.tail);
   const highSkip = checkHighSkips(links, previous.highSkip);
   let w = new StateWriter({ ...previous }, true);

@@ -120,7 +120,7 @@ describe('remote link signing', () => {
       'sigchain_link',
       'sigchain_link',
     ]);
-    const imported = importUserLinks(b, links);
+    const imported = await importUserLinks(b, links);
     const kids = [dev.kid, encKid, other.kid, ...imported.map((l) => l.signingKid!)];
     const result = await verifyUserChain(b, {
       uid,

@@ -44,6 +44,11 @@ export type KeystoreErrorCode =
   | 'KEYSTORE_AGENT_RUNNING'
   /** No agent is listening on the socket. */
   | 'KEYSTORE_AGENT_NOT_RUNNING'
+  /**
+   * The agent's socket cannot be used: its path is longer than the system allows, or the agent
+   * cannot listen there. The message and `details.path` name the path.
+   */
+  | 'KEYSTORE_AGENT_SOCKET'
   /** A storage backend failed for a reason other than corruption (I/O, quota, permissions). */
   | 'KEYSTORE_STORAGE'
   /** A bug or an unexpected exception; the message is generic on purpose. */
@@ -65,6 +70,8 @@ export interface KeystoreErrorDetails {
   index?: number;
   /** The format version found in storage. */
   version?: number;
+  /** The agent socket path (or pipe name) involved; a local path, not a secret. */
+  path?: string;
 }
 
 const CODES: ReadonlySet<string> = new Set<KeystoreErrorCode>([
@@ -84,6 +91,7 @@ const CODES: ReadonlySet<string> = new Set<KeystoreErrorCode>([
   'KEYSTORE_CONFLICT',
   'KEYSTORE_AGENT_RUNNING',
   'KEYSTORE_AGENT_NOT_RUNNING',
+  'KEYSTORE_AGENT_SOCKET',
   'KEYSTORE_STORAGE',
   'KEYSTORE_INTERNAL',
 ]);

@@ -186,6 +186,29 @@ describe('file keystore', () => {
     expect(await readdir(d)).not.toContain('meta.rec');
   });
 
+  it('reports absurd key-derivation parameters in meta as a damaged keystore (#12.8)', async () => {
+    const { dir: d } = await populated();
+    const meta = join(d, 'meta.rec');
+    const good = await readFile(meta);
+    const parsed = JSON.parse(good.toString('utf8')) as { kdf: Record<string, unknown> };
+    const ks = await openFileKeystore({ keystoreDir: d });
+    // Not a power of two; more memory than scrypt may use (128 GiB). Before: "internal
+    // keystore error", which the CLI called a bug.
+    for (const kdf of [
+      { ...parsed.kdf, N: 3 },
+      { ...parsed.kdf, N: 2 ** 24, r: 64 },
+    ]) {
+      await writeFile(meta, JSON.stringify({ ...parsed, kdf }));
+      const e = await expectCode(ks.unlock({ passphrase: PASS }), 'KEYSTORE_CORRUPT');
+      expect(e.message).toMatch(
+        /^keystore meta record (is damaged|has unusable key-derivation parameters)$/,
+      );
+    }
+    await writeFile(meta, good);
+    await ks.unlock({ passphrase: PASS });
+    await ks.close();
+  });
+
   it('works with Argon2id at rest (sodium-native), including a wrong passphrase', async () => {
     const d = join(await dir(), 'ks');
     const kdf = {

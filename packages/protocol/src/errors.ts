@@ -40,6 +40,14 @@ export const ERROR_STATUS = {
   DEVICE_REVOKED: 403,
   /** The authenticated device may not do this. */
   FORBIDDEN: 403,
+  /** The server takes no new sign-ups (its operator closed them). */
+  SIGNUP_CLOSED: 403,
+  /** The server signs up by invitation only and the request carries no invite code. */
+  INVITE_REQUIRED: 403,
+  /** The invite code is unknown or already used. */
+  INVITE_INVALID: 403,
+  /** The username is reserved on this server (`admin`, `root`, `support`, …). */
+  USERNAME_RESERVED: 403,
   /** No such route or resource. */
   NOT_FOUND: 404,
   /** No such user. */
@@ -56,6 +64,14 @@ export const ERROR_STATUS = {
   TEAM_NAME_TAKEN: 409,
   /** A key in the new links is already registered (to this or another user). */
   KEY_IN_USE: 409,
+  /** The user already has an active device of this name. */
+  DEVICE_NAME_TAKEN: 409,
+  /** The change would leave a root team without an owner. */
+  TEAM_LAST_OWNER: 409,
+  /** The change would leave a team without members (delete the team instead). */
+  TEAM_LAST_MEMBER: 409,
+  /** A team with subteams cannot be deleted; delete the subteams first. */
+  TEAM_HAS_SUBTEAMS: 409,
   /** The chain moved on since the client read it (another append won); refetch and retry. */
   CHAIN_CONFLICT: 409,
   /** The request body is larger than the server accepts. */
@@ -70,7 +86,7 @@ export const ERROR_STATUS = {
   KV_NOT_A_MEMBER: 403,
   /** The caller is a reader of the team and asked to write its KV store. */
   KV_READ_ONLY: 403,
-  /** Too many requests from this device; see `Retry-After`. */
+  /** Too many requests from this device (or sign-ups from this address); see `Retry-After`. */
   RATE_LIMITED: 429,
   /** A bug or an unexpected failure; details are logged, never returned. */
   INTERNAL: 500,

@@ -14,3 +14,4 @@ export * from './routes.js';
 export * from './teams.js';
 export * from './kv.js';
 export * from './log.js';
+export * from './display-text.js';

@@ -9,7 +9,7 @@
  * @packageDocumentation
  */
 import { z } from 'zod';
-import { deviceIdSchema, uidSchema } from './schemas.js';
+import { deviceIdSchema, storableTextSchema, uidSchema } from './schemas.js';
 
 /** Longest namespace or entry key, in UTF-8 bytes. */
 export const KV_MAX_NAME_BYTES = 255;
@@ -46,11 +46,18 @@ export function utf8Length(s: string): number {
 export const kvTeamIdSchema = z.string().regex(/^[0-9a-f]{32}$/, 'expected 32 hex');
 
 /**
- * A namespace or entry key: non-empty text. The 255-byte limit is checked by the server so that
- * it answers `PAYLOAD_TOO_LARGE` (413), not a generic validation failure; the schema only caps
- * the string far above it.
+ * A namespace or entry key: non-empty text without NUL or lone surrogates (`isStorableText`,
+ * issue #12.5). The 255-byte limit is checked by the server so that it answers
+ * `PAYLOAD_TOO_LARGE` (413), not a generic validation failure; the schema only caps the string
+ * far above it.
  */
-export const kvNameSchema = z.string().min(1).max(4096);
+export const kvNameSchema = storableTextSchema.min(1).max(4096);
+
+/**
+ * Largest revision and team key generation: the storage's `integer` columns (32-bit on
+ * PostgreSQL, where a larger number is a database error, not a coded refusal).
+ */
+export const KV_MAX_COUNTER = 2_147_483_647;
 
 /** The writer of an entry, as the server recorded it from the authenticated device. */
 export const kvWriterSchema = z.object({
@@ -88,8 +95,9 @@ export const kvGetQuerySchema = z.strictObject({
 export const kvPutRequestSchema = z.strictObject({
   namespace: kvNameSchema,
   entryKey: kvNameSchema,
-  revision: z.number().int().min(1),
-  teamKeyGen: z.number().int().min(1),
+  revision: z.number().int().min(1).max(KV_MAX_COUNTER),
+  /** Must be the team's current generation; the server refuses any other (issue #12.2). */
+  teamKeyGen: z.number().int().min(1).max(KV_MAX_COUNTER),
   ciphertextVersion: z.literal(KV_CIPHERTEXT_VERSION),
   ciphertext: z.string().min(1),
 });
@@ -100,7 +108,7 @@ export type KvPutRequest = z.infer<typeof kvPutRequestSchema>;
 export const kvDeleteQuerySchema = z.strictObject({
   namespace: kvNameSchema,
   entryKey: kvNameSchema,
-  revision: z.coerce.number().int().min(1),
+  revision: z.coerce.number().int().min(1).max(KV_MAX_COUNTER),
 });
 
 /** Reply to a put or a delete: the entry id and the revision written. */
@@ -131,7 +139,7 @@ export const kvBatchGetResponseSchema = z.object({
 
 const pageQuery = {
   /** Names strictly after this one (the previous page's `next`). */
-  after: z.string().max(4096).optional(),
+  after: storableTextSchema.max(4096).optional(),
   limit: z.coerce.number().int().min(1).max(KV_MAX_PAGE).default(KV_MAX_PAGE),
 };
 
@@ -166,7 +174,7 @@ export type KvKeysResponse = z.infer<typeof kvKeysResponseSchema>;
  * (the latest revision of each), waiting up to `waitMs` for one to happen.
  */
 export const kvChangesQuerySchema = z.strictObject({
-  since: z.coerce.number().int().min(0).optional(),
+  since: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   namespace: kvNameSchema.optional(),
   waitMs: z.coerce.number().int().min(0).max(KV_MAX_WAIT_MS).default(0),
   limit: z.coerce.number().int().min(1).max(KV_MAX_PAGE).default(KV_MAX_PAGE),

@@ -19,6 +19,7 @@ export const ROUTES = {
   myPukBoxes: `${API_PREFIX}/me/puk-boxes`,
   keybaseLookup: '/_/api/1.0/user/lookup.json',
   teams: `${API_PREFIX}/teams`,
+  team: `${API_PREFIX}/teams/:team`,
   teamChain: `${API_PREFIX}/teams/:team/chain`,
   teamKeyBoxes: `${API_PREFIX}/teams/:team/key-boxes`,
   kvEntry: `${API_PREFIX}/kv/teams/:teamId/entry`,
@@ -40,6 +41,11 @@ export function chainPath(username: string): string {
 /** The path of a user's PUK boxes. */
 export function pukBoxesPath(username: string): string {
   return `${API_PREFIX}/users/${encodeURIComponent(username)}/puk-boxes`;
+}
+
+/** The path of a team itself (`DELETE` deletes it); `team` is a team ID or a canonical name. */
+export function teamPath(team: string): string {
+  return `${API_PREFIX}/teams/${encodeURIComponent(team)}`;
 }
 
 /** The path of a team's chain; `team` is a team ID or a canonical team name. */

@@ -11,6 +11,29 @@ import { z } from 'zod';
 
 const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`), `expected ${n} hex`);
 
+/** A NUL, or a lone surrogate (with the `u` flag a paired surrogate is one code point, not Cs). */
+const UNSTORABLE = /[\0\p{Cs}]/u;
+
+/**
+ * True when `s` can be stored and read back exactly on every backend, so names compare the
+ * same on SQLite and PostgreSQL (issue #12.5): well-formed UTF-16 (a lone surrogate has no
+ * UTF-8 form: SQLite kept an entry no one could name again, PostgreSQL turned it into U+FFFD and
+ * let two names collide) and no NUL (PostgreSQL text cannot hold one).
+ */
+export function isStorableText(s: string): boolean {
+  return !UNSTORABLE.test(s);
+}
+
+/** What a name that fails {@link isStorableText} is told. */
+export const UNSTORABLE_TEXT_MESSAGE = 'must be valid unicode text without nul characters';
+
+/**
+ * A name from a path, query or body (namespace, entry key, username, team reference, listing
+ * cursor): text that {@link isStorableText}. Every such name goes through this, so every route
+ * refuses the same strings with `VALIDATION_FAILED` (400) on both backends.
+ */
+export const storableTextSchema = z.string().refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
+
 /** A KID: 35 bytes as 70 lowercase hex (spec keybase-identity §2.1). */
 export const kidSchema = hex(70);
 /** A UID: 16 bytes as 32 lowercase hex. */
@@ -27,7 +50,7 @@ export const sigIdSchema = hex(66);
  * double underscore) is checked by the server with `@saltbox/identity`'s `isValidUsername` so
  * the error code is `INVALID_USERNAME`, not a generic validation failure.
  */
-export const usernameSchema = z.string().min(1).max(64);
+export const usernameSchema = storableTextSchema.min(1).max(64);
 
 /** A sigchain link in the simple `sig/get` form (spec keybase-identity §3.9). */
 export const chainLinkSchema = z.object({
@@ -65,6 +88,8 @@ export const signupRequestSchema = z.strictObject({
   links: z.array(chainLinkSchema).length(3),
   /** The PUK generation-1 seed boxed to the device's encryption subkey (and any paper key). */
   pukBoxes: z.array(pukBoxSchema).max(16).default([]),
+  /** An invite code from the server's operator, when the server signs up by invitation. */
+  invite: z.string().min(1).max(128).optional(),
 });
 /** Sign-up request body. */
 export type SignupRequest = z.input<typeof signupRequestSchema>;
@@ -187,7 +212,7 @@ export type LookupUserSummary = z.infer<typeof lookupUserSummarySchema>;
 
 /** `GET /api/v1/users/lookup?usernames=a,b` query. */
 export const usersLookupQuerySchema = z.strictObject({
-  usernames: z.string().min(1).max(4096),
+  usernames: storableTextSchema.min(1).max(4096),
 });
 
 /** Reply to a saltbox lookup: one entry per requested name, null when unknown. */

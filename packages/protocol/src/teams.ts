@@ -9,10 +9,22 @@
  * @packageDocumentation
  */
 import { z } from 'zod';
-import { chainLinkSchema, kidSchema, linkIdSchema, uidSchema } from './schemas.js';
+import {
+  chainLinkSchema,
+  kidSchema,
+  linkIdSchema,
+  storableTextSchema,
+  uidSchema,
+} from './schemas.js';
 
 /** A team ID: 16 bytes as 32 lowercase hex (suffix 24/2e root, 25/2f subteam). */
 export const teamIdSchema = z.string().regex(/^[0-9a-f]{30}(?:24|2e|25|2f)$/, 'not a team id');
+
+/**
+ * A team reference in a path (`/teams/:team/…`): a team ID or a team name, as text both
+ * backends store as given (issue #12.5); an unknown or unreadable one is `TEAM_NOT_FOUND`.
+ */
+export const teamRefSchema = storableTextSchema.min(1).max(1024);
 
 /** The roles a member can hold (`none` removes, in links only). */
 export const teamRoleSchema = z.enum(['owner', 'admin', 'writer', 'reader']);
@@ -69,6 +81,19 @@ export const teamTailSchema = z.object({
 });
 /** A team chain tail. */
 export type TeamTail = z.infer<typeof teamTailSchema>;
+
+/**
+ * Reply to `DELETE /api/v1/teams/:team`: the team is gone (chain, members, keys, KV entries);
+ * its name and ID stay reserved, so a later team of that name is never taken for this one.
+ */
+export const teamDeletedSchema = z.object({
+  teamId: teamIdSchema,
+  name: z.string(),
+  /** How many KV entries (tombstones included) were erased with the team. */
+  kvEntriesDeleted: z.number().int().nonnegative(),
+});
+/** A team deletion reply. */
+export type TeamDeleted = z.infer<typeof teamDeletedSchema>;
 
 /**
  * `POST /api/v1/teams/:team/chain`: append `team.change_membership` / `team.rotate_key` links.

@@ -8,6 +8,7 @@ import {
   teamChainPath,
   teamIdSchema,
   teamKeyBoxesPath,
+  teamPath,
   teamListQuerySchema,
 } from '../src/index.js';
 
@@ -70,6 +71,10 @@ describe('team wire schemas', () => {
       TEAM_NAME_TAKEN: 409,
       TEAM_ROTATION_REQUIRED: 400,
       TEAM_KEY_BOXES_INVALID: 400,
+      TEAM_LAST_OWNER: 409,
+      TEAM_LAST_MEMBER: 409,
+      TEAM_HAS_SUBTEAMS: 409,
     });
+    expect(teamPath('alice,bob')).toBe('/api/v1/teams/alice%2Cbob');
   });
 });

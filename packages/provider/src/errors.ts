@@ -60,6 +60,11 @@ export const PROVIDER_REASONS = [
   'PROVIDER_UNIMPLEMENTED',
   /** The Vault bridge refused a request (token, header, path). */
   'PROVIDER_VAULT_REFUSED',
+  /**
+   * The bridge's socket path holds something other than a stale socket (a file, a directory,
+   * a socket another process serves); it is left as it is (AlreadyExists).
+   */
+  'PROVIDER_VAULT_PATH_TAKEN',
   /** The age plugin protocol was violated by the other side. */
   'PROVIDER_AGE_PROTOCOL',
   /** The caller cancelled or a deadline passed. */

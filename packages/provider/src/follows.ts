@@ -6,9 +6,9 @@
  *
  * @packageDocumentation
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { writeAtomic } from '@saltbox/client';
 import { z } from 'zod';
 
 /** One followed identity. */
@@ -43,7 +43,13 @@ export function memoryFollowStore(): FollowStore {
   };
 }
 
-/** `<dir>/following.json` (0600, atomic). A missing or corrupt file follows nobody. */
+/**
+ * `<dir>/following.json` (0600, atomic through the client's `writeAtomic`, whose temporary
+ * files a killed process leaves are removed by the next write). A missing or corrupt file
+ * follows nobody.
+ *
+ * `set` throws ClientError `CLIENT_STORE` when the file cannot be written.
+ */
 export function fileFollowStore(dir: string): FollowStore {
   const path = join(dir, 'following.json');
   const load = async (): Promise<Record<string, FollowRecord>> => {
@@ -62,15 +68,7 @@ export function fileFollowStore(dir: string): FollowStore {
       const follows = await load();
       follows[label] = record;
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-      const fh = await open(tmp, 'wx', 0o600);
-      try {
-        await fh.writeFile(JSON.stringify({ format: 'saltbox-following', version: 1, follows }));
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, path);
+      await writeAtomic(path, JSON.stringify({ format: 'saltbox-following', version: 1, follows }));
     },
   };
 }

@@ -46,6 +46,13 @@ export function fromKeystoreError(e: unknown): ProviderError {
       { cause: e },
     );
   const details = { keystoreCode: e.code };
+  // The agent's socket is unusable (too long a path, an unsafe directory, cannot bind): the
+  // keystore's message names the path, which is what the user needs to act.
+  if (e.code === 'KEYSTORE_AGENT_SOCKET' || (e.code === 'KEYSTORE_REFUSED' && e.details.path)) {
+    return new ProviderError('FailedPrecondition', 'PROVIDER_NO_AGENT', e.message, details, {
+      cause: e,
+    });
+  }
   switch (e.code) {
     case 'KEYSTORE_LOCKED':
       return new ProviderError(

@@ -10,7 +10,7 @@
 import { defaultBackend } from '@saltbox/saltpack';
 import type { CryptoBackend } from '@saltbox/saltpack';
 import type { KeystoreApi } from '@saltbox/keystore';
-import { connectAgent, defaultSocketPath } from '@saltbox/keystore/node';
+import { agentSocketPath, connectAgent } from '@saltbox/keystore/node';
 import {
   ApiClient,
   FileChainCache,
@@ -48,7 +48,7 @@ export interface ProviderContextOptions {
   deviceSigningKid: string;
   /** `$SALTBOX_HOME` (caches, pins, follows); default {@link saltboxHome}. */
   home?: string;
-  /** The agent socket; default the keystore's default path. */
+  /** The agent socket; default the home's (`agentSocketPath` of `@saltbox/keystore/node`). */
   socketPath?: string;
   /** A keystore to use instead of connecting to the agent (the agent process itself). */
   keystore?: KeystoreApi;
@@ -153,7 +153,7 @@ export async function openProviderContext(o: ProviderContextOptions): Promise<Pr
   let agent: Promise<KeystoreApi & { close?: () => Promise<void> }> | undefined;
   const keystore = (): Promise<KeystoreApi> => {
     if (o.keystore) return Promise.resolve(o.keystore);
-    agent ??= connectAgent(o.socketPath ?? defaultSocketPath()).catch((e: unknown) => {
+    agent ??= connectAgent(o.socketPath ?? agentSocketPath(home)).catch((e: unknown) => {
       agent = undefined;
       throw fromKeystoreError(e);
     });

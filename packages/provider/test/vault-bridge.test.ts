@@ -3,7 +3,9 @@
  * hashivault keeper and SOPS send (test/transcripts, reconstructed from the spec's shapes),
  * the conformance suite through a TypeScript hashivault keeper, and every refusal.
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +15,9 @@ import {
   newVaultToken,
   parseKeeperUrl,
   saltboxOpener,
+  VAULT_MAX_BODY,
   startVaultBridge,
+  vaultDecrypter,
   vaultKeeperResolver,
 } from '../src/index.js';
 import type { VaultBridge } from '../src/index.js';
@@ -34,7 +38,12 @@ let bobBridge: VaultBridge;
 const aliceToken = newVaultToken();
 const bobToken = newVaultToken();
 
-function bridgeFor(me: KeystoreUser, token: string, listen = '127.0.0.1:0') {
+function bridgeFor(
+  me: KeystoreUser,
+  token: string,
+  listen = '127.0.0.1:0',
+  aliases: Record<string, string> = { prod: 'alice,bob' },
+) {
   const opener = saltboxOpener({
     directory: me.directory,
     keystore: () => Promise.resolve(me.ks),
@@ -43,7 +52,8 @@ function bridgeFor(me: KeystoreUser, token: string, listen = '127.0.0.1:0') {
   return startVaultBridge({
     listen,
     token,
-    keeperFor: vaultKeeperResolver({ opener, aliases: { prod: 'alice,bob' } }),
+    keeperFor: vaultKeeperResolver({ opener, aliases }),
+    decrypter: vaultDecrypter({ opener, username: me.user.username }),
   });
 }
 
@@ -100,6 +110,52 @@ describe('recorded transcripts', () => {
     expect(d.status).toBe(200);
     const pt = Buffer.from((d.json as { data: { plaintext: string } }).data.plaintext, 'base64');
     expect(pt.equals(Buffer.from(dataKey))).toBe(true);
+  });
+});
+
+describe('decryption does not depend on the key name (issue 12, defect 20)', () => {
+  it('encrypted through an alias that is then removed: the old key name, an unknown one and another list all decrypt', async () => {
+    const token = newVaultToken();
+    const before = await bridgeFor(bob, token, '127.0.0.1:0', { 'prod-2023': 'alice,bob' });
+    const dataKey = crypto.getRandomValues(new Uint8Array(32));
+    let ciphertext: string;
+    try {
+      const k = hashivaultKeeper({ address: before.address, token, keyId: 'prod-2023' });
+      ciphertext = Buffer.from(await k.encrypt(dataKey)).toString('utf8');
+    } finally {
+      await before.close();
+    }
+    // The alias is renamed: 'prod-2023' is no alias now, and no recipient list either.
+    const after = await bridgeFor(bob, token, '127.0.0.1:0', { 'prod-2024': 'alice,bob' });
+    try {
+      for (const keyName of ['prod-2023', 'never.an-alias', 'alice', 'carol,dave']) {
+        const r = await raw(
+          after.address,
+          [
+            `PUT /v1/transit/decrypt/${keyName} HTTP/1.1`,
+            'Host: 127.0.0.1',
+            `X-Vault-Token: ${token}`,
+            'X-Vault-Request: true',
+            `Content-Length: ${Buffer.byteLength(JSON.stringify({ ciphertext }))}`,
+            '',
+            JSON.stringify({ ciphertext }),
+          ].join('\r\n'),
+        );
+        expect(r.status, keyName).toBe(200);
+        const pt = Buffer.from(
+          (r.json as { data: { plaintext: string } }).data.plaintext,
+          'base64',
+        );
+        expect(pt.equals(Buffer.from(dataKey))).toBe(true);
+      }
+      // Encryption still needs a name that resolves to recipients.
+      const enc = hashivaultKeeper({ address: after.address, token, keyId: 'prod-2023' });
+      await expect(enc.encrypt(dataKey)).rejects.toMatchObject({
+        details: { status: 400 },
+      });
+    } finally {
+      await after.close();
+    }
   });
 });
 
@@ -191,6 +247,151 @@ describe('refusals: always a status >= 400 with a JSON errors list, never CORS',
   });
 });
 
+/**
+ * Sends a request head (and `body`, if any) on a real TCP connection without ever sending the
+ * rest of what the head declares, and reports the answer, how long it took and whether the
+ * bridge then closed the connection.
+ */
+async function headFirst(
+  address: string,
+  head: string,
+  body: Buffer = Buffer.alloc(0),
+): Promise<{ status: number; json: unknown; ms: number; closedByServer: boolean }> {
+  const url = new URL(address);
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const s = connect(Number(url.port), url.hostname, () => {
+      s.write(head);
+      if (body.length > 0) s.write(body);
+    });
+    let buf = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no complete answer in 5 s (got ${JSON.stringify(buf.toString())})`));
+    }, 5_000);
+    s.on('data', (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+    });
+    // The bridge ends the connection after a refusal; a bridge waiting for the body would not.
+    s.on('end', () => {
+      clearTimeout(timer);
+      const text = buf.toString('utf8');
+      const [h, b = ''] = text.split('\r\n\r\n');
+      resolve({
+        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(h!)?.[1]),
+        json: b === '' ? null : JSON.parse(b),
+        ms: Date.now() - started,
+        closedByServer: true,
+      });
+      s.destroy();
+    });
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+describe('the head is judged before the body is read (issue 12, defect 18)', () => {
+  const head = (token: string, lines: string[]) =>
+    [
+      'PUT /v1/transit/encrypt/alice HTTP/1.1',
+      'Host: 127.0.0.1',
+      `X-Vault-Token: ${token}`,
+      'X-Vault-Request: true',
+      ...lines,
+      '',
+      '',
+    ].join('\r\n');
+
+  it('a wrong token with a 1 GiB body declared: 403 at once, the connection closed, the body never awaited', async () => {
+    const r = await headFirst(aliceBridge.address, head(bobToken, ['Content-Length: 1073741824']));
+    expect(r.status).toBe(403);
+    expect(r.json).toEqual({ errors: ['permission denied'] });
+    expect(r.closedByServer).toBe(true);
+    expect(r.ms).toBeLessThan(2_000);
+  });
+
+  it('no token, 60 connections each declaring a 4 MiB body and sending 64 KiB of it: all 403 without the rest being waited for', async () => {
+    const part = Buffer.alloc(64 * 1024, 0x7b);
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, () =>
+        headFirst(
+          aliceBridge.address,
+          head('', [`Content-Length: ${VAULT_MAX_BODY}`]).replace('X-Vault-Token: \r\n', ''),
+          part,
+        ),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 60 }, () => 403));
+  });
+
+  it('the right token with a declared body over the limit: 413 before the body is sent', async () => {
+    const r = await headFirst(
+      aliceBridge.address,
+      head(aliceToken, [`Content-Length: ${VAULT_MAX_BODY + 1}`]),
+    );
+    expect(r.status).toBe(413);
+    expect(r.json).toEqual({ errors: ['request body too large'] });
+    expect(r.ms).toBeLessThan(2_000);
+  });
+
+  it('the right token with a chunked body growing past the limit: 413 once the limit is passed', async () => {
+    const chunk = Buffer.alloc(1024 * 1024, 0x20);
+    const chunked = Buffer.concat(
+      Array.from({ length: 5 }, () =>
+        Buffer.concat([
+          Buffer.from(`${chunk.length.toString(16)}\r\n`),
+          chunk,
+          Buffer.from('\r\n'),
+        ]),
+      ),
+    );
+    const r = await headFirst(
+      aliceBridge.address,
+      head(aliceToken, ['Transfer-Encoding: chunked']),
+      chunked,
+    );
+    expect(r.status).toBe(413);
+    expect(r.json).toEqual({ errors: ['request body too large'] });
+  });
+
+  it('Expect: 100-continue gets no 100 with a wrong token, and a 100 then the answer with the right one', async () => {
+    const refused = await headFirst(
+      aliceBridge.address,
+      head(bobToken, ['Content-Length: 100', 'Expect: 100-continue']),
+    );
+    expect(refused.status).toBe(403);
+    const body = JSON.stringify({ plaintext: Buffer.from('k').toString('base64') });
+    const url = new URL(aliceBridge.address);
+    const text = await new Promise<string>((resolve, reject) => {
+      const s = connect(Number(url.port), url.hostname, () => {
+        s.write(
+          head(aliceToken, [
+            `Content-Length: ${Buffer.byteLength(body)}`,
+            'Expect: 100-continue',
+            'Connection: close',
+          ]),
+        );
+      });
+      let buf = '';
+      let sent = false;
+      s.on('data', (c: Buffer) => {
+        buf += c.toString();
+        if (!sent && buf.startsWith('HTTP/1.1 100 Continue\r\n\r\n')) {
+          sent = true;
+          s.write(body);
+        }
+      });
+      s.on('end', () => {
+        resolve(buf);
+      });
+      s.on('error', reject);
+    });
+    expect(text).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+  });
+});
+
 describe('a Unix socket, and the keeper conformance suite through the bridge', () => {
   it('serves on a 0600 Unix socket reached with VAULT_ADDR=unix://…', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'saltbox-vault-'));
@@ -207,6 +408,80 @@ describe('a Unix socket, and the keeper conformance suite through the bridge', (
       );
     } finally {
       await bridge.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a socket path holding a file, a directory or a live socket is left alone and refused; a stale socket is replaced', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'saltbox-vault-'));
+    // The bridge's probe connects and hangs up at once: a reset this server must survive.
+    const live = createServer((c) => {
+      c.on('error', () => undefined);
+      c.end('still here');
+    });
+    try {
+      const file = join(dir, 'precious.txt');
+      await writeFile(file, 'do not delete me');
+      const sub = join(dir, 'a-directory');
+      await mkdir(sub);
+      const liveSocket = join(dir, 'live.sock');
+      await new Promise<void>((resolve) => live.listen(liveSocket, resolve));
+      for (const [path, found] of [
+        [file, 'a regular file'],
+        [sub, 'a directory'],
+        [liveSocket, 'a live socket'],
+      ] as const) {
+        await expect(bridgeFor(alice, aliceToken, path)).rejects.toMatchObject({
+          code: 'AlreadyExists',
+          reason: 'PROVIDER_VAULT_PATH_TAKEN',
+          details: { path, found },
+          message: expect.stringContaining(`the vault bridge cannot listen on ${path}`) as string,
+        });
+      }
+      expect(await readFile(file, 'utf8')).toBe('do not delete me');
+      expect((await stat(sub)).isDirectory()).toBe(true);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const c = connect(liveSocket);
+        let got = '';
+        c.on('data', (d: Buffer) => (got += d.toString()));
+        c.on('end', () => {
+          resolve(got);
+        });
+        c.on('error', reject);
+      });
+      expect(answer).toBe('still here');
+
+      // A socket whose process was killed (SIGKILL: no cleanup) is stale: replaced.
+      const stale = join(dir, 'stale.sock');
+      const owner = spawn(
+        process.execPath,
+        [
+          '-e',
+          `require('node:net').createServer().listen(${JSON.stringify(stale)}, () => console.log('up'))`,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      await new Promise<void>((resolve) =>
+        owner.stdout.once('data', () => {
+          resolve();
+        }),
+      );
+      const gone = new Promise((r) => owner.once('exit', r));
+      owner.kill('SIGKILL');
+      await gone;
+      expect((await stat(stale)).isSocket()).toBe(true);
+      const bridge = await bridgeFor(alice, aliceToken, stale);
+      try {
+        const k = hashivaultKeeper({ address: bridge.address, token: aliceToken, keyId: 'alice' });
+        const key = crypto.getRandomValues(new Uint8Array(32));
+        expect(Buffer.from(await k.decrypt(await k.encrypt(key))).equals(Buffer.from(key))).toBe(
+          true,
+        );
+      } finally {
+        await bridge.close();
+      }
+    } finally {
+      await new Promise((r) => live.close(r));
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -27,12 +27,39 @@ export interface SignOptions {
   version?: 1 | 2;
   /** Crypto backend; defaults to {@link defaultBackend}. */
   backend?: CryptoBackend;
-  /** Randomness for the header nonce (16 bytes, as the reference writes). */
+  /** Randomness for the header nonce (32 bytes, §5). */
   random?: RandomSource;
+  /**
+   * A fixed header nonce instead of a random one: only to reproduce a known message byte for
+   * byte (the Go reference writes 16 bytes, so its vectors carry 16-byte nonces). 16 or 32 bytes.
+   */
+  nonce?: Uint8Array;
+  /**
+   * How an attached signature of an empty message writes its one empty chunk: `'bin'` (default),
+   * an empty byte string as the format says, which every reader takes; or `'nil'`, msgpack nil,
+   * as the Go reference writes it, only to reproduce Go's bytes (§5 quirk; the npm library
+   * cannot read nil).
+   */
+  emptyChunk?: 'bin' | 'nil';
 }
 
-/** Length of the header nonce Go writes (the spec says 32; readers accept any, §5). */
-const NONCE_LENGTH = 16;
+/**
+ * Length of the header nonce written: 32 random bytes, as the format's specification says. The Go
+ * reference writes 16 and reads any length; the npm library refuses anything but 32, so 16-byte
+ * nonces made every saltbox signature unverifiable there (§5, §12; issue #12.21).
+ */
+const NONCE_LENGTH = 32;
+/** Lengths a caller may inject: the specification's and the Go reference's. */
+const INJECTABLE_NONCE_LENGTHS: readonly number[] = [NONCE_LENGTH, 16];
+
+function headerNonce(backend: CryptoBackend, options: SignOptions): Uint8Array {
+  const fixed = options.nonce;
+  if (fixed === undefined) return (options.random ?? backend).randomBytes(NONCE_LENGTH);
+  if (!(fixed instanceof Uint8Array) || !INJECTABLE_NONCE_LENGTHS.includes(fixed.length)) {
+    throw new SaltpackError('invalid_parameter', 'signature nonce must be 32 or 16 bytes');
+  }
+  return fixed;
+}
 
 function versionOf(options: SignOptions): Version {
   const requested = options.version as number | undefined; // callers may not be type-checked
@@ -52,7 +79,7 @@ async function signatureHeader(
   if (!(signerKey instanceof Uint8Array) || signerKey.length !== 32) {
     throw new SaltpackError('invalid_parameter', 'signer public key must be 32 bytes');
   }
-  const nonce = (options.random ?? backend).randomBytes(NONCE_LENGTH);
+  const nonce = headerNonce(backend, options);
   const { wire, hash } = encodeHeader(backend, version, mode, [signerKey, nonce]);
   return { backend, wire, hash, version };
 }
@@ -81,6 +108,7 @@ export function createSignStream(options: SignOptions): TransformStream<Uint8Arr
   let backend: CryptoBackend;
   let hash: Uint8Array;
   const v1 = options.version === 1;
+  const nilForEmpty = options.emptyChunk === 'nil';
   let wroteAny = false;
   return createSealStream({
     legacyTerminator: v1,
@@ -95,8 +123,9 @@ export function createSignStream(options: SignOptions): TransformStream<Uint8Arr
         attachedSignatureInput(backend, hash, k, v1 ? null : final, chunk),
       );
       const sig = encodeMsgpack(signature);
-      // Go writes an empty plaintext's chunk as nil (c0), not an empty bin (§5 quirk).
-      const empty = chunk.length === 0 && !wroteAny;
+      // Go writes an empty plaintext's chunk as nil (c0), not an empty bin (§5 quirk); saltbox
+      // writes the bin unless asked to reproduce Go, since nil breaks the npm library's reader.
+      const empty = nilForEmpty && chunk.length === 0 && !wroteAny;
       wroteAny ||= chunk.length > 0;
       const body = empty ? [Uint8Array.of(0xc0)] : [binHeader(chunk.length), chunk];
       return v1

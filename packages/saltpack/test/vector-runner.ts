@@ -358,11 +358,19 @@ export async function checkReseal(
       });
     } else {
       const signer = signingKeyFromSecret(backend, fromHex(v.signer!.secret));
-      const random = replay([fromHex(v.signature_nonce!)]);
+      // Go's 16-byte nonce and nil empty chunk, asked for explicitly: by default saltbox writes
+      // 32 random bytes and an empty bin, as the format says (§5).
+      const options = {
+        signer,
+        version: major,
+        backend,
+        nonce: fromHex(v.signature_nonce!),
+        emptyChunk: 'nil',
+      } as const;
       binary =
         v.mode === 'attached_signing'
-          ? await sign(plaintext, { signer, version: major, backend, random })
-          : await signDetached(plaintext, { signer, version: major, backend, random });
+          ? await sign(plaintext, options)
+          : await signDetached(plaintext, options);
     }
   } catch (e) {
     return `re-seal failed: ${describe(e)}`;

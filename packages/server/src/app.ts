@@ -36,13 +36,16 @@ import { authenticateRequest } from './auth.js';
 import type { AuthContext } from './auth.js';
 import { ChainService, isPgpKid, mayDelegatePgp } from './chain.js';
 import { fail, ServerError } from './errors.js';
+import { StorageError } from './storage/errors.js';
 import { DEFAULT_KV_MAX_VALUE_BYTES, registerKvRoutes } from './kv-routes.js';
 import { jsonLogger } from './log.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { ProjectionCache } from './projection-cache.js';
 import { RateLimiter } from './rate-limit.js';
-import { registerStaticSite } from './static-site.js';
+import { checkSignup, DEFAULT_SIGNUP_POLICY } from './signup-policy.js';
+import type { SignupPolicy } from './signup-policy.js';
+import { staticSiteResponse } from './static-site.js';
 import type { StaticSite } from './static-site.js';
 import type { RateLimit } from './rate-limit.js';
 import type { PgpBundleRecord, Storage, UserProjection, UserRecord } from './storage/types.js';
@@ -65,6 +68,11 @@ export interface Limits {
   rateLimit: RateLimit;
   /** Largest KV value in plaintext bytes (default 1 MiB); larger puts are `PAYLOAD_TOO_LARGE`. */
   kvMaxValueBytes: number;
+  /**
+   * Sign-ups per client address (default 5 at once, refilled at 5 an hour): an account costs
+   * a person one sign-up, a script that fills the directory many (issue #12.15).
+   */
+  signupRate: RateLimit;
 }
 
 /** Default limits. */
@@ -73,6 +81,7 @@ export const DEFAULT_LIMITS: Limits = {
   clockSkewMs: DEFAULT_CLOCK_SKEW_MS,
   rateLimit: { burst: 1_000, perSecond: 500 },
   kvMaxValueBytes: DEFAULT_KV_MAX_VALUE_BYTES,
+  signupRate: { burst: 5, perSecond: 5 / 3600 },
 };
 
 /** A clock (Unix milliseconds); injectable so tests can move time. */
@@ -90,6 +99,8 @@ export interface AppOptions {
   logger?: Logger;
   /** The browser app's files, served at `/` after the API routes; none when absent. */
   web?: StaticSite;
+  /** Who may sign up (default: open, with {@link RESERVED_USERNAMES} reserved). */
+  signup?: SignupPolicy;
 }
 
 /** What {@link createApp} returns. */
@@ -109,6 +120,9 @@ export interface AppEnv {
   Bindings: { incoming?: { socket?: { remoteAddress?: string } } };
   Variables: { body: Uint8Array; auth: AuthContext | undefined };
 }
+
+/** Seconds a client is asked to wait while the storage is full. */
+const STORAGE_FULL_RETRY_AFTER_S = 60;
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 
@@ -200,6 +214,22 @@ function validate<S extends z.ZodType>(value: unknown, schema: S): z.output<S> {
   return r.data;
 }
 
+/**
+ * True when every percent-encoded part of the URL's path and query decodes as UTF-8. Hono keeps
+ * a part that does not (`%ED%A0%80`, a surrogate's bytes; `%FF`) as it was, so the route would
+ * see a literal `%ED%A0%80` name: another name than the client meant (issue #12.5).
+ */
+function urlDecodesAsUtf8(url: string): boolean {
+  const { pathname, search } = new URL(url);
+  const parts = [...pathname.split('/'), ...search.slice(1).split(/[&=]/)];
+  try {
+    for (const p of parts) decodeURIComponent(p.replace(/\+/g, ' '));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function parseUsernameList(raw: string): string[] {
   const names = raw.split(',').map((n) => n.trim().toLowerCase());
   if (names.length > MAX_LOOKUP_USERNAMES)
@@ -258,8 +288,16 @@ function errorCodeOf(err: unknown): string | null {
   return typeof code === 'string' ? code : null;
 }
 
-/** The matched route pattern of a finished request, for logs and metrics. */
-function routeOf(c: unknown): string {
+/** Requests answered outside any route pattern, by name (the web app's files: `static`). */
+const namedRoutes = new WeakMap<object, string>();
+
+/**
+ * The route of a finished request, for logs and metrics: `static` for the web app's files,
+ * else the matched route pattern (never a concrete path), else `unmatched`.
+ */
+function routeOf(c: object): string {
+  const named = namedRoutes.get(c);
+  if (named !== undefined) return named;
   // matchedRoutes is typed for the default environment; the routes are the same objects.
   const routes = matchedRoutes(c as Context).filter((r) => r.method !== 'ALL');
   return routes[routes.length - 1]?.path ?? 'unmatched';
@@ -282,6 +320,8 @@ export function createApp(options: AppOptions): App {
   const log = options.logger ?? jsonLogger;
   const metrics = new Metrics(now);
   const limiter = new RateLimiter(limits.rateLimit, now);
+  const signupLimiter = new RateLimiter(limits.signupRate, now);
+  const signupPolicy = options.signup ?? DEFAULT_SIGNUP_POLICY;
   const chains = new ChainService(backend, storage, now);
   const projectionCache = new ProjectionCache(storage);
   const authDeps = { backend, storage, limiter, now, clockSkewMs: limits.clockSkewMs };
@@ -309,9 +349,30 @@ export function createApp(options: AppOptions): App {
     });
   });
 
+  // Names arrive percent-encoded: refuse a URL that does not decode, on every route alike.
+  app.use('*', async (c, next) => {
+    if (!urlDecodesAsUtf8(c.req.url))
+      throw fail('MALFORMED_REQUEST', 'the request url is not percent-encoded utf-8');
+    await next();
+  });
+
   app.onError((err, c) => {
     if (err instanceof ServerError) return errorResponse(err, { ...err.headers });
     if (err instanceof ApiError) return errorResponse(err as ApiError);
+    if (err instanceof StorageError && err.code === 'STORAGE_FULL') {
+      // Every signed request writes its nonce, so a full disk fails reads too: a condition of
+      // the server to wait out, not a bug (issue #12.11).
+      log({
+        level: 'error',
+        msg: 'storage full',
+        route: routeOf(c),
+        code: errorCodeOf(err.cause),
+      });
+      return errorResponse(
+        new ApiError('UNAVAILABLE', 'the server cannot write: its storage is full'),
+        { 'Retry-After': String(STORAGE_FULL_RETRY_AFTER_S) },
+      );
+    }
     // Never the message: it may quote SQL or input. The class name is enough to start from.
     log({
       level: 'error',
@@ -322,7 +383,14 @@ export function createApp(options: AppOptions): App {
     });
     return errorResponse(new ApiError('INTERNAL', 'internal server error'));
   });
-  app.notFound(() => errorResponse(new ApiError('NOT_FOUND', 'no such route')));
+  const { web } = options;
+  app.notFound((c) => {
+    // The web app's files come after every API route, and only when none matched.
+    const file = web === undefined ? undefined : staticSiteResponse(c, web);
+    if (file === undefined) return errorResponse(new ApiError('NOT_FOUND', 'no such route'));
+    namedRoutes.set(c, 'static');
+    return file;
+  });
 
   const bodyUpTo =
     (maxBytes: number): MiddlewareHandler<AppEnv> =>
@@ -361,11 +429,14 @@ export function createApp(options: AppOptions): App {
       await next();
     };
 
-  const publicLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
-    // No bindings under app.request() (tests): all such callers share one bucket.
+  /** The client's address; under app.request() (tests, no bindings) every caller is `local`. */
+  const clientAddress = (c: Context<AppEnv>): string => {
     const env = c.env as AppEnv['Bindings'] | undefined;
-    const addr = env?.incoming?.socket?.remoteAddress ?? 'local';
-    const wait = limiter.take(`addr:${addr}`);
+    return env?.incoming?.socket?.remoteAddress ?? 'local';
+  };
+
+  const publicLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const wait = limiter.take(`addr:${clientAddress(c)}`);
     if (wait > 0)
       throw fail('RATE_LIMITED', 'too many requests from this address', {
         headers: { 'Retry-After': String(wait) },
@@ -399,7 +470,17 @@ export function createApp(options: AppOptions): App {
 
   app.post(ROUTES.signup, publicLimit, body, authenticated(true), async (c) => {
     const req = parseBody(c.get('body'), signupRequestSchema);
-    const tail = await chains.signup(req, c.get('auth')!.kid);
+    // Every authenticated attempt counts, refused or not: the rate also bounds invite guessing.
+    const wait = signupLimiter.take(clientAddress(c));
+    if (wait > 0)
+      throw fail('RATE_LIMITED', 'too many sign-ups from this address', {
+        headers: { 'Retry-After': String(wait) },
+      });
+    const inviteHash = checkSignup(signupPolicy, req);
+    const tail = await chains.signup(
+      { ...req, ...(inviteHash === undefined ? {} : { inviteHash }) },
+      c.get('auth')!.kid,
+    );
     return c.json(tail, 201);
   });
 
@@ -533,8 +614,6 @@ export function createApp(options: AppOptions): App {
     parseBody,
     validate,
   });
-
-  if (options.web) registerStaticSite(app, options.web);
 
   return {
     fetch: (request, env) => app.fetch(request, env as AppEnv['Bindings']),

@@ -28,6 +28,7 @@ import {
   verifyUserChain,
 } from '@saltbox/identity';
 import type { ImportedLink, UserChainResult, UserChainState } from '@saltbox/identity';
+import { hasUnsafeDisplayCharacters } from '@saltbox/protocol';
 import type { ChainLink, ChainTail, PukBox } from '@saltbox/protocol';
 import { fail } from './errors.js';
 import { checkLinkMerkleRoots } from './log-freshness.js';
@@ -85,6 +86,32 @@ function linkKids(links: readonly ImportedLink[]): string[] {
       if (k !== undefined && isKid(k) && !out.includes(k)) out.push(k);
   }
   return out;
+}
+
+const deviceNameKey = (name: string): string => name.trim().toLowerCase();
+
+/**
+ * Device names a post introduces (new devices, or a new name for one) must be printable —
+ * every listing shows them to the user, so no control or bidi characters
+ * (`hasUnsafeDisplayCharacters`) — and differ from every other active device's name
+ * (case-insensitively): revoking or picking "the laptop" must not be ambiguous (#12.9, #12.16).
+ *
+ * @throws ServerError `VALIDATION_FAILED` (unsafe characters), `DEVICE_NAME_TAKEN`.
+ */
+function checkDeviceNames(before: UserChainState | undefined, after: UserChainState): void {
+  for (const d of after.devices.values()) {
+    if (d.name === undefined || before?.devices.get(d.id)?.name === d.name) continue;
+    if (hasUnsafeDisplayCharacters(d.name))
+      throw fail('VALIDATION_FAILED', 'device names must not contain control or bidi characters');
+    const taken = [...after.devices.values()].some(
+      (o) =>
+        o.id !== d.id &&
+        o.status === 'active' &&
+        o.name !== undefined &&
+        deviceNameKey(o.name) === deviceNameKey(d.name!),
+    );
+    if (taken) throw fail('DEVICE_NAME_TAKEN', 'another active device already has this name');
+  }
 }
 
 /**
@@ -220,7 +247,7 @@ export class ChainService {
     const links = stored.map((l) => l.link);
     const pgp = mayDelegatePgp(stored) ? await this.#storage.users.getPgpBundles(user.uid) : [];
     try {
-      const imported = importUserLinks(this.#backend, links);
+      const imported = await importUserLinks(this.#backend, links);
       const family = await buildKeyFamily(this.#backend, [
         ...linkKids(imported).filter((k) => !isPgpKid(k)),
         ...pgp.map((b) => b.bundle),
@@ -260,7 +287,13 @@ export class ChainService {
    *   the eldest key), `VALIDATION_FAILED` (a bad PUK box), `USERNAME_TAKEN`, `KEY_IN_USE`.
    */
   async signup(
-    input: { username: string; links: readonly ChainLink[]; pukBoxes: readonly PukBox[] },
+    input: {
+      username: string;
+      links: readonly ChainLink[];
+      pukBoxes: readonly PukBox[];
+      /** The hash of an invite to use up with the sign-up (`signup-policy.ts`). */
+      inviteHash?: string;
+    },
     signerKid: string,
   ): Promise<ChainTail> {
     if (!isValidUsername(input.username))
@@ -274,7 +307,7 @@ export class ChainService {
     let imported: ImportedLink[];
     let result: UserChainResult;
     try {
-      imported = importUserLinks(this.#backend, input.links);
+      imported = await importUserLinks(this.#backend, input.links);
       checkOuterFields(input.links, imported);
       const types = imported.map((l) => (l.stubbed ? 'stub' : l.type));
       if (types.join() !== 'eldest,subkey,per_user_key')
@@ -299,6 +332,7 @@ export class ChainService {
       throw fail('CHAIN_INVALID', 'the eldest link must name the first device');
     if (signerKid !== eldestKid)
       throw fail('FORBIDDEN', 'sign-up must be signed by the eldest key');
+    checkDeviceNames(undefined, result.state);
     const boxes = checkBoxes(this.#backend, result, input.pukBoxes);
     const last = imported[imported.length - 1]!;
     const user: UserRecord = {
@@ -314,6 +348,7 @@ export class ChainService {
       links: storedLinks(input.links, imported),
       projection: projectState(uid, result.state),
       pukBoxes: boxes,
+      ...(input.inviteHash === undefined ? {} : { inviteHash: input.inviteHash }),
     });
     this.#remember(uid, { tailLinkId: last.id, state: result.state, result });
     return { uid, username, seqno: last.seqno, linkId: last.id };
@@ -326,7 +361,8 @@ export class ChainService {
    *   another append won), `CHAIN_INVALID` (verification failed — a PGP bundle that is not the
    *   delegated key's, a mismatched fingerprint, a bad reverse signature —, a reset, or a PGP
    *   sibkey without `full_hash`), `VALIDATION_FAILED` (a bad PUK box, an unreadable PGP
-   *   bundle or one no new link names), `KEY_IN_USE`.
+   *   bundle or one no new link names, a device name with control characters), `KEY_IN_USE`,
+   *   `DEVICE_NAME_TAKEN`.
    */
   async append(
     user: UserRecord,
@@ -348,7 +384,7 @@ export class ChainService {
     let result: UserChainResult;
     let newBundles: PgpBundleRecord[];
     try {
-      imported = importUserLinks(this.#backend, input.links);
+      imported = await importUserLinks(this.#backend, input.links);
       checkOuterFields(input.links, imported);
       for (const l of imported)
         if (l.stubbed || l.type === undefined || !APPENDABLE_TYPES.has(l.type))
@@ -363,6 +399,7 @@ export class ChainService {
     } catch (e) {
       chainInvalid(e);
     }
+    checkDeviceNames(cached.state, result.state);
     const boxes = checkBoxes(this.#backend, result, input.pukBoxes);
     await this.#storage.users.appendLinks({
       uid: user.uid,

@@ -16,7 +16,7 @@ export { startServer, parseListen, DEFAULT_LISTEN } from './node.js';
 export type { RunningServer, ServerOptions } from './node.js';
 export { ServerError, fail } from './errors.js';
 export {
-  registerStaticSite,
+  staticSiteResponse,
   STATIC_CONTENT_TYPES,
   WEB_CONTENT_SECURITY_POLICY,
 } from './static-site.js';
@@ -25,6 +25,17 @@ export { defaultWebRoot, loadStaticSite } from './static-files.js';
 export { ChainService, projectState } from './chain.js';
 export { Metrics, LATENCY_BUCKETS } from './metrics.js';
 export { RateLimiter } from './rate-limit.js';
+export {
+  checkSignup,
+  createInvite,
+  DEFAULT_SIGNUP_POLICY,
+  inviteHash,
+  RESERVED_USERNAMES,
+  SIGNUP_MODES,
+} from './signup-policy.js';
+export type { SignupMode, SignupPolicy } from './signup-policy.js';
+export { StorageError } from './storage/errors.js';
+export type { StorageErrorCode } from './storage/errors.js';
 export type { RateLimit } from './rate-limit.js';
 export { createJsonLogger, jsonLogger, silentLogger } from './log.js';
 export type { LogEntry, LogSink, Logger } from './log.js';

@@ -185,7 +185,17 @@ export function registerKvRoutes(app: Hono<KvEnv>, deps: KvRouteDeps): { stop: (
         'PAYLOAD_TOO_LARGE',
         `kv value is larger than ${deps.maxValueBytes} bytes (ciphertext over ${maxCiphertext} characters)`,
       );
+    // Only the team's current key generation (issue #12.2): a generation that does not exist
+    // yet would make the entry unwritable for everyone (the storage refuses a put under an
+    // older generation than the entry's), and an older one is what a removed member holds.
+    const current = await storage.teams.currentKeyGeneration(teamId);
+    if (req.teamKeyGen !== current)
+      throw fail(
+        'KV_BAD_GENERATION',
+        `team key generation ${req.teamKeyGen} is not the team's current one (${current})`,
+      );
     const { revision } = await storage.kv.put({
+      currentTeamKeyGen: current,
       teamId,
       namespace: req.namespace,
       entryKey: req.entryKey,
@@ -278,7 +288,10 @@ export function registerKvRoutes(app: Hono<KvEnv>, deps: KvRouteDeps): { stop: (
       return c.json(res);
     }
     const deadline = Date.now() + q.waitMs;
-    for (;;) {
+    for (let woken = false; ; woken = true) {
+      // Membership is checked again on every wake (issue #12.4): a poll may wait 25 s, and a
+      // member removed meanwhile must not learn the names written after the removal.
+      if (woken) await access(c, false);
       const changes = await storage.kv.changes(teamId, {
         since: q.since,
         namespace: q.namespace,

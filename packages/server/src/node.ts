@@ -14,6 +14,7 @@ import type { Clock, Limits } from './app.js';
 import { fail } from './errors.js';
 import { jsonLogger } from './log.js';
 import type { Logger } from './log.js';
+import type { SignupPolicy } from './signup-policy.js';
 import { openPostgresStorage } from './storage/postgres.js';
 import { openSqliteStorage } from './storage/sqlite.js';
 import { defaultWebRoot, loadStaticSite } from './static-files.js';
@@ -41,6 +42,8 @@ export interface ServerOptions {
    * `@saltbox/web`'s `dist` when it is built.
    */
   webRoot?: string | null;
+  /** Who may sign up (default: open, reserved names refused). */
+  signup?: SignupPolicy;
 }
 
 /** A running server. */
@@ -96,6 +99,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     backend,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.signup ? { signup: options.signup } : {}),
     logger,
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

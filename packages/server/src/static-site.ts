@@ -11,8 +11,7 @@
  *
  * @packageDocumentation
  */
-import type { Hono } from 'hono';
-import type { AppEnv } from './app.js';
+import type { Context } from 'hono';
 
 /** One file of the site. */
 export interface StaticFile {
@@ -57,32 +56,30 @@ export const STATIC_CONTENT_TYPES: Readonly<Record<string, string>> = {
 const API_PREFIXES = ['/api/', '/_/'];
 
 /**
- * Serves `site` for GET and HEAD requests that no API route answered. Register it after every
- * API route. `/` is `/index.html`. Unknown paths fall through to the app's JSON 404.
+ * The answer for a GET or HEAD of a file of `site`, or undefined (the caller answers its JSON
+ * 404). `/` is `/index.html`. The app calls it from its not-found handler, after every API
+ * route: registered as a catch-all route it matched every GET, and logs and metrics then named
+ * every request `/*` (issue #12.14); the app names these answers `static`.
  */
-export function registerStaticSite(app: Hono<AppEnv>, site: StaticSite): void {
-  app.on(['GET', 'HEAD'], '*', async (c, next) => {
-    const path = c.req.path === '/' ? '/index.html' : c.req.path;
-    const file = API_PREFIXES.some((p) => path.startsWith(p)) ? undefined : site.get(path);
-    if (file === undefined) {
-      await next();
-      return;
-    }
-    const headers: Record<string, string> = {
-      'content-type': file.contentType,
-      'content-security-policy': WEB_CONTENT_SECURITY_POLICY,
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
-      'cross-origin-opener-policy': 'same-origin',
-      'x-frame-options': 'DENY',
-      etag: file.etag,
-      // The page is never cached (so a new build is picked up at once); the scripts and the
-      // rest are revalidated each time, cheaply, through their ETag.
-      'cache-control': path.endsWith('.html') ? 'no-store' : 'no-cache',
-    };
-    if (c.req.header('if-none-match') === file.etag && !path.endsWith('.html'))
-      return c.body(null, 304, headers);
-    if (c.req.method === 'HEAD') return c.body(null, 200, headers);
-    return c.body(file.body, 200, headers);
-  });
+export function staticSiteResponse(c: Context, site: StaticSite): Response | undefined {
+  if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return undefined;
+  const path = c.req.path === '/' ? '/index.html' : c.req.path;
+  const file = API_PREFIXES.some((p) => path.startsWith(p)) ? undefined : site.get(path);
+  if (file === undefined) return undefined;
+  const headers: Record<string, string> = {
+    'content-type': file.contentType,
+    'content-security-policy': WEB_CONTENT_SECURITY_POLICY,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cross-origin-opener-policy': 'same-origin',
+    'x-frame-options': 'DENY',
+    etag: file.etag,
+    // The page is never cached (so a new build is picked up at once); the scripts and the
+    // rest are revalidated each time, cheaply, through their ETag.
+    'cache-control': path.endsWith('.html') ? 'no-store' : 'no-cache',
+  };
+  if (c.req.header('if-none-match') === file.etag && !path.endsWith('.html'))
+    return c.body(null, 304, headers);
+  if (c.req.method === 'HEAD') return c.body(null, 200, headers);
+  return c.body(file.body, 200, headers);
 }

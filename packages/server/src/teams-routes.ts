@@ -31,7 +31,8 @@ export interface TeamRouteDeps {
 }
 
 /**
- * Registers `POST|GET /api/v1/teams`, `GET|POST /api/v1/teams/:team/chain` and
+ * Registers `POST|GET /api/v1/teams`, `DELETE /api/v1/teams/:team`,
+ * `GET|POST /api/v1/teams/:team/chain` and
  * `GET /api/v1/teams/:team/key-boxes`. `:team` is a team ID or a canonical name.
  */
 export function registerTeamRoutes(app: Hono<AppEnv>, deps: TeamRouteDeps): void {
@@ -47,6 +48,12 @@ export function registerTeamRoutes(app: Hono<AppEnv>, deps: TeamRouteDeps): void
   app.get(ROUTES.teams, body, authenticated, async (c) => {
     const q = validate(c.req.query(), teamListQuerySchema);
     return c.json(await teams.list(caller(c).uid, q.implicit === 'true'));
+  });
+
+  app.delete(ROUTES.team, body, authenticated, async (c) => {
+    const key = caller(c);
+    const team = await teams.readable(c.req.param('team'), key.uid);
+    return c.json(await teams.delete(team, key));
   });
 
   app.get(ROUTES.teamChain, body, authenticated, async (c) => {

@@ -25,6 +25,9 @@ import {
   SIG_ID_SUFFIX,
   teamBoxNonce,
   TEAM_LINK_TYPES,
+  teamMembersByUid,
+  teamOrphanRule,
+  teamRotationPending,
   teamSignersFromUserChains,
   toBase64,
   uidFromUsername,
@@ -40,11 +43,13 @@ import type {
   ChainLink,
   PerTeamKeyPost,
   TeamChainResponse,
+  TeamDeleted,
   TeamKeyBoxesResponse,
   TeamKeyBoxWire,
   TeamListResponse,
   TeamTail,
 } from '@saltbox/protocol';
+import { teamRefSchema } from '@saltbox/protocol';
 import type { ChainService } from './chain.js';
 import { fail } from './errors.js';
 import { checkLinkMerkleRoots } from './log-freshness.js';
@@ -131,6 +136,21 @@ function refused(e: unknown): never {
     throw fail(code, `team chain rejected (${e.code}${at}): ${e.message}`, { cause: e });
   }
   throw e;
+}
+
+/**
+ * Refuses a change that would leave a root team without an owner or any team without members
+ * (`@saltbox/identity`'s {@link teamOrphanRule}; DESIGN.md, Teams).
+ */
+function checkOrphans(before: TeamChainState, after: ReadonlyMap<string, string>): void {
+  const rule = teamOrphanRule(before, after);
+  if (rule === 'last_owner')
+    throw fail(
+      'TEAM_LAST_OWNER',
+      'the team would have no owner left; make another member owner first',
+    );
+  if (rule === 'last_member')
+    throw fail('TEAM_LAST_MEMBER', 'the team would have no members left; delete it instead');
 }
 
 /** Roles the storage projection keeps (the verifier also knows bots, which saltbox never adds). */
@@ -253,9 +273,13 @@ export class TeamService {
    * subteams (they verify a subteam against its parent chain), or an admin of its parent.
    * Anyone else gets `TEAM_NOT_FOUND`, as for a team that does not exist.
    *
-   * @throws ServerError `TEAM_NOT_FOUND`.
+   * @throws ServerError `TEAM_NOT_FOUND`; `VALIDATION_FAILED` for a reference that is not
+   *   storable text (a NUL or a lone surrogate, issue #12.5) — here, so every team route has it.
    */
   async readable(ref: string, uid: string): Promise<TeamRecord> {
+    const checked = teamRefSchema.safeParse(ref);
+    if (!checked.success)
+      throw fail('VALIDATION_FAILED', `team: ${checked.error.issues[0]?.message ?? 'invalid'}`);
     const byId = /^[0-9a-f]{32}$/.test(ref);
     const team = byId
       ? await this.#storage.teams.getTeam(ref)
@@ -519,12 +543,15 @@ export class TeamService {
   }
 
   /**
-   * Appends `team.change_membership` / `team.rotate_key` links. A removal must come with a new
-   * per-team-key generation boxed to exactly the remaining members; new members without a
-   * rotation get the current generation.
+   * Appends `team.change_membership`, `team.rotate_key` and `team.leave` links. A removal must
+   * come with a new per-team-key generation boxed to exactly the remaining members; new members
+   * without a rotation get the current generation. A member leaves without a rotation (a
+   * `team.leave` carries no key, spec keybase-identity §6.4), so after a leave the next
+   * membership change must rotate. No post may leave a root team without an owner, or any team
+   * without members.
    *
    * @throws ServerError `FORBIDDEN`, `CHAIN_CONFLICT`, `CHAIN_INVALID`, `VALIDATION_FAILED`,
-   *   `TEAM_ROTATION_REQUIRED`, `TEAM_KEY_BOXES_INVALID`.
+   *   `TEAM_ROTATION_REQUIRED`, `TEAM_KEY_BOXES_INVALID`, `TEAM_LAST_OWNER`, `TEAM_LAST_MEMBER`.
    */
   async append(
     team: TeamRecord,
@@ -540,7 +567,9 @@ export class TeamService {
         throw fail('FORBIDDEN', 'team links must be signed by the requesting user');
       const allowed = team.implicit
         ? i.type === 'team.rotate_key'
-        : i.type === 'team.change_membership' || i.type === 'team.rotate_key';
+        : i.type === 'team.change_membership' ||
+          i.type === 'team.rotate_key' ||
+          i.type === 'team.leave';
       if (!allowed)
         throw fail(
           'CHAIN_INVALID',
@@ -550,6 +579,13 @@ export class TeamService {
         );
     }
     const before = await this.#stateOf(team);
+    const leavers = new Set(infos.filter((i) => i.type === 'team.leave').map((i) => i.signerUid));
+    if (leavers.size > 0) {
+      // Checked before the verifier, which refuses the last owner's leave as a bad chain.
+      const left = teamMembersByUid(before);
+      for (const uid of leavers) left.delete(uid);
+      checkOrphans(before, left);
+    }
     const parent = await this.#parentState(team);
     const states = await this.#userStates([
       caller.uid,
@@ -566,15 +602,26 @@ export class TeamService {
       refused(e);
     }
     const after = result.state;
+    checkOrphans(before, teamMembersByUid(after));
     const was = uidsOf(before);
     const now = uidsOf(after);
-    const removed = [...was].filter((u) => !now.has(u));
+    // Members who left by their own `team.leave` need no rotation in this post.
+    const removed = [...was].filter((u) => !now.has(u) && !leavers.has(u));
     const added = new Set([...now].filter((u) => !was.has(u)));
     const newGenerations = after.perTeamKeys.size - before.perTeamKeys.size;
     if (removed.length > 0 && newGenerations === 0)
       throw fail(
         'TEAM_ROTATION_REQUIRED',
         'removing a member needs a new per-team-key generation in the same post',
+      );
+    if (
+      newGenerations === 0 &&
+      teamRotationPending(before) &&
+      infos.some((i) => i.type === 'team.change_membership')
+    )
+      throw fail(
+        'TEAM_ROTATION_REQUIRED',
+        'a member left since the last key rotation; this change must rotate the team key',
       );
     if (newGenerations > 1)
       throw fail('TEAM_KEY_BOXES_INVALID', 'one post introduces at most one key generation');
@@ -600,6 +647,46 @@ export class TeamService {
       seqno: after.tail.seqno,
       linkId: after.tail.linkId,
     };
+  }
+
+  /**
+   * Deletes a team: its chain, members, key boxes and KV entries are erased; the name and ID
+   * stay reserved (a new team of that name could otherwise pass for this one with anyone who
+   * pinned it). A root team is deleted by an owner; a subteam by one of its admins or an admin
+   * of an ancestor. Implicit teams are not deleted (their name is their members). A team with
+   * live subteams is refused: delete those first.
+   *
+   * @throws ServerError `FORBIDDEN`, `VALIDATION_FAILED` (implicit), `TEAM_HAS_SUBTEAMS`,
+   *   `CHAIN_CONFLICT` (the chain moved meanwhile), `TEAM_NOT_FOUND`.
+   */
+  async delete(team: TeamRecord, caller: KeyRecord): Promise<TeamDeleted> {
+    if (team.implicit) throw fail('VALIDATION_FAILED', 'implicit teams cannot be deleted');
+    const role = teamMembersByUid(await this.#stateOf(team)).get(caller.uid);
+    let allowed = team.parentId === null ? role === 'owner' : role === 'admin';
+    // An admin of an ancestor is an implicit admin of a subteam.
+    for (
+      let parentId = team.parentId, depth = 0;
+      !allowed && parentId !== null && depth < 16;
+      depth++
+    ) {
+      const parent = await this.#storage.teams.getTeam(parentId);
+      if (parent === null) break;
+      const r = teamMembersByUid(await this.#stateOf(parent)).get(caller.uid);
+      allowed = r === 'admin' || r === 'owner';
+      parentId = parent.parentId;
+    }
+    if (!allowed)
+      throw fail(
+        'FORBIDDEN',
+        team.parentId === null
+          ? 'only an owner can delete a team'
+          : 'only an admin of the subteam or of a parent team can delete it',
+      );
+    const res = await this.#storage.teams.deleteTeam(team.teamId, team.tailSeqno, this.#now());
+    if (res === 'has_subteams')
+      throw fail('TEAM_HAS_SUBTEAMS', 'the team has subteams; delete them first');
+    this.#cache.delete(team.teamId);
+    return { teamId: team.teamId, name: team.name, kvEntriesDeleted: res.kvEntriesDeleted };
   }
 
   /** Links to store, with the IDs the server computes (never the client's claims). */

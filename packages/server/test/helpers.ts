@@ -126,11 +126,12 @@ export function addDeviceLinks(
   user: TestUser,
   by: TestDevice,
   ctime = 1_700_000_100,
+  name = 'phone',
 ): { device: TestDevice; links: ChainLink[] } {
   const d = newDevice(backend);
   const start = user.links.length;
   const signer = { secretKey: by.signing.secretKey };
-  const section = { id: d.id, kid: d.kid, name: 'phone', type: 'mobile' as const };
+  const section = { id: d.id, kid: d.kid, name, type: 'mobile' as const };
   user.links.push(
     buildSibkeyLink(backend, ctx(user, ctime), signer, { secretKey: d.signing.secretKey }, section),
   );

@@ -12,11 +12,15 @@ import {
   assembleSignaturePacket,
   buildKeyFamily,
   canonicalJson,
+  curve25519Kid,
+  encodeOuterLink,
+  hexToBytes,
   KID_TYPE,
   linkIdV1,
   naclPublicKey,
   parsePgpKey,
   signPgpSibkeyLink,
+  signSubkeyLink,
   toHex,
   verifyUserChain,
 } from '@saltbox/identity';
@@ -201,6 +205,89 @@ export function runPgpRouteSuite(label: string, open: () => Promise<Storage>): v
       expect(chain.links).toHaveLength(3);
       expect(chain.pgpBundles).toBeUndefined();
       expect(await storage.users.getPgpBundles(alice.uid)).toEqual([]);
+    });
+
+    /**
+     * A v2 `subkey` link signed by the PGP sibkey (#12.22): the PGP message signs the outer link
+     * (spec §3.5). `outerType` overrides the outer link's type code (a mismatch when not 12).
+     */
+    async function pgpSignedV2Subkey(
+      key: { privateKey: openpgp.PrivateKey },
+      pgpKid: string,
+      outerType = 12,
+    ): Promise<ChainLink> {
+      const c = { ...ctx(), sigVersion: 2 as const };
+      const subkeyKid = curve25519Kid(backend.x25519PublicKey(backend.randomBytes(32)));
+      // Built by the device key, then re-signed as the PGP key's: same body, other signer.
+      const built = await signSubkeyLink(backend, c, deviceSigner(), subkeyKid);
+      const payload = JSON.parse(built.payloadJson) as JsonObject;
+      const body = payload.body as JsonObject;
+      (body.key as JsonObject).kid = pgpKid;
+      (body.subkey as JsonObject).parent_kid = pgpKid;
+      const json = canonicalJson(payload);
+      const outer = encodeOuterLink({
+        version: 2,
+        seqno: c.seqno,
+        prev: hexToBytes(c.prev),
+        curr: backend.sha256(utf8(json)),
+        linkType: outerType,
+        seqType: 1,
+        ignoreIfUnsupported: false,
+        fieldCount: 7,
+      });
+      const sig = await openpgp.sign({
+        message: await openpgp.createMessage({ binary: outer }),
+        signingKeys: key.privateKey,
+        format: 'armored',
+      });
+      return {
+        seqno: c.seqno,
+        prev: c.prev,
+        sig,
+        payload_json: json,
+        kid: pgpKid,
+        sig_version: 2,
+        ctime: c.ctime,
+      };
+    }
+
+    it('accepts a v2 link signed by the pgp sibkey, as the client verifier does', async () => {
+      const key = await pgpKey('alice@example.com');
+      const info = await parsePgpKey(backend, key.armored);
+      const sibkey = await signPgpSibkeyLink(backend, ctx(), deviceSigner(), key.signer);
+      expect((await append([sibkey.link as ChainLink], [key.armored])).status).toBe(200);
+      alice.links.push(sibkey);
+
+      // A mismatching outer link (a sibkey's type code) is refused, and nothing is stored.
+      const mismatched = await append([await pgpSignedV2Subkey(key, info.kid, 11)], []);
+      expect(mismatched.status).toBe(400);
+      const error = ((await mismatched.json()) as { error: { code: string; message: string } })
+        .error;
+      expect(error.code).toBe('CHAIN_INVALID');
+      expect(error.message).toContain('IDENTITY_SIGCHAIN_V2_MISMATCHED_FIELD');
+      expect((await fetchChain()).links).toHaveLength(4);
+
+      const link = await pgpSignedV2Subkey(key, info.kid);
+      const res = await append([link], []);
+      expect(res.status, await res.clone().text()).toBe(200);
+      const chain = await fetchChain();
+      expect(chain.links).toHaveLength(5);
+      expect(chain.links[4]!.sig_version).toBe(2);
+      // The client's view: the served chain verifies, the new subkey is live under the PGP key.
+      const result = await verifyUserChain(backend, {
+        uid: chain.uid,
+        username: chain.username,
+        links: chain.links,
+        keyFamily: await buildKeyFamily(backend, [
+          alice.eldestKid,
+          dev().encKid,
+          JSON.parse(link.payload_json).body.subkey.kid as string,
+          ...chain.pgpBundles!,
+        ]),
+        eldestKid: alice.eldestKid,
+      });
+      expect(result.linkCount).toBe(5);
+      expect(result.subkeys).toContain(JSON.parse(link.payload_json).body.subkey.kid);
     });
   });
 }

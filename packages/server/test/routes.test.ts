@@ -9,6 +9,7 @@ import {
   usersLookupResponseSchema,
   whoamiResponseSchema,
 } from '@saltbox/protocol';
+import type { ChainLink } from '@saltbox/protocol';
 import { createApp } from '../src/app.js';
 import type { App, Limits } from '../src/app.js';
 import type { LogEntry } from '../src/log.js';
@@ -41,7 +42,14 @@ async function setup(limits: Partial<Limits> = {}): Promise<void> {
       return this.t;
     },
   };
-  app = createApp({ storage, backend, clock, limits, logger: (e) => logs.push(e) });
+  app = createApp({
+    storage,
+    backend,
+    clock,
+    // Many sign-ups from one address here; the sign-up rate has its own suite (signup-suite.ts).
+    limits: { signupRate: { burst: 1000, perSecond: 1000 }, ...limits },
+    logger: (e) => logs.push(e),
+  });
 }
 
 const opts = () => ({ timestamp: clock.t });
@@ -319,6 +327,31 @@ describe('appending links', () => {
     );
     // Only the box addressed to d2's own encryption key.
     expect(boxes.boxes.map((b) => b.receiverKid)).toEqual([d2.encKid]);
+  });
+
+  it('refuses a second active device of the same name and names with control characters (#12.9, #12.16)', async () => {
+    const alice = await signup('alice');
+    const d1 = alice.devices[0]!;
+    const post = (links: ChainLink[]) =>
+      signed(backend, app, d1, chainPath('alice'), { body: { links }, ...opts() });
+    // The first device is "laptop"; names compare case-insensitively, trimmed.
+    for (const [name, code] of [
+      ['laptop', 'DEVICE_NAME_TAKEN'],
+      ['LAPTOP', 'DEVICE_NAME_TAKEN'],
+      ['evil\u001b]0;pwned\u0007', 'VALIDATION_FAILED'],
+      ['cs\u009b31m', 'VALIDATION_FAILED'],
+      ['abc\u202edcba', 'VALIDATION_FAILED'],
+    ] as const) {
+      const before = alice.links.length;
+      const { links } = addDeviceLinks(backend, alice, d1, 1_700_000_100, name);
+      const res = await post(links);
+      expect(await errorCode(res), name).toBe(code);
+      expect(res.status).toBe(code === 'DEVICE_NAME_TAKEN' ? 409 : 400);
+      alice.links.length = before;
+      alice.devices.pop();
+    }
+    const { links } = addDeviceLinks(backend, alice, d1, 1_700_000_100, 'phone');
+    expect((await post(links)).status).toBe(200);
   });
 
   it('refuses a stale seqno (CHAIN_CONFLICT), a wrong prev, a forged signer and another user', async () => {

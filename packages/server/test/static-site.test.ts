@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBackend } from '@saltbox/saltpack';
 import { createApp } from '../src/app.js';
 import type { App } from '../src/app.js';
+import type { LogEntry } from '../src/log.js';
 import { loadStaticSite } from '../src/static-files.js';
 import { WEB_CONTENT_SECURITY_POLICY } from '../src/static-site.js';
 import { openSqliteStorage } from '../src/storage/sqlite.js';
@@ -103,5 +104,43 @@ describe('static web app', () => {
   it('is absent when no site is given (API only)', async () => {
     const bare = createApp({ storage, backend: await defaultBackend(), logger: () => undefined });
     expect((await bare.request('/')).status).toBe(404);
+  });
+
+  it('names the route in logs and metrics: static for the files, the pattern for the API (#12.14)', async () => {
+    const logs: LogEntry[] = [];
+    const logged = createApp({
+      storage,
+      backend: await defaultBackend(),
+      logger: (e) => logs.push(e),
+      web: await loadStaticSite(dir),
+    });
+    for (const path of [
+      '/',
+      '/app.js',
+      '/healthz',
+      '/api/v1/me',
+      '/api/v1/users/alice/chain',
+      '/missing.js',
+    ])
+      await logged.request(path);
+    expect(logs.filter((l) => l.msg === 'request').map((l) => [l.route, l.status])).toEqual([
+      ['static', 200],
+      ['static', 200],
+      ['/healthz', 200],
+      ['/api/v1/me', 401],
+      ['/api/v1/users/:username/chain', 401],
+      ['unmatched', 404],
+    ]);
+    const metrics = await (await logged.request('/metrics')).text();
+    expect(metrics).toContain(
+      'saltbox_http_requests_total{method="GET",route="static",status="200"} 2',
+    );
+    expect(metrics).toContain(
+      'saltbox_http_requests_total{method="GET",route="/healthz",status="200"} 1',
+    );
+    expect(metrics).toContain(
+      'saltbox_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1',
+    );
+    expect(metrics).not.toContain('route="/*"');
   });
 });

@@ -11,6 +11,7 @@ import {
   teamKeyBoxesPath,
   teamKeyBoxesResponseSchema,
   teamListResponseSchema,
+  teamPath,
 } from '@saltbox/protocol';
 import type { ChainLink } from '@saltbox/protocol';
 import { derivePerUserKeys } from '@saltbox/identity';
@@ -44,6 +45,8 @@ export function runTeamRouteSuite(label: string, open: () => Promise<Storage>): 
     const post = (by: TestDevice, path: string, body: unknown) =>
       signed(backend, app, by, path, { body });
     const get = (by: TestDevice, path: string) => signed(backend, app, by, path);
+    const del = (by: TestDevice, path: string) =>
+      signed(backend, app, by, path, { method: 'DELETE' });
 
     async function expectError(res: Promise<Response>, status: number, code: string) {
       const r = await res;
@@ -345,6 +348,185 @@ export function runTeamRouteSuite(label: string, open: () => Promise<Storage>): 
         perTeamKey: boxPost(backend, dev(alice), seed2, 2, [alice], team.seeds[0]),
       });
       expect(ok.status, await ok.clone().text()).toBe(200);
+    });
+
+    /** Posts `link` (optionally with boxes) on `team`; on success the link joins the team. */
+    async function append(
+      team: TestTeam,
+      by: TestUser,
+      link: ReturnType<typeof teamLink>,
+      perTeamKey?: ReturnType<typeof boxPost>,
+    ): Promise<Response> {
+      const res = await post(dev(by), teamChainPath(team.id), {
+        links: [link.link],
+        ...(perTeamKey ? { perTeamKey } : {}),
+      });
+      if (res.status === 200) team.links.push(link);
+      return res;
+    }
+
+    it('never leaves a root team without an owner (#12.6): removal, demotion, leave', async () => {
+      const team = await acme();
+      expect((await add(team, bob, 'admin')).status).toBe(200);
+      // Alice, the only owner, removes herself (with the rotation a removal needs).
+      const seed2 = backend.randomBytes(32);
+      const selfRemoval = teamLink(
+        backend,
+        team,
+        alice,
+        dev(alice),
+        'team.change_membership',
+        { members: { none: [uv(alice)] } },
+        { seed: seed2, generation: 2 },
+      );
+      await expectError(
+        append(
+          team,
+          alice,
+          selfRemoval,
+          boxPost(backend, dev(alice), seed2, 2, [bob], team.seeds[0]),
+        ),
+        409,
+        'TEAM_LAST_OWNER',
+      );
+      const demote = teamLink(backend, team, alice, dev(alice), 'team.change_membership', {
+        members: { admin: [uv(alice)] },
+      });
+      await expectError(append(team, alice, demote), 409, 'TEAM_LAST_OWNER');
+      const leave = teamLink(backend, team, alice, dev(alice), 'team.leave', {});
+      await expectError(append(team, alice, leave), 409, 'TEAM_LAST_OWNER');
+      // Nothing was stored: alice is still the owner.
+      expect((await storage.teams.getMembers(team.id)).find((m) => m.uid === alice.uid)?.role).toBe(
+        'owner',
+      );
+      // With a second owner, the first may go.
+      const promote = teamLink(backend, team, alice, dev(alice), 'team.change_membership', {
+        members: { owner: [uv(bob)] },
+      });
+      expect((await append(team, alice, promote)).status).toBe(200);
+      const leaveNow = teamLink(backend, team, alice, dev(alice), 'team.leave', {});
+      const left = await append(team, alice, leaveNow);
+      expect(left.status, await left.clone().text()).toBe(200);
+      await expectError(get(dev(alice), teamChainPath(team.id)), 404, 'TEAM_NOT_FOUND');
+    });
+
+    it('lets a member leave without a rotation; the next membership change rotates (#12.6)', async () => {
+      const team = await acme();
+      expect((await add(team, bob, 'writer')).status).toBe(200);
+      const leave = teamLink(backend, team, bob, dev(bob), 'team.leave', {});
+      const left = await append(team, bob, leave);
+      expect(left.status, await left.clone().text()).toBe(200);
+      await expectError(get(dev(bob), teamKeyBoxesPath(team.id)), 404, 'TEAM_NOT_FOUND');
+      expect((await storage.teams.getMembers(team.id)).map((m) => m.uid)).toEqual([alice.uid]);
+      // Adding carol with the current generation would hand her a key bob still holds: refused.
+      const addCarol = teamLink(backend, team, alice, dev(alice), 'team.change_membership', {
+        members: { reader: [uv(carol)] },
+      });
+      await expectError(
+        append(team, alice, addCarol, boxPost(backend, dev(alice), team.seeds[0]!, 1, [carol])),
+        400,
+        'TEAM_ROTATION_REQUIRED',
+      );
+      const seed2 = backend.randomBytes(32);
+      const rotating = teamLink(
+        backend,
+        team,
+        alice,
+        dev(alice),
+        'team.change_membership',
+        { members: { reader: [uv(carol)] } },
+        { seed: seed2, generation: 2 },
+      );
+      const ok = await append(
+        team,
+        alice,
+        rotating,
+        boxPost(backend, dev(alice), seed2, 2, [alice, carol], team.seeds[0]),
+      );
+      expect(ok.status, await ok.clone().text()).toBe(200);
+      team.seeds.push(seed2);
+      // The rotation settled it: a plain role change needs no new key.
+      const role = teamLink(backend, team, alice, dev(alice), 'team.change_membership', {
+        members: { writer: [uv(carol)] },
+      });
+      expect((await append(team, alice, role)).status).toBe(200);
+    });
+
+    it('refuses the last member leaving or removing themselves (#12.6)', async () => {
+      const team = await acme();
+      const leave = teamLink(backend, team, alice, dev(alice), 'team.leave', {});
+      await expectError(append(team, alice, leave), 409, 'TEAM_LAST_MEMBER');
+      expect(await storage.teams.getTeam(team.id)).not.toBeNull();
+    });
+
+    it('deletes a team for its owner: chain, members, keys and KV entries; the name stays reserved (#12.6)', async () => {
+      const team = await acme();
+      expect((await add(team, bob, 'admin')).status).toBe(200);
+      await storage.kv.put({
+        teamId: team.id,
+        namespace: 'ns',
+        entryKey: 'k',
+        revision: 1,
+        ciphertext: 'AAAA',
+        formatVersion: 1,
+        teamKeyGen: 1,
+        writer: { uid: alice.uid, eldestSeqno: 1, deviceId: alice.devices[0]!.id },
+      });
+      // A subteam first: refused while it exists.
+      const subId = generateSubteamId(backend);
+      const announce = teamLink(backend, team, alice, dev(alice), 'team.new_subteam', {
+        subteam: { id: subId, name: 'acme.infra' },
+      });
+      const sub: TestTeam = {
+        id: subId,
+        name: 'acme.infra',
+        links: [],
+        seeds: [backend.randomBytes(32)],
+      };
+      const head = teamLink(
+        backend,
+        sub,
+        alice,
+        dev(alice),
+        'team.subteam_head',
+        {
+          name: 'acme.infra',
+          parent: { id: team.id, seqno: team.links.length + 1, seq_type: 3 },
+          members: { admin: [uv(carol)] },
+        },
+        { seed: sub.seeds[0]!, generation: 1 },
+      );
+      const made = await post(dev(alice), '/api/v1/teams', {
+        links: [head.link],
+        perTeamKey: boxPost(backend, dev(alice), sub.seeds[0]!, 1, [carol]),
+        parentLinks: [announce.link],
+      });
+      expect(made.status, await made.clone().text()).toBe(201);
+      team.links.push(announce);
+      // An admin is not an owner, nor is a subteam admin (who may read the parent).
+      await expectError(del(dev(bob), teamPath('acme')), 403, 'FORBIDDEN');
+      await expectError(del(dev(carol), teamPath('acme')), 403, 'FORBIDDEN');
+      await expectError(del(dev(alice), teamPath('acme')), 409, 'TEAM_HAS_SUBTEAMS');
+      // The parent's owner deletes the subteam (an implicit admin), then the team.
+      const subGone = await del(dev(alice), teamPath('acme.infra'));
+      expect(subGone.status, await subGone.clone().text()).toBe(200);
+      const gone = await del(dev(alice), teamPath('acme'));
+      expect(gone.status, await gone.clone().text()).toBe(200);
+      expect(await gone.json()).toEqual({ teamId: team.id, name: 'acme', kvEntriesDeleted: 1 });
+      await expectError(get(dev(alice), teamChainPath('acme')), 404, 'TEAM_NOT_FOUND');
+      await expectError(get(dev(bob), teamKeyBoxesPath(team.id)), 404, 'TEAM_NOT_FOUND');
+      await expectError(del(dev(alice), teamPath('acme')), 404, 'TEAM_NOT_FOUND');
+      expect(await storage.kv.get(team.id, 'ns', 'k')).toBeNull();
+      const list = teamListResponseSchema.parse(
+        await (await get(dev(bob), '/api/v1/teams')).json(),
+      );
+      expect(list.teams).toEqual([]);
+      // The name is never registered again: a new "acme" would share the old team's ID.
+      await expectError(
+        post(dev(carol), '/api/v1/teams', rootTeam(backend, 'acme', carol).request),
+        409,
+        'TEAM_NAME_TAKEN',
+      );
     });
 
     it('creates subteams with the parent announcement; subteam members may read the parent', async () => {

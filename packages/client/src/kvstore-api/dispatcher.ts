@@ -23,7 +23,7 @@ import {
   goString,
   scanValue,
 } from './go-json.js';
-import type { GoJsonValue, GoOut } from './go-json.js';
+import type { GoJsonValue, GoOut, GoScanResult } from './go-json.js';
 
 /** Go's `Call` as it stands after the requests decoded so far. */
 interface CallState {
@@ -80,6 +80,21 @@ function describeError(e: unknown): ReplyError {
   return new ReplyError(0, 'internal error');
 }
 
+/** Why the request stream could not be read, without the path or anything it held. */
+function readError(e: unknown): ReplyError {
+  const reasons: Record<string, string> = {
+    EISDIR: 'is a directory',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EIO: 'input/output error',
+    ECONNRESET: 'connection reset',
+    EPIPE: 'broken pipe',
+  };
+  const code = (e as { code?: unknown } | null)?.code;
+  const reason = typeof code === 'string' ? reasons[code] : undefined;
+  return new ReplyError(0, `cannot read the requests${reason === undefined ? '' : `: ${reason}`}`);
+}
+
 /** Keybase's `fmt.Errorf("<prefix>: %s", err)`: the text is kept, the status code is lost. */
 function wrapped(prefix: string, e: unknown): ReplyError {
   return new ReplyError(0, `${prefix}: ${describeError(e).message}`);
@@ -130,10 +145,26 @@ export class KvstoreApi<Team = unknown> {
     let atEnd = false;
     try {
       for (;;) {
-        const scanned = scanValue(buffer, position, atEnd);
+        let scanned: GoScanResult;
+        try {
+          scanned = scanValue(buffer, position, atEnd);
+        } catch {
+          // The scanner throws nothing for any input; if it ever did, the caller still gets
+          // its one JSON line (a bot parses every reply) and no quoted data.
+          await write(this.#reply(call, new ReplyError(0, 'internal error'), false));
+          return;
+        }
         switch (scanned.type) {
           case 'more': {
-            const next = await chunks.next();
+            let next: IteratorResult<Uint8Array>;
+            try {
+              next = await chunks.next();
+            } catch (e) {
+              // An input that fails to read (a directory given to -i, a broken pipe) ends the
+              // stream with an error reply, as Go's decoder returns the read error.
+              await write(this.#reply(call, readError(e), false));
+              return;
+            }
             if (next.done === true) {
               atEnd = true;
             } else {

@@ -97,6 +97,18 @@ function syntax(c: number, context: string): GoSyntaxError {
   return new GoSyntaxError(`invalid character ${goQuoteChar(c)} ${context}`);
 }
 
+/** For runs of ASCII only: on bytes below 0x80 every UTF-8 decoder agrees with Go. */
+const asciiDecoder = new TextDecoder();
+
+/**
+ * The ASCII bytes `from..to` as a string. Never a spread into `String.fromCharCode`: that puts
+ * one argument per byte on the stack and throws `RangeError` past ~125 KB (issue #12.1), and a
+ * value, a string or even a number literal may be longer than that.
+ */
+function asciiString(bytes: Uint8Array, from: number, to: number): string {
+  return asciiDecoder.decode(bytes.subarray(from, to));
+}
+
 /** Decodes UTF-8 the way Go's `utf8.DecodeRune` does: each invalid byte becomes U+FFFD. */
 function decodeUtf8Go(bytes: Uint8Array, start: number, end: number): string {
   let out = '';
@@ -112,7 +124,7 @@ function decodeUtf8Go(bytes: Uint8Array, start: number, end: number): string {
       // Runs of ASCII are by far the common case.
       let j = i + 1;
       while (j < end && (bytes[j] ?? 0) < 0x80) j++;
-      out += String.fromCharCode(...bytes.subarray(i, j));
+      out += asciiString(bytes, i, j);
       i = j;
       continue;
     }
@@ -148,7 +160,7 @@ function decodeUtf8Go(bytes: Uint8Array, start: number, end: number): string {
 }
 
 function hex4(bytes: Uint8Array, at: number): number {
-  return Number.parseInt(String.fromCharCode(...bytes.subarray(at, at + 4)), 16);
+  return Number.parseInt(asciiString(bytes, at, at + 4), 16);
 }
 
 /**
@@ -323,7 +335,7 @@ function parseFrom(
       while (isDigit(numberByte(j))) j++;
     }
     i = j;
-    return String.fromCharCode(...bytes.subarray(from, j));
+    return asciiString(bytes, from, j);
   };
   const readLiteral = (word: string): void => {
     for (let k = 1; k < word.length; k++) {

@@ -1,13 +1,15 @@
 /**
  * The keystore agent (like ssh-agent): one process holds the unlocked keystore and serves
- * JSON-RPC 2.0 on a Unix socket, one JSON message per line.
+ * JSON-RPC 2.0 on a Unix socket (a named pipe on Windows), one JSON message per line. Where:
+ * `agentSocketPath` in paths.ts.
  *
  * Who may connect: Node cannot read a Unix socket peer's uid (no SO_PEERCRED / getpeereid
  * binding), so access control is the file system's — the socket lives in a directory the agent
- * makes (or tightens to) 0700 and refuses to use if another user owns it, and the socket itself
- * is 0600. Another local user cannot traverse the directory, so cannot connect; root can, as
- * with ssh-agent. Privileged methods (`exportSecrets`) are refused on the socket unless the agent
- * was started with `allowPrivileged`.
+ * makes 0700 and refuses to use if it is a symlink, another user's, or open to others, and the
+ * socket itself is 0600. Another local user cannot traverse the directory, so cannot connect;
+ * root can, as with ssh-agent. Clients check the socket's owner before sending anything.
+ * Privileged methods (`exportSecrets`) are refused on the socket unless the agent was started
+ * with `allowPrivileged`.
  *
  * Besides the table's methods the agent serves `agent.status` and `agent.stop`.
  *
@@ -26,18 +28,18 @@ import type { KeystoreClient, RpcClientOptions } from '../transport/jsonrpc.js';
 import { createRpcClient, createRpcServer } from '../transport/jsonrpc.js';
 import { nodeArgon2id } from './argon2.js';
 import { fileStore } from './file-store.js';
-import { defaultKeystoreDir, defaultSocketPath } from './paths.js';
+import { agentSocketPath, keystoreDirOf, maxSocketPathBytes } from './paths.js';
 
 /** The longest line (one JSON-RPC message) either side accepts: bounds memory per connection. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 /** Options of {@link startAgent}. */
 export interface AgentOptions {
-  /** Socket path; {@link defaultSocketPath} when absent. */
+  /** Socket path (or Windows pipe name); {@link agentSocketPath} when absent. */
   socketPath?: string;
   /**
    * The keystore to serve. When absent, the file keystore in `keystoreDir` (default
-   * {@link defaultKeystoreDir}) is opened, locked.
+   * {@link keystoreDirOf} the default home) is opened, locked.
    */
   keystore?: KeystoreApi;
   /** Directory of the file keystore when `keystore` is absent. */
@@ -69,16 +71,100 @@ export interface AgentStatus {
 
 const DEFAULT_IDLE_LOCK_MS = 15 * 60 * 1000;
 
-async function prepareSocketDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+/** Unix sockets need a private directory, a length check, chmod and unlink; named pipes none. */
+const namedPipes = (): boolean => process.platform === 'win32';
+
+/**
+ * Refuses a socket path longer than `bind(2)` takes: Node would truncate it silently and the
+ * agent would listen where no client looks (issue #12.23).
+ */
+function checkSocketPathLength(socketPath: string): void {
+  const bytes = Buffer.byteLength(socketPath);
+  const max = maxSocketPathBytes();
+  if (bytes > max) {
+    throw new KeystoreError(
+      'KEYSTORE_AGENT_SOCKET',
+      `the agent socket path ${socketPath} is ${bytes} bytes; this system allows ${max}`,
+      { path: socketPath },
+    );
+  }
+}
+
+const octal = (mode: number): string => (mode & 0o777).toString(8).padStart(4, '0');
+
+/**
+ * Makes the socket's directory (0700) or checks the one that is there, like tmux and gpg-agent:
+ * it must be a real directory (not a symlink) of this user that no one else may enter. A
+ * directory planted by another user (say `/tmp/saltbox-<uid>` made before ours) would let them
+ * swap the socket and read passphrases, so it is refused, never repaired. Nothing to do for a
+ * Windows named pipe.
+ *
+ * @throws KeystoreError `KEYSTORE_REFUSED` for an unsafe directory; `KEYSTORE_AGENT_SOCKET`
+ *   when the path is too long or the directory cannot be made.
+ */
+export async function prepareAgentSocketDir(socketPath: string): Promise<void> {
+  if (namedPipes()) return;
+  checkSocketPathLength(socketPath);
+  const dir = dirname(socketPath);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new KeystoreError(
+        'KEYSTORE_AGENT_SOCKET',
+        `cannot make the agent socket directory ${dir} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+        { path: socketPath },
+        { cause: e },
+      );
+    }
+  }
   const st = await lstat(dir);
   if (!st.isDirectory()) {
-    throw new KeystoreError('KEYSTORE_REFUSED', 'agent socket directory is not a directory');
+    throw new KeystoreError(
+      'KEYSTORE_REFUSED',
+      `the agent socket directory ${dir} is not a directory (a symlink or a file)`,
+      { path: socketPath },
+    );
   }
   if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
-    throw new KeystoreError('KEYSTORE_REFUSED', 'agent socket directory belongs to another user');
+    throw new KeystoreError(
+      'KEYSTORE_REFUSED',
+      `the agent socket directory ${dir} belongs to another user`,
+      { path: socketPath },
+    );
   }
-  if ((st.mode & 0o077) !== 0) await chmod(dir, 0o700);
+  if ((st.mode & 0o077) !== 0) {
+    throw new KeystoreError(
+      'KEYSTORE_REFUSED',
+      `the agent socket directory ${dir} is open to other users (mode ${octal(st.mode)}); it must be 0700`,
+      { path: socketPath },
+    );
+  }
+}
+
+/**
+ * Before connecting: the socket must be this user's (bind makes it with the creator's uid), and
+ * so must its directory, not writable by others — else another local user could be listening
+ * there to collect passphrases. A missing socket is left to `connect` (not running).
+ */
+async function checkSocketOwner(socketPath: string): Promise<void> {
+  if (namedPipes() || typeof process.getuid !== 'function') return;
+  const uid = process.getuid();
+  const refuse = (what: string): KeystoreError =>
+    new KeystoreError('KEYSTORE_REFUSED', `the agent socket ${socketPath} ${what}`, {
+      path: socketPath,
+    });
+  let sock;
+  try {
+    sock = await lstat(socketPath);
+  } catch {
+    return;
+  }
+  if (sock.uid !== uid) throw refuse('belongs to another user');
+  const dir = await lstat(dirname(socketPath));
+  if (dir.uid !== uid || (dir.mode & 0o022) !== 0) {
+    throw refuse('is in a directory another user can write');
+  }
 }
 
 /** True when something answers on the socket. */
@@ -126,29 +212,33 @@ function lineReader(
 }
 
 /**
- * Starts an agent on a Unix socket.
+ * Starts an agent on a Unix socket, or on a named pipe on Windows.
  *
  * @throws KeystoreError `KEYSTORE_AGENT_RUNNING` when another agent answers on the socket;
- *   `KEYSTORE_REFUSED` when the socket directory belongs to another user.
+ *   `KEYSTORE_REFUSED` when the socket directory is unsafe (see {@link prepareAgentSocketDir});
+ *   `KEYSTORE_AGENT_SOCKET` (naming the path) when the path is too long or cannot be listened on.
  */
 export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
-  const socketPath = options.socketPath ?? defaultSocketPath();
+  const socketPath = options.socketPath ?? agentSocketPath();
+  // Checked before the keystore opens: a bad path must not cost an open and close.
+  await prepareAgentSocketDir(socketPath);
   let owned: LocalKeystore | undefined;
   let keystore = options.keystore;
   if (!keystore) {
     owned = await openKeystore({
-      store: fileStore(options.keystoreDir ?? defaultKeystoreDir()),
+      store: fileStore(options.keystoreDir ?? keystoreDirOf()),
       argon2id: nodeArgon2id,
       idleLockMs: options.idleLockMs === undefined ? DEFAULT_IDLE_LOCK_MS : options.idleLockMs,
       ...(options.kdf ? { kdf: options.kdf } : {}),
     });
     keystore = owned;
   }
-  if (process.platform !== 'win32') await prepareSocketDir(dirname(socketPath));
   if (await probe(socketPath)) {
+    await owned?.close();
     throw new KeystoreError('KEYSTORE_AGENT_RUNNING', 'an agent is already running on this socket');
   }
-  await unlink(socketPath).catch(() => undefined); // a stale socket from a dead agent
+  // A stale socket from a dead agent. A named pipe vanishes with its last handle: nothing to do.
+  if (!namedPipes()) await unlink(socketPath).catch(() => undefined);
 
   const sockets = new Set<Socket>();
   const startedAt = new Date().toISOString();
@@ -196,14 +286,26 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     );
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
-  if (process.platform !== 'win32') await chmod(socketPath, 0o600);
+  } catch (e) {
+    await owned?.close();
+    throw new KeystoreError(
+      'KEYSTORE_AGENT_SOCKET',
+      `cannot listen on the agent socket ${socketPath} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      { path: socketPath },
+      { cause: e },
+    );
+  }
+  // Defence in depth beside the 0700 directory. Windows pipes have no mode (Node cannot set their
+  // ACL; the default one admits only this user and administrators).
+  if (!namedPipes()) await chmod(socketPath, 0o600);
 
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
@@ -213,7 +315,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
         });
         for (const s of sockets) s.destroy();
       });
-      await unlink(socketPath).catch(() => undefined);
+      if (!namedPipes()) await unlink(socketPath).catch(() => undefined);
       if (owned) await owned.close();
       resolveStopped();
     })();
@@ -238,13 +340,20 @@ export type AgentClient = KeystoreClient & {
  * Connects to an agent.
  *
  * @throws KeystoreError `KEYSTORE_AGENT_NOT_RUNNING` when nothing listens on the socket;
- *   `KEYSTORE_TRANSPORT` for other connection failures. Calls on the returned client fail with
- *   `KEYSTORE_TRANSPORT` once the connection drops (for example when the agent is killed).
+ *   `KEYSTORE_AGENT_SOCKET` when the path is longer than a socket path may be;
+ *   `KEYSTORE_REFUSED` when the socket or its directory belongs to another user;
+ *   `KEYSTORE_TRANSPORT` for other connection failures (naming the path). Calls on the returned
+ *   client fail with `KEYSTORE_TRANSPORT` once the connection drops (for example when the agent
+ *   is killed).
  */
-export function connectAgent(
-  socketPath: string = defaultSocketPath(),
+export async function connectAgent(
+  socketPath: string = agentSocketPath(),
   options: ConnectAgentOptions = {},
 ): Promise<AgentClient> {
+  if (!namedPipes()) {
+    checkSocketPathLength(socketPath);
+    await checkSocketOwner(socketPath);
+  }
   return new Promise((resolve, reject) => {
     const socket = createConnection(socketPath);
     let connected = false;
@@ -288,7 +397,10 @@ export function connectAgent(
                   cause: e,
                 },
               )
-            : transportError('could not connect to the keystore agent', e),
+            : transportError(
+                `could not connect to the keystore agent on ${socketPath} (${e.code ?? 'error'})`,
+                e,
+              ),
         );
       }
     });

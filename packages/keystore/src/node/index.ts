@@ -1,11 +1,11 @@
 /**
- * Node-only parts of the keystore: the file byte store, the Unix-socket agent, the
+ * Node-only parts of the keystore: the file byte store, the agent (Unix socket or Windows pipe), the
  * `worker_threads` transport, Argon2id over sodium-native, and default paths.
  *
  * @packageDocumentation
  */
 export { fileStore } from './file-store.js';
-export { MAX_MESSAGE_BYTES, connectAgent, startAgent } from './agent.js';
+export { MAX_MESSAGE_BYTES, connectAgent, prepareAgentSocketDir, startAgent } from './agent.js';
 export type {
   Agent,
   AgentClient,
@@ -13,7 +13,14 @@ export type {
   AgentStatus,
   ConnectAgentOptions,
 } from './agent.js';
-export { defaultKeystoreDir, defaultSaltboxHome, defaultSocketPath } from './paths.js';
+export {
+  agentSocketPath,
+  homeHash,
+  keystoreDirOf,
+  maxSocketPathBytes,
+  saltboxHome,
+} from './paths.js';
+export type { Env, HostInfo, SocketHostInfo } from './paths.js';
 export { nodeEndpoint, serveInWorker, startWorkerKeystore } from './worker.js';
 export { openFileKeystore } from './open.js';
 export { nodeArgon2id } from './argon2.js';

@@ -7,11 +7,11 @@ import type { KeystoreOptions, LocalKeystore } from '../keystore.js';
 import { openKeystore } from '../keystore.js';
 import { nodeArgon2id } from './argon2.js';
 import { fileStore } from './file-store.js';
-import { defaultKeystoreDir } from './paths.js';
+import { keystoreDirOf } from './paths.js';
 
 /** Options of {@link openFileKeystore}: those of `openKeystore` minus the store. */
 export interface FileKeystoreOptions extends Omit<KeystoreOptions, 'store'> {
-  /** The keystore directory; {@link defaultKeystoreDir} when absent. */
+  /** The keystore directory; `<saltbox home>/keystore` ({@link keystoreDirOf}) when absent. */
   keystoreDir?: string;
 }
 
@@ -26,6 +26,6 @@ export function openFileKeystore(options: FileKeystoreOptions = {}): Promise<Loc
   return openKeystore({
     argon2id: nodeArgon2id,
     ...rest,
-    store: fileStore(keystoreDir ?? defaultKeystoreDir()),
+    store: fileStore(keystoreDir ?? keystoreDirOf()),
   });
 }

@@ -1,43 +1,183 @@
 /**
- * Where the keystore and the agent socket live on this machine (DESIGN.md, "Files on a user's
- * machine").
+ * Where saltbox keeps its files on this machine and where the keystore agent listens (DESIGN.md,
+ * "Files on a user's machine"). The one definition of the home layout: `@saltbox/client`, the
+ * provider and the CLI all call {@link saltboxHome}, so they can never disagree.
+ *
+ * Every input — platform, environment, home directory, the `path` flavour — is injectable, so
+ * the macOS and Windows layouts are computed and tested on Linux (`path.win32` injected).
  *
  * @packageDocumentation
  */
+import { createHash } from 'node:crypto';
+import { lstatSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import path from 'node:path';
+import type { PlatformPath } from 'node:path';
 
-type Env = Record<string, string | undefined>;
+/** Environment variables, as `process.env`. */
+export type Env = Record<string, string | undefined>;
 
-/**
- * `$SALTBOX_HOME`, else the platform's config directory: `$XDG_CONFIG_HOME/saltbox` or
- * `~/.config/saltbox` (Linux), `~/Library/Application Support/saltbox` (macOS),
- * `%APPDATA%\saltbox` (Windows).
- */
-export function defaultSaltboxHome(env: Env = process.env): string {
-  if (env.SALTBOX_HOME) return env.SALTBOX_HOME;
-  if (process.platform === 'darwin') {
-    return join(homedir(), 'Library', 'Application Support', 'saltbox');
-  }
-  if (process.platform === 'win32') {
-    return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'saltbox');
-  }
-  return join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'saltbox');
+/** The facts of the host that decide the layout; each defaults to this process's. */
+export interface HostInfo {
+  /** `process.platform`. */
+  platform: NodeJS.Platform;
+  /** `process.env`. */
+  env: Env;
+  /** The user's home directory, `os.homedir()`. */
+  homedir: string;
+  /** `path.win32` on Windows, else `path.posix`. */
+  path: PlatformPath;
 }
 
-/** The encrypted keystore directory: `<saltbox home>/keystore`. */
-export function defaultKeystoreDir(env: Env = process.env): string {
-  return join(defaultSaltboxHome(env), 'keystore');
+/** What {@link agentSocketPath} needs beyond {@link HostInfo}; each defaults to this process's. */
+export interface SocketHostInfo extends HostInfo {
+  /** The numeric user id (`process.getuid()`); absent on Windows. */
+  uid: number | undefined;
+  /** The user name, for the Windows pipe name (`os.userInfo().username`, else `%USERNAME%`). */
+  username: string;
+  /**
+   * The system temp directory for the fallback socket directory: `/tmp` on Unix. Deliberately not
+   * `$TMPDIR`, which can itself be long (macOS's `/var/folders/…`, test harnesses).
+   */
+  tmpdir: string;
+  /**
+   * Whether `dir` may hold the socket as an XDG runtime directory: a real directory (not a
+   * symlink) of this user, mode 0700, as the XDG Base Directory spec requires of it.
+   */
+  isPrivateDir: (dir: string) => boolean;
+}
+
+const nonEmpty = (v: string | undefined): v is string => v !== undefined && v !== '';
+
+function hostWith(host: Partial<HostInfo>): HostInfo {
+  const platform = host.platform ?? process.platform;
+  return {
+    platform,
+    env: host.env ?? process.env,
+    // os.homedir() only when a rule needs it: a set SALTBOX_HOME never asks.
+    get homedir() {
+      return host.homedir ?? homedir();
+    },
+    path: host.path ?? (platform === 'win32' ? path.win32 : path.posix),
+  };
+}
+
+/** A user name as it may appear in a file or pipe name. */
+const safeName = (name: string): string => name.replace(/[^A-Za-z0-9._-]/g, '_');
+
+/**
+ * The saltbox home: `$SALTBOX_HOME` when set and non-empty (it overrides everything), else the
+ * platform's per-user configuration directory plus `saltbox`:
+ *
+ * - Linux and other Unix: `$XDG_CONFIG_HOME/saltbox` when that variable is non-empty and
+ *   absolute (the XDG spec says to ignore a relative one), else `~/.config/saltbox`;
+ * - macOS: `~/Library/Application Support/saltbox`;
+ * - Windows: `%APPDATA%\saltbox`, else `%USERPROFILE%\AppData\Roaming\saltbox`, else the same
+ *   under the home directory.
+ *
+ * @param host - the platform, environment, home directory and `path` flavour (default: this
+ *   process's).
+ */
+export function saltboxHome(host: Partial<HostInfo> = {}): string {
+  const h = hostWith(host);
+  const { env, path: p } = h;
+  if (nonEmpty(env.SALTBOX_HOME)) return env.SALTBOX_HOME;
+  if (h.platform === 'win32') {
+    if (nonEmpty(env.APPDATA) && p.isAbsolute(env.APPDATA)) return p.join(env.APPDATA, 'saltbox');
+    const profile = nonEmpty(env.USERPROFILE) ? env.USERPROFILE : h.homedir;
+    return p.join(profile, 'AppData', 'Roaming', 'saltbox');
+  }
+  if (h.platform === 'darwin') {
+    return p.join(h.homedir, 'Library', 'Application Support', 'saltbox');
+  }
+  const xdg = env.XDG_CONFIG_HOME;
+  return p.join(nonEmpty(xdg) && p.isAbsolute(xdg) ? xdg : p.join(h.homedir, '.config'), 'saltbox');
 }
 
 /**
- * The agent socket: `$SALTBOX_HOME/agent.sock` when `SALTBOX_HOME` is set, else
- * `$XDG_RUNTIME_DIR/saltbox/agent.sock`, else `<saltbox home>/agent.sock`; a per-user named
- * pipe on Windows. Unix socket paths are limited to about 104 bytes, so keep homes short.
+ * The encrypted keystore directory, `<home>/keystore`.
+ *
+ * @param home - the saltbox home; default {@link saltboxHome}.
+ * @param p - `path.win32` or `path.posix`; default this platform's.
  */
-export function defaultSocketPath(env: Env = process.env): string {
-  if (process.platform === 'win32') return `\\\\.\\pipe\\saltbox-agent-${userInfo().username}`;
-  if (env.SALTBOX_HOME) return join(env.SALTBOX_HOME, 'agent.sock');
-  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'saltbox', 'agent.sock');
-  return join(defaultSaltboxHome(env), 'agent.sock');
+export function keystoreDirOf(home: string = saltboxHome(), p: PlatformPath = path): string {
+  return p.join(home, 'keystore');
+}
+
+/**
+ * The longest socket path `bind(2)` takes, in bytes without the final NUL: `sun_path` is 108
+ * bytes on Linux, 104 on macOS and the BSDs. Longer paths are truncated or refused by the
+ * kernel — the agent would be unreachable — so such a path is an error, never a silent fallback.
+ * Windows named pipes have no such limit here (256 characters).
+ */
+export function maxSocketPathBytes(platform: NodeJS.Platform = process.platform): number {
+  if (platform === 'win32') return 255;
+  return platform === 'linux' || platform === 'android' ? 107 : 103;
+}
+
+/**
+ * A short, stable name for a home: 16 hex digits of SHA-256 over its absolute path (lower-cased on
+ * Windows, whose file names are case-insensitive). Like gpg-agent's socket directories, it lets
+ * every home have its own agent without its (possibly long) path in the socket's path.
+ */
+export function homeHash(home: string, host: Partial<HostInfo> = {}): string {
+  const h = hostWith(host);
+  let key = h.path.resolve(home);
+  if (h.platform === 'win32') key = key.toLowerCase();
+  return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 16);
+}
+
+function defaultUsername(env: Env): string {
+  try {
+    return userInfo().username;
+  } catch {
+    // No passwd entry (some containers): the environment's name, else a constant.
+    return env.USERNAME ?? env.USER ?? 'user';
+  }
+}
+
+function isPrivateDirOnDisk(uid: number | undefined) {
+  return (dir: string): boolean => {
+    try {
+      const st = lstatSync(dir);
+      return st.isDirectory() && (uid === undefined || st.uid === uid) && (st.mode & 0o077) === 0;
+    } catch {
+      return false;
+    }
+  };
+}
+
+/**
+ * Where the agent of `home` listens. Never inside the home: a home's path can be longer than a
+ * Unix socket path may be (issue #12.23). Instead, named by {@link homeHash}:
+ *
+ * - Unix: `$XDG_RUNTIME_DIR/saltbox/agent-<hash>.sock` when `XDG_RUNTIME_DIR` is set, absolute,
+ *   a 0700 directory of this user and the result fits {@link maxSocketPathBytes}; else
+ *   `/tmp/saltbox-<uid>/agent-<hash>.sock` (the agent makes that directory 0700 and refuses one
+ *   another user owns or others may enter, as tmux and gpg-agent do);
+ * - Windows: the named pipe `\\.\pipe\saltbox-agent-<user>-<hash>`.
+ *
+ * Files about the agent other than its socket stay in the home.
+ *
+ * @param home - the saltbox home; default {@link saltboxHome} of `host`.
+ * @param host - the host facts (default: this process's).
+ */
+export function agentSocketPath(home?: string, host: Partial<SocketHostInfo> = {}): string {
+  const h = hostWith(host);
+  const hash = homeHash(home ?? saltboxHome(host), host);
+  if (h.platform === 'win32') {
+    const user = safeName(host.username ?? defaultUsername(h.env));
+    return `\\\\.\\pipe\\saltbox-agent-${user}-${hash}`;
+  }
+  const name = `agent-${hash}`;
+  const p = h.path;
+  const uid = 'uid' in host ? host.uid : process.getuid?.();
+  const isPrivateDir = host.isPrivateDir ?? isPrivateDirOnDisk(uid);
+  const runtime = h.env.XDG_RUNTIME_DIR;
+  if (nonEmpty(runtime) && p.isAbsolute(runtime) && isPrivateDir(runtime)) {
+    const inRuntime = p.join(runtime, 'saltbox', `${name}.sock`);
+    if (Buffer.byteLength(inRuntime) <= maxSocketPathBytes(h.platform)) return inRuntime;
+  }
+  const owner = uid ?? safeName(host.username ?? defaultUsername(h.env));
+  return p.join(host.tmpdir ?? '/tmp', `saltbox-${String(owner)}`, `${name}.sock`);
 }

@@ -60,11 +60,13 @@ export const DEFAULT_ARGON2ID: Argon2idParams = { opslimit: 3, memlimit: 256 * 1
 const kdfSchema = z.discriminatedUnion('alg', [
   z.object({
     alg: z.literal('scrypt'),
+    // A power of two, as scrypt requires; anything else is a damaged record.
     N: z
       .number()
       .int()
       .min(2)
-      .max(2 ** 24),
+      .max(2 ** 24)
+      .refine((n) => (n & (n - 1)) === 0),
     r: z.number().int().min(1).max(64),
     p: z.number().int().min(1).max(64),
     salt: z.string(),
@@ -179,7 +181,7 @@ export async function createMeta(
  * Derives the storage key from the passphrase and checks it against the meta record.
  *
  * @throws KeystoreError `KEYSTORE_WRONG_PASSPHRASE` when the check does not open;
- *   `KEYSTORE_CORRUPT` when the record is damaged.
+ *   `KEYSTORE_CORRUPT` when the record is damaged, including KDF parameters the KDF refuses.
  */
 export async function openMeta(
   backend: CryptoBackend,
@@ -191,7 +193,20 @@ export async function openMeta(
   if (check?.length !== 24 + 16 + CHECK_TEXT.length) {
     throw corrupt('keystore meta record is damaged', { record: META_RECORD });
   }
-  const key = await deriveKey(backend, passphrase, meta.kdf, argon2id);
+  let key: Uint8Array;
+  try {
+    key = await deriveKey(backend, passphrase, meta.kdf, argon2id);
+  } catch (e) {
+    if (e instanceof KeystoreError && e.code !== 'KEYSTORE_INVALID_ARGUMENT') throw e;
+    // The KDF refused the stored parameters (more memory than it may use, a cost it rejects):
+    // the record was edited or damaged, not a saltbox bug (this code never writes such values).
+    throw new KeystoreError(
+      'KEYSTORE_CORRUPT',
+      'keystore meta record has unusable key-derivation parameters',
+      { record: META_RECORD },
+      { cause: e },
+    );
+  }
   const ck = checkKey(backend, key);
   const opened = backend.secretboxOpen(check.subarray(24), check.subarray(0, 24), ck);
   ck.fill(0);

@@ -95,9 +95,11 @@ export class KyselyKvStore implements KvStore {
     formatVersion: number;
     teamKeyGen: number;
     writer: KvWriterRecord;
+    currentTeamKeyGen?: number;
   }): Promise<{ revision: number; changeSeq: number }> {
+    const ceiling = input.currentTeamKeyGen ?? Number.POSITIVE_INFINITY;
     return this.#write(input, (cur) => {
-      if (cur !== undefined && input.teamKeyGen < cur.team_key_gen)
+      if (cur !== undefined && input.teamKeyGen < cur.team_key_gen && cur.team_key_gen <= ceiling)
         throw fail(
           'KV_BAD_GENERATION',
           `team key generation ${input.teamKeyGen} is older than the entry's ${cur.team_key_gen}`,

@@ -64,7 +64,8 @@ export interface KvStore {
    * tombstone's revision + 1 to write over it). Two writers of one revision: exactly one wins.
    *
    * @throws ServerError `KV_WRONG_REVISION` when `revision` is not current + 1;
-   *   `KV_BAD_GENERATION` when `teamKeyGen` is lower than the entry's current generation.
+   *   `KV_BAD_GENERATION` when `teamKeyGen` is lower than the entry's current generation
+   *   (unless that one is above `currentTeamKeyGen`).
    */
   put(input: {
     teamId: string;
@@ -75,6 +76,13 @@ export interface KvStore {
     formatVersion: number;
     teamKeyGen: number;
     writer: KvWriterRecord;
+    /**
+     * The team's current key generation, when the caller checked `teamKeyGen` against it. An
+     * entry stamped with a higher generation than this names a key that never existed (written
+     * before the routes refused such puts, issue #12.2); it is overwritten instead of making
+     * the entry unwritable for ever.
+     */
+    currentTeamKeyGen?: number;
   }): Promise<{ revision: number; changeSeq: number }>;
 
   /**

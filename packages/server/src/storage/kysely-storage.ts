@@ -5,17 +5,19 @@
  *
  * @packageDocumentation
  */
-import { Migrator } from 'kysely';
 import { randomBytes } from 'node:crypto';
+import { Migrator, sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import type { ChainLink } from '@saltbox/protocol';
 import { fail, ServerError } from '../errors.js';
+import { guardStorage } from './guard.js';
 import { KyselyKvStore } from './kv-store.js';
 import { KyselyLogStore } from './log-store.js';
 import { migrationProvider, PING } from './schema.js';
 import type { Database } from './schema.js';
 import type {
   DeviceRecord,
+  InviteStore,
   KeyBoxStore,
   KeyRecord,
   NonceStore,
@@ -307,10 +309,21 @@ class KyselyUserStore implements UserStore {
     links: readonly StoredLink[];
     projection: UserProjection;
     pukBoxes: readonly PukBoxRecord[];
+    inviteHash?: string;
   }): Promise<void> {
-    const { user } = input;
+    const { user, inviteHash } = input;
     try {
       await this.#db.transaction().execute(async (trx) => {
+        if (inviteHash !== undefined) {
+          const used = await trx
+            .updateTable('signup_invites')
+            .set({ used_by: user.uid, used_at: user.ctime })
+            .where('code_hash', '=', inviteHash)
+            .where('used_at', 'is', null)
+            .executeTakeFirst();
+          if (used.numUpdatedRows !== 1n)
+            throw fail('INVITE_INVALID', 'the invite code is unknown or already used');
+        }
         await trx
           .insertInto('users')
           .values({
@@ -330,6 +343,7 @@ class KyselyUserStore implements UserStore {
         ]);
       });
     } catch (e) {
+      if (e instanceof ServerError) throw e;
       if (isUniqueViolation(e)) {
         if (/user_keys|kid/i.test(violatedConstraint(e)))
           throw fail('KEY_IN_USE', 'a key in these links is already registered', { cause: e });
@@ -761,6 +775,7 @@ class KyselyTeamStore implements TeamStore {
             tail_seqno: team.tailSeqno,
             tail_link_id: team.tailLinkId,
             ctime: team.ctime,
+            deleted_at: null,
           })
           .execute();
         await insertTeamLinks(trx, team.teamId, input.links);
@@ -783,6 +798,7 @@ class KyselyTeamStore implements TeamStore {
       .selectFrom('teams')
       .selectAll()
       .where('team_id', '=', teamId)
+      .where('deleted_at', 'is', null)
       .executeTakeFirst();
     return r ? toTeam(r) : null;
   }
@@ -792,6 +808,7 @@ class KyselyTeamStore implements TeamStore {
       .selectFrom('teams')
       .selectAll()
       .where('name', '=', name)
+      .where('deleted_at', 'is', null)
       .executeTakeFirst();
     return r ? toTeam(r) : null;
   }
@@ -831,12 +848,14 @@ class KyselyTeamStore implements TeamStore {
           .set({ tail_seqno: last.seqno, tail_link_id: last.linkId })
           .where('team_id', '=', input.teamId)
           .where('tail_seqno', '=', input.expectedTailSeqno)
+          .where('deleted_at', 'is', null)
           .executeTakeFirst();
         if (Number(res.numUpdatedRows) !== 1) {
           const exists = await trx
             .selectFrom('teams')
             .select('team_id')
             .where('team_id', '=', input.teamId)
+            .where('deleted_at', 'is', null)
             .executeTakeFirst();
           if (!exists) throw fail('TEAM_NOT_FOUND', 'no such team');
           throw fail('CHAIN_CONFLICT', 'the chain changed since it was read; refetch and retry');
@@ -914,6 +933,95 @@ class KyselyTeamStore implements TeamStore {
       box: r.box,
     }));
   }
+
+  async deleteTeam(
+    teamId: string,
+    expectedTailSeqno: number,
+    nowMs: number,
+  ): Promise<{ kvEntriesDeleted: number } | 'has_subteams'> {
+    return this.#db.transaction().execute(async (trx) => {
+      const child = await trx
+        .selectFrom('teams')
+        .select('team_id')
+        .where('parent_id', '=', teamId)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (child !== undefined) return 'has_subteams' as const;
+      // Compare-and-swap on the tail, as for appends: a subteam announced (or a member changed)
+      // since the caller checked moves the tail, so this deletion then fails instead.
+      const res = await trx
+        .updateTable('teams')
+        .set({ deleted_at: nowMs })
+        .where('team_id', '=', teamId)
+        .where('tail_seqno', '=', expectedTailSeqno)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) {
+        const exists = await trx
+          .selectFrom('teams')
+          .select('team_id')
+          .where('team_id', '=', teamId)
+          .where('deleted_at', 'is', null)
+          .executeTakeFirst();
+        if (!exists) throw fail('TEAM_NOT_FOUND', 'no such team');
+        throw fail('CHAIN_CONFLICT', 'the chain changed since it was read; refetch and retry');
+      }
+      const kv = await trx
+        .deleteFrom('kv_entries')
+        .where('team_id', '=', teamId)
+        .executeTakeFirst();
+      await trx.deleteFrom('kv_team_seq').where('team_id', '=', teamId).execute();
+      for (const table of ['team_key_boxes', 'team_prevs', 'team_members', 'team_links'] as const)
+        await trx.deleteFrom(table).where('team_id', '=', teamId).execute();
+      return { kvEntriesDeleted: Number(kv.numDeletedRows) };
+    });
+  }
+
+  async currentKeyGeneration(teamId: string): Promise<number> {
+    // Every generation from 2 has its `prev` row, so the scan of boxes starts at the newest
+    // prev's generation (an index seek) instead of reading every member's every box; were a
+    // prev ever missing, the answer would still be right, only read from more rows.
+    const r = await this.#db
+      .selectFrom('team_key_boxes')
+      .select((eb) => eb.fn.max('generation').as('generation'))
+      .where('team_id', '=', teamId)
+      .where(
+        'generation',
+        '>=',
+        sql<number>`coalesce((select max(generation) from team_prevs where team_id = ${teamId}), 1)`,
+      )
+      .executeTakeFirst();
+    return r?.generation ?? 0;
+  }
+}
+
+class KyselyInviteStore implements InviteStore {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async createInvite(codeHash: string, createdAtMs: number): Promise<void> {
+    try {
+      await this.#db
+        .insertInto('signup_invites')
+        .values({ code_hash: codeHash, created_at: createdAtMs, used_by: null, used_at: null })
+        .execute();
+    } catch (e) {
+      if (isUniqueViolation(e))
+        throw fail('VALIDATION_FAILED', 'this invite is already recorded', { cause: e });
+      throw e;
+    }
+  }
+
+  async countUnusedInvites(): Promise<number> {
+    const r = await this.#db
+      .selectFrom('signup_invites')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('used_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
 }
 
 /**
@@ -953,7 +1061,7 @@ export function createKyselyStorage(
           getLinks: (uid, since) => reads.getLinks(uid, since),
           getKey: (kid) => reads.getKey(kid),
         };
-  return {
+  return guardStorage({
     dialect,
     users,
     keyBoxes: new KyselyKeyBoxStore(db),
@@ -961,6 +1069,7 @@ export function createKyselyStorage(
     teams: new KyselyTeamStore(db, log),
     log,
     kv: new KyselyKvStore(db, dialect),
+    invites: new KyselyInviteStore(db),
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider });
       const { error } = await migrator.migrateToLatest();
@@ -980,5 +1089,5 @@ export function createKyselyStorage(
       await db.destroy();
       await onClose();
     },
-  };
+  });
 }

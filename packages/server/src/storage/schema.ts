@@ -97,6 +97,11 @@ export interface TeamsTable {
   tail_seqno: number;
   tail_link_id: string;
   ctime: number | string;
+  /**
+   * Unix ms of `team delete`, else null. A deleted team keeps this row only: its name and ID
+   * stay reserved, so a later team of that name can never pass for it.
+   */
+  deleted_at: number | string | null;
 }
 
 /** `team_links`: one row per team chain link. */
@@ -133,7 +138,20 @@ export interface TeamPrevsTable {
 }
 
 /** The whole database. */
+/**
+ * `signup_invites`: sign-up invite codes made by the operator (`saltbox server invite`), stored
+ * as the SHA-256 of the code only; `used_by` / `used_at` are set by the one sign-up that used it.
+ */
+export interface SignupInvitesTable {
+  code_hash: string;
+  /** Unix ms; PostgreSQL returns bigint as a string. */
+  created_at: number | string;
+  used_by: string | null;
+  used_at: number | string | null;
+}
+
 export interface Database extends LogTables {
+  signup_invites: SignupInvitesTable;
   users: UsersTable;
   links: LinksTable;
   user_keys: UserKeysTable;
@@ -314,6 +332,28 @@ const m0005PgpBundles: Migration = {
     await db.schema.dropTable('pgp_bundles').execute();
   },
 };
+const m0006SignupInvites: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await db.schema
+      .createTable('signup_invites')
+      .addColumn('code_hash', 'text', (c) => c.primaryKey())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('used_by', 'text')
+      .addColumn('used_at', 'bigint')
+      .execute();
+  },
+  async down(db: Kysely<any>): Promise<void> {
+    await db.schema.dropTable('signup_invites').execute();
+  },
+};
+const m0006TeamDeletion: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await db.schema.alterTable('teams').addColumn('deleted_at', 'bigint').execute();
+  },
+  async down(db: Kysely<any>): Promise<void> {
+    await db.schema.alterTable('teams').dropColumn('deleted_at').execute();
+  },
+};
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** Every migration, by name; names sort in application order. */
@@ -323,6 +363,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0003_kv': m0003Kv,
   '0004_team_prevs': m0004TeamPrevs,
   '0005_pgp_bundles': m0005PgpBundles,
+  '0006_signup_invites': m0006SignupInvites,
+  '0006b_team_deletion': m0006TeamDeletion,
   '0007_log': m0007Log,
 };
 

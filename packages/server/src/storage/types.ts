@@ -96,14 +96,18 @@ export interface UserStore {
   /**
    * Registers a user with their first links, projection and PUK boxes, atomically.
    *
+   * With `inviteHash`, the invite is marked used by this user in the same transaction: a
+   * failed sign-up does not use it up, and two sign-ups cannot share it.
+   *
    * @throws ServerError `USERNAME_TAKEN` when the username or UID exists; `KEY_IN_USE` when a
-   *   KID is already registered.
+   *   KID is already registered; `INVITE_INVALID` when `inviteHash` names no unused invite.
    */
   createUser(input: {
     user: UserRecord;
     links: readonly StoredLink[];
     projection: UserProjection;
     pukBoxes: readonly PukBoxRecord[];
+    inviteHash?: string;
   }): Promise<void>;
 
   /** A user by lowercase username, or null. */
@@ -284,6 +288,41 @@ export interface TeamStore {
 
   /** A member's key boxes for a team, optionally of one generation, by generation. */
   getTeamKeyBoxes(teamId: string, uid: string, generation?: number): Promise<TeamKeyBoxRecord[]>;
+
+  /**
+   * The team's current per-team-key generation: the highest one boxed to its members (the
+   * server stores a generation only with its boxes, after verifying the link that made it).
+   * 0 for an unknown team or one without keys.
+   */
+  currentKeyGeneration(teamId: string): Promise<number>;
+
+  /**
+   * Deletes a team atomically: its links, members, key boxes, prevs and KV entries are erased;
+   * the team row stays, marked deleted, so its name and ID are never registered again (the
+   * getters above no longer return it). Refused while the team has live subteams, or when the
+   * tail moved since the caller checked the deleter's role.
+   *
+   * @returns `{ kvEntriesDeleted }`, or `'has_subteams'` (nothing changed).
+   * @throws ServerError `CHAIN_CONFLICT` when the stored tail is no longer `expectedTailSeqno`;
+   *   `TEAM_NOT_FOUND`.
+   */
+  deleteTeam(
+    teamId: string,
+    expectedTailSeqno: number,
+    nowMs: number,
+  ): Promise<{ kvEntriesDeleted: number } | 'has_subteams'>;
+}
+
+/** Sign-up invite codes (issue #12.15), by the SHA-256 of the code. */
+export interface InviteStore {
+  /**
+   * Records a new invite.
+   *
+   * @throws ServerError `VALIDATION_FAILED` when the hash is already recorded.
+   */
+  createInvite(codeHash: string, createdAtMs: number): Promise<void>;
+  /** Invites not used yet. */
+  countUnusedInvites(): Promise<number>;
 }
 
 /** The server's storage. */
@@ -298,6 +337,8 @@ export interface Storage {
   readonly kv: KvStore;
   /** The signed log of chain tails (`log-store.ts`). */
   readonly log: KyselyLogStore;
+  /** Sign-up invite codes. */
+  readonly invites: InviteStore;
   /** Runs pending schema migrations (idempotent; safe with several processes). */
   migrate(): Promise<void>;
   /**

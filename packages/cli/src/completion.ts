@@ -1,0 +1,359 @@
+/**
+ * `saltbox completion bash|zsh|fish`: shell completion scripts generated from the CLI's
+ * command table (`COMMANDS` in cli.ts) — command words, `group subcommand` pairs, each
+ * command's flags from its `parseArgs` options, file names for flag values, and the fixed
+ * words of arguments that have them (`choices`) — so a command or flag added to the table completes without touching this file.
+ *
+ * The scripts mirror how `runCli` reads a command line: word 1 is a command or a group
+ * (`agent`, `kv`, …), word 2 the group's subcommand, everything after that the command's flags
+ * and arguments.
+ *
+ * @packageDocumentation
+ */
+import type { CommandContext, Flags } from './commands.js';
+import { usage } from './errors.js';
+
+/** The shells `saltbox completion` writes scripts for. */
+export const SHELLS = ['bash', 'zsh', 'fish'] as const;
+
+/** One of {@link SHELLS}. */
+export type Shell = (typeof SHELLS)[number];
+
+/** What completion reads of a command (cli.ts's `CommandSpec` has these fields). */
+export interface CompletableCommand {
+  readonly summary: string;
+  readonly options: Readonly<
+    Record<
+      string,
+      { readonly type: 'string' | 'boolean'; readonly short?: string; readonly multiple?: boolean }
+    >
+  >;
+  readonly positionals?: boolean;
+  /** The fixed words its positional arguments can be (else they complete to nothing). */
+  readonly choices?: readonly string[];
+}
+
+interface Flag {
+  long: string;
+  short: string | undefined;
+  /** Takes a value (completed as a file name). */
+  value: boolean;
+  multiple: boolean;
+}
+
+interface Command {
+  key: string;
+  flags: Flag[];
+  /**
+   * Its positional arguments: none, free words (names, keys: nothing to offer), or one of
+   * these words.
+   */
+  args: 'none' | 'any' | readonly string[];
+}
+
+interface Word {
+  word: string;
+  summary: string;
+}
+
+/** The command table as completion sees it. */
+interface Model {
+  /** Word 1: plain commands and group names. */
+  top: Word[];
+  /** Word 2 of each group. */
+  groups: Map<string, Word[]>;
+  commands: Command[];
+}
+
+/**
+ * Builds the {@link Model} from the command table. A word that is both a plain command and a
+ * group (`server` runs the server; `server invite` makes a code) stays one plain command whose
+ * argument may be the group's subcommands, with the flags of both: one word, completed once.
+ */
+function model(commands: Readonly<Record<string, CompletableCommand>>): Model {
+  const top: Word[] = [];
+  const groups = new Map<string, Word[]>();
+  const list: Command[] = [];
+  const byKey = new Map<string, Command>();
+  const flagsOf = (spec: CompletableCommand): Flag[] =>
+    Object.entries(spec.options).map(([long, o]) => ({
+      long,
+      short: o.short,
+      value: o.type === 'string',
+      multiple: o.multiple === true,
+    }));
+  for (const [key, spec] of Object.entries(commands)) {
+    if (key.includes(' ')) continue;
+    top.push({ word: key, summary: spec.summary });
+    const command: Command = {
+      key,
+      flags: flagsOf(spec),
+      args: spec.positionals !== true ? 'none' : (spec.choices ?? 'any'),
+    };
+    list.push(command);
+    byKey.set(key, command);
+  }
+  for (const [key, spec] of Object.entries(commands)) {
+    const [first = key, sub] = key.split(' ');
+    if (sub === undefined) continue;
+    const plain = byKey.get(first);
+    if (plain !== undefined) {
+      const before = plain.args === 'none' || plain.args === 'any' ? [] : plain.args;
+      plain.args = [...before, sub];
+      for (const f of flagsOf(spec))
+        if (!plain.flags.some((g) => g.long === f.long)) plain.flags.push(f);
+      continue;
+    }
+    let subs = groups.get(first);
+    if (subs === undefined) {
+      subs = [];
+      groups.set(first, subs);
+      top.push({ word: first, summary: '' });
+    }
+    subs.push({ word: sub, summary: spec.summary });
+    list.push({
+      key,
+      flags: flagsOf(spec),
+      args: spec.positionals !== true ? 'none' : (spec.choices ?? 'any'),
+    });
+  }
+  for (const t of top) {
+    const subs = groups.get(t.word);
+    if (subs !== undefined) t.summary = subs.map((s) => s.word).join(', ');
+  }
+  top.sort((a, b) => a.word.localeCompare(b.word));
+  return { top, groups, commands: list };
+}
+
+/** Every spelling of a flag: `-k`, `--key` (a one-letter name, `kvstore api`'s `m`, is `-m`). */
+const spellings = (f: Flag): string[] => {
+  if (f.long.length === 1) return [`-${f.long}`];
+  return f.short === undefined ? [`--${f.long}`] : [`-${f.short}`, `--${f.long}`];
+};
+
+/** A single-quoted POSIX shell (bash, zsh) word. */
+const sq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** A single-quoted fish word (fish reads `\'` and `\\` inside single quotes). */
+const fq = (s: string): string => `'${s.replace(/[\\']/g, (c) => `\\${c}`)}'`;
+
+const HEADER = (shell: Shell, install: string): string =>
+  `# ${shell} completion for saltbox, generated by 'saltbox completion ${shell}' from its
+# command table: regenerate it after upgrading saltbox.
+# ${install}
+`;
+
+function bash(m: Model): string {
+  const groupCases = [...m.groups].map(
+    ([g, subs]) => `    ${sq(g)}) words=${sq(subs.map((s) => s.word).join(' '))} ;;`,
+  );
+  const commandCases = m.commands.map((c) => {
+    const flags = c.flags.flatMap(spellings).join(' ');
+    const values = c.flags
+      .filter((f) => f.value)
+      .flatMap(spellings)
+      .join(' ');
+    const args = typeof c.args === 'string' ? '' : c.args.join(' ');
+    return `    ${sq(c.key)}) flags=${sq(flags)}; values=${sq(values)}; args=${sq(args)} ;;`;
+  });
+  return `${HEADER('bash', 'Load it in ~/.bashrc: source <(saltbox completion bash)')}
+_saltbox_files() {
+  local IFS=$'\\n'
+  compopt -o filenames 2>/dev/null
+  COMPREPLY=($(compgen -f -- "$1"))
+}
+
+_saltbox() {
+  local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]}
+  local key=\${COMP_WORDS[1]} words='' flags='' values='' args=''
+  COMPREPLY=()
+  if ((COMP_CWORD == 1)); then
+    COMPREPLY=($(compgen -W ${sq(m.top.map((t) => t.word).join(' '))} -- "$cur"))
+    return 0
+  fi
+  case $key in
+${groupCases.join('\n')}
+  esac
+  if [[ -n $words ]]; then
+    if ((COMP_CWORD == 2)); then
+      COMPREPLY=($(compgen -W "$words" -- "$cur"))
+      return 0
+    fi
+    key="$key \${COMP_WORDS[2]}"
+  fi
+  case $key in
+${commandCases.join('\n')}
+    *) return 0 ;;
+  esac
+  if [[ -n $values && " $values " == *" $prev "* ]]; then
+    _saltbox_files "$cur"
+  elif [[ $cur == -* || -z $args ]]; then
+    COMPREPLY=($(compgen -W "$flags" -- "$cur"))
+  else
+    COMPREPLY=($(compgen -W "$args" -- "$cur"))
+  fi
+  return 0
+}
+
+complete -F _saltbox saltbox
+`;
+}
+
+/** `_arguments` specs of one command's flags and arguments. */
+function zshArguments(c: Command): string[] {
+  const specs: string[] = [];
+  for (const f of c.flags) {
+    const names = spellings(f);
+    const exclude = f.multiple ? '*' : `(${names.join(' ')})`;
+    for (const n of names) {
+      // -k FILE or -kFILE; --key FILE or --key=FILE (what parseArgs accepts).
+      const takes = !f.value ? '' : `${n.startsWith('--') ? '=' : '+'}:${f.long}:_files`;
+      specs.push(`${exclude}${n}${takes}`);
+    }
+  }
+  // A free argument (a user name, a key) has nothing to offer: ' ' is no completion.
+  if (c.args === 'any') specs.push('*:argument: ');
+  else if (c.args !== 'none') specs.push(`*:argument:(${c.args.join(' ')})`);
+  return specs;
+}
+
+function zsh(m: Model): string {
+  const describe = (words: Word[]): string =>
+    words.map((w) => `      ${sq(`${w.word}:${w.summary}`)}`).join('\n');
+  const groupCases = [...m.groups].map(
+    ([g, subs]) =>
+      `    (${g})\n      subs=(\n${describe(subs).replace(/^ {6}/gm, '        ')}\n      ) ;;`,
+  );
+  const commandCases = m.commands.map((c) => {
+    const specs = zshArguments(c).map(sq);
+    return `    (${sq(c.key)})\n      _arguments -S ${specs.join(' \\\n        ')} ;;`;
+  });
+  return `#compdef saltbox
+${HEADER('zsh', 'Save it on $fpath as _saltbox, or after compinit in ~/.zshrc: source <(saltbox completion zsh)')}
+_saltbox() {
+  local -a top subs
+  local key=\${words[2]} skip=1
+  if (( CURRENT == 2 )); then
+    top=(
+${describe(m.top)}
+    )
+    _describe -t commands 'saltbox command' top
+    return
+  fi
+  case $key in
+${groupCases.join('\n')}
+  esac
+  if (( \${#subs} )); then
+    if (( CURRENT == 3 )); then
+      _describe -t commands "saltbox $key command" subs
+      return
+    fi
+    key="$key \${words[3]}"
+    skip=2
+  fi
+  # _arguments reads words[1] as the command name: drop 'saltbox' (and the group).
+  shift $skip words
+  (( CURRENT -= skip ))
+  case $key in
+${commandCases.join('\n')}
+  esac
+}
+
+if [[ \${zsh_eval_context[-1]} == loadautofunc ]]; then
+  _saltbox "$@"
+else
+  compdef _saltbox saltbox
+fi
+`;
+}
+
+function fish(m: Model): string {
+  const lines: string[] = [];
+  const when = (key: string): string => fq(`__saltbox_is ${fq(key)}`);
+  for (const t of m.top) {
+    lines.push(`complete -c saltbox -n ${when('')} -a ${fq(t.word)} -d ${fq(t.summary)}`);
+  }
+  for (const [g, subs] of m.groups) {
+    for (const s of subs) {
+      lines.push(`complete -c saltbox -n ${when(g)} -a ${fq(s.word)} -d ${fq(s.summary)}`);
+    }
+  }
+  for (const c of m.commands) {
+    for (const f of c.flags) {
+      const names = spellings(f)
+        .map((n) => (n.startsWith('--') ? `-l ${n.slice(2)}` : `-s ${n.slice(1)}`))
+        .join(' ');
+      lines.push(`complete -c saltbox -n ${when(c.key)} ${names}${f.value ? ' -r -F' : ''}`);
+    }
+    if (typeof c.args !== 'string') {
+      lines.push(`complete -c saltbox -n ${when(c.key)} -a ${fq(c.args.join(' '))}`);
+    }
+  }
+  const groups = [...m.groups.keys()].join(' ');
+  return `${HEADER('fish', 'Save it as ~/.config/fish/completions/saltbox.fish')}
+# The command being completed: '' (none yet), a group awaiting its subcommand ('kv'), or a
+# command ('encrypt', 'kv put').
+function __saltbox_key
+    set -l w (commandline -opc)
+    set -e w[1]
+    test (count $w) -gt 0; or return
+    if contains -- $w[1] ${groups}; and test (count $w) -gt 1
+        echo "$w[1] $w[2]"
+    else
+        echo $w[1]
+    end
+end
+
+function __saltbox_is
+    set -l key (__saltbox_key)
+    test "$key" = "$argv[1]"
+end
+
+# File names only where a flag takes a value.
+complete -c saltbox -f
+${lines.join('\n')}
+`;
+}
+
+/**
+ * The completion script of `shell` for the command table `commands`.
+ */
+export function completionScript(
+  shell: Shell,
+  commands: Readonly<Record<string, CompletableCommand>>,
+): string {
+  const m = model(commands);
+  switch (shell) {
+    case 'bash':
+      return bash(m);
+    case 'zsh':
+      return zsh(m);
+    case 'fish':
+      return fish(m);
+  }
+}
+
+const isShell = (s: string): s is Shell => (SHELLS as readonly string[]).includes(s);
+
+/**
+ * `saltbox completion SHELL`: prints the script on standard output.
+ *
+ * @throws CliError `CLI_USAGE` without exactly one argument, or for a shell not in {@link SHELLS}.
+ */
+export function completionCommand(
+  flags: Flags,
+  ctx: CommandContext,
+  commands: Readonly<Record<string, CompletableCommand>>,
+): void {
+  const args = Array.isArray(flags._positionals)
+    ? flags._positionals.filter((p): p is string => typeof p === 'string')
+    : [];
+  const [shell] = args;
+  if (shell === undefined || args.length > 1) {
+    throw usage('completion takes one shell: bash, zsh or fish');
+  }
+  if (!isShell(shell)) {
+    throw usage(`unknown shell "${shell.slice(0, 20)}"`, `use one of ${SHELLS.join(', ')}`);
+  }
+  ctx.console.stdout(completionScript(shell, commands));
+}

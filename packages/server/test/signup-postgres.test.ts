@@ -1,0 +1,4 @@
+import { runSignupSuite } from './signup-suite.js';
+import { usePostgresStorage } from './use-postgres.js';
+
+runSignupSuite('postgresql', usePostgresStorage());
