@@ -10,6 +10,7 @@ export * from './pins.js';
 export * from './store.js';
 export * from './temp-files.js';
 export * from './users.js';
+export * from './key-owners.js';
 export * from './puk.js';
 export * from './kvstore-api/index.js';
 export * from './account-config.js';

@@ -54,6 +54,8 @@ export const ERROR_STATUS = {
   USER_NOT_FOUND: 404,
   /** No such team. */
   TEAM_NOT_FOUND: 404,
+  /** No user's chain delegated this key (`GET /api/v1/keys/:kid`). */
+  KEY_NOT_FOUND: 404,
   /** The method is not supported on this route. */
   METHOD_NOT_ALLOWED: 405,
   /** The username is already registered. */
