@@ -490,8 +490,12 @@ ${IO_HELP}`,
     summary: 'decrypt an encrypted or signcrypted message (armored or binary)',
     usage: `usage: saltbox decrypt [-k FILE] [-i FILE] [-o FILE] [--json]
 
-Prints the sender's public key (or "anonymous") to standard error; with --json,
-an info object. Output files appear only when the whole message authenticated.
+Prints the sender to standard error: the username when this home's account
+verified that the user's chain holds the sender's key ("alice", or "alice
+(revoked key)"), else the public key (with "(unknown key)" when no verified
+user holds it), or "anonymous"; with --json, an info object with the key, its
+KID, senderUsername and senderKeyStatus. Output files appear only when the
+whole message authenticated.
 
 ${KEY_HELP}
 ${IO_HELP}
@@ -519,14 +523,19 @@ ${IO_HELP}`,
   },
   verify: {
     summary: 'verify a signed message or a detached signature',
-    usage: `usage: saltbox verify [-i SIGNED] [-o FILE] [--signer KEY] [--json]
-       saltbox verify --detached-signature SIG [-i MESSAGE] [--signer KEY] [--json]
+    usage: `usage: saltbox verify [-i SIGNED] [-o FILE] [--signer USER|KEY] [--json]
+       saltbox verify --detached-signature SIG [-i MESSAGE] [--signer USER|KEY] [--json]
 
 Writes the verified message (attached signatures) and prints the signer to
-standard error. Armored input is detected.
+standard error, by username when this home's account verified that the user's
+chain holds the key (as decrypt prints the sender). Armored input is detected.
 
   -s, --detached-signature FILE   the detached signature; -i is then the message
-      --signer KEY                require this Ed25519 public key (64 hex)
+      --signer USER|KEY           require a live signing key of this user's
+                                  verified chain, or this Ed25519 public key
+                                  (64 hex or a 0120…0a KID)
+      --passphrase-file FILE      the keystore passphrase, for the account
+                                  without an agent (also: SALTBOX_PASSPHRASE)
 ${IO_HELP}
 ${JSON_HELP}`,
     options: {
@@ -534,6 +543,7 @@ ${JSON_HELP}`,
       ...io,
       'detached-signature': { type: 'string', short: 's' },
       signer: { type: 'string' },
+      'passphrase-file': key['passphrase-file'],
     },
     run: verify,
   },
@@ -562,11 +572,14 @@ ${IO_HELP}`,
   },
   'signcrypt-open': {
     summary: 'open a signcrypted message',
-    usage: `usage: saltbox signcrypt-open [-k FILE] [--symmetric-key-file FILE ...] [--signer KEY]
-                              [-i FILE] [-o FILE] [--json]
+    usage: `usage: saltbox signcrypt-open [-k FILE] [--symmetric-key-file FILE ...]
+                              [--signer USER|KEY] [-i FILE] [-o FILE] [--json]
+
+Prints the signer as decrypt prints the sender (a verified username, else the key).
 
       --symmetric-key-file FILE  a symmetric key to try; repeatable
-      --signer KEY               require this Ed25519 public key (64 hex)
+      --signer USER|KEY          require a live signing key of this user's verified
+                                 chain, or this Ed25519 public key (64 hex, 0120…0a)
 ${KEY_HELP}
 ${IO_HELP}
 ${JSON_HELP}`,

@@ -8,7 +8,6 @@ import {
   createArmorStream,
   createDecryptStream,
   createEncryptStream,
-  createSignerAllowList,
   createSigncryptOpenStream,
   createSigncryptStream,
   createSignStream,
@@ -45,8 +44,10 @@ import {
 import type { KeySource, KeySourceOptions, SymmetricKey } from './keys.js';
 import { createProgress } from './progress.js';
 import type { Progress } from './progress.js';
-import { directoryResolver, parseRecipient, parseSigningPublicKey } from './recipients.js';
+import { directoryResolver, parseRecipient } from './recipients.js';
 import type { RecipientResolver } from './recipients.js';
+import { describeKey, identifyKey, identityJson, signerKeyring } from './senders.js';
+import type { IdentifyContext, KeyIdentity } from './senders.js';
 import type { Session } from './session.js';
 import { info } from './ui.js';
 import type { Console } from './ui.js';
@@ -345,12 +346,17 @@ export async function signcrypt(flags: Flags, ctx: CommandContext): Promise<void
 }
 
 /** The JSON info object of an opened encrypted message. */
-function encryptionInfo(i: MessageKeyInfo, armored: boolean, bytes: number): object {
+function encryptionInfo(
+  i: MessageKeyInfo,
+  sender: KeyIdentity | null,
+  armored: boolean,
+  bytes: number,
+): object {
   return {
     mode: 'encryption',
     version: i.version.join('.'),
     armored,
-    sender: i.senderIsAnonymous ? null : toHex(i.senderPublicKey),
+    ...identityJson('sender', sender),
     anonymousSender: i.senderIsAnonymous,
     receiver: toHex(i.receiverPublicKey),
     receiverHidden: i.receiverIsHidden,
@@ -358,12 +364,17 @@ function encryptionInfo(i: MessageKeyInfo, armored: boolean, bytes: number): obj
   };
 }
 
-function signcryptionInfo(i: SigncryptInfo, armored: boolean, bytes: number): object {
+function signcryptionInfo(
+  i: SigncryptInfo,
+  signer: KeyIdentity | null,
+  armored: boolean,
+  bytes: number,
+): object {
   return {
     mode: 'signcryption',
     version: i.version.join('.'),
     armored,
-    signer: i.signerPublicKey === null ? null : toHex(i.signerPublicKey),
+    ...identityJson('signer', signer),
     anonymousSigner: i.signerPublicKey === null,
     receiverKind: i.receiverKind,
     receiver: toHex(i.receiverId),
@@ -371,9 +382,33 @@ function signcryptionInfo(i: SigncryptInfo, armored: boolean, bytes: number): ob
   };
 }
 
-function signingKeyring(flags: Flags): SigningKeyring | undefined {
+/** `--signer KEY|USER` as a keyring (see {@link signerKeyring}), or undefined without it. */
+async function signingKeyring(
+  flags: Flags,
+  ctx: CommandContext,
+): Promise<SigningKeyring | undefined> {
   const signer = str(flags, 'signer');
-  return signer === undefined ? undefined : createSignerAllowList([parseSigningPublicKey(signer)]);
+  if (signer === undefined) return undefined;
+  return signerKeyring(signer, () =>
+    ctx.session({ passphraseFile: str(flags, 'passphrase-file') }),
+  );
+}
+
+/**
+ * How a command names senders and signers: through this home's account, when it has one. Made
+ * before the input is read: the session's modules are loaded here, because a module first
+ * imported after a piped standard input was read resolved a workspace package by its symlinked
+ * path — a second copy, whose error classes `instanceof` does not recognise (seen on Node 20:
+ * its `realpathSync` cache path looks at the previous stat's result, a FIFO, and stops early).
+ */
+async function identifyContext(flags: Flags, ctx: CommandContext): Promise<IdentifyContext> {
+  const { configuredSigningKid } = await import('./keystore-access.js');
+  const hasAccount = (await configuredSigningKid()) !== undefined;
+  if (hasAccount) await import('./session.js');
+  return {
+    hasAccount,
+    session: () => ctx.session({ passphraseFile: str(flags, 'passphrase-file') }),
+  };
 }
 
 /**
@@ -424,7 +459,8 @@ export async function open(
   const keyFile = str(flags, 'key');
   const keys = openKeys(flags, ctx);
   const symmetric = await readSymmetricKeys(list(flags, 'symmetric-key-file'));
-  const signers = signingKeyring(flags);
+  const signers = await signingKeyring(flags, ctx);
+  const identify = await identifyContext(flags, ctx);
   // Load the key before touching the input: a missing key fails fast and creates no output.
   // Symmetric keys alone are enough for signcryption, unless a key file was named explicitly.
   if (keyFile === undefined) await refreshAccountKeys(flags, ctx);
@@ -458,11 +494,18 @@ export async function open(
       const output = await openOutput(str(flags, 'output'), true);
       await stream(sniffed.readable, [openStream], output, progress);
       const opened = await openStream.info;
+      const signer =
+        opened.signerPublicKey === null
+          ? null
+          : await identifyKey(identify, opened.signerPublicKey, 'signing');
       if (bool(flags, 'json')) {
-        printJson(ctx.console, 'stderr', signcryptionInfo(opened, armored, output.bytesWritten));
+        printJson(
+          ctx.console,
+          'stderr',
+          signcryptionInfo(opened, signer, armored, output.bytesWritten),
+        );
       } else {
-        const who = opened.signerPublicKey === null ? 'anonymous' : toHex(opened.signerPublicKey);
-        info(ctx.console, `signer: ${who}`);
+        info(ctx.console, `signer: ${signer === null ? 'anonymous' : describeKey(signer)}`);
       }
       return;
     }
@@ -477,11 +520,17 @@ export async function open(
       await bulk.close();
     }
     const opened = await decryptStream.info;
+    const sender = opened.senderIsAnonymous
+      ? null
+      : await identifyKey(identify, opened.senderPublicKey, 'encryption');
     if (bool(flags, 'json')) {
-      printJson(ctx.console, 'stderr', encryptionInfo(opened, armored, output.bytesWritten));
+      printJson(
+        ctx.console,
+        'stderr',
+        encryptionInfo(opened, sender, armored, output.bytesWritten),
+      );
     } else {
-      const who = opened.senderIsAnonymous ? 'anonymous' : toHex(opened.senderPublicKey);
-      info(ctx.console, `sender: ${who}`);
+      info(ctx.console, `sender: ${sender === null ? 'anonymous' : describeKey(sender)}`);
     }
   } finally {
     progress.finish();
@@ -524,13 +573,27 @@ export async function sign(flags: Flags, ctx: CommandContext): Promise<void> {
 }
 
 /** The JSON info object of a verified signature. */
-function signerInfo(s: SignerInfo, kind: string, armored: boolean): object {
+function signerInfo(s: SignerInfo, signer: KeyIdentity, kind: string, armored: boolean): object {
   return {
     mode: kind,
     version: s.version.join('.'),
     armored,
-    signer: toHex(s.signerPublicKey),
+    ...identityJson('signer', signer),
   };
+}
+
+/** Reports a verified signature's signer, by name when this home's account can verify it. */
+async function reportSigner(
+  flags: Flags,
+  ctx: CommandContext,
+  identify: IdentifyContext,
+  s: SignerInfo,
+  kind: 'attached' | 'detached',
+  armored: boolean,
+): Promise<void> {
+  const signer = await identifyKey(identify, s.signerPublicKey, 'signing');
+  if (bool(flags, 'json')) printJson(ctx.console, 'stderr', signerInfo(s, signer, kind, armored));
+  else info(ctx.console, `good signature by signer: ${describeKey(signer)}`);
 }
 
 /**
@@ -542,8 +605,8 @@ function signerInfo(s: SignerInfo, kind: string, armored: boolean): object {
  *   (`SALTPACK_BAD_SIGNATURE`, `SALTPACK_UNKNOWN_SENDER` with `--signer`, …).
  */
 export async function verify(flags: Flags, ctx: CommandContext): Promise<void> {
-  const keyring = signingKeyring(flags);
-  const json = bool(flags, 'json');
+  const keyring = await signingKeyring(flags, ctx);
+  const identify = await identifyContext(flags, ctx);
   const detachedPath = str(flags, 'detached-signature');
   if (detachedPath !== undefined) {
     if (str(flags, 'output') !== undefined) {
@@ -577,8 +640,7 @@ export async function verify(flags: Flags, ctx: CommandContext): Promise<void> {
     } finally {
       progress.finish();
     }
-    if (json) printJson(ctx.console, 'stderr', signerInfo(signer, 'detached', armored));
-    else info(ctx.console, `good signature by signer: ${toHex(signer.signerPublicKey)}`);
+    await reportSigner(flags, ctx, identify, signer, 'detached', armored);
     return;
   }
   const { input, progress } = await openInputWithProgress(str(flags, 'input'));
@@ -588,12 +650,14 @@ export async function verify(flags: Flags, ctx: CommandContext): Promise<void> {
     const verifyStream = createVerifyStream(keyring ? { keyring } : {});
     const output = await openOutput(str(flags, 'output'), true);
     await stream(sniffed.readable, [verifyStream], output, progress);
-    const signer = await verifyStream.signer;
-    if (json) {
-      printJson(ctx.console, 'stderr', signerInfo(signer, 'attached', sniffed.frame !== undefined));
-    } else {
-      info(ctx.console, `good signature by signer: ${toHex(signer.signerPublicKey)}`);
-    }
+    await reportSigner(
+      flags,
+      ctx,
+      identify,
+      await verifyStream.signer,
+      'attached',
+      sniffed.frame !== undefined,
+    );
   } finally {
     progress.finish();
   }

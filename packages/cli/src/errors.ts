@@ -403,7 +403,7 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
     exit: EXIT.key,
     hint: (c) =>
       c.command === 'verify' || c.command === 'signcrypt-open'
-        ? 'the message was signed by another key than --signer'
+        ? 'the message was signed by another key than --signer allows (for a user: a live signing key of theirs)'
         : undefined,
   },
   SALTPACK_INVALID_ARGUMENT: { exit: EXIT.usage },

@@ -72,7 +72,7 @@ export function parseSigningPublicKey(text: string): Uint8Array {
   const kid = SIGNING_KID.exec(s);
   if (kid) return fromHex(kid[1]!.toLowerCase());
   throw new CliError('CLI_BAD_RECIPIENT', `invalid signing public key "${clip(s)}"`, {
-    hint: "a signer is the 64-character hex key on the second line 'saltbox keygen' prints",
+    hint: "--signer takes a username or the 64-character hex key on the second line 'saltbox keygen' prints",
   });
 }
 

@@ -43,6 +43,10 @@ describe('saltbox sign / verify', () => {
       version: '2.0',
       armored: true,
       signer: alice.signing,
+      // A home without an account keeps the key and names nobody (#12.9).
+      signerKid: `0120${alice.signing}0a`,
+      signerUsername: null,
+      signerKeyStatus: 'unchecked',
     });
   });
 
@@ -52,7 +56,7 @@ describe('saltbox sign / verify', () => {
     expect(v.code).toBe(3);
     expect(v.out).toBe('');
     expect(v.stderr).toContain(
-      'saltbox: hint: the message was signed by another key than --signer',
+      'saltbox: hint: the message was signed by another key than --signer allows (for a user: a live signing key of theirs)',
     );
   });
 

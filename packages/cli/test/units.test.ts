@@ -19,6 +19,8 @@ import {
   userRecipientKids,
 } from '../src/recipients.js';
 import { displayText, reportError } from '../src/ui.js';
+import { describeKey, ownerCheckFailure } from '../src/senders.js';
+import { ClientError } from '@saltbox/client';
 
 const hex = 'ab'.repeat(32);
 
@@ -307,5 +309,37 @@ describe('displayText (#12.16)', () => {
       { json: false, context: {} },
     );
     expect(err.join('')).toBe('saltbox: no entry "k\\x1b[2J"\n');
+  });
+});
+
+describe('sender and signer names (#12.9)', () => {
+  const hex = 'ab'.repeat(32);
+  const id = { kid: `0120${hex}0a`, hex, username: null };
+
+  it('never shows the name of a claimed owner whose chain does not verify', () => {
+    for (const code of [
+      'CLIENT_CHAIN_INVALID',
+      'CLIENT_CHAIN_FORK',
+      'CLIENT_WRONG_USER',
+    ] as const) {
+      const failure = ownerCheckFailure(
+        new ClientError(code, 'the chain of mallory does not verify', { username: 'mallory' }),
+      );
+      expect(failure).toEqual({ status: 'unknown' });
+      expect(describeKey({ ...id, ...failure })).toBe(`${hex} (unknown key)`);
+    }
+  });
+
+  it('says why an owner could not be checked (offline, keystore locked)', () => {
+    const failure = ownerCheckFailure(
+      new ClientError('CLIENT_NETWORK', 'cannot reach the server at http://127.0.0.1:1'),
+    );
+    expect(describeKey({ ...id, ...failure })).toBe(
+      `${hex} (owner not checked: cannot reach the server at http://127.0.0.1:1)`,
+    );
+    expect(describeKey({ ...id, status: 'unchecked' })).toBe(hex);
+    expect(describeKey({ ...id, username: 'alice', status: 'revoked' })).toBe(
+      'alice (revoked key)',
+    );
   });
 });

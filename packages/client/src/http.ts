@@ -30,6 +30,8 @@ import {
   formatAuthorization,
   generateNonce,
   healthResponseSchema,
+  keyOwnerPath,
+  keyOwnerResponseSchema,
   logConsistencyResponseSchema,
   logProofResponseSchema,
   signedLogRootSchema,
@@ -53,6 +55,7 @@ import type {
   AppendLinksRequest,
   ChainResponse,
   ChainTail,
+  KeyOwnerResponse,
   LogProofResponse,
   PukBox,
   PukBoxesResponse,
@@ -356,6 +359,22 @@ export class ApiClient {
       query: { usernames: usernames.join(',') },
       schema: lookupResponseSchema,
       auth: false,
+    });
+  }
+
+  /**
+   * `GET /api/v1/keys/:kid`: the server's claim of who owns a key. Schema-checked only; believe
+   * it only through {@link verifiedKeyOwner}, which checks the user's verified chain.
+   *
+   * @throws ClientError `CLIENT_HTTP` (`KEY_NOT_FOUND`, `VALIDATION_FAILED`, …), `CLIENT_NETWORK`,
+   *   `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
+   */
+  async keyOwner(kid: string): Promise<KeyOwnerResponse> {
+    return this.#call({
+      method: 'GET',
+      path: keyOwnerPath(kid),
+      schema: keyOwnerResponseSchema,
+      auth: true,
     });
   }
 

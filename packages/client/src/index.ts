@@ -11,6 +11,7 @@ export * from './log.js';
 export * from './store.js';
 export * from './temp-files.js';
 export * from './users.js';
+export * from './key-owners.js';
 export * from './puk.js';
 export * from './kvstore-api/index.js';
 export * from './account-config.js';

@@ -54,6 +54,8 @@ export const ERROR_STATUS = {
   USER_NOT_FOUND: 404,
   /** No such team. */
   TEAM_NOT_FOUND: 404,
+  /** No user's chain delegated this key (`GET /api/v1/keys/:kid`). */
+  KEY_NOT_FOUND: 404,
   /** The signed log has no root with that seqno (or none yet). */
   LOG_ROOT_NOT_FOUND: 404,
   /** The method is not supported on this route. */

@@ -15,6 +15,7 @@ export const ROUTES = {
   usersLookup: `${API_PREFIX}/users/lookup`,
   chain: `${API_PREFIX}/users/:username/chain`,
   pukBoxes: `${API_PREFIX}/users/:username/puk-boxes`,
+  keyOwner: `${API_PREFIX}/keys/:kid`,
   me: `${API_PREFIX}/me`,
   myPukBoxes: `${API_PREFIX}/me/puk-boxes`,
   keybaseLookup: '/_/api/1.0/user/lookup.json',
@@ -41,6 +42,11 @@ export function chainPath(username: string): string {
 /** The path of a user's PUK boxes. */
 export function pukBoxesPath(username: string): string {
   return `${API_PREFIX}/users/${encodeURIComponent(username)}/puk-boxes`;
+}
+
+/** The path of a key's owner (`GET` names the user whose chain delegated the KID). */
+export function keyOwnerPath(kid: string): string {
+  return `${API_PREFIX}/keys/${encodeURIComponent(kid)}`;
 }
 
 /** The path of a team itself (`DELETE` deletes it); `team` is a team ID or a canonical name. */

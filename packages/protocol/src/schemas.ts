@@ -170,6 +170,19 @@ export const whoamiResponseSchema = z.object({
 /** A whoami reply. */
 export type WhoamiResponse = z.infer<typeof whoamiResponseSchema>;
 
+/**
+ * `GET /api/v1/keys/:kid`: the user whose chain delegated a device or paper key (what a
+ * Saltpack sender or signer key is). A claim only: clients believe it once the named user's
+ * chain, verified by them, contains the key.
+ */
+export const keyOwnerResponseSchema = z.object({
+  kid: kidSchema,
+  uid: uidSchema,
+  username: z.string(),
+});
+/** A key-owner reply. */
+export type KeyOwnerResponse = z.infer<typeof keyOwnerResponseSchema>;
+
 /** A device as the server's projection of the verified chain describes it. */
 export const deviceSchema = z.object({
   id: deviceIdSchema,

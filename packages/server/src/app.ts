@@ -17,6 +17,7 @@ import {
   appendLinksRequestSchema,
   chainQuerySchema,
   DEFAULT_CLOCK_SKEW_MS,
+  kidSchema,
   MAX_LOOKUP_USERNAMES,
   pukBoxesQuerySchema,
   putPukBoxesRequestSchema,
@@ -27,6 +28,7 @@ import {
 } from '@saltbox/protocol';
 import type {
   ChainResponse,
+  KeyOwnerResponse,
   LookupUserSummary,
   PukBoxesResponse,
   UsersLookupResponse,
@@ -527,6 +529,17 @@ export function createApp(options: AppOptions): App {
     const req = parseBody(c.get('body'), putPukBoxesRequestSchema);
     await chains.putPukBoxes(user, req.boxes);
     return c.body(null, 204);
+  });
+
+  app.get(ROUTES.keyOwner, body, authenticated(), async (c) => {
+    // Names who a Saltpack sender or signer key belongs to (#12.9). Revoked keys too: an old
+    // message stays attributable. Clients check the answer against the user's verified chain.
+    const kid = validate(c.req.param('kid').toLowerCase(), kidSchema);
+    const key = await storage.users.getKey(kid);
+    const user = key === null ? null : await storage.users.getUserByUid(key.uid);
+    if (user === null) throw fail('KEY_NOT_FOUND', 'no user has this key');
+    const res: KeyOwnerResponse = { kid, uid: user.uid, username: user.username };
+    return c.json(res);
   });
 
   app.get(ROUTES.me, body, authenticated(), async (c) => {

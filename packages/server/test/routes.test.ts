@@ -4,6 +4,8 @@ import { buildSubkeyLink, lookupResponseSchema } from '@saltbox/identity';
 import {
   chainPath,
   chainResponseSchema,
+  keyOwnerPath,
+  keyOwnerResponseSchema,
   pukBoxesPath,
   pukBoxesResponseSchema,
   usersLookupResponseSchema,
@@ -306,6 +308,42 @@ describe('lookups', () => {
     expect(missing).toEqual({ status: { code: 205, name: 'NOT_FOUND' } });
     const bad = await (await app.request('/_/api/1.0/user/lookup.json?usernames=a-b')).json();
     expect(bad).toMatchObject({ status: { code: 100, name: 'INPUT_ERROR' } });
+  });
+});
+
+describe('key owners (#12.9)', () => {
+  it('names the user whose chain delegated a key, live or revoked, and 404s any other', async () => {
+    const alice = await signup('alice');
+    const bob = await signup('bob');
+    const d1 = alice.devices[0]!;
+    const asBob = (path: string) => signed(backend, app, bob.devices[0]!, path, opts());
+    for (const kid of [d1.kid, d1.encKid]) {
+      const res = await asBob(keyOwnerPath(kid));
+      expect(res.status).toBe(200);
+      expect(keyOwnerResponseSchema.parse(await res.json())).toEqual({
+        kid,
+        uid: alice.uid,
+        username: 'alice',
+      });
+    }
+    // A revoked device's keys still name their owner: old messages stay attributable.
+    const added = addDeviceLinks(backend, alice, d1);
+    const d2 = added.device;
+    await signed(backend, app, d1, chainPath('alice'), { body: { links: added.links }, ...opts() });
+    const rev = revokeDeviceLinks(backend, alice, d1, d2);
+    expect(
+      (await signed(backend, app, d1, chainPath('alice'), { body: rev, ...opts() })).status,
+    ).toBe(200);
+    const revoked = await asBob(keyOwnerPath(d2.kid.toUpperCase()));
+    expect(keyOwnerResponseSchema.parse(await revoked.json())).toMatchObject({
+      kid: d2.kid,
+      username: 'alice',
+    });
+    const unknown = await asBob(keyOwnerPath(newDevice(backend).kid));
+    expect(unknown.status).toBe(404);
+    expect(await errorCode(unknown)).toBe('KEY_NOT_FOUND');
+    expect(await errorCode(await asBob(keyOwnerPath('0120abc')))).toBe('VALIDATION_FAILED');
+    expect(await errorCode(await app.request(keyOwnerPath(d1.kid)))).toBe('UNAUTHENTICATED');
   });
 });
 
