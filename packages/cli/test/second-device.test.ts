@@ -1,8 +1,11 @@
 /**
  * One user on two machines, end to end through the built CLI against a real `saltbox server`
  * process (SQLite): what one machine does with a device it added must be readable on the
- * other at once. Found by the walkthrough of the merged main.
+ * other at once, and the Saltpack commands of a home with several devices act as the device
+ * its config names. Both were found by the walkthrough of the merged main.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountHomes, ensureBuilt, json, ok, runAs as sb, startAccountServer } from './helpers.js';
 
@@ -46,5 +49,19 @@ describe('one user, two machines', { timeout: 600_000 }, () => {
     const team = json(await sb(desk, ['team', 'show', 'ruthteam', '--json']));
     expect(team.members).toEqual([{ username: 'ruth', role: 'owner' }]);
     expect(ok(await sb(desk, ['kv', 'get', '--team', 'ruthteam', 'ns', 'k'])).out).toBe('t1\n');
+  });
+
+  it('keygen --keystore reports the device the config names, not the first one in the keystore', async () => {
+    // The laptop's keystore now holds its sign-up device and laptop-2; config.json names laptop-2.
+    const config = JSON.parse(readFileSync(join(laptop.dir, 'config.json'), 'utf8')) as {
+      device: { name: string; signingKid: string };
+    };
+    expect(config.device.name).toBe('laptop-2');
+    const keys = json(await sb(laptop, ['keygen', '--keystore', '--json']));
+    expect(keys).toMatchObject({
+      created: false,
+      deviceName: 'laptop-2',
+      signingKid: config.device.signingKid,
+    });
   });
 });
