@@ -65,6 +65,8 @@ export type CliErrorCode =
   | 'CLI_ENV_FILE'
   /** A value cannot be an environment variable (a NUL byte, or too large for the OS). */
   | 'CLI_ENV_VALUE'
+  /** `kv put` input that is not UTF-8 text (KV values are strings, as in Keybase). */
+  | 'CLI_KV_VALUE_NOT_TEXT'
   /** The command given to `saltbox run` was not found. */
   | 'CLI_COMMAND_NOT_FOUND'
   /** The command given to `saltbox run` exists but could not be started (permissions). */
@@ -246,6 +248,11 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
   CLI_ENV_VALUE: {
     exit: EXIT.failure,
     hint: () => "write it to a file with 'saltbox inject' instead",
+  },
+  CLI_KV_VALUE_NOT_TEXT: {
+    exit: EXIT.failure,
+    hint: () =>
+      "store binary data encoded as text, e.g. 'base64 FILE | saltbox kv put NAMESPACE KEY' and 'saltbox kv get NAMESPACE KEY | base64 -d'",
   },
   // The shells' codes for a command that is missing (127) or cannot be executed (126).
   CLI_COMMAND_NOT_FOUND: { exit: 127, hint: () => 'check the name and PATH' },

@@ -185,7 +185,7 @@ export async function kvGet(flags: Flags, ctx: CommandContext): Promise<void> {
  * `kv put [--team T] [--revision N] NAMESPACE KEY [VALUE | -i FILE]`: the value from the
  * argument, a file, or standard input (as is, no newline stripped).
  *
- * @throws CliError `CLI_KV`, `CLI_USAGE`, `CLI_IO`.
+ * @throws CliError `CLI_KV`, `CLI_USAGE`, `CLI_IO`, `CLI_KV_VALUE_NOT_TEXT`.
  */
 export async function kvPut(flags: Flags, ctx: CommandContext): Promise<void> {
   const [namespace, entryKey, given] = args(flags, ['NAMESPACE', 'KEY', 'VALUE'], 1);
@@ -193,11 +193,13 @@ export async function kvPut(flags: Flags, ctx: CommandContext): Promise<void> {
   if (given !== undefined && infile !== '') throw usage('give VALUE or -i FILE, not both');
   let entryValue = given;
   if (entryValue === undefined) {
+    let bytes: Buffer;
     try {
-      entryValue = infile !== '' ? await readFile(infile, 'utf8') : await readAll(process.stdin);
+      bytes = infile !== '' ? await readFile(infile) : await readAll(process.stdin);
     } catch (e) {
       throw ioError(infile !== '' ? `cannot read "${infile}"` : 'cannot read standard input', e);
     }
+    entryValue = utf8Text(bytes, infile !== '' ? `"${infile}"` : 'standard input');
   }
   const result = await request('put', {
     team: teamFlag(flags),
@@ -259,10 +261,27 @@ export async function kvList(flags: Flags, ctx: CommandContext): Promise<void> {
   }
 }
 
-async function readAll(stream: AsyncIterable<Uint8Array | string>): Promise<string> {
+async function readAll(stream: AsyncIterable<Uint8Array | string>): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const chunk of stream) {
     parts.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
   }
-  return Buffer.concat(parts).toString('utf8');
+  return Buffer.concat(parts);
+}
+
+/**
+ * The input as text. KV values are strings (Keybase's API is JSON): bytes that are not UTF-8
+ * would be replaced by U+FFFD and stored changed without a word, so they are refused.
+ *
+ * @throws CliError `CLI_KV_VALUE_NOT_TEXT`.
+ */
+function utf8Text(bytes: Buffer, source: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new CliError(
+      'CLI_KV_VALUE_NOT_TEXT',
+      `${source} is not utf-8 text; kv values are text and it would be stored changed`,
+    );
+  }
 }
