@@ -733,9 +733,10 @@ ${KVSTORE_API_HELP}
     summary: 'print a value of the encrypted key-value store',
     usage: `usage: saltbox kv get [--team TEAM] NAMESPACE KEY [--json]
 
-Prints the value. Without --team your own store (yourname,yourname); a team
-name with commas is an implicit team of those users. An unset or deleted entry
-prints nothing and exits 1; with --json it is {"entryValue":null,...}.
+Prints the value exactly as stored (on a terminal, a newline follows). Without
+--team your own store (yourname,yourname); a team name with commas is an
+implicit team of those users. An unset or deleted entry prints nothing and
+exits 1; with --json it is {"entryValue":null,...}.
 
       --team TEAM         the team whose store to use
 ${JSON_HELP} (the result object of 'kvstore api')`,

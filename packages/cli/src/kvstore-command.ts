@@ -162,8 +162,10 @@ function args(flags: Flags, names: string[], optional = 0): string[] {
 }
 
 /**
- * `kv get [--team T] NAMESPACE KEY`: prints the value (and a newline); with `--json`, the
- * Keybase result. An unset or deleted entry prints nothing and fails with `CLI_KV_NO_VALUE`
+ * `kv get [--team T] NAMESPACE KEY`: prints the value exactly as `kv put` stored it, so
+ * `kv get … > FILE` and `kv put -i FILE` round-trip (up to the 1 MiB limit); on a terminal a
+ * newline follows a value that lacks one, for the prompt's sake. With `--json`, the Keybase
+ * result. An unset or deleted entry prints nothing and fails with `CLI_KV_NO_VALUE`
  * (with `--json` it is a result with `entryValue: null`).
  *
  * @throws CliError `CLI_KV` for API errors, `CLI_KV_NO_VALUE`, `CLI_USAGE`.
@@ -178,7 +180,8 @@ export async function kvGet(flags: Flags, ctx: CommandContext): Promise<void> {
   if (typeof result.entryValue !== 'string') {
     throw new CliError('CLI_KV_NO_VALUE', `no value at ${String(namespace)}/${String(entryKey)}`);
   }
-  ctx.console.stdout(`${result.entryValue}\n`);
+  const value = result.entryValue;
+  ctx.console.stdout(process.stdout.isTTY && !value.endsWith('\n') ? `${value}\n` : value);
 }
 
 /**

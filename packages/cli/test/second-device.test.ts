@@ -35,7 +35,7 @@ describe('one user, two machines', { timeout: 600_000 }, () => {
     ok(await sb(laptop, ['kv', 'put', 'ns', 'k', 'v1']));
     ok(await sb(desk, ['login', 'ruth', '--server', url], { SALTBOX_PAPERKEY: phrase }));
     // The desk verifies and caches ruth's chain (one hour) while reading.
-    expect(ok(await sb(desk, ['kv', 'get', 'ns', 'k'])).out).toBe('v1\n');
+    expect(ok(await sb(desk, ['kv', 'get', 'ns', 'k'])).out).toBe('v1');
 
     // The laptop adds a device; the new device creates a team and writes.
     ok(await sb(laptop, ['device', 'add', '--name', 'laptop-2']));
@@ -45,10 +45,10 @@ describe('one user, two machines', { timeout: 600_000 }, () => {
 
     // Before the fix: "the writer's device is not in the writer's verified chain" and "the
     // chain of team ruthteam does not verify … check --server", for as long as the cache lived.
-    expect(ok(await sb(desk, ['kv', 'get', 'ns', 'k'])).out).toBe('v2\n');
+    expect(ok(await sb(desk, ['kv', 'get', 'ns', 'k'])).out).toBe('v2');
     const team = json(await sb(desk, ['team', 'show', 'ruthteam', '--json']));
     expect(team.members).toEqual([{ username: 'ruth', role: 'owner' }]);
-    expect(ok(await sb(desk, ['kv', 'get', '--team', 'ruthteam', 'ns', 'k'])).out).toBe('t1\n');
+    expect(ok(await sb(desk, ['kv', 'get', '--team', 'ruthteam', 'ns', 'k'])).out).toBe('t1');
   });
 
   it('keygen --keystore reports the device the config names, not the first one in the keystore', async () => {
