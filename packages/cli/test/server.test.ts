@@ -213,6 +213,19 @@ describe('saltbox server', () => {
       }
     });
 
+    it('server invite refuses a --data without a database instead of creating one (walkthrough)', async () => {
+      // Before: the code went into a new, empty database that no server ran on.
+      const empty = join(home.dir, 'no-server-here');
+      const r = await run(['server', 'invite', '--data', empty], { env: home.env });
+      expect(r.code).toBe(1);
+      expect(r.out).toBe('');
+      expect(r.stderr).toBe(
+        `saltbox: cannot make an invite: no saltbox database in ${empty}\n` +
+          "saltbox: hint: pass the --data DIR (or --database-url) that 'saltbox server' runs with\n",
+      );
+      expect(existsSync(empty)).toBe(false);
+    });
+
     it('refuses an unknown --signup mode', async () => {
       const r = await run(['server', '--signup', 'maybe', '--data', join(home.dir, 'x')], {
         env: home.env,
