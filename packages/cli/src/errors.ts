@@ -113,8 +113,8 @@ const TEAM_LAST_OWNER_HINT =
 const TEAM_LAST_MEMBER_HINT =
   "to get rid of the team, delete it ('saltbox team delete NAME --yes')";
 
-/** Hints for the server's codes behind `CLIENT_HTTP`. */
-function serverHint(code: string | null | undefined): string | undefined {
+/** Hints for the server's codes behind `CLIENT_HTTP` (`command`: the CLI command that got it). */
+function serverHint(code: string | null | undefined, command?: string): string | undefined {
   switch (code) {
     case 'USERNAME_TAKEN':
       return 'choose another username';
@@ -129,7 +129,10 @@ function serverHint(code: string | null | undefined): string | undefined {
     case 'STALE_REQUEST':
       return "this machine's clock is off by more than five minutes";
     case 'RATE_LIMITED':
-      return 'too many requests; wait a little and try again';
+      // The sign-up bucket refills over an hour, not "a little" (#12.15).
+      return command === 'signup'
+        ? 'the server takes only a few sign-ups per hour from one address (default 5): try again later; on your own server, start it with a higher --signup-rate N'
+        : 'too many requests; wait a little and try again';
     case 'USERNAME_RESERVED':
       return 'names such as admin, root, support and security are reserved; choose another username';
     case 'SIGNUP_CLOSED':
@@ -266,7 +269,7 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
     exit: EXIT.failure,
     hint: () => "is the server running? check --server, SALTBOX_SERVER or 'saltbox status'",
   },
-  CLIENT_HTTP: { exit: EXIT.failure, hint: (c) => serverHint(c.serverCode) },
+  CLIENT_HTTP: { exit: EXIT.failure, hint: (c) => serverHint(c.serverCode, c.command) },
   CLIENT_BAD_RESPONSE: {
     exit: EXIT.failure,
     hint: () => 'the server answered something saltbox does not understand; check --server',

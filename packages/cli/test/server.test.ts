@@ -208,6 +208,10 @@ describe('saltbox server', () => {
         const second = await runAs(homes.newHome(), ['signup', 'carol', '--server', server.url]);
         expect(second.code).toBe(1);
         expect(second.stderr).toContain('RATE_LIMITED');
+        // Not "wait a little": the bucket refills over an hour (walkthrough).
+        expect(second.stderr).toContain(
+          'saltbox: hint: the server takes only a few sign-ups per hour from one address (default 5): try again later; on your own server, start it with a higher --signup-rate N',
+        );
       } finally {
         await server.stop();
       }
