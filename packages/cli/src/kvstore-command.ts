@@ -204,6 +204,13 @@ export async function kvPut(flags: Flags, ctx: CommandContext): Promise<void> {
     }
     entryValue = utf8Text(bytes, infile !== '' ? `"${infile}"` : 'standard input');
   }
+  // Keybase's API takes an empty value for a missing one ("`entryValue` field required"),
+  // which reads oddly after 'kv put NS KEY ""'; say it in the command's own terms.
+  if (entryValue === '')
+    throw usage(
+      'a kv value cannot be empty',
+      "to remove the entry, use 'saltbox kv del NAMESPACE KEY'",
+    );
   const result = await request('put', {
     team: teamFlag(flags),
     namespace,

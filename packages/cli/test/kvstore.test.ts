@@ -103,6 +103,20 @@ describe('saltbox kv', () => {
     expect(g.stderr).toContain('usage: saltbox kv get');
   });
 
+  it('kv put of an empty value is a usage error in its own terms (walkthrough)', async () => {
+    // Before: "`entryValue` field required", the JSON API's text, after exit-1 network work.
+    for (const input of [undefined, '']) {
+      const r = await run(['kv', 'put', 'ns', 'k', ...(input === undefined ? [''] : [])], {
+        env: home.env,
+        ...(input === undefined ? {} : { input }),
+      });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(
+        "saltbox: a kv value cannot be empty\nsaltbox: hint: to remove the entry, use 'saltbox kv del NAMESPACE KEY'\n",
+      );
+    }
+  });
+
   it('kv put refuses input that is not utf-8 rather than store it changed (walkthrough)', async () => {
     // Before: 0xff 0xfe were stored as two U+FFFD and kv put said it wrote the value.
     const file = join(home.dir, 'binary.bin');
