@@ -931,6 +931,8 @@ const TEAM_USAGE = `usage: saltbox team create NAME
        saltbox team add NAME USER [--role ROLE]
        saltbox team remove NAME USER
        saltbox team role NAME USER ROLE
+       saltbox team leave NAME
+       saltbox team delete NAME --yes
        saltbox team rotate NAME
 
 Run 'saltbox team <command> --help' for a command's flags.
