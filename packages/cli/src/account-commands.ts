@@ -120,12 +120,25 @@ export async function signupCommand(flags: Flags, ctx: CommandContext): Promise<
   try {
     const env = await accountEnv(server, ks);
     const invite = str(flags, 'invite');
+    // The config is written as soon as the server holds the account: a sign-up cut off later
+    // (killed, connection lost) leaves this home logged in, with only the paper key to make.
+    let created: string | undefined;
     const r = await clientSignup(env, {
       username,
       deviceName: str(flags, 'device-name') ?? defaultDeviceName(),
       ...(invite === undefined ? {} : { invite }),
+      onCreated: async (config) => {
+        await writeAccountConfig(config, home());
+        created = config.username;
+      },
+    }).catch((e: unknown) => {
+      if (created !== undefined)
+        info(
+          ctx.console,
+          `the account ${created} was created and this home is logged in, but its paper key was not made: run 'saltbox device add --paper'`,
+        );
+      throw e;
     });
-    await writeAccountConfig(r.config, home());
     if (bool(flags, 'json')) {
       printJson(ctx, {
         username: r.config.username,

@@ -746,9 +746,10 @@ ${KVSTORE_API_HELP}
     summary: 'print a value of the encrypted key-value store',
     usage: `usage: saltbox kv get [--team TEAM] NAMESPACE KEY [--json]
 
-Prints the value. Without --team your own store (yourname,yourname); a team
-name with commas is an implicit team of those users. An unset or deleted entry
-prints nothing and exits 1; with --json it is {"entryValue":null,...}.
+Prints the value exactly as stored (on a terminal, a newline follows). Without
+--team your own store (yourname,yourname); a team name with commas is an
+implicit team of those users. An unset or deleted entry prints nothing and
+exits 1; with --json it is {"entryValue":null,...}.
 
       --team TEAM         the team whose store to use
 ${JSON_HELP} (the result object of 'kvstore api')`,
@@ -943,6 +944,8 @@ const TEAM_USAGE = `usage: saltbox team create NAME
        saltbox team add NAME USER [--role ROLE]
        saltbox team remove NAME USER
        saltbox team role NAME USER ROLE
+       saltbox team leave NAME
+       saltbox team delete NAME --yes
        saltbox team rotate NAME
 
 Run 'saltbox team <command> --help' for a command's flags.

@@ -65,6 +65,8 @@ export type CliErrorCode =
   | 'CLI_ENV_FILE'
   /** A value cannot be an environment variable (a NUL byte, or too large for the OS). */
   | 'CLI_ENV_VALUE'
+  /** `kv put` input that is not UTF-8 text (KV values are strings, as in Keybase). */
+  | 'CLI_KV_VALUE_NOT_TEXT'
   /** The command given to `saltbox run` was not found. */
   | 'CLI_COMMAND_NOT_FOUND'
   /** The command given to `saltbox run` exists but could not be started (permissions). */
@@ -111,8 +113,8 @@ const TEAM_LAST_OWNER_HINT =
 const TEAM_LAST_MEMBER_HINT =
   "to get rid of the team, delete it ('saltbox team delete NAME --yes')";
 
-/** Hints for the server's codes behind `CLIENT_HTTP`. */
-function serverHint(code: string | null | undefined): string | undefined {
+/** Hints for the server's codes behind `CLIENT_HTTP` (`command`: the CLI command that got it). */
+function serverHint(code: string | null | undefined, command?: string): string | undefined {
   switch (code) {
     case 'USERNAME_TAKEN':
       return 'choose another username';
@@ -127,7 +129,10 @@ function serverHint(code: string | null | undefined): string | undefined {
     case 'STALE_REQUEST':
       return "this machine's clock is off by more than five minutes";
     case 'RATE_LIMITED':
-      return 'too many requests; wait a little and try again';
+      // The sign-up bucket refills over an hour, not "a little" (#12.15).
+      return command === 'signup'
+        ? 'the server takes only a few sign-ups per hour from one address (default 5): try again later; on your own server, start it with a higher --signup-rate N'
+        : 'too many requests; wait a little and try again';
     case 'USERNAME_RESERVED':
       return 'names such as admin, root, support and security are reserved; choose another username';
     case 'SIGNUP_CLOSED':
@@ -247,6 +252,11 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
     exit: EXIT.failure,
     hint: () => "write it to a file with 'saltbox inject' instead",
   },
+  CLI_KV_VALUE_NOT_TEXT: {
+    exit: EXIT.failure,
+    hint: () =>
+      "store binary data encoded as text, e.g. 'base64 FILE | saltbox kv put NAMESPACE KEY' and 'saltbox kv get NAMESPACE KEY | base64 -d'",
+  },
   // The shells' codes for a command that is missing (127) or cannot be executed (126).
   CLI_COMMAND_NOT_FOUND: { exit: 127, hint: () => 'check the name and PATH' },
   CLI_COMMAND_NOT_EXECUTABLE: { exit: 126 },
@@ -259,7 +269,7 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
     exit: EXIT.failure,
     hint: () => "is the server running? check --server, SALTBOX_SERVER or 'saltbox status'",
   },
-  CLIENT_HTTP: { exit: EXIT.failure, hint: (c) => serverHint(c.serverCode) },
+  CLIENT_HTTP: { exit: EXIT.failure, hint: (c) => serverHint(c.serverCode, c.command) },
   CLIENT_BAD_RESPONSE: {
     exit: EXIT.failure,
     hint: () => 'the server answered something saltbox does not understand; check --server',

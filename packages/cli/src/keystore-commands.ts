@@ -15,6 +15,7 @@ import type { KeystoreClient } from '@saltbox/keystore';
 import type { CommandContext, Flags } from './commands.js';
 import { CliError, usage } from './errors.js';
 import {
+  configuredSigningKid,
   defaultDeviceName,
   keystorePaths,
   kidToHex,
@@ -425,7 +426,12 @@ async function openForKeygen(flags: Flags, paths: KeystorePaths): Promise<OpenKe
 async function findOrCreateDevice(
   client: KeystoreClient,
 ): Promise<{ device: DeviceInfo; created: boolean }> {
-  const existing = pickDevice((await client.getPublicKeyBundle()).devices);
+  // The device config.json names (a home that added a device holds more than one), as the
+  // Saltpack commands use it; else the keystore's own.
+  const existing = pickDevice(
+    (await client.getPublicKeyBundle()).devices,
+    await configuredSigningKid(),
+  );
   if (existing) return { device: existing, created: false };
   const device = await client.createDevice({ name: defaultDeviceName(), type: 'desktop' });
   return { device, created: true };

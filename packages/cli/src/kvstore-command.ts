@@ -164,8 +164,10 @@ function args(flags: Flags, names: string[], optional = 0): string[] {
 }
 
 /**
- * `kv get [--team T] NAMESPACE KEY`: prints the value (and a newline); with `--json`, the
- * Keybase result. An unset or deleted entry prints nothing and fails with `CLI_KV_NO_VALUE`
+ * `kv get [--team T] NAMESPACE KEY`: prints the value exactly as `kv put` stored it, so
+ * `kv get … > FILE` and `kv put -i FILE` round-trip (up to the 1 MiB limit); on a terminal a
+ * newline follows a value that lacks one, for the prompt's sake. With `--json`, the Keybase
+ * result. An unset or deleted entry prints nothing and fails with `CLI_KV_NO_VALUE`
  * (with `--json` it is a result with `entryValue: null`).
  *
  * @throws CliError `CLI_KV` for API errors, `CLI_KV_NO_VALUE`, `CLI_USAGE`.
@@ -180,14 +182,15 @@ export async function kvGet(flags: Flags, ctx: CommandContext): Promise<void> {
   if (typeof result.entryValue !== 'string') {
     throw new CliError('CLI_KV_NO_VALUE', `no value at ${String(namespace)}/${String(entryKey)}`);
   }
-  ctx.console.stdout(`${result.entryValue}\n`);
+  const value = result.entryValue;
+  ctx.console.stdout(process.stdout.isTTY && !value.endsWith('\n') ? `${value}\n` : value);
 }
 
 /**
  * `kv put [--team T] [--revision N] NAMESPACE KEY [VALUE | -i FILE]`: the value from the
  * argument, a file, or standard input (as is, no newline stripped).
  *
- * @throws CliError `CLI_KV`, `CLI_USAGE`, `CLI_IO`.
+ * @throws CliError `CLI_KV`, `CLI_USAGE`, `CLI_IO`, `CLI_KV_VALUE_NOT_TEXT`.
  */
 export async function kvPut(flags: Flags, ctx: CommandContext): Promise<void> {
   const [namespace, entryKey, given] = args(flags, ['NAMESPACE', 'KEY', 'VALUE'], 1);
@@ -195,12 +198,21 @@ export async function kvPut(flags: Flags, ctx: CommandContext): Promise<void> {
   if (given !== undefined && infile !== '') throw usage('give VALUE or -i FILE, not both');
   let entryValue = given;
   if (entryValue === undefined) {
+    let bytes: Buffer;
     try {
-      entryValue = infile !== '' ? await readFile(infile, 'utf8') : await readAll(process.stdin);
+      bytes = infile !== '' ? await readFile(infile) : await readAll(process.stdin);
     } catch (e) {
       throw ioError(infile !== '' ? `cannot read "${infile}"` : 'cannot read standard input', e);
     }
+    entryValue = utf8Text(bytes, infile !== '' ? `"${infile}"` : 'standard input');
   }
+  // Keybase's API takes an empty value for a missing one ("`entryValue` field required"),
+  // which reads oddly after 'kv put NS KEY ""'; say it in the command's own terms.
+  if (entryValue === '')
+    throw usage(
+      'a kv value cannot be empty',
+      "to remove the entry, use 'saltbox kv del NAMESPACE KEY'",
+    );
   const result = await request('put', {
     team: teamFlag(flags),
     namespace,
@@ -261,10 +273,27 @@ export async function kvList(flags: Flags, ctx: CommandContext): Promise<void> {
   }
 }
 
-async function readAll(stream: AsyncIterable<Uint8Array | string>): Promise<string> {
+async function readAll(stream: AsyncIterable<Uint8Array | string>): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const chunk of stream) {
     parts.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
   }
-  return Buffer.concat(parts).toString('utf8');
+  return Buffer.concat(parts);
+}
+
+/**
+ * The input as text. KV values are strings (Keybase's API is JSON): bytes that are not UTF-8
+ * would be replaced by U+FFFD and stored changed without a word, so they are refused.
+ *
+ * @throws CliError `CLI_KV_VALUE_NOT_TEXT`.
+ */
+function utf8Text(bytes: Buffer, source: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new CliError(
+      'CLI_KV_VALUE_NOT_TEXT',
+      `${source} is not utf-8 text; kv values are text and it would be stored changed`,
+    );
+  }
 }

@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandContext, Flags } from './commands.js';
 import type { SignupMode, SignupPolicy } from '@saltbox/server';
@@ -65,13 +66,24 @@ function signupOptions(
  * (SQLite under `--data`, or `--database-url`) and prints it once; only its hash is stored.
  * Works while the server runs (SQLite in WAL mode, or PostgreSQL, takes both).
  *
- * @throws CliError `CLI_SERVER_FAILED` when the database cannot be opened or written.
+ * @throws CliError `CLI_SERVER_FAILED` when there is no database at `--data`, or it cannot be
+ *   opened or written.
  */
 export async function serverInviteCommand(flags: Flags, ctx: CommandContext): Promise<void> {
-  const { createInvite, openPostgresStorage, openSqliteStorage } = await import('@saltbox/server');
+  const { createInvite, openPostgresStorage, openSqliteStorage, SQLITE_FILE } =
+    await import('@saltbox/server');
   const databaseUrl =
     typeof flags['database-url'] === 'string' ? flags['database-url'] : process.env.DATABASE_URL;
   const dataDir = typeof flags.data === 'string' ? flags.data : defaultServerDataDir();
+  // Opening would create an empty database, and the code would be valid on no running server.
+  if (!databaseUrl && !existsSync(join(dataDir, SQLITE_FILE)))
+    throw new CliError(
+      'CLI_SERVER_FAILED',
+      `cannot make an invite: no saltbox database in ${dataDir}`,
+      {
+        hint: "pass the --data DIR (or --database-url) that 'saltbox server' runs with",
+      },
+    );
   let code: string;
   try {
     const storage = databaseUrl

@@ -192,7 +192,7 @@ describe('npm pack + npm install -g into a fresh prefix', () => {
     expect((await ok('saltbox whoami')).trim()).toContain('alice');
 
     await ok("saltbox kv put app db-password 'correct horse'");
-    expect(await ok('saltbox kv get app db-password')).toBe('correct horse\n');
+    expect(await ok('saltbox kv get app db-password')).toBe('correct horse');
 
     const api = await ok(
       `saltbox-keybase kvstore api -m '{"method":"get","params":{"options":{"namespace":"app","entryKey":"db-password"}}}'`,

@@ -134,7 +134,15 @@ describe('saltbox kv end to end', { timeout: 600_000 }, () => {
     writeFileSync(file, exact);
     ok(await sb(alice, ['kv', 'put', 'big', 'file', '-i', file]));
     const got = ok(await sb(alice, ['kv', 'get', 'big', 'file']));
-    expect(got.out).toBe(`${exact}\n`);
+    // Byte for byte (walkthrough: a newline was added, so 'kv get > FILE' then 'kv put -i FILE'
+    // grew the value and failed at the limit).
+    expect(got.out).toBe(exact);
+    const back = join(alice.dir, 'back.txt');
+    writeFileSync(back, got.out);
+    ok(await sb(alice, ['kv', 'put', 'big', 'copy', '-i', back]));
+    const noNewline = 'no newline at the end';
+    ok(await sb(alice, ['kv', 'put', 'big', 'short', noNewline]));
+    expect(ok(await sb(alice, ['kv', 'get', 'big', 'short'])).out).toBe(noNewline);
 
     writeFileSync(file, `${exact}!`);
     const r = await sb(alice, ['kv', 'put', 'big', 'file', '-i', file]);

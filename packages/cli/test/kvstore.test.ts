@@ -102,4 +102,44 @@ describe('saltbox kv', () => {
     expect(g.code).toBe(2);
     expect(g.stderr).toContain('usage: saltbox kv get');
   });
+
+  it('kv put of an empty value is a usage error in its own terms (walkthrough)', async () => {
+    // Before: "`entryValue` field required", the JSON API's text, after exit-1 network work.
+    for (const input of [undefined, '']) {
+      const r = await run(['kv', 'put', 'ns', 'k', ...(input === undefined ? [''] : [])], {
+        env: home.env,
+        ...(input === undefined ? {} : { input }),
+      });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(
+        "saltbox: a kv value cannot be empty\nsaltbox: hint: to remove the entry, use 'saltbox kv del NAMESPACE KEY'\n",
+      );
+    }
+  });
+
+  it('kv put refuses input that is not utf-8 rather than store it changed (walkthrough)', async () => {
+    // Before: 0xff 0xfe were stored as two U+FFFD and kv put said it wrote the value.
+    const file = join(home.dir, 'binary.bin');
+    writeFileSync(file, Buffer.from([0xff, 0xfe, 0x00, 0x61]));
+    const r = await run(['kv', 'put', 'ns', 'k', '-i', file, '--json'], { env: home.env });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stderr)).toEqual({
+      error: {
+        code: 'CLI_KV_VALUE_NOT_TEXT',
+        message: `"${file}" is not utf-8 text; kv values are text and it would be stored changed`,
+      },
+    });
+    const piped = await run(['kv', 'put', 'ns', 'k'], {
+      env: home.env,
+      input: Buffer.from([0x61, 0xc3]),
+    });
+    expect(piped.code).toBe(1);
+    expect(piped.stderr).toContain('standard input is not utf-8 text');
+    expect(piped.stderr).toContain("hint: store binary data encoded as text, e.g. 'base64 FILE");
+    // Text (a BOM and a NUL included) still reaches the API: here, Keybase's "not logged in".
+    writeFileSync(file, '\ufeffa\u0000b');
+    const text = await run(['kv', 'put', 'ns', 'k', '-i', file], { env: home.env });
+    expect(text.code).toBe(1);
+    expect(text.stderr).toBe('saltbox: not logged in\n');
+  });
 });

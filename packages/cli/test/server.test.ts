@@ -208,9 +208,26 @@ describe('saltbox server', () => {
         const second = await runAs(homes.newHome(), ['signup', 'carol', '--server', server.url]);
         expect(second.code).toBe(1);
         expect(second.stderr).toContain('RATE_LIMITED');
+        // Not "wait a little": the bucket refills over an hour (walkthrough).
+        expect(second.stderr).toContain(
+          'saltbox: hint: the server takes only a few sign-ups per hour from one address (default 5): try again later; on your own server, start it with a higher --signup-rate N',
+        );
       } finally {
         await server.stop();
       }
+    });
+
+    it('server invite refuses a --data without a database instead of creating one (walkthrough)', async () => {
+      // Before: the code went into a new, empty database that no server ran on.
+      const empty = join(home.dir, 'no-server-here');
+      const r = await run(['server', 'invite', '--data', empty], { env: home.env });
+      expect(r.code).toBe(1);
+      expect(r.out).toBe('');
+      expect(r.stderr).toBe(
+        `saltbox: cannot make an invite: no saltbox database in ${empty}\n` +
+          "saltbox: hint: pass the --data DIR (or --database-url) that 'saltbox server' runs with\n",
+      );
+      expect(existsSync(empty)).toBe(false);
     });
 
     it('refuses an unknown --signup mode', async () => {

@@ -343,3 +343,26 @@ describe('sender and signer names (#12.9)', () => {
     );
   });
 });
+
+describe('group help', () => {
+  it('names every subcommand of the command table (walkthrough: team leave and delete were missing)', async () => {
+    const { COMMANDS, runCli } = await import('../src/cli.js');
+    const subcommands = Object.keys(COMMANDS).filter((k) => k.includes(' '));
+    const groups = [...new Set(subcommands.map((k) => k.split(' ')[0]!))].filter(
+      (g) => !Object.hasOwn(COMMANDS, g), // `server` runs itself; `server invite` has its own help
+    );
+    expect(groups).toContain('team');
+    for (const group of groups) {
+      let out = '';
+      const code = await runCli([group, '--help'], {
+        stdout: (t) => {
+          out += t;
+        },
+        stderr: () => undefined,
+      });
+      expect(code).toBe(0);
+      for (const key of subcommands.filter((k) => k.startsWith(`${group} `)))
+        expect(out, `${group} --help`).toContain(`saltbox ${key}`);
+    }
+  });
+});

@@ -302,7 +302,10 @@ export interface SignupResult {
  * key generation 1, and a paper key delegated by that device with its own PUK box.
  *
  * The paper device is derived into the keystore without being persisted (it exists to sign its
- * own links); the phrase is returned to be shown once.
+ * own links); the phrase is returned to be shown once. `onCreated` runs once the server has
+ * accepted the account, before the paper key is made: a caller saves the config there, so an
+ * interruption in between (a kill, a lost connection) leaves a usable account, not a name
+ * taken by keys nobody can use (its paper key can then be made with `addPaperKey`).
  *
  * @throws ClientError `CLIENT_INVALID_ARGUMENT` (username, device name),
  *   `CLIENT_ACCOUNT_CONFLICT` (the keystore holds another account), `CLIENT_HTTP`
@@ -316,6 +319,8 @@ export async function signup(
     deviceType?: ChainDeviceType;
     /** An invite code, for a server that signs up by invitation. */
     invite?: string;
+    /** Called with the account's config as soon as the server accepted it. */
+    onCreated?: (config: AccountConfig) => Promise<void>;
   },
 ): Promise<SignupResult> {
   const username = checkUsername(options.username);
@@ -391,6 +396,7 @@ export async function signup(
     },
     oneshot: false,
   };
+  await options.onCreated?.(config);
   const account = new Account(env, config);
   const paperKey = await account.addPaperKey();
   const me = await account.me();

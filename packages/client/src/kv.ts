@@ -674,8 +674,12 @@ export function verifiedWriterKeys(
   return async ({ uid, deviceId }) => {
     const username = await usernameOf(uid);
     if (username === null) return null;
-    const user = await loader.load(username);
+    let user = await loader.load(username);
     if (user.uid !== uid) return null;
+    // The cached chain may predate the writer's device (added on another machine since).
+    if (!user.keys.some((k) => k.deviceId === deviceId))
+      user = await loader.load(username, { refresh: true });
+    // A device revoked since it wrote still names its writes (Keybase reads by device too).
     const key = user.keys.find((k) => k.deviceId === deviceId && k.role === 'sibkey');
     return key === undefined ? null : kidPublicKey(key.kid);
   };

@@ -34,6 +34,9 @@ import type { LogClient } from './log.js';
 import type { TeamLoader, VerifiedTeam } from './teams.js';
 import type { UserLoader, VerifiedUser } from './users.js';
 
+/** What `parseTeamName` accepts, for the errors of `team create` (a name the user invents). */
+const NAME_RULE = 'each part between dots is 2–16 of a-z, 0-9 and _ (no leading or double _)';
+
 /** The keystore methods team operations use. */
 export type TeamKeystore = Pick<
   KeystoreApi,
@@ -268,7 +271,14 @@ export class TeamManager {
     try {
       parsed = parseTeamName(name);
     } catch (e) {
-      throw new ClientError('CLIENT_INVALID_ARGUMENT', 'not a valid team name', {}, { cause: e });
+      throw new ClientError(
+        'CLIENT_INVALID_ARGUMENT',
+        `not a valid team name: ${NAME_RULE}`,
+        {},
+        {
+          cause: e,
+        },
+      );
     }
     if (!parsed.isRoot)
       throw new ClientError('CLIENT_INVALID_ARGUMENT', 'use createSubteam for a.b names');
@@ -323,7 +333,7 @@ export class TeamManager {
     } catch (e) {
       throw new ClientError(
         'CLIENT_INVALID_ARGUMENT',
-        'not a valid subteam name',
+        `not a valid subteam name: ${NAME_RULE}`,
         {},
         { cause: e },
       );

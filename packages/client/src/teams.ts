@@ -160,6 +160,12 @@ function payloadOf(link: ServerChainLink): Record<string, unknown> | undefined {
   }
 }
 
+/** Whether a link's signing KID is missing from a verified user's keys (live or revoked). */
+function lacksKey(user: VerifiedUser, kid: unknown): boolean {
+  return typeof kid === 'string' && !user.keys.some((k) => k.kid === kid);
+}
+
+
 /**
  * A verification failure that says which link and which rule (#14.8): the identity verifier's
  * message names the rule (e.g. "team link signed by a since-revoked key: …").
@@ -308,14 +314,21 @@ export class TeamLoader {
     const signers = new Map(cached?.signers ?? []);
     const fresh = res.links.slice(cached?.linkIds.length ?? 0);
     for (const l of fresh) {
-      const uid = obj(obj(payloadOf(l)?.body)?.key)?.uid;
-      if (typeof uid !== 'string' || signers.has(uid)) continue;
+      const key = obj(obj(payloadOf(l)?.body)?.key);
+      const uid = key?.uid;
+      if (typeof uid !== 'string') continue;
+      // A signer's cached chain may predate the device that signed (added on another machine
+      // within the user cache's TTL): refetch that user once rather than call the team forged.
+      const known = signers.get(uid);
+      if (known && !lacksKey(known, key?.kid)) continue;
       const username = usernames.get(uid);
       if (username === undefined)
         throw new ClientError('CLIENT_WRONG_TEAM', `team ${label} names a signer without a name`, {
           team: label,
         });
-      signers.set(uid, await this.#users.load(username));
+      let user = known ?? (await this.#users.load(username));
+      if (lacksKey(user, key?.kid)) user = await this.#users.load(username, { refresh: true });
+      signers.set(uid, user);
     }
     const lookup = signerLookup(signers);
     const teamTailAt = await this.#revocationTails(id, label, fresh, signers);

@@ -14,7 +14,8 @@ import {
   signup,
   writeAccountConfig,
 } from '../src/index.js';
-import type { AccountEnv } from '../src/index.js';
+import type { AccountConfig, AccountEnv } from '../src/index.js';
+import { chainPath } from '@saltbox/protocol';
 import { startTestServer, tempHome } from './helpers.js';
 
 const backend = await defaultBackend();
@@ -146,6 +147,44 @@ describe('accounts through the keystore and a real server', () => {
     await expect(s.revokeDevice('nope')).rejects.toMatchObject({
       code: 'CLIENT_DEVICE_NOT_FOUND',
     });
+  });
+
+  it('a sign-up cut off after the server took it has handed out its config first (walkthrough)', async () => {
+    // The connection dies right after the account is created: the paper key's links never
+    // arrive. Before, the config was only returned at the very end, so such a sign-up left a
+    // taken name whose device nobody could use (a CLI killed there, the same).
+    const env: AccountEnv = {
+      backend,
+      keystore: await newKeystore(),
+      server: srv.server.url,
+      retry: { maxAttempts: 1 },
+      fetch: async (input, init) => {
+        const url = input instanceof URL ? input : new URL(input as string);
+        if (init?.method === 'POST' && url.pathname === chainPath('acct_cut'))
+          throw new TypeError('fetch failed');
+        return fetch(input, init);
+      },
+    };
+    const saved: AccountConfig[] = [];
+    await expect(
+      signup(env, {
+        username: 'acct_cut',
+        deviceName: 'laptop',
+        onCreated: async (config) => {
+          saved.push(config);
+          await Promise.resolve();
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'CLIENT_NETWORK' });
+    expect(saved).toHaveLength(1);
+    // The saved config is a working account: its paper key can be made now.
+    const honest: AccountEnv = { backend, keystore: env.keystore, server: srv.server.url };
+    const account = new Account(honest, saved[0]!);
+    const paper = await account.addPaperKey();
+    expect((await account.devices()).map((d) => [d.name, d.current])).toEqual([
+      ['laptop', true],
+      [paper.name, false],
+    ]);
   });
 
   it('keeps the config in a 0600 file, written atomically', async () => {

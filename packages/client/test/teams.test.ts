@@ -58,6 +58,16 @@ describe('team operations through the keystore against a real server', () => {
       team.perTeamKeys[0]!.encryptionKid,
     );
     await expectCode(alice.manager.createTeam('acme'), 'CLIENT_INVALID_ARGUMENT');
+    // A malformed name says what a name may be (walkthrough: 'acme.a' only said "not valid").
+    const rule = 'each part between dots is 2–16 of a-z, 0-9 and _ (no leading or double _)';
+    await expect(alice.manager.createTeam('Bad Name')).rejects.toMatchObject({
+      code: 'CLIENT_INVALID_ARGUMENT',
+      message: `not a valid team name: ${rule}`,
+    });
+    await expect(alice.manager.createSubteam('acme', 'a')).rejects.toMatchObject({
+      code: 'CLIENT_INVALID_ARGUMENT',
+      message: `not a valid subteam name: ${rule}`,
+    });
     await expectCode(bob.teams.load('acme'), 'CLIENT_TEAM_NOT_FOUND');
     // Bob cannot see acme; his attempt is refused by the server and the seed it left in his
     // keystore is replaced by the chain's once he is added (next test).
