@@ -15,6 +15,7 @@ import {
   FilePinStore,
   readAccountConfig,
   saltboxHome as clientHome,
+  logFreshMsFromEnv,
 } from '@saltbox/client';
 import type { AccountConfig, AccountEnv } from '@saltbox/client';
 import { defaultBackend } from '@saltbox/saltpack';
@@ -85,6 +86,12 @@ export async function openAccountKeystore(options: {
   return local;
 }
 
+/** `SALTBOX_LOG_FRESH_MS`: how stale a cached chain may be while the server answers. */
+function freshness(): { logFreshMs?: number } {
+  const ms = logFreshMsFromEnv(process.env);
+  return ms === undefined ? {} : { logFreshMs: ms };
+}
+
 /** The environment of `@saltbox/client`'s account functions for one server and keystore. */
 export async function accountEnv(server: string, keystore: OpenKeystore): Promise<AccountEnv> {
   const dir = home();
@@ -95,6 +102,7 @@ export async function accountEnv(server: string, keystore: OpenKeystore): Promis
     pins: new FilePinStore(dir),
     cache: new FileChainCache(dir),
     logPins: new FileLogPinStore(dir),
+    ...freshness(),
   };
 }
 

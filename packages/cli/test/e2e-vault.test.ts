@@ -6,7 +6,9 @@
  * Pulumi's hashivault keeper and SOPS send (the recorded transcripts of packages/provider, spec
  * §2.4 and §3.7) over real sockets. Then `saltbox rewrap --stack` on a Pulumi stack file whose
  * data key was made for alice only, and a team rotation (`saltbox team remove`, another
- * process) reaching the running bridge's next encryption to the team within its cache TTL.
+ * process) reaching the running bridge's next encryption to the team within its cache TTL —
+ * also when the removal is made by another user on another machine, which only the server's
+ * signed log tells the bridge (#14.9).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ const { newHome, cleanup } = accountHomes();
 const alice = newHome();
 const bob = newHome();
 const carol = newHome();
+const dave = newHome();
 
 beforeAll(async () => {
   await ensureBuilt();
@@ -32,7 +35,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Normally stopped by the last test already; this only catches a failed run.
-  for (const h of [alice, bob, carol]) await runAs(h, ['agent', 'stop']);
+  for (const h of [alice, bob, carol, dave]) await runAs(h, ['agent', 'stop']);
   await server?.stop();
   cleanup();
 });
@@ -62,8 +65,12 @@ interface Bridge {
 }
 
 /** `agent start --vault-listen LISTEN`, `unlock`, then what `pulumi env` tells Pulumi. */
-async function startBridge(home: AccountHome, listen: string): Promise<Bridge> {
-  ok(await runAs(home, ['agent', 'start', '--vault-listen', listen]));
+async function startBridge(
+  home: AccountHome,
+  listen: string,
+  agentEnv: NodeJS.ProcessEnv = {},
+): Promise<Bridge> {
+  ok(await runAs(home, ['agent', 'start', '--vault-listen', listen], agentEnv));
   ok(await runAs(home, ['unlock']));
   const env = parseExports(ok(await runAs(home, ['pulumi', 'env'])).out);
   expect(Object.keys(env).sort()).toEqual(['VAULT_ADDR', 'VAULT_TOKEN']);
@@ -376,6 +383,51 @@ describe('the vault bridge with real accounts', { timeout: 600_000 }, () => {
     // What was made before still opens for the remaining members.
     expect(plaintextOf(await decryptAt(bobBridge, ct1)).equals(before)).toBe(true);
     ok(await runAs(carol, ['agent', 'stop']));
+  });
+
+  it("a member removed by another user in another process is out of the running bridge's very next encryption: the signed log shows it, no TTL (#14.9)", async () => {
+    ok(await runAs(dave, ['signup', 'dave', '--server', server!.url]));
+    // dave's agent checks the log's latest root before every use of a cache (the default
+    // reuses a root for 3 s: the bound on how long a change made elsewhere goes unseen).
+    const daveBridge = await startBridge(dave, `127.0.0.1:${await freePort()}`, {
+      SALTBOX_LOG_FRESH_MS: '0',
+    });
+    const carolBridge = await startBridge(carol, `127.0.0.1:${await freePort()}`);
+    ok(await runAs(dave, ['team', 'create', 'beta']));
+    ok(await runAs(dave, ['team', 'add', 'beta', 'bob', '--role', 'admin']));
+    ok(await runAs(dave, ['team', 'add', 'beta', 'carol']));
+    const toBeta = async (dataKey: Uint8Array) =>
+      ciphertextOf(
+        await rawVault(
+          daveBridge.addr,
+          fillTranscript(forKey(pulumiEncrypt!, 'team:beta'), {
+            token: daveBridge.token,
+            plaintext: b64(dataKey),
+          }),
+        ),
+      );
+    const decryptAt = (b: Bridge, ciphertext: string) =>
+      rawVault(b.addr, fillTranscript(pulumiDecrypt!, { token: b.token, ciphertext }));
+    const before = randomBytes(32);
+    const ct1 = await toBeta(before);
+    expect(plaintextOf(await decryptAt(carolBridge, ct1)).equals(before)).toBe(true);
+    // A second encryption comes from dave's caches (keys cached for a day).
+    await toBeta(randomBytes(32));
+
+    // bob, on his own machine (his home: nothing of dave's moves), removes carol.
+    const removed = JSON.parse(
+      ok(await runAs(bob, ['team', 'remove', 'beta', 'carol', '--json'])).out,
+    ) as { generation: number };
+    expect(removed.generation).toBe(2);
+
+    const after = randomBytes(32);
+    const ct2 = await toBeta(after);
+    const denied = await decryptAt(carolBridge, ct2);
+    expect(denied.status).toBe(403);
+    expect((denied.json as { errors: string[] }).errors[0]).toContain('is a recipient');
+    expect(plaintextOf(await decryptAt(bobBridge, ct2)).equals(after)).toBe(true);
+    expect(plaintextOf(await decryptAt(daveBridge, ct2)).equals(after)).toBe(true);
+    for (const h of [carol, dave]) ok(await runAs(h, ['agent', 'stop']));
   });
 
   it('after saltbox logout the running bridge answers 503 not logged in', async () => {

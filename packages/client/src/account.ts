@@ -77,6 +77,11 @@ export interface AccountEnv {
   cache?: ChainCache;
   /** Where the server's log key and last verified root are pinned (default: in memory). */
   logPins?: LogPinStore;
+  /**
+   * How long a verified latest log root is reused (default `DEFAULT_LOG_FRESH_MS`, 3 s): the
+   * bound on how stale a cached user or team may be while the server answers.
+   */
+  logFreshMs?: number;
   /** Injected `fetch` (tests) and retry policy. */
   fetch?: typeof fetch;
   retry?: Partial<RetryPolicy>;
@@ -439,6 +444,11 @@ export async function loginWithPaperKey(
     backend: env.backend,
     pins: env.pins ?? new MemoryPinStore(),
     cache: env.cache ?? new MemoryChainCache(),
+    log: new LogClient({
+      api,
+      backend: env.backend,
+      ...(env.logPins ? { pins: env.logPins } : {}),
+    }),
   });
   let me: VerifiedUser;
   try {
@@ -519,17 +529,19 @@ export class Account {
     this.#env = env;
     this.config = config;
     this.api = apiFor(env, config.device.signingKid);
+    this.log = new LogClient({
+      api: this.api,
+      backend: env.backend,
+      ...(env.logPins ? { pins: env.logPins } : {}),
+      ...(env.logFreshMs === undefined ? {} : { freshMs: env.logFreshMs }),
+    });
     this.users = new UserLoader({
       api: this.api,
       backend: env.backend,
       pins: env.pins ?? new MemoryPinStore(),
       cache: env.cache ?? new MemoryChainCache(),
+      log: this.log,
       ...(env.now ? { now: env.now } : {}),
-    });
-    this.log = new LogClient({
-      api: this.api,
-      backend: env.backend,
-      ...(env.logPins ? { pins: env.logPins } : {}),
     });
   }
 

@@ -34,6 +34,7 @@ import {
   keyOwnerResponseSchema,
   logConsistencyResponseSchema,
   logProofResponseSchema,
+  logProofsResponseSchema,
   signedLogRootSchema,
   pukBoxesPath,
   pukBoxesResponseSchema,
@@ -57,6 +58,7 @@ import type {
   ChainTail,
   KeyOwnerResponse,
   LogProofResponse,
+  LogProofsResponse,
   PukBox,
   PukBoxesResponse,
   SignedLogRootWire,
@@ -550,6 +552,23 @@ export class ApiClient {
       path: ROUTES.logProof,
       query: { id, ...(seqno === undefined ? {} : { seqno: String(seqno) }) },
       schema: logProofResponseSchema,
+      auth: false,
+    });
+  }
+
+  /**
+   * Map proofs for several UIDs / team IDs (at most `LOG_MAX_PROOF_IDS`, distinct) at one root:
+   * root `seqno`, else the latest. Public, unsigned.
+   *
+   * @throws ClientError `CLIENT_NETWORK`, `CLIENT_HTTP` (`LOG_ROOT_NOT_FOUND`,
+   *   `VALIDATION_FAILED`), `CLIENT_BAD_RESPONSE`.
+   */
+  async logProofs(ids: readonly string[], seqno?: number): Promise<LogProofsResponse> {
+    return this.#call({
+      method: 'GET',
+      path: ROUTES.logProofs,
+      query: { ids: ids.join(','), ...(seqno === undefined ? {} : { seqno: String(seqno) }) },
+      schema: logProofsResponseSchema,
       auth: false,
     });
   }

@@ -23,7 +23,8 @@ import {
   verifyMapProof,
 } from '@saltbox/identity';
 import type { ChainTail, KidHex, LinkMerkleRoot, VerifiedLogRoot } from '@saltbox/identity';
-import type { SignedLogRootWire } from '@saltbox/protocol';
+import { LOG_MAX_PROOF_IDS } from '@saltbox/protocol';
+import type { LogProofsResponse, SignedLogRootWire } from '@saltbox/protocol';
 import { ClientError, isClientError } from './errors.js';
 import type { ApiClient } from './http.js';
 
@@ -79,6 +80,53 @@ export interface LogClientOptions {
 /** Default reuse of a verified latest root: a burst of loads costs one request. */
 export const DEFAULT_LOG_FRESH_MS = 3000;
 
+/**
+ * The environment variable that sets `freshMs` for the CLI, the agent's Vault bridge and the
+ * age plugin: milliseconds, 0 to ask for the latest root before every use of a cache.
+ */
+export const LOG_FRESH_ENV = 'SALTBOX_LOG_FRESH_MS';
+
+/**
+ * `freshMs` from {@link LOG_FRESH_ENV} in `env`; undefined when unset (the default applies).
+ *
+ * @throws ClientError `CLIENT_INVALID_ARGUMENT` when it is not a whole number of
+ *   milliseconds from 0 to 3,600,000.
+ */
+export function logFreshMsFromEnv(env: Record<string, string | undefined>): number | undefined {
+  const v = env[LOG_FRESH_ENV];
+  if (v === undefined || v === '') return undefined;
+  const n = /^[0-9]{1,7}$/.test(v) ? Number(v) : NaN;
+  if (!(n <= 3_600_000))
+    throw new ClientError(
+      'CLIENT_INVALID_ARGUMENT',
+      `${LOG_FRESH_ENV} must be a number of milliseconds from 0 to 3600000`,
+      { variable: LOG_FRESH_ENV },
+    );
+  return n;
+}
+
+/** A chain's tail as the log holds it at one root. */
+export interface LoggedTail {
+  root: VerifiedLogRoot;
+  /** Null when the log proves the ID absent. */
+  tail: ChainTail | null;
+}
+
+/**
+ * True for a failure that means the server cannot be reached (or cannot answer now): the
+ * network, a 5xx, rate limiting. Caches then fall back to their TTL (`cache_ttl`); any other
+ * failure — above all a log that does not verify — must not be papered over with a cache.
+ */
+export function isLogUnreachable(e: unknown): boolean {
+  if (isClientError(e, 'CLIENT_NETWORK')) return true;
+  if (!isClientError(e, 'CLIENT_HTTP')) return false;
+  const status = e.details.status;
+  return typeof status === 'number' && (status >= 500 || status === 429);
+}
+
+/** Tails proven at the latest root remembered (by ID) for freshness checks. */
+const CURRENT_CACHE = 8192;
+
 /** Oldest roots whose verification is remembered (their seqno → hash_meta). */
 const HISTORIC_CACHE = 4096;
 
@@ -106,6 +154,18 @@ export class LogClient {
   #inflight: Promise<VerifiedLogRoot> | undefined;
   /** Roots older than the latest already checked against it: seqno → hash_meta. */
   readonly #historic = new Map<number, string>();
+  /** Tails proven at a root (by ID): answers {@link LogClient.currentTail} while it is the latest. */
+  readonly #proven = new Map<string, LoggedTail>();
+  /** Proof requests waiting for the next batch, by root seqno, then ID. */
+  #queue = new Map<
+    number,
+    Map<string, { resolve: (t: LoggedTail) => void; reject: (e: unknown) => void }>
+  >();
+  #flushing = false;
+  /** Proofs asked for and not yet answered (`seqno:id`): a second ask joins the first. */
+  readonly #asked = new Map<string, Promise<LoggedTail>>();
+  /** Requests made (tests and benchmarks count them). */
+  readonly stats = { proofRequests: 0 };
 
   constructor(options: LogClientOptions) {
     this.#api = options.api;
@@ -171,10 +231,56 @@ export class LogClient {
    *   `CLIENT_LOG_INCONSISTENT` (the root is not in the history verified), `CLIENT_LOG_ROLLBACK`
    *   (a root past the server's latest), and the codes of {@link LogClient.latest}.
    */
-  async tailAt(
-    id: string,
+  async tailAt(id: string, seqno?: number): Promise<LoggedTail> {
+    const at = seqno ?? (await this.latest()).seqno;
+    const proven = this.#proven.get(id);
+    if (proven?.root.seqno === at) return proven;
+    const key = `${at}:${id}`;
+    const running = this.#asked.get(key);
+    if (running) return running;
+    // Loads that start together (a keeper resolving 100 recipients) share one batch request.
+    const p = new Promise<LoggedTail>((resolve, reject) => {
+      let byId = this.#queue.get(at);
+      if (byId === undefined) {
+        byId = new Map<
+          string,
+          { resolve: (t: LoggedTail) => void; reject: (e: unknown) => void }
+        >();
+        this.#queue.set(at, byId);
+      }
+      byId.set(id, { resolve, reject });
+      if (!this.#flushing) {
+        this.#flushing = true;
+        setTimeout(() => void this.#flush(), 0);
+      }
+    }).finally(() => this.#asked.delete(key));
+    this.#asked.set(key, p);
+    return p;
+  }
+
+  /**
+   * What the log holds for each ID at the latest root (within `freshMs`): the freshness check
+   * of a cached chain — equal to the cached tail, the cache is current; otherwise the chain
+   * moved and must be fetched again (DESIGN.md "The signed log", caches). Proofs are
+   * remembered per root, so while the root does not change this costs nothing, and after it
+   * changes the IDs asked for together cost one batch request.
+   *
+   * @throws ClientError as {@link LogClient.tailAt}.
+   */
+  async currentTail(id: string): Promise<ChainTail | null> {
+    return (await this.tailAt(id)).tail;
+  }
+
+  /**
+   * What the log holds for several IDs at root `seqno` (the latest when left out), in
+   * requests of at most `LOG_MAX_PROOF_IDS` IDs, each checked as {@link LogClient.tailAt}.
+   *
+   * @throws ClientError as {@link LogClient.tailAt}.
+   */
+  async tailsAt(
+    ids: readonly string[],
     seqno?: number,
-  ): Promise<{ root: VerifiedLogRoot; tail: ChainTail | null }> {
+  ): Promise<{ root: VerifiedLogRoot; tails: Map<string, ChainTail | null> }> {
     let top = await this.latest();
     const at = seqno ?? top.seqno;
     if (at > top.seqno) top = await this.latest({ fresh: true });
@@ -183,15 +289,63 @@ export class LogClient {
         seqno: at,
         latest: top.seqno,
       });
-    const res = await this.#api.logProof(id, at);
-    const root = await this.#historicRoot(res.root, at, top);
-    let tail: ChainTail | null;
-    try {
-      tail = verifyMapProof(this.#backend, hexToBytes(root.map), id, res.proof);
-    } catch (e) {
-      throw logInvalid('the log proof of a chain', e);
+    const unique = [...new Set(ids)];
+    const chunks: string[][] = [];
+    for (let i = 0; i < unique.length; i += LOG_MAX_PROOF_IDS)
+      chunks.push(unique.slice(i, i + LOG_MAX_PROOF_IDS));
+    const tails = new Map<string, ChainTail | null>();
+    let root: VerifiedLogRoot = top;
+    for (const chunk of chunks) {
+      this.stats.proofRequests++;
+      const res = await this.#api.logProofs(chunk, at);
+      root = await this.#historicRoot(res.root, at, top);
+      for (const [id, tail] of this.#verifyProofs(root, chunk, res)) tails.set(id, tail);
     }
-    return { root, tail };
+    if (root.seqno === top.seqno) {
+      if (this.#proven.size + tails.size > CURRENT_CACHE) this.#proven.clear();
+      for (const [id, tail] of tails) this.#proven.set(id, { root, tail });
+    }
+    return { root, tails };
+  }
+
+  #verifyProofs(
+    root: VerifiedLogRoot,
+    ids: readonly string[],
+    res: LogProofsResponse,
+  ): Map<string, ChainTail | null> {
+    if (res.proofs.length !== ids.length || res.proofs.some((p, i) => p.id !== ids[i]))
+      throw new ClientError(
+        'CLIENT_LOG_INVALID',
+        'the server answered with proofs for other chains than asked',
+        { asked: ids.length, answered: res.proofs.length },
+      );
+    const map = hexToBytes(root.map);
+    const out = new Map<string, ChainTail | null>();
+    for (const p of res.proofs) {
+      try {
+        out.set(p.id, verifyMapProof(this.#backend, map, p.id, p.proof));
+      } catch (e) {
+        throw logInvalid('the log proof of a chain', e);
+      }
+    }
+    return out;
+  }
+
+  /** Sends the queued proof requests: one batch per root seqno. */
+  async #flush(): Promise<void> {
+    const queue = this.#queue;
+    this.#queue = new Map();
+    this.#flushing = false;
+    await Promise.all(
+      [...queue].map(async ([seqno, byId]) => {
+        try {
+          const { root, tails } = await this.tailsAt([...byId.keys()], seqno);
+          for (const [id, w] of byId) w.resolve({ root, tail: tails.get(id) ?? null });
+        } catch (e) {
+          for (const w of byId.values()) w.reject(e);
+        }
+      }),
+    );
   }
 
   /**
@@ -199,16 +353,18 @@ export class LogClient {
    * the chain was fetched, so an honest log holds at most the served tail there; when it holds
    * less (the chain grew since), a fresh root is asked for.
    *
+   * @param served - the served chain's tail; for a user also its current eldest KID, which the
+   *   leaf must name (a reset hidden from the client, or another eldest key, shows there).
    * @param linkIdAt - the served chain's link ID at a seqno (undefined past its end).
    * @returns `'ok'`, or `'moved'` when the log is already past the served tail (the chain grew
    *   after it was fetched; fetch it again).
    * @throws ClientError `CLIENT_LOG_TAIL_MISMATCH` (the log names a longer chain, another link,
-   *   or no such chain), and the codes of {@link LogClient.tailAt}.
+   *   another eldest key, or no such chain), and the codes of {@link LogClient.tailAt}.
    */
   async proveTail(
     id: string,
     label: string,
-    served: { seqno: number; linkId: string },
+    served: { seqno: number; linkId: string; eldestKid?: KidHex },
     linkIdAt: (seqno: number) => string | undefined,
     before: VerifiedLogRoot,
   ): Promise<'ok' | 'moved'> {
@@ -218,13 +374,19 @@ export class LogClient {
         servedSeqno: served.seqno,
         loggedSeqno: logged?.seqno ?? 0,
       });
+    const sameEldest = (logged: ChainTail) =>
+      served.eldestKid === undefined || logged.eldestKid === served.eldestKid;
     const first = (await this.tailAt(id, before.seqno)).tail;
     if (first !== null) {
       if (first.seqno > served.seqno)
         throw mismatch('was served without links the signed log already holds', first);
       if (linkIdAt(first.seqno) !== first.linkId)
         throw mismatch('differs from the one in the signed log', first);
-      if (first.seqno === served.seqno) return 'ok';
+      if (first.seqno === served.seqno) {
+        if (!sameEldest(first))
+          throw mismatch('has another eldest key than the signed log names', first);
+        return 'ok';
+      }
     }
     const fresh = await this.latest({ fresh: true });
     const again = fresh.seqno === before.seqno ? first : (await this.tailAt(id, fresh.seqno)).tail;
@@ -233,7 +395,10 @@ export class LogClient {
     const at = linkIdAt(again.seqno);
     if (at !== undefined && at !== again.linkId)
       throw mismatch('differs from the one in the signed log', again);
-    return again.seqno === served.seqno ? 'ok' : 'moved';
+    if (again.seqno !== served.seqno) return 'moved';
+    if (!sameEldest(again))
+      throw mismatch('has another eldest key than the signed log names', again);
+    return 'ok';
   }
 
   /** A served root at `seqno`, checked against the latest root `top`. */

@@ -38,7 +38,8 @@ import type {
 import type { TeamChainResponse } from '@saltbox/protocol';
 import { ClientError } from './errors.js';
 import type { ApiClient } from './http.js';
-import { LogClient } from './log.js';
+import { isLogUnreachable } from './log.js';
+import type { LogClient } from './log.js';
 import type { UserLoader, VerifiedUser } from './users.js';
 
 /** A member of a verified team. */
@@ -119,11 +120,16 @@ export interface TeamLoaderOptions {
   /** Default: a {@link MemoryTeamPinStore}. */
   pins?: TeamPinStore;
   /**
-   * The server's signed log (share the account's, `Account.log`); default: a new one pinning
-   * in memory.
+   * The server's signed log (share the account's, `Account.log`); default: the user
+   * loader's.
    */
   log?: LogClient;
-  /** How long a verified team chain is used without refetching (default 10 minutes). */
+  /**
+   * How long a verified team chain may be used without refetching (default 10 minutes):
+   * while the server answers, a cached team is also checked against the signed log before
+   * each use (a member removed by another client shows at once); when it cannot be reached,
+   * the cache answers within this TTL.
+   */
   ttlMs?: number;
   now?: () => number;
 }
@@ -207,7 +213,7 @@ export class TeamLoader {
     this.#backend = options.backend;
     this.#users = options.users;
     this.#pins = options.pins ?? new MemoryTeamPinStore();
-    this.#log = options.log ?? new LogClient({ api: options.api, backend: options.backend });
+    this.#log = options.log ?? options.users.log;
     this.#ttlMs = options.ttlMs ?? DEFAULT_TEAM_TTL_MS;
     this.#now = options.now ?? Date.now;
   }
@@ -287,10 +293,17 @@ export class TeamLoader {
     let cached = this.#cache.get(id);
     if (cached && pin && cached.linkIds[pin.tail.seqno - 1] !== pin.tail.linkId) cached = undefined;
     const now = this.#now();
-    if (cached && !refresh && now - cached.team.verifiedAt < this.#ttlMs) return cached.team;
+    if (
+      cached &&
+      !refresh &&
+      now - cached.team.verifiedAt < this.#ttlMs &&
+      (await this.#stillLogged(id, cached.team.tail))
+    )
+      return cached.team;
 
     // A root from before the fetch: the log holds at most the tail served after it.
     const before = await this.#log.latest();
+    this.#log.tailAt(id, before.seqno).catch(() => undefined);
     const res = await this.#api.fetchTeamChain(id);
     const label = expectedName ?? pin?.name ?? id;
     if (res.teamId !== id || (expectedName !== undefined && res.name !== expectedName))
@@ -410,6 +423,22 @@ export class TeamLoader {
       pinnedAt: pin?.pinnedAt ?? now,
     });
     return team;
+  }
+
+  /**
+   * Whether a cached team is still the team's leaf at the log's latest root (asked for at most
+   * once per `freshMs` and root change). True also when the server cannot be reached: the TTL
+   * is the offline fallback.
+   */
+  async #stillLogged(id: string, tail: { seqno: number; linkId: string }): Promise<boolean> {
+    let logged;
+    try {
+      logged = await this.#log.currentTail(id);
+    } catch (e) {
+      if (isLogUnreachable(e)) return true;
+      throw e;
+    }
+    return logged !== null && logged.seqno === tail.seqno && logged.linkId === tail.linkId;
   }
 
   /**

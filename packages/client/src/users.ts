@@ -5,6 +5,12 @@
  * fork, a rollback, a new eldest key, or a lookup that disagrees with the verified chain is a
  * hard error with its own code.
  *
+ * The signed log (DESIGN.md "The signed log", #14.4 and #14.9): every fetch proves the served
+ * tail is the user's leaf in the log (seqno, link ID, eldest KID) — a server hiding a
+ * revocation or serving a stale chain is caught there — and a cached chain is used only while
+ * the log's latest root (asked for at most once per `freshMs`) still holds its tail; the TTL
+ * is the fallback when the server cannot be reached.
+ *
  * @packageDocumentation
  */
 import type { CryptoBackend } from '@saltbox/saltpack';
@@ -20,10 +26,17 @@ import {
   uidFromUsername,
   verifyUserChain,
 } from '@saltbox/identity';
-import type { ImportedLink, KidHex, UserChainResult, UserChainState } from '@saltbox/identity';
+import type {
+  ImportedLink,
+  KidHex,
+  UserChainResult,
+  UserChainState,
+  VerifiedLogRoot,
+} from '@saltbox/identity';
 import type { LookupUserSummary } from '@saltbox/protocol';
 import type { ApiClient } from './http.js';
-import { ClientError } from './errors.js';
+import { ClientError, isClientError } from './errors.js';
+import { isLogUnreachable, LogClient } from './log.js';
 import type { CachedChain, ChainCache, Pin, PinStore } from './pins.js';
 
 /** A key of a verified user, with the status the chain gives it. */
@@ -85,7 +98,16 @@ export interface UserLoaderOptions {
   backend: CryptoBackend;
   pins: PinStore;
   cache: ChainCache;
-  /** How long a verified chain is used without refetching (default 1 h). */
+  /**
+   * The server's signed log (share one per account: `Account.log`); default: a new one
+   * pinning in memory.
+   */
+  log?: LogClient;
+  /**
+   * How long a verified chain may be used without refetching (default 1 h): while the server
+   * answers, a cached chain is also checked against the signed log before each use; when it
+   * cannot be reached, the cache answers within this TTL.
+   */
   ttlMs?: number;
   now?: () => number;
 }
@@ -240,6 +262,7 @@ export class UserLoader {
   readonly #backend: CryptoBackend;
   readonly #pins: PinStore;
   readonly #cache: ChainCache;
+  readonly #log: LogClient;
   readonly #ttlMs: number;
   readonly #now: () => number;
   /** One load per user at a time, so two concurrent loads cannot race on the pin. */
@@ -250,8 +273,14 @@ export class UserLoader {
     this.#backend = options.backend;
     this.#pins = options.pins;
     this.#cache = options.cache;
+    this.#log = options.log ?? new LogClient({ api: options.api, backend: options.backend });
     this.#ttlMs = options.ttlMs ?? DEFAULT_CHAIN_TTL_MS;
     this.#now = options.now ?? Date.now;
+  }
+
+  /** The signed log every load is checked against (team loaders built on this one share it). */
+  get log(): LogClient {
+    return this.#log;
   }
 
   /**
@@ -263,7 +292,9 @@ export class UserLoader {
    *   `CLIENT_USER_NOT_FOUND`, `CLIENT_WRONG_USER` (the answer is for another UID or name),
    *   `CLIENT_CHAIN_INVALID` (verification failed; `details.identityCode`),
    *   `CLIENT_CHAIN_ROLLBACK`, `CLIENT_CHAIN_FORK`, `CLIENT_ELDEST_CHANGED`, `CLIENT_STORE`,
-   *   and the transport codes of {@link ApiClient}.
+   *   `CLIENT_LOG_TAIL_MISMATCH` (the served chain is not the user's leaf in the signed log: a
+   *   hidden revocation, a stale or unlogged tail), the codes of `LogClient.latest` /
+   *   `LogClient.tailAt`, and the transport codes of {@link ApiClient}.
    */
   async load(username: string, options: { refresh?: boolean } = {}): Promise<VerifiedUser> {
     if (!isValidUsername(username))
@@ -278,14 +309,20 @@ export class UserLoader {
     return p;
   }
 
-  async #load(username: string, refresh: boolean): Promise<VerifiedUser> {
+  async #load(username: string, refresh: boolean, attempt = 1): Promise<VerifiedUser> {
     const uid = uidFromUsername(this.#backend, username);
     const pin = await this.#pins.get(username);
     let cached = await this.#cache.get(uid);
     // A cache entry that does not extend the pin is stale or foreign: drop it, keep the pin.
     if (cached && pin && !this.#cacheMatchesPin(cached, pin)) cached = undefined;
     const now = this.#now();
-    if (cached && pin && !refresh && now - cached.verifiedAt < this.#ttlMs)
+    if (
+      cached &&
+      pin &&
+      !refresh &&
+      now - cached.verifiedAt < this.#ttlMs &&
+      (await this.#stillLogged(uid, cached))
+    )
       return project(
         uid,
         username,
@@ -294,6 +331,10 @@ export class UserLoader {
         await this.#pgpKeys(username, cached.state, cached.pgpBundles ?? []),
       );
 
+    // A root from before the fetch: the log holds at most the tail served after it. Its proof
+    // is asked for while the chain downloads (loads started together share one request).
+    const before = await this.#rootBefore();
+    if (before !== undefined) this.#log.tailAt(uid, before.seqno).catch(() => undefined);
     const res = await this.#api.fetchChain(username);
     if (res.uid !== uid || res.username !== username)
       throw new ClientError(
@@ -367,6 +408,24 @@ export class UserLoader {
         served: state.eldestKid,
       });
     const tail = { seqno: t.seqno, linkId: t.linkId };
+    // The served tail must be the user's leaf in the signed log: a chain served without its
+    // newest links (a hidden revocation) or with links the log never held is refused; one
+    // that grew since the fetch is fetched again.
+    const logged = await this.#log.proveTail(
+      uid,
+      `user ${username}`,
+      { ...tail, eldestKid: state.eldestKid },
+      (seqno) => ids[seqno - 1],
+      before ?? (await this.#log.latest({ fresh: true })),
+    );
+    if (logged === 'moved') {
+      if (attempt < 3) return this.#load(username, true, attempt + 1);
+      throw new ClientError(
+        'CLIENT_LOG_TAIL_MISMATCH',
+        `the chain of user ${username} keeps differing from the signed log`,
+        { chain: `user ${username}`, servedSeqno: tail.seqno, loggedSeqno: 0 },
+      );
+    }
     const pgpKeys = await this.#pgpKeys(username, state, bundles);
     const entry: CachedChain = {
       uid,
@@ -386,6 +445,44 @@ export class UserLoader {
       pinnedAt: pin?.pinnedAt ?? now,
     });
     return project(uid, username, state, now, pgpKeys);
+  }
+
+  /**
+   * The latest root before a fetch; undefined while the server's log is empty and this client
+   * verified none (a user not found there is then reported as such; a served chain still has
+   * to be in the log).
+   */
+  async #rootBefore(): Promise<VerifiedLogRoot | undefined> {
+    try {
+      return await this.#log.latest();
+    } catch (e) {
+      if (isClientError(e, 'CLIENT_HTTP') && e.details.serverCode === 'LOG_ROOT_NOT_FOUND')
+        return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * Whether the cached chain is still the user's leaf at the log's latest root (a request at
+   * most once per `freshMs` and root change, shared by the loads asking together). True also
+   * when the server cannot be reached: the TTL is the offline fallback.
+   */
+  async #stillLogged(uid: string, cached: CachedChain): Promise<boolean> {
+    let logged;
+    try {
+      logged = await this.#log.currentTail(uid);
+    } catch (e) {
+      if (isLogUnreachable(e)) return true;
+      throw e;
+    }
+    const t = cached.state.tail;
+    return (
+      logged !== null &&
+      t !== null &&
+      logged.seqno === t.seqno &&
+      logged.linkId === t.linkId &&
+      logged.eldestKid === cached.state.eldestKid
+    );
   }
 
   async #pgpKeys(

@@ -3,14 +3,21 @@
  * *rewriting fetch* (`lyingFetch`) that passes each request to the server and then rewrites
  * the answer the way a compromised server would: it injects a device key into a chain, forks a
  * chain, rolls a chain back, replays an old or another user's chain, swaps the eldest key, and
- * answers a lookup for alice with bob's keys. The client must refuse each with a coded error,
- * return nothing, and keep its pin (an honest answer afterwards still loads).
+ * answers a lookup for alice with bob's keys, hides a revocation the signed log holds, serves a
+ * stale tail to a client without a pin. The client must refuse each with a coded error, return
+ * nothing, and keep its pin (an honest answer afterwards still loads).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { defaultBackend } from '@saltbox/saltpack';
 import { buildEldestLink, buildSibkeyLink, buildSubkeyLink } from '@saltbox/identity';
 import type { ChainLink } from '@saltbox/protocol';
-import { MemoryChainCache, MemoryPinStore, UserLoader } from '../src/index.js';
+import {
+  isClientError,
+  LogClient,
+  MemoryChainCache,
+  MemoryPinStore,
+  UserLoader,
+} from '../src/index.js';
 import type { ClientErrorCode, VerifiedUser } from '../src/index.js';
 import {
   addDeviceLinks,
@@ -18,6 +25,7 @@ import {
   ctx,
   newDevice,
   pukLink,
+  revokeLinks,
   signupUser,
   startTestServer,
 } from './helpers.js';
@@ -61,13 +69,16 @@ describe('hostile server', () => {
     expect(honestAlice.tail.seqno).toBe(5);
   });
 
-  function newLoader(p = new MemoryPinStore()) {
+  function newLoader(p = new MemoryPinStore(), ttlMs = 0) {
+    const api = clientFor(backend, srv.server.url, bob.devices[0]!, { fetch: liar.f });
     return new UserLoader({
-      api: clientFor(backend, srv.server.url, bob.devices[0]!, { fetch: liar.f }),
+      api,
       backend,
       pins: p,
       cache: new MemoryChainCache(),
-      ttlMs: 0, // every load refetches, so every load meets the liar
+      ttlMs, // 0: every load refetches, so every load meets the liar
+      // Every load asks for the latest log root: a change made a moment ago is in it.
+      log: new LogClient({ api, backend, freshMs: 0 }),
     });
   }
 
@@ -131,10 +142,14 @@ describe('hostile server', () => {
     liar.state.rewrite = (path, body) =>
       isChain(path, 'alice') ? { ...(body as object), links: forked } : body;
     await refused(loader.load('alice'), 'CLIENT_CHAIN_FORK');
-    // Honesty check: the forked chain alone verifies, so the prefix rule is what caught it.
+    // The forked chain alone verifies (its links are alice's own), so the prefix rule is what
+    // caught it; a client without a pin is stopped by the signed log instead, after verifying.
     liar.state.rewrite = (path, body) =>
       isChain(path, 'alice') ? { ...(body as object), links: forked } : body;
-    expect((await newLoader().load('alice')).tail.linkId).toBe(fork.linkId);
+    const p2 = new MemoryPinStore();
+    const fresh = newLoader(p2);
+    await refused(fresh.load('alice'), 'CLIENT_LOG_TAIL_MISMATCH', p2, fresh);
+    expect(fork.linkId).not.toBe(alice.links.at(-1)!.linkId);
   });
 
   it('rolls the chain back (hides the added device)', async () => {
@@ -146,6 +161,53 @@ describe('hostile server', () => {
   it('replays an old chain answer', async () => {
     liar.state.rewrite = (path, body) => (isChain(path, 'alice') ? oldAliceChain : body);
     await refused(loader.load('alice'), 'CLIENT_CHAIN_ROLLBACK');
+  });
+
+  it('serves a stale tail to a client without a pin: the signed log holds more links (#14.7)', async () => {
+    liar.state.rewrite = (path, body) => (isChain(path, 'alice') ? oldAliceChain : body);
+    const p2 = new MemoryPinStore();
+    const fresh = newLoader(p2);
+    const e = await fresh.load('alice').catch((x: unknown) => x);
+    expect(isClientError(e, 'CLIENT_LOG_TAIL_MISMATCH')).toBe(true);
+    expect((e as { details: unknown }).details).toMatchObject({ servedSeqno: 3, loggedSeqno: 5 });
+    expect(await p2.get('alice')).toBeUndefined();
+    liar.state.rewrite = null;
+    expect((await fresh.load('alice')).tail).toEqual(honestAlice.tail);
+  });
+
+  it('hides a revocation the signed log holds: pinned, cached or fresh, the client refuses (#14.4, #14.7)', async () => {
+    const dana = await signupUser(backend, srv.server.url, 'dana');
+    const danaApi = clientFor(backend, srv.server.url, dana.devices[0]!);
+    await danaApi.appendLinks('dana', { links: addDeviceLinks(backend, dana, dana.devices[0]!) });
+    const pinned = new MemoryPinStore();
+    const refetching = newLoader(pinned);
+    const caching = newLoader(new MemoryPinStore(), 3_600_000);
+    for (const l of [refetching, caching]) expect((await l.load('dana')).sibkeys).toHaveLength(2);
+    // Dana revokes her phone; the server keeps serving the chain without the revoke link (and
+    // the PUK rotation after it), so the phone would stay a live key and a recipient.
+    await danaApi.appendLinks('dana', {
+      links: revokeLinks(backend, dana, dana.devices[0]!, dana.devices[1]!, 2),
+    });
+    const hide = (path: string, body: unknown) =>
+      isChain(path, 'dana') ? { ...(body as object), links: links(dana).slice(0, 5) } : body;
+    const pinBefore = await pinned.get('dana');
+    for (const l of [refetching, caching, newLoader()]) {
+      liar.state.rewrite = hide;
+      const e = await l.load('dana').catch((x: unknown) => x);
+      expect(isClientError(e, 'CLIENT_LOG_TAIL_MISMATCH'), String(e)).toBe(true);
+      expect((e as { details: unknown }).details).toMatchObject({
+        chain: 'user dana',
+        servedSeqno: 5,
+        loggedSeqno: 7,
+      });
+    }
+    expect(await pinned.get('dana')).toEqual(pinBefore);
+    liar.state.rewrite = null;
+    for (const l of [refetching, caching]) {
+      const u = await l.load('dana');
+      expect(u.tail.seqno).toBe(7);
+      expect(u.sibkeys).toEqual([dana.devices[0]!.kid]);
+    }
   });
 
   it("replays bob's chain as alice's, as is and relabelled", async () => {

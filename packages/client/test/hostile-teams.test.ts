@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { defaultBackend } from '@saltbox/saltpack';
 import { buildTeamLink } from '@saltbox/identity';
 import type { BuiltLink, JsonObject } from '@saltbox/identity';
-import type { TeamChainResponse, TeamKeyBoxesResponse } from '@saltbox/protocol';
+import type { LogProofsResponse, TeamChainResponse, TeamKeyBoxesResponse } from '@saltbox/protocol';
 import { FileTeamPinStore, isClientError } from '../src/index.js';
 import type { ClientError, ClientErrorCode, VerifiedTeam } from '../src/index.js';
 import { startTestServer, tempHome } from './helpers.js';
@@ -272,12 +272,22 @@ describe('hostile server, teams', () => {
   });
 
   it("refuses a map proof of the team's tail that does not lead to the signed root", async () => {
+    // A proof verified at a root is remembered: a client that has not seen this root asks.
+    const fresh = clientsFor(backend, srv.server.url, alice, liar.f);
     liar.state.rewrite = (path, body) => {
-      if (path !== '/api/v1/log/proof') return body;
-      const b = body as { proof: { siblings: string[] } };
-      return { ...b, proof: { ...b.proof, siblings: b.proof.siblings.slice(1) } };
+      if (path !== '/api/v1/log/proofs') return body;
+      const b = body as LogProofsResponse;
+      return {
+        ...b,
+        proofs: b.proofs.map((p) => ({
+          ...p,
+          proof: { ...p.proof, siblings: p.proof.siblings.slice(1) },
+        })),
+      };
     };
-    await afterRefusal('CLIENT_LOG_INVALID');
+    await expectCode(fresh.teams.load('acme'), 'CLIENT_LOG_INVALID');
+    liar.state.rewrite = null;
+    expect((await fresh.teams.load('acme')).tail).toEqual(acme.tail);
   });
 
   it('never boxes or encrypts to a removed member: a chain that hides the removal is a rollback', async () => {

@@ -19,7 +19,7 @@ import {
   toHex,
 } from '@saltbox/identity';
 import type { LogRootBody } from '@saltbox/identity';
-import type { SignedLogRootWire } from '@saltbox/protocol';
+import type { LogProofsResponse, SignedLogRootWire } from '@saltbox/protocol';
 import { ApiClient, FileLogPinStore, isClientError, LogClient } from '../src/index.js';
 import type { LogPinStore } from '../src/index.js';
 import { MemoryLogPinStore } from '../src/index.js';
@@ -210,11 +210,19 @@ describe('LogClient', () => {
     const { tail } = await c.log.tailAt(u.uid);
     const last = u.links[u.links.length - 1]!;
     expect(tail).toEqual({ seqno: u.links.length, linkId: last.linkId, eldestKid: u.eldestKid });
-    c.liar.state.rewrite = (path, body) => {
-      if (path !== '/api/v1/log/proof') return body;
-      const b = body as { proof: { siblings: string[] } };
-      return { ...b, proof: { ...b.proof, siblings: b.proof.siblings.slice(1) } };
+    // A proof verified at a root is remembered; a new client asks again.
+    const d = client();
+    d.liar.state.rewrite = (path, body) => {
+      if (path !== '/api/v1/log/proofs') return body;
+      const b = body as LogProofsResponse;
+      return {
+        ...b,
+        proofs: b.proofs.map((p) => ({
+          ...p,
+          proof: { ...p.proof, siblings: p.proof.siblings.slice(1) },
+        })),
+      };
     };
-    expect(await code(c.log.tailAt(u.uid))).toBe('CLIENT_LOG_INVALID');
+    expect(await code(d.log.tailAt(u.uid))).toBe('CLIENT_LOG_INVALID');
   });
 });

@@ -5,6 +5,7 @@ import { defaultBackend } from '@saltbox/saltpack';
 import {
   FileChainCache,
   FilePinStore,
+  LogClient,
   MemoryChainCache,
   MemoryPinStore,
   UserLoader,
@@ -53,6 +54,9 @@ describe('UserLoader against a real server', () => {
       cache: new MemoryChainCache(),
       ttlMs: 60_000,
       now: () => now,
+      // The log root is reused for freshMs of the same clock: "within the TTL" below is also
+      // within the root's freshness (the log check is its own test).
+      log: new LogClient({ api, backend, now: () => now, freshMs: 60_000 }),
     });
     const before = chainFetches;
     const u = await loader.load('alice');
@@ -89,6 +93,76 @@ describe('UserLoader against a real server', () => {
     expect(u3.keys.find((k) => k.kid === alice.devices[1]!.kid)?.status).toBe('revoked');
     expect(u3.perUserKeys.map((p) => p.generation)).toEqual([1, 2]);
     expect(u3.devices.find((d) => d.id === alice.devices[1]!.id)?.status).toBe('revoked');
+  });
+
+  it('follows the signed log: a cached chain that moved is refetched at once, offline the TTL answers (#14.9)', async () => {
+    const carl = await signupUser(backend, srv.server.url, 'carl');
+    let now = 5_000_000;
+    let offline = false;
+    let fetches = 0;
+    const flaky = clientFor(backend, srv.server.url, bob.devices[0]!, {
+      fetch: (input, init) => {
+        if (offline) return Promise.reject(new TypeError('fetch failed'));
+        if (input instanceof URL && input.pathname.endsWith('/chain')) fetches++;
+        return fetch(input, init);
+      },
+    });
+    const log = new LogClient({ api: flaky, backend, now: () => now, freshMs: 3000 });
+    const loader = new UserLoader({
+      api: flaky,
+      backend,
+      pins: new MemoryPinStore(),
+      cache: new MemoryChainCache(),
+      ttlMs: 3_600_000,
+      now: () => now,
+      log,
+    });
+    expect((await loader.load('carl')).tail.seqno).toBe(3);
+    // Another client revokes nothing yet: it adds a device. Within freshMs the root is reused.
+    await clientFor(backend, srv.server.url, carl.devices[0]!).appendLinks('carl', {
+      links: addDeviceLinks(backend, carl, carl.devices[0]!),
+    });
+    expect((await loader.load('carl')).tail.seqno).toBe(3);
+    expect(fetches).toBe(1);
+    // Once the root is older than freshMs the next load sees the new tail: long before the TTL.
+    now += 3001;
+    const u = await loader.load('carl');
+    expect(u.tail.seqno).toBe(5);
+    expect(u.sibkeys).toHaveLength(2);
+    expect(fetches).toBe(2);
+    // The root moved for nothing carl did: the cached chain is kept (one proof, no fetch);
+    // at the same root again, nothing is asked at all.
+    await signupUser(backend, srv.server.url, 'carlsneighbour');
+    now += 3001;
+    const proofs = log.stats.proofRequests;
+    expect((await loader.load('carl')).tail.seqno).toBe(5);
+    expect(log.stats.proofRequests - proofs).toBe(1);
+    now += 3001;
+    expect((await loader.load('carl')).tail.seqno).toBe(5);
+    expect(log.stats.proofRequests - proofs).toBe(1);
+    expect(fetches).toBe(2);
+    // The server cannot be reached: the cache answers within the TTL, and not after it.
+    offline = true;
+    now += 3001;
+    expect((await loader.load('carl')).tail.seqno).toBe(5);
+    now += 3_600_000;
+    await expect(loader.load('carl')).rejects.toMatchObject({ code: 'CLIENT_NETWORK' });
+  });
+
+  it('loads many users with one batch proof request', async () => {
+    const names = ['dora', 'eve', 'finn', 'gail', 'hugo'];
+    for (const n of names) await signupUser(backend, srv.server.url, n);
+    const log = new LogClient({ api, backend });
+    const loader = new UserLoader({
+      api,
+      backend,
+      pins: new MemoryPinStore(),
+      cache: new MemoryChainCache(),
+      log,
+    });
+    const users = await Promise.all(names.map((n) => loader.load(n)));
+    expect(users.map((u) => u.username)).toEqual(names);
+    expect(log.stats.proofRequests).toBe(1);
   });
 
   it('lookup returns the verified keys and agrees with the honest directory', async () => {

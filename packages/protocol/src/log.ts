@@ -13,6 +13,12 @@ import { z } from 'zod';
 const hex = (bytes: number) =>
   z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `must be ${bytes * 2} hex digits`);
 
+/**
+ * Most IDs one batch proof request names: a keeper resolving 100 recipients asks once; the
+ * query stays under 4 KiB (100 × 33 characters).
+ */
+export const LOG_MAX_PROOF_IDS = 100;
+
 /** Most roots one changes page returns. */
 export const LOG_MAX_CHANGES_PAGE = 1000;
 
@@ -54,6 +60,19 @@ export const logProofResponseSchema = z.object({
 });
 export type LogProofResponse = z.infer<typeof logProofResponseSchema>;
 
+/**
+ * `GET …/log/proofs?ids=a,b,c[&seqno=n]`: one root (latest when no seqno) and a map proof at it
+ * for each ID, in the order asked — what a client checks many cached or fetched chains with in
+ * one request (DESIGN.md "The signed log").
+ */
+export const logProofsResponseSchema = z.object({
+  root: signedLogRootSchema,
+  proofs: z
+    .array(z.object({ id: z.string().max(64), proof: mapProofSchema }))
+    .max(LOG_MAX_PROOF_IDS),
+});
+export type LogProofsResponse = z.infer<typeof logProofsResponseSchema>;
+
 /** `GET …/log/changes?from=m&limit=k`: what each root changed, for replaying the log. */
 export const logChangesResponseSchema = z.object({
   roots: z.array(
@@ -73,6 +92,22 @@ export type LogChangesResponse = z.infer<typeof logChangesResponseSchema>;
 /** Query of the proof route. */
 export const logProofQuerySchema = z.object({
   id: z.string().regex(/^[0-9a-f]{32}$/, 'must be a uid or team id'),
+  seqno: z.coerce.number().int().min(1).optional(),
+});
+
+/** Query of the batch proof route: 1 to {@link LOG_MAX_PROOF_IDS} distinct IDs, comma-separated. */
+export const logProofsQuerySchema = z.object({
+  ids: z
+    .string()
+    .max(LOG_MAX_PROOF_IDS * 33)
+    .transform((s) => s.split(','))
+    .pipe(
+      z
+        .array(z.string().regex(/^[0-9a-f]{32}$/, 'must be uids or team ids'))
+        .min(1)
+        .max(LOG_MAX_PROOF_IDS)
+        .refine((a) => new Set(a).size === a.length, 'must not repeat an id'),
+    ),
   seqno: z.coerce.number().int().min(1).optional(),
 });
 

@@ -31,6 +31,7 @@ export const ROUTES = {
   logRoot: `${API_PREFIX}/log/root`,
   logConsistency: `${API_PREFIX}/log/consistency`,
   logProof: `${API_PREFIX}/log/proof`,
+  logProofs: `${API_PREFIX}/log/proofs`,
   logChanges: `${API_PREFIX}/log/changes`,
 } as const;
 

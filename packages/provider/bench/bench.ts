@@ -25,11 +25,16 @@ import {
   newVaultToken,
   saltboxKeeper,
   startVaultBridge,
+  userDirectory,
 } from '../src/index.js';
+import { LogClient, MemoryChainCache, MemoryPinStore, UserLoader } from '@saltbox/client';
+import { uidFromUsername } from '@saltbox/identity';
 import type { Keeper, Recipient } from '../src/index.js';
 import { backend, startWorld } from '../test/helpers.js';
 
-const SIZES = [1, 10, 100, 1000];
+/** `BENCH_PROVIDER_SIZES=1,10,100` runs only those rows (and signs up only as many users). */
+const SIZES = (process.env.BENCH_PROVIDER_SIZES ?? '1,10,100,1000').split(',').map(Number);
+const MAX = Math.max(...SIZES);
 const ITERATIONS: Record<number, number> = { 1: 300, 10: 300, 100: 60, 1000: 20 };
 
 function pct(sorted: number[], p: number): number {
@@ -55,8 +60,8 @@ const dir = await mkdtemp(join(tmpdir(), 'saltbox-bench-provider-'));
 try {
   const alice = await world.signup('alice');
   const others: string[] = [];
-  process.stdout.write('signing up 999 recipients');
-  for (let i = 1; i < 1000; i++) {
+  process.stdout.write(`signing up ${MAX - 1} recipients`);
+  for (let i = 1; i < MAX; i++) {
     const name = `user${String(i).padStart(4, '0')}`;
     await signupUser(backend, world.url, name, newDevice(backend));
     others.push(name);
@@ -70,7 +75,7 @@ try {
     ...others.slice(0, n - 1).map((name) => ({ kind: 'user' as const, name })),
   ];
   // Resolve and verify every recipient once (not timed).
-  for (const r of recipientsOf(1000)) await directory.resolve(r);
+  for (const r of recipientsOf(MAX)) await directory.resolve(r);
 
   const socket = join(dir, 'agent.sock');
   const agent = await startAgent({ socketPath: socket, keystore: alice.ks });
@@ -135,7 +140,7 @@ try {
   }
 
   // device_keys=false: one Saltpack receiver per user (the PUK key) instead of PUK + device.
-  for (const n of [100, 1000]) {
+  for (const n of SIZES.filter((x) => x >= 100)) {
     const pukOnly = saltboxKeeper({
       recipients: recipientsOf(n),
       directory,
@@ -148,6 +153,44 @@ try {
     const e = await time(iters, () => pukOnly.encrypt(key));
     const d = await time(iters, () => pukOnly.decrypt(ct));
     console.log(`| ${n} | in-process, device_keys=false | ${summary(e)} | ${summary(d)} |`);
+  }
+
+  // Cold resolution: a new process's first encryption — every recipient's chain fetched and
+  // verified by a fresh user loader (what the log's per-load tail proof adds to).
+  console.log(
+    '\ncold resolution of n users (fresh loader, concurrent as the keeper), ms p50 / p95 / p99',
+  );
+  console.log('| recipients | resolve |');
+  console.log('| --- | --- |');
+  const COLD_ITERATIONS: Record<number, number> = { 1: 100, 10: 40, 100: 10, 1000: 3 };
+  for (const n of SIZES) {
+    const recipients = recipientsOf(n);
+    const cold = await time(COLD_ITERATIONS[n]!, async () => {
+      const fresh = userDirectory({
+        loader: new UserLoader({
+          api: alice.api,
+          backend,
+          pins: new MemoryPinStore(),
+          cache: new MemoryChainCache(),
+        }),
+      });
+      await Promise.all(recipients.map((r) => fresh.resolve(r)));
+    });
+    console.log(`| ${n} | ${summary(cold)} |`);
+  }
+
+  // The freshness check of n cached recipients after the log root moved: one root (with its
+  // consistency proof) and one batch map-proof request for all n (#14.9).
+  console.log('\nlog check of n cached users after the root moved, ms p50 / p95 / p99');
+  console.log('| recipients | root + batch proofs |');
+  console.log('| --- | --- |');
+  for (const n of SIZES) {
+    const uids = recipientsOf(n).map((r) => uidFromUsername(backend, r.name));
+    const check = await time(COLD_ITERATIONS[n]! * 2, async () => {
+      const log = new LogClient({ api: alice.api, backend, freshMs: 0 });
+      await log.tailsAt(uids);
+    });
+    console.log(`| ${n} | ${summary(check)} |`);
   }
 
   // A session of 100 operations: a team of 5 encrypting and decrypting secrets, on a fresh

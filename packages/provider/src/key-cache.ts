@@ -1,11 +1,17 @@
 /**
  * The public-key cache (DESIGN.md, Secrets provider): recipients' encryption keys, kept on
- * disk for `cache_ttl` seconds (default 24 h) so a session of many encryptions asks the
- * directory once per recipient. An entry is dropped early when the chain this machine verified
- * for the recipient has moved on (its pinned tail differs from the entry's): a revoked device
- * must not stay a recipient until the TTL runs out, and a member removed from a team (which
- * rotates the team key) must not keep receiving what is encrypted to the team. The check reads
- * the local pin only, so a hit costs no directory call.
+ * disk so a session of many encryptions verifies each recipient's chain once. Before an entry
+ * is used it must still describe the chain (a revoked device must not stay a recipient, and a
+ * member removed from a team — which rotates the team key — must not keep receiving what is
+ * encrypted to the team):
+ *
+ * - the chain this machine verified for the recipient must not have moved on (its local pin);
+ * - the server's signed log, at its latest root, must still hold the entry's tail (#14.9): a
+ *   change made anywhere — another process, another machine — shows at the next use. The
+ *   latest root is asked for at most once per `freshMs` (default 3 s) and the recipients
+ *   resolved together share one batch proof request, and only when the root changed;
+ * - when the server cannot be reached, `cache_ttl` seconds (default 24 h) is the fallback:
+ *   entries older than that are never used.
  *
  * Only public data is stored (KIDs, tails, eldest KIDs); the file is still written 0600 and
  * atomically, like every saltbox file.
@@ -37,6 +43,8 @@ const entrySchema = z.object({
     .optional(),
   identity: z.string(),
   tail: z.string(),
+  /** Absent in files written before the signed log: such an entry is refetched once. */
+  chainId: z.string().optional(),
   fetchedAt: z.number(),
 });
 const fileSchema = z.object({
@@ -96,6 +104,8 @@ export interface CacheStats {
   misses: number;
   /** Misses caused by a moved chain tail (a subset of `misses`). */
   invalidations: number;
+  /** Hits used without a log check because the server could not be reached. */
+  offlineHits: number;
 }
 
 /**
@@ -109,7 +119,7 @@ export class CachedDirectory implements RecipientDirectory {
   readonly #now: () => number;
   #entries: Promise<Record<string, Entry>> | undefined;
   readonly #inflight = new Map<string, Promise<RecipientKeys>>();
-  readonly stats: CacheStats = { hits: 0, misses: 0, invalidations: 0 };
+  readonly stats: CacheStats = { hits: 0, misses: 0, invalidations: 0, offlineHits: 0 };
   /** The running save, and whether entries changed since it took its copy. */
   #saving: Promise<void> | undefined;
   #dirty = false;
@@ -166,14 +176,17 @@ export class CachedDirectory implements RecipientDirectory {
       const tail = this.#inner.verifiedTail
         ? await this.#inner.verifiedTail(r, hit.identity)
         : undefined;
-      if (tail === undefined || tail === hit.tail) {
+      const logged = tail === undefined || tail === hit.tail ? await this.#logged(hit) : 'moved';
+      if (logged !== 'moved') {
         this.stats.hits++;
+        if (logged === 'offline') this.stats.offlineHits++;
         return {
           label,
           encryptionKids: [...hit.encryptionKids],
           ...(hit.perUserKid ? { perUserKid: hit.perUserKid } : {}),
           identity: hit.identity,
           tail: hit.tail,
+          ...(hit.chainId ? { chainId: hit.chainId } : {}),
         };
       }
       this.stats.invalidations++;
@@ -192,6 +205,18 @@ export class CachedDirectory implements RecipientDirectory {
     })().finally(() => this.#inflight.delete(label));
     this.#inflight.set(label, p);
     return p;
+  }
+
+  /**
+   * What the signed log says of a cached entry: `'same'` tail (or a directory without a log),
+   * `'moved'`, or `'offline'` when the server cannot be reached (the TTL then decides).
+   */
+  async #logged(hit: Entry): Promise<'same' | 'moved' | 'offline'> {
+    if (!this.#inner.loggedTail) return 'same';
+    if (hit.chainId === undefined) return 'moved';
+    const logged = await this.#inner.loggedTail(hit.chainId, hit.label);
+    if (logged === undefined) return 'offline';
+    return logged === hit.tail ? 'same' : 'moved';
   }
 
   /**

@@ -18,6 +18,7 @@ import {
   FileLogPinStore,
   FileTeamPinStore,
   LogClient,
+  logFreshMsFromEnv,
   TeamLoader,
   TeamManager,
   UserLoader,
@@ -55,8 +56,16 @@ export interface ProviderContextOptions {
   /** Team recipients (default: the client's verifying TeamLoader). */
   teams?: TeamResolver;
   backend?: CryptoBackend;
-  /** Environment for `hashivault://` (default `process.env`). */
+  /**
+   * Environment for `hashivault://` and `SALTBOX_LOG_FRESH_MS` (default `process.env`).
+   */
   env?: Record<string, string | undefined>;
+  /**
+   * How long a verified latest log root is reused before a cached recipient is checked again
+   * (default `SALTBOX_LOG_FRESH_MS`, else 3 s): the bound on how long a change made elsewhere
+   * (a member removed, a device revoked) can go unseen while the server answers.
+   */
+  logFreshMs?: number;
 }
 
 /** A ready provider for one user. */
@@ -144,7 +153,8 @@ export async function openAccountProviderContext(
  * Builds a {@link ProviderContext}; connects to nothing until first use.
  *
  * @throws ProviderError `FailedPrecondition` (`PROVIDER_NOT_LOGGED_IN`) when the server,
- *   username or device is missing.
+ *   username or device is missing; ClientError `CLIENT_INVALID_ARGUMENT` when
+ *   `SALTBOX_LOG_FRESH_MS` is malformed.
  */
 export async function openProviderContext(o: ProviderContextOptions): Promise<ProviderContext> {
   if (o.server === '' || o.username === '' || o.deviceSigningKid === '') throw notLoggedIn(o.home);
@@ -168,18 +178,26 @@ export async function openProviderContext(o: ProviderContextOptions): Promise<Pr
   };
   const api = new ApiClient({ baseUrl: o.server, backend, signer });
   const pins = new FilePinStore(home);
-  const loader = new UserLoader({ api, backend, pins, cache: new FileChainCache(home) });
+  // The server's log key and last verified root, shared with the CLI (`log-pins.json`); every
+  // cached user, team and key is checked against its latest root before use (#14.9).
+  const freshMs = o.logFreshMs ?? logFreshMsFromEnv(o.env ?? process.env);
+  const log = new LogClient({
+    api,
+    backend,
+    pins: new FileLogPinStore(home),
+    ...(freshMs === undefined ? {} : { freshMs }),
+  });
+  const loader = new UserLoader({ api, backend, pins, cache: new FileChainCache(home), log });
   // Team pins on disk, shared with the CLI's team commands (`team-pins.json`): a rotation made
   // by `saltbox team remove` moves the pin, which drops the cached team key here.
   const teamPins = new FileTeamPinStore(home);
-  // The server's log key and last verified root, shared with the CLI (`log-pins.json`).
-  const log = new LogClient({ api, backend, pins: new FileLogPinStore(home) });
   const teamLoader = new TeamLoader({ api, backend, users: loader, pins: teamPins, log });
   const directory = userDirectory({
     loader,
     pins,
     teams: o.teams ?? teamResolver(teamLoader),
     teamPins,
+    log,
   });
   const cacheStore = fileKeyCacheStore(home);
   const follows = fileFollowStore(home);

@@ -7,8 +7,8 @@
  * @packageDocumentation
  */
 import { isValidUsername, normalizeUsername, parseTeamName } from '@saltbox/identity';
-import { isClientError, userEncryptionKids } from '@saltbox/client';
-import type { PinStore, TeamPinStore, UserLoader, VerifiedUser } from '@saltbox/client';
+import { isClientError, isLogUnreachable, userEncryptionKids } from '@saltbox/client';
+import type { LogClient, PinStore, TeamPinStore, UserLoader, VerifiedUser } from '@saltbox/client';
 import { ProviderError, invalidArgument } from './errors.js';
 
 /** One recipient: a user or a team, by name. */
@@ -76,6 +76,11 @@ export interface RecipientKeys {
   identity: string;
   /** The verified chain's tail link ID: a different one means the chain changed. */
   tail: string;
+  /**
+   * The chain's ID in the server's signed log (the user's UID, the team's ID): what a cache
+   * checks the tail against ({@link RecipientDirectory.loggedTail}).
+   */
+  chainId?: string;
 }
 
 /** Where recipients' keys come from. */
@@ -97,6 +102,17 @@ export interface RecipientDirectory {
    *   request.
    */
   verifiedTail?(recipient: Recipient, identity?: string): Promise<string | undefined>;
+  /**
+   * The tail link ID the server's signed log holds for a chain at its latest root (asked for
+   * at most once per a few seconds; the chains asked for together share one request): a cache
+   * whose tail differs is stale. Null when the log holds no such chain; undefined when the
+   * server cannot be reached (the cache's TTL then decides).
+   *
+   * @param chainId - {@link RecipientKeys.chainId}.
+   * @throws ProviderError `PermissionDenied` (`PROVIDER_UNTRUSTED`) when the log does not
+   *   verify (another root key, a rollback, a fork, a bad proof).
+   */
+  loggedTail?(chainId: string, label: string): Promise<string | null | undefined>;
   /**
    * A user's live PGP public keys (`format=pgp`), from the verified chain: only keys a
    * verified `sibkey` link delegates, at the version its full hash names. Directories without
@@ -207,16 +223,27 @@ export type TeamResolver = (name: string) => Promise<RecipientKeys>;
  * through `teams` when given (else `Unimplemented`).
  *
  * @param options - `pins` (the user loader's pin store) and `teamPins` (the team loader's) let
- *   cached keys be invalidated when the verified tail moves: a revoked device, a rotated PUK, a
- *   team rotation after a member was removed.
+ *   cached keys be invalidated when the verified tail moves on this machine; `log` (default
+ *   the loader's) when it moves anywhere: a revoked device, a rotated PUK, a team rotation
+ *   after a member was removed by another client.
  */
 export function userDirectory(options: {
   loader: UserLoader;
   pins?: PinStore;
   teams?: TeamResolver;
   teamPins?: TeamPinStore;
+  log?: LogClient;
 }): RecipientDirectory {
+  const log = options.log ?? options.loader.log;
   return {
+    async loggedTail(chainId, label) {
+      try {
+        return (await log.currentTail(chainId))?.linkId ?? null;
+      } catch (e) {
+        if (isLogUnreachable(e)) return undefined;
+        throw fromClientError(e, label);
+      }
+    },
     async resolve(r) {
       const label = recipientLabel(r);
       if (r.kind === 'team') {
@@ -250,6 +277,7 @@ export function userDirectory(options: {
         ...(user.perUserKeys.length > 0 ? { perUserKid: kids[0]! } : {}),
         identity: user.eldestKid,
         tail: user.tail.linkId,
+        chainId: user.uid,
       };
     },
     async resolvePgp(r) {
@@ -329,6 +357,7 @@ export function teamResolver(teams: TeamLoaderLike): TeamResolver {
         encryptionKids: [current.encryptionKid],
         identity: team.id,
         tail: team.tail.linkId,
+        chainId: team.id,
       };
     } catch (e) {
       if (isClientError(e) && (e.code as string) === 'CLIENT_TEAM_NOT_FOUND')

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -38,9 +38,63 @@ describe('file key cache', () => {
     const b = new CachedDirectory(inner, { store: fileKeyCacheStore(dir) });
     await b.resolve({ kind: 'user', name: 'alice' });
     expect(inner.calls).toBe(1);
-    expect(b.stats).toEqual({ hits: 1, misses: 0, invalidations: 0 });
+    expect(b.stats).toMatchObject({ hits: 1, misses: 0, invalidations: 0 });
     expect((await stat(join(dir, 'provider-keys.json'))).mode & 0o777).toBe(0o600);
     expect(await readdir(dir)).toEqual(['provider-keys.json']);
+  });
+
+  it('checks a hit against the signed log: moved → refetched, unreachable → the TTL decides (#14.9)', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'saltbox-keycache-'));
+    const tails = new Map([['alice', 't1']]);
+    /** What the log holds, by chain ID; undefined: the server cannot be reached. */
+    let logged: string | undefined = 't1';
+    const table = tableDirectory(tails);
+    const inner: RecipientDirectory & { calls: number } = Object.assign(table, {
+      resolve: async (r: Recipient) => ({
+        ...(await tableDirectory(tails).resolve(r)),
+        chainId: 'a1',
+      }),
+      loggedTail: (chainId: string) => Promise.resolve(chainId === 'a1' ? logged : null),
+    });
+    let now = 1_000_000;
+    const c = new CachedDirectory(inner, {
+      store: fileKeyCacheStore(dir),
+      ttlSeconds: 60,
+      now: () => now,
+    });
+    const alice: Recipient = { kind: 'user', name: 'alice' };
+    await c.resolve(alice);
+    await c.resolve(alice);
+    expect(c.stats).toMatchObject({ hits: 1, misses: 1, invalidations: 0 });
+    // Moved in the log (another machine), not in the local pin: refetched at once.
+    tails.set('alice', 't2');
+    logged = 't2';
+    // (the local pin has not moved: the table's verifiedTail answers t2 only for the refetch)
+    expect((await c.resolve(alice)).tail).toBe('t2');
+    expect(c.stats).toMatchObject({ hits: 1, misses: 2, invalidations: 1 });
+    // The server cannot be reached: the entry answers within cache_ttl, not after it.
+    logged = undefined;
+    expect((await c.resolve(alice)).tail).toBe('t2');
+    expect(c.stats).toMatchObject({ hits: 2, offlineHits: 1 });
+    now += 61_000;
+    await c.resolve(alice);
+    expect(c.stats.misses).toBe(3);
+    // An entry from before the log (no chain ID) is refetched once.
+    const file = join(dir, 'provider-keys.json');
+    const saved = JSON.parse(await readFile(file, 'utf8')) as {
+      entries: Record<string, { chainId?: string; fetchedAt: number }>;
+    };
+    delete saved.entries.alice!.chainId;
+    saved.entries.alice!.fetchedAt = now;
+    await writeFile(file, JSON.stringify(saved));
+    const old = new CachedDirectory(inner, {
+      store: fileKeyCacheStore(dir),
+      ttlSeconds: 60,
+      now: () => now,
+    });
+    logged = 't2';
+    await old.resolve(alice);
+    expect(old.stats).toMatchObject({ hits: 0, misses: 1, invalidations: 1 });
   });
 
   it('drops an entry when the verified tail moved, and treats a corrupt file as empty', async () => {
@@ -51,7 +105,7 @@ describe('file key cache', () => {
     await c.resolve({ kind: 'user', name: 'alice' });
     tails.set('alice', 't2');
     await c.resolve({ kind: 'user', name: 'alice' });
-    expect(c.stats).toEqual({ hits: 0, misses: 2, invalidations: 1 });
+    expect(c.stats).toMatchObject({ hits: 0, misses: 2, invalidations: 1 });
     await writeFile(join(dir, 'provider-keys.json'), '{"format":"saltbox-provider-keys","ver');
     const d = new CachedDirectory(inner, { store: fileKeyCacheStore(dir) });
     await d.resolve({ kind: 'user', name: 'alice' });
@@ -86,7 +140,7 @@ describe('file key cache', () => {
     expect(saves).toBeLessThan(5);
     const again = new CachedDirectory(inner, { store: fileKeyCacheStore(dir) });
     for (const name of names) await again.resolve({ kind: 'user', name });
-    expect(again.stats).toEqual({ hits: 200, misses: 0, invalidations: 0 });
+    expect(again.stats).toMatchObject({ hits: 200, misses: 0, invalidations: 0 });
     expect(inner.calls).toBe(200);
   });
 });

@@ -2,15 +2,23 @@
  * Key rotation (issue 7 item 4): ciphertexts made before a device revoke and the PUK rotation
  * that comes with it still decrypt; new ones go to the new PUK and not to the revoked device;
  * a cached key entry is dropped as soon as the verified chain moved — a user's chain, and a
- * team's chain after a member was removed (which rotates the team key).
+ * team's chain after a member was removed (which rotates the team key) — on this machine, or
+ * anywhere: the signed log's latest root shows it (#14.9).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesEqual, decrypt, encrypt } from '@saltbox/saltpack';
 import { keystoreKeyring, kidPublicKey } from '@saltbox/keystore';
 import { buildRevokeLink, createEncryptionPacket, curve25519Kid } from '@saltbox/identity';
 import type { ChainLink } from '@saltbox/protocol';
-import { TeamLoader, TeamManager } from '@saltbox/client';
-import { CachedDirectory, saltboxKeeper } from '../src/index.js';
+import {
+  LogClient,
+  MemoryChainCache,
+  MemoryPinStore,
+  TeamLoader,
+  TeamManager,
+  UserLoader,
+} from '@saltbox/client';
+import { CachedDirectory, saltboxKeeper, teamResolver, userDirectory } from '../src/index.js';
 import type { RecipientDirectory } from '../src/index.js';
 import { addDeviceLinks, ctx, pukLink } from '../../client/test/helpers.js';
 import { backend, startWorld } from './helpers.js';
@@ -134,7 +142,7 @@ describe('rotation', () => {
     const before = await toAcme.encrypt(enc('made before the removal'));
     await toAcme.encrypt(enc('nothing changed'));
     // Nothing changed: the second encryption is a hit, no directory call.
-    expect(cache.stats).toEqual({ hits: 1, misses: 1, invalidations: 0 });
+    expect(cache.stats).toMatchObject({ hits: 1, misses: 1, invalidations: 0 });
     expect(directoryCalls).toBe(1);
 
     const keeperOf = (u: KeystoreUser) =>
@@ -172,7 +180,7 @@ describe('rotation', () => {
     expect(rotated.perTeamKeys.map((k) => k.generation)).toEqual([1, 2]);
 
     const after = await toAcme.encrypt(enc('made after the removal'));
-    expect(cache.stats).toEqual({ hits: 1, misses: 2, invalidations: 1 });
+    expect(cache.stats).toMatchObject({ hits: 1, misses: 2, invalidations: 1 });
     expect(directoryCalls).toBe(2);
     // The new ciphertext names generation 2 only.
     const { info } = await decrypt(after, { keyring: await keystoreKeyring(tina.ks) });
@@ -191,7 +199,71 @@ describe('rotation', () => {
 
     // The cache still does its job once the new tail is cached.
     await toAcme.encrypt(enc('nothing changed again'));
-    expect(cache.stats).toEqual({ hits: 2, misses: 2, invalidations: 1 });
+    expect(cache.stats).toMatchObject({ hits: 2, misses: 2, invalidations: 1 });
     expect(directoryCalls).toBe(2);
+  });
+  it('a member removed by another client (no shared pins) is out of the very next encryption: the signed log shows the move (#14.9)', async () => {
+    const vera = await world.signup('vera');
+    const walt = await world.signup('walt');
+    const xena = await world.signup('xena');
+    await walt.teams.createTeam('wacme');
+    await walt.teams.addMember('wacme', 'vera', 'writer');
+    await walt.teams.addMember('wacme', 'xena', 'writer');
+
+    // vera's long-lived keeper (as the agent's bridge): a day's cache, her own pins and
+    // loaders, and a log client that asks for the latest root before each use.
+    const log = new LogClient({ api: vera.api, backend, freshMs: 0 });
+    const users = new UserLoader({
+      api: vera.api,
+      backend,
+      pins: new MemoryPinStore(),
+      cache: new MemoryChainCache(),
+      log,
+    });
+    const teams = new TeamLoader({ api: vera.api, backend, users, log });
+    const inner = userDirectory({ loader: users, teams: teamResolver(teams), log });
+    let directoryCalls = 0;
+    const counting: RecipientDirectory = {
+      resolve: (r) => {
+        directoryCalls++;
+        return inner.resolve(r);
+      },
+      loggedTail: (id, label) => inner.loggedTail!(id, label),
+    };
+    const cache = new CachedDirectory(counting, { ttlSeconds: 86_400 });
+    const toAcme = saltboxKeeper({
+      recipients: [{ kind: 'team', name: 'wacme' }],
+      directory: cache,
+    });
+    await toAcme.encrypt(enc('warm'));
+    const proofs = log.stats.proofRequests;
+    await toAcme.encrypt(enc('nothing changed'));
+    expect(cache.stats).toMatchObject({ hits: 1, misses: 1, invalidations: 0 });
+    // The root did not move: the check cost no proof request.
+    expect(log.stats.proofRequests).toBe(proofs);
+
+    // walt removes xena on his machine: nothing of vera's moves but the server's log.
+    const rotated = await walt.teams.removeMember('wacme', 'xena');
+    const after = await toAcme.encrypt(enc('made after the removal'));
+    expect(cache.stats).toMatchObject({ hits: 1, misses: 2, invalidations: 1 });
+    expect(directoryCalls).toBe(2);
+    const { info } = await decrypt(after, { keyring: await keystoreKeyring(walt.ks) });
+    expect(info.namedReceivers.map((pk) => curve25519Kid(pk))).toEqual([
+      rotated.perTeamKeys.at(-1)!.encryptionKid,
+    ]);
+    const keeperOf = (u: KeystoreUser) =>
+      saltboxKeeper({
+        recipients: [{ kind: 'team', name: 'wacme' }],
+        directory: u.directory,
+        keystore: () => Promise.resolve(u.ks),
+        refreshKeys: u.refreshKeys,
+      });
+    await expect(keeperOf(xena).decrypt(after)).rejects.toMatchObject({
+      code: 'PermissionDenied',
+      reason: 'PROVIDER_DECRYPT_FAILED',
+    });
+    expect(bytesEqual(await keeperOf(walt).decrypt(after), enc('made after the removal'))).toBe(
+      true,
+    );
   });
 });

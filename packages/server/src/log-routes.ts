@@ -11,6 +11,7 @@ import {
   logChangesQuerySchema,
   logConsistencyQuerySchema,
   logProofQuerySchema,
+  logProofsQuerySchema,
   ROUTES,
 } from '@saltbox/protocol';
 import type { AppEnv } from './app.js';
@@ -39,7 +40,7 @@ function wire(r: LogRootRecord) {
 
 /**
  * Registers `GET /api/v1/log/root[?seqno=n]`, `GET /api/v1/log/consistency?from=&to=`,
- * `GET /api/v1/log/proof?id=[&seqno=]` and `GET /api/v1/log/changes?from=&limit=`.
+ * `GET /api/v1/log/proof?id=[&seqno=]`, `GET /api/v1/log/proofs?ids=a,b,c[&seqno=]` and `GET /api/v1/log/changes?from=&limit=`.
  */
 export function registerLogRoutes(app: Hono<AppEnv>, deps: LogRouteDeps): void {
   const { storage, publicLimit, validate } = deps;
@@ -79,6 +80,16 @@ export function registerLogRoutes(app: Hono<AppEnv>, deps: LogRouteDeps): void {
     const q = validate(c.req.query(), logProofQuerySchema);
     const root = await rootAt(q.seqno);
     return c.json({ root: wire(root), proof: await log.mapProof(q.id, root.seqno) });
+  });
+
+  // Many chains at one root in one request (a keeper checking 100 recipients): the proofs
+  // are read one after another, each through the cached top levels of the map.
+  app.get(ROUTES.logProofs, publicLimit, async (c) => {
+    const q = validate(c.req.query(), logProofsQuerySchema);
+    const root = await rootAt(q.seqno);
+    const proofs = [];
+    for (const id of q.ids) proofs.push({ id, proof: await log.mapProof(id, root.seqno) });
+    return c.json({ root: wire(root), proofs });
   });
 
   app.get(ROUTES.logChanges, publicLimit, async (c) => {

@@ -23,6 +23,7 @@ import {
   logChangesResponseSchema,
   logConsistencyResponseSchema,
   logProofResponseSchema,
+  logProofsResponseSchema,
   signedLogRootSchema,
 } from '@saltbox/protocol';
 import { createApp } from '../src/app.js';
@@ -120,6 +121,48 @@ export function logRoutesSuite(name: string, open: () => Promise<Storage>): void
         expect(root.seqno).toBe(seqno ?? 4);
         expect(verifyMapProof(backend, hexToBytes(root.map), u.uid, p.proof)).toEqual(want);
       }
+    });
+
+    it('answers proofs for several chains at one root in one request, and refuses bad id lists', async () => {
+      const { app, signup } = await setup();
+      const users = [];
+      for (const n of ['hana', 'ivan', 'jo']) users.push(await signup(n));
+      const absent = 'ab'.repeat(16);
+      const ids = [users[2]!.uid, absent, users[0]!.uid];
+      for (const seqno of [undefined, 2]) {
+        const q = seqno === undefined ? '' : `&seqno=${seqno}`;
+        const res = await json(
+          app,
+          `/api/v1/log/proofs?ids=${ids.join(',')}${q}`,
+          logProofsResponseSchema,
+        );
+        const root = verifyLogRoot(backend, res.root, res.root.kid);
+        expect(root.seqno).toBe(seqno ?? 3);
+        expect(res.proofs.map((p) => p.id)).toEqual(ids);
+        const tails = res.proofs.map((p) =>
+          verifyMapProof(backend, hexToBytes(root.map), p.id, p.proof),
+        );
+        const jo = users[2]!;
+        expect(tails[0]).toEqual(
+          seqno === 2
+            ? null
+            : { seqno: jo.links.length, linkId: jo.links.at(-1)!.linkId, eldestKid: jo.eldestKid },
+        );
+        expect(tails[1]).toBeNull();
+        expect(tails[2]?.linkId).toBe(users[0]!.links.at(-1)!.linkId);
+      }
+      for (const bad of [
+        '',
+        'xyz',
+        `${absent},${absent}`,
+        Array.from({ length: 101 }, (_, i) => i.toString(16).padStart(32, '0')).join(','),
+      ])
+        expect(await errorCode(await app.request(`/api/v1/log/proofs?ids=${bad}`))).toBe(
+          'VALIDATION_FAILED',
+        );
+      expect(await errorCode(await app.request(`/api/v1/log/proofs?ids=${absent}&seqno=9`))).toBe(
+        'LOG_ROOT_NOT_FOUND',
+      );
     });
 
     it('lets an auditor replay the changes and recompute every root', async () => {
