@@ -171,7 +171,6 @@ function lacksKey(user: VerifiedUser, kid: unknown): boolean {
   return typeof kid === 'string' && !user.keys.some((k) => k.kid === kid);
 }
 
-
 /**
  * A verification failure that says which link and which rule (#14.8): the identity verifier's
  * message names the rule (e.g. "team link signed by a since-revoked key: …").
