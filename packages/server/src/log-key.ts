@@ -18,6 +18,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from './errors.js';
+import { StorageError } from './storage/errors.js';
 
 /** The key file's name inside the data directory. */
 export const LOG_KEY_FILE = 'log-root-key';
@@ -34,14 +35,21 @@ function readSeed(file: string): Uint8Array {
  * file, syncs it and hard-links it into place, so two processes starting together end with one
  * key (the loser reads the winner's) and no one ever reads a half-written file.
  *
- * @throws ServerError `INTERNAL` when the file exists but is not a key.
+ * @throws ServerError `INTERNAL` when the file exists but is not a key; StorageError
+ *   `STORAGE_UNREADABLE` when it cannot be read.
  */
 export function loadOrCreateLogSeed(dir: string): Uint8Array {
   const file = join(dir, LOG_KEY_FILE);
   try {
     return readSeed(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM')
+      throw new StorageError('STORAGE_UNREADABLE', `cannot open ${file}: permission denied`, {
+        cause: e,
+        file,
+      });
+    if (code !== 'ENOENT') throw e;
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;

@@ -83,12 +83,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       databaseUrl: options.databaseUrl,
       ...(options.dataDir === undefined ? {} : { logSeed: loadOrCreateLogSeed(options.dataDir) }),
     });
-  else if (options.dataDir)
+  else if (options.dataDir) {
+    const dataDir = options.dataDir;
     storage = await openSqliteStorage({
       dataDir: options.dataDir,
-      ...(options.dataDir === ':memory:' ? {} : { logSeed: loadOrCreateLogSeed(options.dataDir) }),
+      ...(options.dataDir === ':memory:' ? {} : { logSeed: () => loadOrCreateLogSeed(dataDir) }),
     });
-  else throw fail('VALIDATION_FAILED', 'a data directory or a database url is required');
+    // Read the root key now, after the database's own checks: a key file problem stops the
+    // start with its own message instead of surfacing at the first append.
+    await storage.log.kid();
+  } else throw fail('VALIDATION_FAILED', 'a data directory or a database url is required');
   const backend = options.backend ?? (await defaultBackend());
   const logger = options.logger ?? jsonLogger;
   const webRoot = options.webRoot === undefined ? defaultWebRoot() : options.webRoot;

@@ -208,8 +208,10 @@ export function logRoutesSuite(name: string, open: () => Promise<Storage>): void
       expect(res.status).toBe(201);
       const d1 = alice.devices[0]!;
       const root1 = verifyLogRoot(backend, (await storage.log.latest())!, await storage.log.kid());
+      let devices = 0;
       const post = async (): Promise<Response> => {
-        const added = addDeviceLinks(backend, alice, d1);
+        // Device names are unique per user: each post adds another.
+        const added = addDeviceLinks(backend, alice, d1, undefined, `phone${++devices}`);
         const r = await signed(backend, app, d1, chainPath('alice'), {
           body: {
             links: added.links,

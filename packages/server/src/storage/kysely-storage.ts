@@ -1040,7 +1040,7 @@ export function createKyselyStorage(
   dialect: 'sqlite' | 'postgres',
   onClose: () => Promise<void> = () => Promise.resolve(),
   fast: { reads?: UserReads; claimNonces?: ClaimNonces } = {},
-  logSeed: Uint8Array = randomBytes(32),
+  logSeed: Uint8Array | (() => Uint8Array) = randomBytes(32),
 ): Storage {
   const { reads } = fast;
   const nonces = new KyselyNonceStore(db, fast.claimNonces);

@@ -88,7 +88,7 @@ function toRoot(r: Database['log_roots']): LogRootRecord {
 export class KyselyLogStore {
   readonly #db: Kysely<Database>;
   readonly #dialect: 'sqlite' | 'postgres';
-  readonly #seed: Uint8Array;
+  readonly #seed: Uint8Array | (() => Uint8Array);
   #backend: CryptoBackend | undefined;
   #secretKey: Uint8Array | undefined;
   /** Nodes of the top levels as of root `#cacheSeqno`. */
@@ -99,7 +99,7 @@ export class KyselyLogStore {
   constructor(
     db: Kysely<Database>,
     dialect: 'sqlite' | 'postgres',
-    seed: Uint8Array,
+    seed: Uint8Array | (() => Uint8Array),
     now: () => number = Date.now,
   ) {
     this.#db = db;
@@ -111,7 +111,10 @@ export class KyselyLogStore {
   async #crypto(): Promise<{ backend: CryptoBackend; secretKey: Uint8Array }> {
     if (this.#backend === undefined || this.#secretKey === undefined) {
       this.#backend = await defaultBackend();
-      this.#secretKey = this.#backend.ed25519KeyPairFromSeed(this.#seed).secretKey;
+      // A seed given as a function is read on first use, after the database opened: the
+      // database's own problems are reported first.
+      const seed = typeof this.#seed === 'function' ? this.#seed() : this.#seed;
+      this.#secretKey = this.#backend.ed25519KeyPairFromSeed(seed).secretKey;
     }
     return { backend: this.#backend, secretKey: this.#secretKey };
   }

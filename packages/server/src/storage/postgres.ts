@@ -19,7 +19,7 @@ export interface PostgresOptions {
   /** Run migrations on open (default true). */
   migrate?: boolean;
   /** The signed log's root key seed (32 bytes), the same for every process; random when absent. */
-  logSeed?: Uint8Array;
+  logSeed?: Uint8Array | (() => Uint8Array);
 }
 
 /**

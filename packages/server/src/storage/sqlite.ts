@@ -68,7 +68,7 @@ export interface SqliteOptions {
   /** Run migrations on open (default true). */
   migrate?: boolean;
   /** The signed log's root key seed (32 bytes); random when absent. */
-  logSeed?: Uint8Array;
+  logSeed?: Uint8Array | (() => Uint8Array);
   /**
    * The largest the database may grow, in bytes (SQLite's `max_page_count`); a write beyond it
    * fails like a full disk (`STORAGE_FULL`). Default: no limit but the disk's.
