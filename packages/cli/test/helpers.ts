@@ -183,6 +183,9 @@ export async function startServerProcess(
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  // The JSON request log goes to stdout: drain it, or once the pipe's buffer is full the
+  // server's pending log writes keep it from exiting on SIGTERM.
+  child.stdout.resume();
   let stderr = '';
   const url = await new Promise<string>((resolvePromise, reject) => {
     const timer = setTimeout(() => {
