@@ -70,7 +70,7 @@ function signupOptions(
  *   opened or written.
  */
 export async function serverInviteCommand(flags: Flags, ctx: CommandContext): Promise<void> {
-  const { createInvite, openPostgresStorage, openSqliteStorage, SQLITE_FILE } =
+  const { createInvite, loadOrCreateLogSeed, openPostgresStorage, openSqliteStorage, SQLITE_FILE } =
     await import('@saltbox/server');
   const databaseUrl =
     typeof flags['database-url'] === 'string' ? flags['database-url'] : process.env.DATABASE_URL;
@@ -86,9 +86,11 @@ export async function serverInviteCommand(flags: Flags, ctx: CommandContext): Pr
     );
   let code: string;
   try {
+    // The server's own root key, should opening backfill the log (a database from before it).
+    const logSeed = (): Uint8Array => loadOrCreateLogSeed(dataDir);
     const storage = databaseUrl
-      ? await openPostgresStorage({ databaseUrl, poolSize: 1 })
-      : await openSqliteStorage({ dataDir });
+      ? await openPostgresStorage({ databaseUrl, poolSize: 1, logSeed })
+      : await openSqliteStorage({ dataDir, logSeed });
     try {
       code = await createInvite(storage);
     } finally {
@@ -193,7 +195,9 @@ export async function serverCommand(flags: Flags, ctx: CommandContext): Promise<
   try {
     running = await startServer({
       listen,
-      ...(databaseUrl ? { databaseUrl } : { dataDir }),
+      // On PostgreSQL the data directory still holds the log's root key (log-root-key): every
+      // start, and every process given the same directory, signs with the same key.
+      ...(databaseUrl ? { databaseUrl, dataDir } : { dataDir }),
       signup: signup.policy,
       limits: { signupRate: signup.rate },
     });

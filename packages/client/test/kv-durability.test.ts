@@ -4,7 +4,7 @@
  * each revision, nothing is lost); the server is killed with SIGKILL under a write load, and
  * after a restart every acknowledged write is readable and verifies.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +21,19 @@ import type { ServerProcess } from './server-process.js';
 
 interface Backend {
   name: string;
-  setup(): Promise<{ where: string; storage: () => Promise<Storage>; cleanup(): Promise<void> }>;
+  setup(): Promise<{
+    where: string;
+    /** Where the server process keeps the log's root key. */
+    keyDir: string;
+    storage: () => Promise<Storage>;
+    cleanup(): Promise<void>;
+  }>;
+}
+
+/** The root key the server process made: a second handle publishes roots it can verify. */
+async function logSeed(keyDir: string): Promise<Uint8Array> {
+  const hex = (await readFile(join(keyDir, 'log-root-key'), 'utf8')).trim();
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
 }
 
 let pgCluster: TestPostgres | undefined;
@@ -34,8 +46,9 @@ const backends: Backend[] = [
       const where = join(dir, 'data');
       return {
         where,
+        keyDir: where,
         // A second handle on the same WAL database, as a second server process would have.
-        storage: () => openSqliteStorage({ dataDir: where }),
+        storage: async () => openSqliteStorage({ dataDir: where, logSeed: await logSeed(where) }),
         cleanup: () => rm(dir, { recursive: true, force: true }),
       };
     },
@@ -45,10 +58,17 @@ const backends: Backend[] = [
     async setup() {
       pgCluster ??= await startTestPostgres();
       const where = await pgCluster.freshDatabase();
+      const keyDir = await mkdtemp(join(tmpdir(), 'saltbox-kv-kill-key-'));
       return {
         where,
-        storage: () => openPostgresStorage({ databaseUrl: where, migrate: false }),
-        cleanup: () => Promise.resolve(),
+        keyDir,
+        storage: async () =>
+          openPostgresStorage({
+            databaseUrl: where,
+            migrate: false,
+            logSeed: await logSeed(keyDir),
+          }),
+        cleanup: () => rm(keyDir, { recursive: true, force: true }),
       };
     },
   },
@@ -70,7 +90,7 @@ describe.each(backends)('kv concurrency and durability: $name', (backend) => {
   beforeAll(async () => {
     env = await backend.setup();
     port = await freePort();
-    proc = await startServerProcess(port, env.where);
+    proc = await startServerProcess(port, env.where, { keyDir: env.keyDir });
     storage = await env.storage();
     alice = await kvUser(proc.url, 'alice');
     bob = await kvUser(proc.url, 'bob');
@@ -137,7 +157,7 @@ describe.each(backends)('kv concurrency and durability: $name', (backend) => {
     await Promise.all(load);
     expect(sum(acked)).toBeGreaterThan(0);
 
-    proc = await startServerProcess(port, env.where);
+    proc = await startServerProcess(port, env.where, { keyDir: env.keyDir });
     const reader = bob.kv();
     for (const [key, want] of acked) {
       const got = await reader.get(teamId, 'load', key);

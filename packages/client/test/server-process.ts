@@ -24,11 +24,19 @@ export interface ServerProcess {
 export function startServerProcess(
   port: number,
   where: string,
-  options: { inheritStderr?: boolean } = {},
+  options: { inheritStderr?: boolean; keyDir?: string } = {},
 ): Promise<ServerProcess> {
   const child = spawn(
     process.execPath,
-    ['--conditions=source', '--import', 'tsx', SCRIPT, String(port), where],
+    [
+      '--conditions=source',
+      '--import',
+      'tsx',
+      SCRIPT,
+      String(port),
+      where,
+      ...(options.keyDir === undefined ? [] : [options.keyDir]),
+    ],
     { stdio: ['ignore', 'pipe', options.inheritStderr ? 'inherit' : 'pipe'] },
   );
   return new Promise((resolve, reject) => {

@@ -40,3 +40,4 @@ export type { RateLimit } from './rate-limit.js';
 export { createJsonLogger, jsonLogger, silentLogger } from './log.js';
 export type { LogEntry, LogSink, Logger } from './log.js';
 export * from './storage/index.js';
+export { LOG_KEY_FILE, loadOrCreateLogSeed } from './log-key.js';
