@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const MAIN = join(ROOT, 'packages/cli/dist/main.js');
@@ -298,4 +299,22 @@ export async function startAccountServer(): Promise<{ url: string; stop: () => P
     data.cleanup();
     throw e;
   }
+}
+
+/**
+ * The hooks every account end-to-end file had a copy of: build, start an account server before
+ * the file's tests (its URL goes to `onUrl`), stop it and remove the homes after them.
+ */
+export function useAccountServer(onUrl: (url: string) => void, cleanupHomes: () => void): void {
+  let stop = (): Promise<void> => Promise.resolve();
+  beforeAll(async () => {
+    await ensureBuilt();
+    const started = await startAccountServer();
+    onUrl(started.url);
+    stop = started.stop;
+  }, 120_000);
+  afterAll(async () => {
+    await stop();
+    cleanupHomes();
+  });
 }

@@ -6,24 +6,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accountHomes, ensureBuilt, json, ok, runAs as sb, startAccountServer } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { accountHomes, json, ok, runAs as sb, useAccountServer } from './helpers.js';
 
-let stopServer = (): Promise<void> => Promise.resolve();
 let url = '';
 const { newHome, cleanup } = accountHomes();
-
-beforeAll(async () => {
-  await ensureBuilt();
-  const started = await startAccountServer();
-  url = started.url;
-  stopServer = started.stop;
-}, 120_000);
-
-afterAll(async () => {
-  await stopServer();
-  cleanup();
-});
+useAccountServer((u) => {
+  url = u;
+}, cleanup);
 
 describe('one user, two machines', { timeout: 600_000 }, () => {
   const laptop = newHome();

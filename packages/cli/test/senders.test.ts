@@ -8,33 +8,14 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  accountHomes,
-  ensureBuilt,
-  errorCode,
-  json,
-  makeKey,
-  ok,
-  runAs,
-  startAccountServer,
-} from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { accountHomes, errorCode, json, makeKey, ok, runAs, useAccountServer } from './helpers.js';
 
-let stopServer = (): Promise<void> => Promise.resolve();
 let url = '';
 const { newHome, cleanup } = accountHomes();
-
-beforeAll(async () => {
-  await ensureBuilt();
-  const started = await startAccountServer();
-  url = started.url;
-  stopServer = started.stop;
-}, 120_000);
-
-afterAll(async () => {
-  await stopServer();
-  cleanup();
-});
+useAccountServer((u) => {
+  url = u;
+}, cleanup);
 
 /** The single JSON line a successful `--json` crypto command printed on stderr. */
 function info(r: { code: number | null; stderr: string }): Record<string, unknown> {

@@ -6,32 +6,15 @@
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hasUnsafeDisplayCharacters } from '@saltbox/protocol';
-import {
-  accountHomes,
-  ensureBuilt,
-  errorCode,
-  ok,
-  runAs as sb,
-  startAccountServer,
-} from './helpers.js';
+import { accountHomes, errorCode, ok, runAs as sb, useAccountServer } from './helpers.js';
 
-let stopServer = (): Promise<void> => Promise.resolve();
 let url = '';
 const { newHome, cleanup } = accountHomes();
-
-beforeAll(async () => {
-  await ensureBuilt();
-  const started = await startAccountServer();
-  url = started.url;
-  stopServer = started.stop;
-}, 120_000);
-
-afterAll(async () => {
-  await stopServer();
-  cleanup();
-});
+useAccountServer((u) => {
+  url = u;
+}, cleanup);
 
 const BUG = 'this is a bug';
 
