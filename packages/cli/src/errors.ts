@@ -57,6 +57,16 @@ export type CliErrorCode =
   | 'CLI_KV_UNAVAILABLE'
   /** A secrets-provider failure (`@saltbox/provider`'s ProviderError; message says which). */
   | 'CLI_PROVIDER'
+  /** `log root`: the server has no such root (an empty log, or a seqno beyond the latest). */
+  | 'CLI_LOG_EMPTY'
+  /** A root the server serves does not verify (signature, payload, history leaf). */
+  | 'CLI_LOG_ROOT_INVALID'
+  /** `log audit` found a root that does not verify or does not follow; the message names it. */
+  | 'CLI_LOG_AUDIT_FAILED'
+  /** `log compare`: the server shows another root at that seqno than the saved one. */
+  | 'CLI_LOG_SPLIT_VIEW'
+  /** `log compare`: FILE is not a `log root --json` output. */
+  | 'CLI_LOG_BAD_ROOT_FILE'
   /** A bug: something that should not happen. */
   | 'CLI_INTERNAL';
 
@@ -109,6 +119,8 @@ function serverHint(code: string | null | undefined): string | undefined {
       return 'the server does not know this device; is --server the server you signed up on?';
     case 'STALE_REQUEST':
       return "this machine's clock is off by more than five minutes";
+    case 'LOG_ROOT_NOT_FOUND':
+      return 'the log starts with the first sign-up on this server';
     case 'RATE_LIMITED':
       return 'too many requests; wait a little and try again';
     default:
@@ -193,6 +205,22 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
   CLI_KV_NO_VALUE: { exit: EXIT.failure },
   CLI_KV_UNAVAILABLE: { exit: EXIT.failure },
   CLI_PROVIDER: { exit: EXIT.failure },
+  CLI_LOG_EMPTY: { exit: EXIT.failure },
+  CLI_LOG_ROOT_INVALID: { exit: EXIT.failure, hint: () => LYING_SERVER },
+  CLI_LOG_AUDIT_FAILED: {
+    exit: EXIT.failure,
+    hint: () =>
+      "the server's log is not what it signed (tampered storage or a lying server); keep this output and compare roots with other users ('saltbox log root --json', 'saltbox log compare')",
+  },
+  CLI_LOG_SPLIT_VIEW: {
+    exit: EXIT.failure,
+    hint: () =>
+      'the server shows you and that user different histories; do not trust it, and keep both roots as evidence',
+  },
+  CLI_LOG_BAD_ROOT_FILE: {
+    exit: EXIT.usage,
+    hint: () => "FILE is what 'saltbox log root --json' printed on the other machine",
+  },
   CLI_INTERNAL: {
     exit: EXIT.failure,
     hint: () => 'this is a bug in saltbox; please report it',

@@ -55,9 +55,10 @@ export interface LogRootRecord extends SignedLogRoot {
   ctime: number;
 }
 
-/** What one root changed. */
+/** What one root changed, and the root. */
 export interface LogChangeSet {
   seqno: number;
+  root: LogRootRecord;
   changes: { id: string; tail: ChainTail }[];
 }
 
@@ -296,8 +297,16 @@ export class KyselyLogStore {
     return runMapReadAsync(proveMap(backend, id), (p) => this.#mapNode(this.#db, p, seqno));
   }
 
-  /** What roots `from` … `from + limit − 1` changed, in order. */
+  /** What roots `from` … `from + limit − 1` changed, in order, with each root. */
   async changes(from: number, limit: number): Promise<LogChangeSet[]> {
+    const roots = await this.#db
+      .selectFrom('log_roots')
+      .selectAll()
+      .where('seqno', '>=', from)
+      .where('seqno', '<', from + limit)
+      .orderBy('seqno')
+      .execute();
+    const bySeqno = new Map(roots.map((r) => [r.seqno, toRoot(r)]));
     const rows = await this.#db
       .selectFrom('log_changes')
       .selectAll()
@@ -311,7 +320,10 @@ export class KyselyLogStore {
       const seqno = r.seqno;
       let set = out[out.length - 1];
       if (set?.seqno !== seqno) {
-        set = { seqno, changes: [] };
+        const root = bySeqno.get(seqno);
+        // A root's changes commit with it; a change row without its root is not served.
+        if (root === undefined) break;
+        set = { seqno, root, changes: [] };
         out.push(set);
       }
       set.changes.push({ id: r.id, tail: decodeChainTail(new TextEncoder().encode(r.tail)) });
