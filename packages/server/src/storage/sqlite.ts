@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { SqliteDatabase } from 'kysely';
+import { sqliteLogStatements } from './log-sqlite.js';
 import { createKyselyStorage } from './kysely-storage.js';
 import type { ClaimNonces, NonceClaim } from './kysely-storage.js';
 import { openSqliteReads } from './sqlite-reads.js';
@@ -68,6 +69,12 @@ export interface SqliteOptions {
   migrate?: boolean;
   /** The signed log's root key seed (32 bytes); random when absent. */
   logSeed?: Uint8Array;
+  /**
+   * BENCHMARK ONLY: appends publish no log root (no map, no signed root). `npm run bench:log`
+   * sets it on a second storage to measure what publication costs; a server never does, since
+   * the log is what clients check on every load.
+   */
+  benchmarkWithoutLog?: boolean;
 }
 
 /**
@@ -103,8 +110,13 @@ export async function openSqliteStorage(options: SqliteOptions): Promise<Storage
       reads?.close();
       return Promise.resolve();
     },
-    { ...(reads ? { reads } : {}), claimNonces: sqliteClaimNonces(db, sqlite) },
+    {
+      ...(reads ? { reads } : {}),
+      claimNonces: sqliteClaimNonces(db, sqlite),
+      logStatements: sqliteLogStatements(sqlite),
+    },
     options.logSeed,
+    { publish: options.benchmarkWithoutLog !== true },
   );
   if (options.migrate !== false) await storage.migrate();
   return storage;
