@@ -57,7 +57,7 @@ export type CliErrorCode =
   | 'CLI_KV_UNAVAILABLE'
   /** A secrets-provider failure (`@saltbox/provider`'s ProviderError; message says which). */
   | 'CLI_PROVIDER'
-  /** `log root`: the server has no such root (an empty log, or a seqno beyond the latest). */
+  /** `log root`: the server has no root yet, or none at `--seqno`. */
   | 'CLI_LOG_EMPTY'
   /** A root the server serves does not verify (signature, payload, history leaf). */
   | 'CLI_LOG_ROOT_INVALID'

@@ -147,16 +147,21 @@ function positiveInt(flags: Flags, name: string): number | undefined {
 /**
  * `saltbox log root [--json] [--server URL]`.
  *
- * @throws CliError `CLI_LOG_ROOT_INVALID`; ClientError `CLIENT_HTTP` (`LOG_ROOT_NOT_FOUND` on
- *   an empty log), `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`.
+ * @throws CliError `CLI_LOG_EMPTY` (no root yet, or no root N), `CLI_LOG_ROOT_INVALID`,
+ *   `CLI_USAGE`; ClientError `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`.
  */
 export async function logRootCommand(flags: Flags, ctx: CommandContext): Promise<void> {
   const { api, backend, server } = await publicApi(flags);
-  const wire = await fetchRoot(api, positiveInt(flags, 'seqno'));
+  const seqno = positiveInt(flags, 'seqno');
+  const wire = await fetchRoot(api, seqno);
   if (wire === null)
-    throw new CliError('CLI_LOG_EMPTY', 'the server has no such log root', {
-      hint: 'the log starts with the first sign-up; run it without --seqno for the latest root',
-    });
+    throw seqno === undefined
+      ? new CliError('CLI_LOG_EMPTY', `the log of ${server} is empty`, {
+          hint: 'the log starts with the first sign-up on this server',
+        })
+      : new CliError('CLI_LOG_EMPTY', `the log of ${server} has no root ${seqno}`, {
+          hint: 'run it without --seqno for the latest root',
+        });
   const root = verifiedRoot(backend, wire);
   const v = view(server, root);
   if (bool(flags, 'json')) {
@@ -267,9 +272,10 @@ export async function auditLog(
     });
     if (page.roots.length === 0) throw auditFailure(next, 'the server does not serve it');
     for (const set of page.roots) {
-      if (set.seqno > end) break;
+      // Checked first: a page that jumps past `end` must fail, not be refetched forever.
       if (set.seqno !== next)
         throw auditFailure(next, `the server skips it (the next root served is ${set.seqno})`);
+      if (set.seqno > end) break;
       kid ??= set.root.kid;
       const root = verifiedOrFail(backend, set.root, kid);
       if (root.seqno !== set.seqno)

@@ -189,7 +189,17 @@ describe('saltbox log compare against a forked server', { timeout: 300_000 }, ()
     const a = join(scratch.dir, 'fork-a');
     const b = join(scratch.dir, 'fork-b');
     const first = await server(a);
+    // Before the first sign-up the log is empty: nothing to print, nothing to audit.
+    const empty = await sb(['log', 'root', '--json', '--server', first.url]);
+    expect(empty.code).toBe(1);
+    expect(errorCode(empty)).toBe('CLI_LOG_EMPTY');
+    const none = await sb(['log', 'audit', '--server', first.url]);
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.out).toContain('nothing to audit');
     for (const n of ['fa', 'fb', 'fc']) await signup(first.url, n);
+    const beyond = await sb(['log', 'root', '--seqno', '9', '--server', first.url]);
+    expect(beyond.code).toBe(1);
+    expect(beyond.stderr).toContain('has no root 9');
     await first.stop();
     // The fork: the same history and the same root key file, then different appends.
     mkdirSync(b, { recursive: true, mode: 0o700 });

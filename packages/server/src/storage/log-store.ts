@@ -156,10 +156,6 @@ export class KyselyLogStore {
   }
 
   async #mapNode(db: Db, prefix: string, version: number): Promise<MapNode | undefined> {
-    if (db !== this.#db && this.#statements !== undefined) {
-      const row = this.#statements.mapNode(prefix, version);
-      return row === undefined ? undefined : toNode(row);
-    }
     const r = await db
       .selectFrom('log_map_nodes')
       .select(['hash', 'leaf_key', 'leaf_value'])
@@ -172,15 +168,12 @@ export class KyselyLogStore {
   }
 
   async #treeNode(db: Db, level: number, index: number): Promise<Uint8Array> {
-    const r =
-      db !== this.#db && this.#statements !== undefined
-        ? this.#statements.treeNode(level, index)
-        : await db
-            .selectFrom('log_tree_nodes')
-            .select('hash')
-            .where('level', '=', level)
-            .where('idx', '=', index)
-            .executeTakeFirst();
+    const r = await db
+      .selectFrom('log_tree_nodes')
+      .select('hash')
+      .where('level', '=', level)
+      .where('idx', '=', index)
+      .executeTakeFirst();
     if (r === undefined) throw fail('INTERNAL', `log tree node ${level}/${index} is missing`);
     return hexToBytes(r.hash);
   }
@@ -291,37 +284,52 @@ export class KyselyLogStore {
       this.#treeCache.clear();
       this.#cacheSeqno = latest;
     }
-    const treeNode = async (level: number, index: number): Promise<Uint8Array> => {
+    // Reads answer synchronously from the caches and, on SQLite, from prepared statements, so
+    // that the map and history code runs without a promise per node; PostgreSQL awaits.
+    const st = this.#statements;
+    const mapLookup = (prefix: string): MapNode | undefined | Promise<MapNode | undefined> => {
+      const top = prefix.length <= CACHED_DEPTH;
+      if (top) {
+        const hit = this.#cache.get(prefix);
+        if (hit !== undefined) return hit ?? undefined;
+      }
+      const remember = (node: MapNode | undefined) => {
+        if (top) this.#cache.set(prefix, node ?? null);
+        return node;
+      };
+      if (st !== undefined) {
+        const row = st.mapNode(prefix, latest);
+        return remember(row === undefined ? undefined : toNode(row));
+      }
+      return this.#mapNode(trx, prefix, latest).then(remember);
+    };
+    const treeLookup = (level: number, index: number): Uint8Array | Promise<Uint8Array> => {
       const key = `${level}/${index}`;
       const hit = this.#treeCache.get(key);
       if (hit !== undefined) return hit;
-      const h = await this.#treeNode(trx, level, index);
-      this.#treeCache.set(key, h);
-      return h;
-    };
-    const cached = async (prefix: string): Promise<MapNode | undefined> => {
-      if (prefix.length <= CACHED_DEPTH) {
-        const hit = this.#cache.get(prefix);
-        if (hit !== undefined) return hit ?? undefined;
-        const node = await this.#mapNode(trx, prefix, latest);
-        this.#cache.set(prefix, node ?? null);
-        return node;
+      const remember = (h: Uint8Array) => {
+        this.#treeCache.set(key, h);
+        return h;
+      };
+      if (st !== undefined) {
+        const row = st.treeNode(level, index);
+        if (row === undefined) throw fail('INTERNAL', `log tree node ${level}/${index} is missing`);
+        return remember(hexToBytes(row.hash));
       }
-      return this.#mapNode(trx, prefix, latest);
+      return this.#treeNode(trx, level, index).then(remember);
     };
-    const { writes, root: mapRoot } = await runMapReadAsync(updateMap(backend, updates), cached);
+    const { writes, root: mapRoot } = await drive(updateMap(backend, updates), mapLookup);
     const ctime = Math.floor(this.#now() / 1000);
     const body = { seqno, ctime, map: toHex(mapRoot), prev: head.hashMeta };
     const leaf = logLeafHash(backend, logLeafData(body));
-    const { nodes, root: logRoot } = await runLogReadAsync(
-      appendLogLeaf(backend, latest, leaf),
-      treeNode,
+    const { nodes, root: logRoot } = await drive(appendLogLeaf(backend, latest, leaf), ([l, i]) =>
+      treeLookup(l, i),
     );
     const stored = new Map(nodes.map((n) => [`${n.level}/${n.index}`, n.hash]));
-    const leafPath = await runLogReadAsync(logInclusionPath(backend, latest, seqno), (l, i) => {
-      const hit = stored.get(`${l}/${i}`);
-      return hit === undefined ? treeNode(l, i) : Promise.resolve(hit);
-    });
+    const leafPath = await drive(
+      logInclusionPath(backend, latest, seqno),
+      ([l, i]) => stored.get(`${l}/${i}`) ?? treeLookup(l, i),
+    );
     const signed = signLogRoot(backend, { ...body, log: toHex(logRoot) }, secretKey, leafPath);
     await this.#write(trx, {
       mapNodes: [...writes].map(([prefix, n]) => ({
@@ -499,6 +507,22 @@ export class KyselyLogStore {
       if (updates.length > 0) await this.publish(trx, updates);
     });
   }
+}
+
+/**
+ * Runs a map or history read: each node the read asks for is answered by `lookup`, awaited only
+ * when it returned a promise.
+ */
+async function drive<K, T, V>(
+  read: Generator<K, T, V>,
+  lookup: (k: K) => V | Promise<V>,
+): Promise<T> {
+  let step = read.next();
+  while (step.done !== true) {
+    const v = lookup(step.value);
+    step = read.next(v instanceof Promise ? await v : v);
+  }
+  return step.value;
 }
 
 /** The last update per ID wins (a batch may touch one chain twice). */
