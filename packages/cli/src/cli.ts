@@ -110,6 +110,14 @@ const pgpCommand =
     await commands[name](flags, ctx);
   };
 
+/** A `log` command, loaded on use. */
+const logCommand =
+  (name: 'logRootCommand' | 'logAuditCommand' | 'logCompareCommand') =>
+  async (flags: Flags, ctx: CommandContext): Promise<void> => {
+    const commands = await import('./log-commands.js');
+    await commands[name](flags, ctx);
+  };
+
 /** A `kvstore`/`kv` command, loaded on use. */
 const kvCommand =
   (name: 'kvstoreApiCommand' | 'kvGet' | 'kvPut' | 'kvDel' | 'kvList') =>
@@ -913,6 +921,60 @@ ${IO_HELP}`,
     },
     run: providerCommand('rewrap'),
   },
+  'log root': {
+    summary: "print the server's latest signed log root, to compare out of band",
+    usage: `usage: saltbox log root [--seqno N] [--server URL] [--json]
+
+Prints the latest root of the server's signed log (or root N): its seqno,
+hash_meta, map root, time and the root key that signed it. Two people who read
+the same hash_meta at the same seqno see the same history. Save the --json
+output for another user's 'saltbox log compare'. Needs no account.
+
+      --seqno N           root N instead of the latest
+${SERVER_HELP}
+${JSON_HELP}`,
+    options: { ...common, server: { type: 'string' }, seqno: { type: 'string' } },
+    run: logCommand('logRootCommand'),
+  },
+  'log audit': {
+    summary: "replay the server's whole log and check every root (a monitor anyone can run)",
+    usage: `usage: saltbox log audit [--server URL] [--from N] [--key KID] [--json]
+
+Replays the signed log from root 1: recomputes every map root and history root
+from the published changes, checks every root's signature against one root key
+(root 1's, or --key), every prev link, that no chain's tail moves backwards, and
+that the server's consistency proofs agree. Prints counts and the time taken;
+the first root that fails is named in a CLI_LOG_AUDIT_FAILED error (exit 1).
+Needs no account.
+
+      --from N            start at root N: signatures, prev links and consistency
+                          only (recomputing the map needs the whole log)
+      --key KID           the root key to require (default: the one of the first root)
+${SERVER_HELP}
+${JSON_HELP}`,
+    options: {
+      ...common,
+      server: { type: 'string' },
+      from: { type: 'string' },
+      key: { type: 'string' },
+    },
+    run: logCommand('logAuditCommand'),
+  },
+  'log compare': {
+    summary: 'check the server shows the root another user saved (detects a split view)',
+    usage: `usage: saltbox log compare FILE [--server URL] [--json]
+
+FILE is another user's 'saltbox log root --json' output. Fetches the root at its
+seqno from the server and compares hash_meta and root key: a difference is a
+split view (CLI_LOG_SPLIT_VIEW, exit 1) — the server shows you and that user
+different histories. Needs no account.
+
+${SERVER_HELP}
+${JSON_HELP}`,
+    options: { ...common, server: { type: 'string' } },
+    positionals: true,
+    run: logCommand('logCompareCommand'),
+  },
   lock: {
     summary: "lock the agent's keystore (drops every secret from its memory)",
     usage: `usage: saltbox lock [--json]`,
@@ -962,6 +1024,15 @@ PGP keys for keybase://USER?format=pgp: made or imported inside the keystore and
 published through your chain. Run 'saltbox pgp <command> --help' for a command's flags.
 `;
 
+/** The subcommands of `saltbox log`. */
+const LOG_USAGE = `usage: saltbox log root [--seqno N] [--json]
+       saltbox log audit [--from N] [--key KID] [--json]
+       saltbox log compare FILE [--json]
+
+The server's signed log of every chain: public, needs no account.
+Run 'saltbox log <command> --help' for a command's flags.
+`;
+
 /** The `kvstore` and `kv` command groups. */
 const KV_GROUPS: Record<string, string> = {
   kvstore: `usage: saltbox kvstore api [-m JSON | -i FILE] [-o FILE] [-p]
@@ -983,6 +1054,7 @@ const GROUPS: Record<string, string> = {
   device: DEVICE_USAGE,
   team: TEAM_USAGE,
   pgp: PGP_USAGE,
+  log: LOG_USAGE,
   ...KV_GROUPS,
   pulumi: `usage: saltbox pulumi env\n`,
   sops: `usage: saltbox sops env [KEY]\n`,

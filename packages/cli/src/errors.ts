@@ -71,6 +71,16 @@ export type CliErrorCode =
   | 'CLI_COMMAND_NOT_FOUND'
   /** The command given to `saltbox run` exists but could not be started (permissions). */
   | 'CLI_COMMAND_NOT_EXECUTABLE'
+  /** `log root`: the server has no root yet, or none at `--seqno`. */
+  | 'CLI_LOG_EMPTY'
+  /** A root the server serves does not verify (signature, payload, history leaf). */
+  | 'CLI_LOG_ROOT_INVALID'
+  /** `log audit` found a root that does not verify or does not follow; the message names it. */
+  | 'CLI_LOG_AUDIT_FAILED'
+  /** `log compare`: the server shows another root at that seqno than the saved one. */
+  | 'CLI_LOG_SPLIT_VIEW'
+  /** `log compare`: FILE is not a `log root --json` output. */
+  | 'CLI_LOG_BAD_ROOT_FILE'
   /** A bug: something that should not happen. */
   | 'CLI_INTERNAL';
 
@@ -128,6 +138,8 @@ function serverHint(code: string | null | undefined, command?: string): string |
       return 'the server does not know this device; is --server the server you signed up on?';
     case 'STALE_REQUEST':
       return "this machine's clock is off by more than five minutes";
+    case 'LOG_ROOT_NOT_FOUND':
+      return 'the log starts with the first sign-up on this server';
     case 'RATE_LIMITED':
       // The sign-up bucket refills over an hour, not "a little" (#12.15).
       return command === 'signup'
@@ -260,6 +272,22 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
   // The shells' codes for a command that is missing (127) or cannot be executed (126).
   CLI_COMMAND_NOT_FOUND: { exit: 127, hint: () => 'check the name and PATH' },
   CLI_COMMAND_NOT_EXECUTABLE: { exit: 126 },
+  CLI_LOG_EMPTY: { exit: EXIT.failure },
+  CLI_LOG_ROOT_INVALID: { exit: EXIT.failure, hint: () => LYING_SERVER },
+  CLI_LOG_AUDIT_FAILED: {
+    exit: EXIT.failure,
+    hint: () =>
+      "the server's log is not what it signed (tampered storage or a lying server); keep this output and compare roots with other users ('saltbox log root --json', 'saltbox log compare')",
+  },
+  CLI_LOG_SPLIT_VIEW: {
+    exit: EXIT.failure,
+    hint: () =>
+      'the server shows you and that user different histories; do not trust it, and keep both roots as evidence',
+  },
+  CLI_LOG_BAD_ROOT_FILE: {
+    exit: EXIT.usage,
+    hint: () => "FILE is what 'saltbox log root --json' printed on the other machine",
+  },
   CLI_INTERNAL: {
     exit: EXIT.failure,
     hint: () => 'this is a bug in saltbox; please report it',

@@ -73,11 +73,15 @@ export const logProofsResponseSchema = z.object({
 });
 export type LogProofsResponse = z.infer<typeof logProofsResponseSchema>;
 
-/** `GET …/log/changes?from=m&limit=k`: what each root changed, for replaying the log. */
+/**
+ * `GET …/log/changes?from=m&limit=k`: what each root changed, with the signed root itself, for
+ * replaying the log (an auditor needs both: one request per page, not one per root).
+ */
 export const logChangesResponseSchema = z.object({
   roots: z.array(
     z.object({
       seqno: z.number().int().min(1),
+      root: signedLogRootSchema,
       changes: z.array(
         z.object({
           id: z.string().max(64),

@@ -98,6 +98,7 @@ export function registerLogRoutes(app: Hono<AppEnv>, deps: LogRouteDeps): void {
     return c.json({
       roots: sets.map((s) => ({
         seqno: s.seqno,
+        root: wire(s.root),
         changes: s.changes.map((ch) => ({
           id: ch.id,
           tail: [ch.tail.seqno, ch.tail.linkId, ch.tail.eldestKid] as const,

@@ -28,6 +28,7 @@ import {
 } from '@saltbox/protocol';
 import { createApp } from '../src/app.js';
 import type { App } from '../src/app.js';
+import type { LogWork } from '../src/storage/log-store.js';
 import type { Storage } from '../src/storage/types.js';
 import {
   addDeviceLinks,
@@ -184,11 +185,11 @@ export function logRoutesSuite(name: string, open: () => Promise<Storage>): void
             (c) => [c.id, { seqno: c.tail[0], linkId: c.tail[1], eldestKid: c.tail[2] }] as const,
           ),
         );
-        const served = verifyLogRoot(
-          backend,
+        // The page carries each root: the same one the root route serves.
+        expect(set.root).toEqual(
           await json(app, `/api/v1/log/root?seqno=${set.seqno}`, signedLogRootSchema),
-          latest.kid,
         );
+        const served = verifyLogRoot(backend, set.root, latest.kid);
         expect(served.map).toBe(toHex(map.root));
         expect(served.log).toBe(toHex(log.append(logLeafData(served))));
         expect(served.prev).toBe(prev);
@@ -241,6 +242,70 @@ export function logRoutesSuite(name: string, open: () => Promise<Storage>): void
       const latest = verifyLogRoot(backend, (await storage.log.latest())!, await storage.log.kid());
       alice.merkleRoot = linkMerkleRoot(latest);
       expect((await post()).status).toBe(200);
+    });
+
+    it('group-commits the appends of one event-loop turn under one root, each in its own savepoint', async () => {
+      const { storage } = await setup();
+      const tail = (n: number): ChainTail => ({
+        seqno: n,
+        linkId: n.toString(16).padStart(64, '0'),
+        eldestKid: null,
+      });
+      const [a, b, c] = ['a', 'b', 'c'].map((x) => x.repeat(32)) as [string, string, string];
+      // Each append marks its work with a nonce row, to see whose writes were kept.
+      const mark = (trx: Parameters<LogWork>[0], kid: string) =>
+        trx
+          .insertInto('request_nonces')
+          .values({ kid, nonce: 'n', expires_at: 4_000_000_000_000 })
+          .execute();
+      const settled = await Promise.allSettled([
+        storage.log.transact(async (trx) => {
+          await mark(trx, 'k1');
+          return [[a, tail(1)]];
+        }),
+        storage.log.transact(async (trx) => {
+          await mark(trx, 'k2');
+          throw new Error('refused');
+        }),
+        storage.log.transact(async (trx) => {
+          await mark(trx, 'k3');
+          return [[c, tail(2)]];
+        }),
+      ]);
+      expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((settled[1] as PromiseRejectedResult).reason).toEqual(new Error('refused'));
+      // One root for the group; it holds the two appends that stood, not the refused one.
+      expect((await storage.log.latest())?.seqno).toBe(1);
+      const [set] = await storage.log.changes(1, 10);
+      expect(set!.changes).toEqual([
+        { id: a, tail: tail(1) },
+        { id: c, tail: tail(2) },
+      ]);
+      expect(await storage.nonces.claimNonce('k1', 'n', 4_000_000_000_000)).toBe(false);
+      expect(await storage.nonces.claimNonce('k2', 'n', 4_000_000_000_000)).toBe(true);
+      expect(await storage.nonces.claimNonce('k3', 'n', 4_000_000_000_000)).toBe(false);
+      // Alone, a refused append publishes nothing and keeps nothing.
+      await expect(
+        storage.log.transact(async (trx) => {
+          await mark(trx, 'k4');
+          throw new Error('refused alone');
+        }),
+      ).rejects.toThrow('refused alone');
+      expect((await storage.log.latest())?.seqno).toBe(1);
+      expect(await storage.nonces.claimNonce('k4', 'n', 4_000_000_000_000)).toBe(true);
+      // A later append of `b` gets the next root, whose map holds all three chains.
+      await storage.log.transact(() => Promise.resolve([[b, tail(5)]]));
+      const root = await storage.log.latest();
+      expect(root?.seqno).toBe(2);
+      const verified = verifyLogRoot(backend, root!, await storage.log.kid());
+      for (const [id, want] of [
+        [a, tail(1)],
+        [b, tail(5)],
+        [c, tail(2)],
+      ] as const)
+        expect(
+          verifyMapProof(backend, hexToBytes(verified.map), id, await storage.log.mapProof(id, 2)),
+        ).toEqual(want);
     });
 
     it('refuses malformed queries and unknown roots with codes', async () => {

@@ -12,6 +12,7 @@ import type { ChainLink } from '@saltbox/protocol';
 import { fail, ServerError } from '../errors.js';
 import { guardStorage } from './guard.js';
 import { KyselyKvStore } from './kv-store.js';
+import type { LogStatements } from './log-sqlite.js';
 import { KyselyLogStore } from './log-store.js';
 import { migrationProvider, PING } from './schema.js';
 import type { Database } from './schema.js';
@@ -313,7 +314,7 @@ class KyselyUserStore implements UserStore {
   }): Promise<void> {
     const { user, inviteHash } = input;
     try {
-      await this.#db.transaction().execute(async (trx) => {
+      await this.#log.transact(async (trx) => {
         if (inviteHash !== undefined) {
           const used = await trx
             .updateTable('signup_invites')
@@ -338,9 +339,9 @@ class KyselyUserStore implements UserStore {
         await insertLinks(trx, user.uid, input.links);
         await writeProjection(trx, user.uid, input.projection);
         await upsertBoxes(trx, user.uid, input.pukBoxes);
-        await this.#log.publish(trx, [
+        return [
           [user.uid, { seqno: user.tailSeqno, linkId: user.tailLinkId, eldestKid: user.eldestKid }],
-        ]);
+        ];
       });
     } catch (e) {
       if (e instanceof ServerError) throw e;
@@ -434,7 +435,7 @@ class KyselyUserStore implements UserStore {
     const last = input.links[input.links.length - 1];
     if (last === undefined) return;
     try {
-      await this.#db.transaction().execute(async (trx) => {
+      await this.#log.transact(async (trx) => {
         // The conditional update is the compare-and-swap: it matches no row when another
         // append moved the tail, on either backend and across processes.
         const res = await trx
@@ -442,8 +443,10 @@ class KyselyUserStore implements UserStore {
           .set({ tail_seqno: last.seqno, tail_link_id: last.linkId })
           .where('uid', '=', input.uid)
           .where('tail_seqno', '=', input.expectedTailSeqno)
+          // The eldest KID goes into the log's leaf; it never changes on append.
+          .returning('eldest_kid')
           .executeTakeFirst();
-        if (Number(res.numUpdatedRows) !== 1) {
+        if (res === undefined) {
           const exists = await trx
             .selectFrom('users')
             .select('uid')
@@ -455,14 +458,6 @@ class KyselyUserStore implements UserStore {
         await insertLinks(trx, input.uid, input.links);
         await writeProjection(trx, input.uid, input.projection);
         await upsertBoxes(trx, input.uid, input.pukBoxes);
-        const eldest = await trx
-          .selectFrom('users')
-          .select('eldest_kid')
-          .where('uid', '=', input.uid)
-          .executeTakeFirstOrThrow();
-        await this.#log.publish(trx, [
-          [input.uid, { seqno: last.seqno, linkId: last.linkId, eldestKid: eldest.eldest_kid }],
-        ]);
         const bundles = input.pgpBundles ?? [];
         if (bundles.length > 0)
           await trx
@@ -478,6 +473,8 @@ class KyselyUserStore implements UserStore {
             )
             .onConflict((oc) => oc.columns(['uid', 'full_hash']).doNothing())
             .execute();
+        // Last: the root published with this batch covers this tail (log-store.ts `transact`).
+        return [[input.uid, { seqno: last.seqno, linkId: last.linkId, eldestKid: res.eldest_kid }]];
       });
     } catch (e) {
       if (e instanceof ServerError) throw e;
@@ -764,7 +761,7 @@ class KyselyTeamStore implements TeamStore {
   }): Promise<void> {
     const { team } = input;
     try {
-      await this.#db.transaction().execute(async (trx) => {
+      await this.#log.transact(async (trx) => {
         await trx
           .insertInto('teams')
           .values({
@@ -782,9 +779,7 @@ class KyselyTeamStore implements TeamStore {
         await writeTeamProjection(trx, team.teamId, input.projection);
         await upsertTeamBoxes(trx, team.teamId, input.keyBoxes);
         await insertTeamPrevs(trx, team.teamId, input.prevs);
-        await this.#log.publish(trx, [
-          [team.teamId, { seqno: team.tailSeqno, linkId: team.tailLinkId, eldestKid: null }],
-        ]);
+        return [[team.teamId, { seqno: team.tailSeqno, linkId: team.tailLinkId, eldestKid: null }]];
       });
     } catch (e) {
       if (isUniqueViolation(e))
@@ -841,7 +836,7 @@ class KyselyTeamStore implements TeamStore {
     const last = input.links[input.links.length - 1];
     if (last === undefined) return;
     try {
-      await this.#db.transaction().execute(async (trx) => {
+      await this.#log.transact(async (trx) => {
         // Compare-and-swap on the tail, as for user chains.
         const res = await trx
           .updateTable('teams')
@@ -864,9 +859,7 @@ class KyselyTeamStore implements TeamStore {
         await writeTeamProjection(trx, input.teamId, input.projection);
         await upsertTeamBoxes(trx, input.teamId, input.keyBoxes);
         await insertTeamPrevs(trx, input.teamId, input.prevs);
-        await this.#log.publish(trx, [
-          [input.teamId, { seqno: last.seqno, linkId: last.linkId, eldestKid: null }],
-        ]);
+        return [[input.teamId, { seqno: last.seqno, linkId: last.linkId, eldestKid: null }]];
       });
     } catch (e) {
       if (e instanceof ServerError) throw e;
@@ -1031,20 +1024,27 @@ class KyselyInviteStore implements InviteStore {
  * @param dialect - which backend the instance talks to.
  * @param onClose - extra clean-up after `db.destroy()`.
  * @param fast - backend-specific hot paths: `reads` serves the user reads instead of Kysely (it
- *   must read committed data of the same database); `claimNonces` records nonce batches.
+ *   must read committed data of the same database); `claimNonces` records nonce batches;
+ *   `logStatements` is the log's publication path on the transactions' connection (SQLite).
  * @param logSeed - the 32-byte seed of the signed log's root key (`node.ts` keeps it in the data
  *   directory); a random one when absent, for tests and throwaway databases.
+ * @param logOptions - `publish: false` only for the benchmark's baseline (see
+ *   `SqliteOptions.benchmarkWithoutLog`).
  */
 export function createKyselyStorage(
   db: Kysely<Database>,
   dialect: 'sqlite' | 'postgres',
   onClose: () => Promise<void> = () => Promise.resolve(),
-  fast: { reads?: UserReads; claimNonces?: ClaimNonces } = {},
+  fast: { reads?: UserReads; claimNonces?: ClaimNonces; logStatements?: LogStatements } = {},
   logSeed: Uint8Array | (() => Uint8Array) = randomBytes(32),
+  logOptions: { publish: boolean } = { publish: true },
 ): Storage {
   const { reads } = fast;
   const nonces = new KyselyNonceStore(db, fast.claimNonces);
-  const log = new KyselyLogStore(db, dialect, logSeed);
+  const log = new KyselyLogStore(db, dialect, logSeed, {
+    enabled: logOptions.publish,
+    ...(fast.logStatements ? { statements: fast.logStatements } : {}),
+  });
   const kyselyUsers = new KyselyUserStore(db, log);
   const users: UserStore =
     reads === undefined

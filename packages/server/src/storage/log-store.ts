@@ -41,10 +41,24 @@ import {
 } from '@saltbox/identity';
 import type { ChainTail, KidHex, MapNode, MapProof, SignedLogRoot } from '@saltbox/identity';
 import { fail } from '../errors.js';
+import type { LogStatements, LogWrites } from './log-sqlite.js';
 import type { Database } from './schema.js';
 
 /** Map levels whose nodes the process keeps in memory (2^13 nodes at most). */
 const CACHED_DEPTH = 12;
+/** History nodes kept between publications (the right edge needs about log2 n of them). */
+const TREE_CACHE_LIMIT = 1024;
+/** Most appends one transaction (and one root) groups. */
+const MAX_BATCH = 64;
+
+/** An append's writes; returns the chain tails it moved. */
+export type LogWork = (trx: Transaction<Database>) => Promise<(readonly [string, ChainTail])[]>;
+
+interface PendingWork {
+  work: LogWork;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
 /** Any 64-bit constant: the advisory lock that orders root publication on PostgreSQL. */
 const PUBLISH_LOCK = 0x5a17b0c5;
 
@@ -55,9 +69,10 @@ export interface LogRootRecord extends SignedLogRoot {
   ctime: number;
 }
 
-/** What one root changed. */
+/** What one root changed, and the root. */
 export interface LogChangeSet {
   seqno: number;
+  root: LogRootRecord;
   changes: { id: string; tail: ChainTail }[];
 }
 
@@ -93,19 +108,37 @@ export class KyselyLogStore {
   #secretKey: Uint8Array | undefined;
   /** Nodes of the top levels as of root `#cacheSeqno`. */
   #cache = new Map<string, MapNode | null>();
+  /**
+   * History nodes (`level/index`) as of root `#cacheSeqno`: written once, but a rolled-back
+   * publication's nodes must not outlive it, so they are dropped with the map's.
+   */
+  #treeCache = new Map<string, Uint8Array>();
   #cacheSeqno = -1;
   readonly #now: () => number;
+  /** False only in the benchmark's baseline storage: appends then publish nothing. */
+  readonly #enabled: boolean;
+  /** SQLite: the publication's statements, prepared on the transaction's connection. */
+  readonly #statements: LogStatements | undefined;
+  /** Appends waiting for the next group transaction. */
+  #queue: PendingWork[] = [];
+  #running = false;
 
+  /**
+   * @param options - `now` (the clock of `ctime`); `enabled: false` only for the benchmark's
+   *   baseline; `statements` the prepared publication path on SQLite (`log-sqlite.ts`).
+   */
   constructor(
     db: Kysely<Database>,
     dialect: 'sqlite' | 'postgres',
     seed: Uint8Array | (() => Uint8Array),
-    now: () => number = Date.now,
+    options: { now?: () => number; enabled?: boolean; statements?: LogStatements } = {},
   ) {
     this.#db = db;
     this.#dialect = dialect;
     this.#seed = seed;
-    this.#now = now;
+    this.#now = options.now ?? Date.now;
+    this.#enabled = options.enabled ?? true;
+    this.#statements = options.statements;
   }
 
   async #crypto(): Promise<{ backend: CryptoBackend; secretKey: Uint8Array }> {
@@ -148,6 +181,22 @@ export class KyselyLogStore {
     return hexToBytes(r.hash);
   }
 
+  /** The latest root's seqno and hash_meta, in one read (0 and null before the first). */
+  async #head(trx: Transaction<Database>): Promise<{ seqno: number; hashMeta: string | null }> {
+    const r =
+      this.#statements !== undefined
+        ? this.#statements.head()
+        : await trx
+            .selectFrom('log_roots')
+            .select(['seqno', 'hash_meta'])
+            .orderBy('seqno', 'desc')
+            .limit(1)
+            .executeTakeFirst();
+    return r === undefined
+      ? { seqno: 0, hashMeta: null }
+      : { seqno: r.seqno, hashMeta: r.hash_meta };
+  }
+
   async #latestSeqno(db: Db): Promise<number> {
     const r = await db
       .selectFrom('log_roots')
@@ -159,6 +208,68 @@ export class KyselyLogStore {
   }
 
   /**
+   * Runs an append's writes in a transaction that also publishes the root covering the tails it
+   * returns; resolves once that transaction committed, rejects with the work's own error.
+   *
+   * Group commit (issue 14: "roots may be group-committed per event-loop tick"): appends that
+   * arrive while a group transaction runs (or in the same event-loop turn as the first) share
+   * the next one — each inside its own savepoint, so one that fails (a chain conflict, a taken
+   * name) is rolled back alone and gets its own error — and one root covers all of them. Every
+   * append is still committed together with a root that holds its tail, never before it; one
+   * commit and one signature serve the group. A failure of the publication or of the commit
+   * rejects every append of the group, none of which is then stored.
+   */
+  transact(work: LogWork): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ work, resolve, reject });
+      if (!this.#running) {
+        this.#running = true;
+        setImmediate(() => void this.#drain());
+      }
+    });
+  }
+
+  /** Runs group transactions until the queue is empty (one at a time per process). */
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, MAX_BATCH);
+      const failed = new Map<PendingWork, unknown>();
+      try {
+        await this.#db.transaction().execute(async (trx) => {
+          const updates: (readonly [string, ChainTail])[] = [];
+          if (batch.length === 1) {
+            // Alone: its error rolls back the whole transaction, which is all it wrote.
+            updates.push(...(await batch[0]!.work(trx)));
+          } else
+            for (const item of batch) {
+              await sql`savepoint log_group`.execute(trx);
+              try {
+                const tails = await item.work(trx);
+                await sql`release savepoint log_group`.execute(trx);
+                updates.push(...tails);
+              } catch (e) {
+                await sql`rollback to savepoint log_group`.execute(trx);
+                await sql`release savepoint log_group`.execute(trx);
+                failed.set(item, e);
+              }
+            }
+          await this.publish(trx, updates);
+        });
+      } catch (e) {
+        // The publication did not commit: its nodes must not stay cached as root `seqno`, which
+        // another process (PostgreSQL) may publish with other contents.
+        this.#cacheSeqno = -1;
+        for (const item of batch) if (!failed.has(item)) failed.set(item, e);
+      }
+      for (const item of batch) {
+        if (failed.has(item)) item.reject(failed.get(item));
+        else item.resolve();
+      }
+    }
+    this.#running = false;
+  }
+
+  /**
    * Records new chain tails and publishes a signed root, inside the caller's transaction.
    * Returns the new root's seqno.
    */
@@ -166,77 +277,81 @@ export class KyselyLogStore {
     trx: Transaction<Database>,
     updates: readonly (readonly [string, ChainTail])[],
   ): Promise<number> {
+    if (!this.#enabled) return 0;
     if (updates.length === 0) return this.#latestSeqno(trx);
     const { backend, secretKey } = await this.#crypto();
     if (this.#dialect === 'postgres')
       await sql`select pg_advisory_xact_lock(${PUBLISH_LOCK})`.execute(trx);
-    const latest = await this.#latestSeqno(trx);
+    const head = await this.#head(trx);
+    const latest = head.seqno;
     const seqno = latest + 1;
     if (this.#cacheSeqno !== latest) {
       this.#cache.clear();
+      this.#treeCache.clear();
       this.#cacheSeqno = latest;
     }
-    const cached = async (prefix: string): Promise<MapNode | undefined> => {
-      if (prefix.length <= CACHED_DEPTH) {
+    // Reads answer synchronously from the caches and, on SQLite, from prepared statements, so
+    // that the map and history code runs without a promise per node; PostgreSQL awaits.
+    const st = this.#statements;
+    const mapLookup = (prefix: string): MapNode | undefined | Promise<MapNode | undefined> => {
+      const top = prefix.length <= CACHED_DEPTH;
+      if (top) {
         const hit = this.#cache.get(prefix);
         if (hit !== undefined) return hit ?? undefined;
-        const node = await this.#mapNode(trx, prefix, latest);
-        this.#cache.set(prefix, node ?? null);
-        return node;
       }
-      return this.#mapNode(trx, prefix, latest);
+      const remember = (node: MapNode | undefined) => {
+        if (top) this.#cache.set(prefix, node ?? null);
+        return node;
+      };
+      if (st !== undefined) {
+        const row = st.mapNode(prefix, latest);
+        return remember(row === undefined ? undefined : toNode(row));
+      }
+      return this.#mapNode(trx, prefix, latest).then(remember);
     };
-    const { writes, root: mapRoot } = await runMapReadAsync(updateMap(backend, updates), cached);
-    const prevRow =
-      latest === 0
-        ? undefined
-        : await trx
-            .selectFrom('log_roots')
-            .select('hash_meta')
-            .where('seqno', '=', latest)
-            .executeTakeFirst();
+    const treeLookup = (level: number, index: number): Uint8Array | Promise<Uint8Array> => {
+      const key = `${level}/${index}`;
+      const hit = this.#treeCache.get(key);
+      if (hit !== undefined) return hit;
+      const remember = (h: Uint8Array) => {
+        this.#treeCache.set(key, h);
+        return h;
+      };
+      if (st !== undefined) {
+        const row = st.treeNode(level, index);
+        if (row === undefined) throw fail('INTERNAL', `log tree node ${level}/${index} is missing`);
+        return remember(hexToBytes(row.hash));
+      }
+      return this.#treeNode(trx, level, index).then(remember);
+    };
+    const { writes, root: mapRoot } = await drive(updateMap(backend, updates), mapLookup);
     const ctime = Math.floor(this.#now() / 1000);
-    const body = { seqno, ctime, map: toHex(mapRoot), prev: prevRow?.hash_meta ?? null };
+    const body = { seqno, ctime, map: toHex(mapRoot), prev: head.hashMeta };
     const leaf = logLeafHash(backend, logLeafData(body));
-    const { nodes, root: logRoot } = await runLogReadAsync(
-      appendLogLeaf(backend, latest, leaf),
-      (level, index) => this.#treeNode(trx, level, index),
+    const { nodes, root: logRoot } = await drive(appendLogLeaf(backend, latest, leaf), ([l, i]) =>
+      treeLookup(l, i),
     );
     const stored = new Map(nodes.map((n) => [`${n.level}/${n.index}`, n.hash]));
-    const leafPath = await runLogReadAsync(logInclusionPath(backend, latest, seqno), (l, i) => {
-      const hit = stored.get(`${l}/${i}`);
-      return hit === undefined ? this.#treeNode(trx, l, i) : Promise.resolve(hit);
-    });
+    const leafPath = await drive(
+      logInclusionPath(backend, latest, seqno),
+      ([l, i]) => stored.get(`${l}/${i}`) ?? treeLookup(l, i),
+    );
     const signed = signLogRoot(backend, { ...body, log: toHex(logRoot) }, secretKey, leafPath);
-    await trx
-      .insertInto('log_map_nodes')
-      .values(
-        [...writes].map(([prefix, n]) => ({
-          prefix,
-          version: seqno,
-          hash: toHex(n.hash),
-          leaf_key: n.leaf === undefined ? null : toHex(n.leaf.key),
-          leaf_value: n.leaf === undefined ? null : toHex(n.leaf.value),
-        })),
-      )
-      .execute();
-    await trx
-      .insertInto('log_tree_nodes')
-      .values(nodes.map((n) => ({ level: n.level, idx: n.index, hash: toHex(n.hash) })))
-      .execute();
-    await trx
-      .insertInto('log_changes')
-      .values(
-        dedupe(updates).map(([id, tail]) => ({
-          seqno,
-          id,
-          tail: new TextDecoder().decode(encodeChainTail(tail)),
-        })),
-      )
-      .execute();
-    await trx
-      .insertInto('log_roots')
-      .values({
+    await this.#write(trx, {
+      mapNodes: [...writes].map(([prefix, n]) => ({
+        prefix,
+        version: seqno,
+        hash: toHex(n.hash),
+        leaf_key: n.leaf === undefined ? null : toHex(n.leaf.key),
+        leaf_value: n.leaf === undefined ? null : toHex(n.leaf.value),
+      })),
+      treeNodes: nodes.map((n) => ({ level: n.level, idx: n.index, hash: toHex(n.hash) })),
+      changes: dedupe(updates).map(([id, tail]) => ({
+        seqno,
+        id,
+        tail: new TextDecoder().decode(encodeChainTail(tail)),
+      })),
+      root: {
         seqno,
         ctime,
         payload_json: signed.payloadJson,
@@ -244,13 +359,44 @@ export class KyselyLogStore {
         sig: signed.sig,
         leaf_path: JSON.stringify(signed.leafPath),
         hash_meta: logRootHashMeta(backend, signed.payloadJson),
-      })
-      .execute();
+      },
+    });
     // The cache now describes the new root (dropped by the next publication if this
     // transaction does not commit: the latest seqno it reads will not match).
     for (const [prefix, n] of writes) if (prefix.length <= CACHED_DEPTH) this.#cache.set(prefix, n);
+    if (this.#treeCache.size > TREE_CACHE_LIMIT) this.#treeCache.clear();
+    for (const n of nodes) this.#treeCache.set(`${n.level}/${n.index}`, n.hash);
     this.#cacheSeqno = seqno;
     return seqno;
+  }
+
+  /**
+   * Stores what a publication wrote: prepared statements on SQLite; on PostgreSQL one statement
+   * (the four inserts as data-modifying CTEs), since each statement is a round trip made while
+   * the publication lock is held.
+   */
+  async #write(trx: Transaction<Database>, w: LogWrites): Promise<void> {
+    if (this.#statements !== undefined) {
+      this.#statements.write(w);
+      return;
+    }
+    const values = <T>(rows: readonly T[], cols: (r: T) => unknown[]) =>
+      sql.join(rows.map((r) => sql`(${sql.join(cols(r))})`));
+    const r = w.root;
+    await sql`with m as (insert into log_map_nodes (prefix, version, hash, leaf_key, leaf_value) values ${values(
+      w.mapNodes,
+      (n) => [n.prefix, n.version, n.hash, n.leaf_key, n.leaf_value],
+    )}), t as (insert into log_tree_nodes (level, idx, hash) values ${values(w.treeNodes, (n) => [
+      n.level,
+      n.idx,
+      n.hash,
+    ])}), c as (insert into log_changes (seqno, id, tail) values ${values(w.changes, (c) => [
+      c.seqno,
+      c.id,
+      c.tail,
+    ])}) insert into log_roots (seqno, ctime, payload_json, kid, sig, leaf_path, hash_meta) values (${sql.join(
+      [r.seqno, r.ctime, r.payload_json, r.kid, r.sig, r.leaf_path, r.hash_meta],
+    )})`.execute(trx);
   }
 
   /** The latest root, or null before the first append. */
@@ -299,8 +445,16 @@ export class KyselyLogStore {
     return runMapReadAsync(proveMap(backend, id), (p) => this.#mapNode(this.#db, p, seqno));
   }
 
-  /** What roots `from` … `from + limit − 1` changed, in order. */
+  /** What roots `from` … `from + limit − 1` changed, in order, with each root. */
   async changes(from: number, limit: number): Promise<LogChangeSet[]> {
+    const roots = await this.#db
+      .selectFrom('log_roots')
+      .selectAll()
+      .where('seqno', '>=', from)
+      .where('seqno', '<', from + limit)
+      .orderBy('seqno')
+      .execute();
+    const bySeqno = new Map(roots.map((r) => [r.seqno, toRoot(r)]));
     const rows = await this.#db
       .selectFrom('log_changes')
       .selectAll()
@@ -314,7 +468,10 @@ export class KyselyLogStore {
       const seqno = r.seqno;
       let set = out[out.length - 1];
       if (set?.seqno !== seqno) {
-        set = { seqno, changes: [] };
+        const root = bySeqno.get(seqno);
+        // A root's changes commit with it; a change row without its root is not served.
+        if (root === undefined) break;
+        set = { seqno, root, changes: [] };
         out.push(set);
       }
       set.changes.push({ id: r.id, tail: decodeChainTail(new TextEncoder().encode(r.tail)) });
@@ -356,6 +513,22 @@ export class KyselyLogStore {
       if (updates.length > 0) await this.publish(trx, updates);
     });
   }
+}
+
+/**
+ * Runs a map or history read: each node the read asks for is answered by `lookup`, awaited only
+ * when it returned a promise.
+ */
+async function drive<K, T, V>(
+  read: Generator<K, T, V>,
+  lookup: (k: K) => V | Promise<V>,
+): Promise<T> {
+  let step = read.next();
+  while (step.done !== true) {
+    const v = lookup(step.value);
+    step = read.next(v instanceof Promise ? await v : v);
+  }
+  return step.value;
 }
 
 /** The last update per ID wins (a batch may touch one chain twice). */

@@ -20,6 +20,12 @@ export interface PostgresOptions {
   migrate?: boolean;
   /** The signed log's root key seed (32 bytes), the same for every process; random when absent. */
   logSeed?: Uint8Array | (() => Uint8Array);
+  /**
+   * BENCHMARK ONLY: appends publish no log root (no map, no signed root). `npm run bench:log`
+   * sets it on a second storage to measure what publication costs; a server never does, since
+   * the log is what clients check on every load.
+   */
+  benchmarkWithoutLog?: boolean;
 }
 
 /**
@@ -32,7 +38,9 @@ export async function openPostgresStorage(options: PostgresOptions): Promise<Sto
   // query reports it.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const storage = createKyselyStorage(db, 'postgres', undefined, {}, options.logSeed);
+  const storage = createKyselyStorage(db, 'postgres', undefined, {}, options.logSeed, {
+    publish: options.benchmarkWithoutLog !== true,
+  });
   if (options.migrate !== false) await storage.migrate();
   return storage;
 }

@@ -9,6 +9,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { SqliteDatabase } from 'kysely';
 import { driverCode, isOutOfSpace, StorageError } from './errors.js';
+import { sqliteLogStatements } from './log-sqlite.js';
 import { createKyselyStorage } from './kysely-storage.js';
 import type { ClaimNonces, NonceClaim } from './kysely-storage.js';
 import { openSqliteReads } from './sqlite-reads.js';
@@ -69,6 +70,12 @@ export interface SqliteOptions {
   migrate?: boolean;
   /** The signed log's root key seed (32 bytes); random when absent. */
   logSeed?: Uint8Array | (() => Uint8Array);
+  /**
+   * BENCHMARK ONLY: appends publish no log root (no map, no signed root). `npm run bench:log`
+   * sets it on a second storage to measure what publication costs; a server never does, since
+   * the log is what clients check on every load.
+   */
+  benchmarkWithoutLog?: boolean;
   /**
    * The largest the database may grow, in bytes (SQLite's `max_page_count`); a write beyond it
    * fails like a full disk (`STORAGE_FULL`). Default: no limit but the disk's.
@@ -252,8 +259,13 @@ async function openSqlite(file: string, options: SqliteOptions): Promise<Storage
       reads?.close();
       return Promise.resolve();
     },
-    { ...(reads ? { reads } : {}), claimNonces: sqliteClaimNonces(db, sqlite) },
+    {
+      ...(reads ? { reads } : {}),
+      claimNonces: sqliteClaimNonces(db, sqlite),
+      logStatements: sqliteLogStatements(sqlite),
+    },
     options.logSeed,
+    { publish: options.benchmarkWithoutLog !== true },
   );
   if (options.migrate !== false) {
     try {
