@@ -112,7 +112,7 @@ const pgpCommand =
 
 /** A `log` command, loaded on use. */
 const logCommand =
-  (name: 'logRootCommand' | 'logAuditCommand' | 'logCompareCommand') =>
+  (name: 'logRootCommand' | 'logVerifyCommand' | 'logAuditCommand' | 'logCompareCommand') =>
   async (flags: Flags, ctx: CommandContext): Promise<void> => {
     const commands = await import('./log-commands.js');
     await commands[name](flags, ctx);
@@ -684,17 +684,20 @@ flags: commands, subcommands, flags, and file names for flags that take a value.
   },
   server: {
     summary: 'run the directory and storage server (SQLite by default, or PostgreSQL)',
-    usage: `usage: saltbox server [--listen HOST:PORT] [--data DIR | --database-url URL]
+    usage: `usage: saltbox server [--listen HOST:PORT] [--data DIR] [--database-url URL]
                       [--signup open|invite|closed] [--signup-rate N] [--json]
-       saltbox server invite [--data DIR | --database-url URL] [--json]
+       saltbox server invite [--data DIR] [--database-url URL] [--json]
 
 Serves the saltbox HTTP API (users, sigchains, key boxes, lookups) until Ctrl-C or
 SIGTERM. Logs are JSON lines on standard output and never contain keys or values.
 'server invite' makes a single-use sign-up invite code and prints it once.
 
       --listen HOST:PORT   address to listen on (default 127.0.0.1:8080; port 0 picks one)
-      --data DIR           SQLite data directory (default $SALTBOX_HOME/server)
-      --database-url URL   PostgreSQL instead of SQLite (also: DATABASE_URL)
+      --data DIR           data directory: the SQLite database and the signed log's
+                           root key, log-root-key (default $SALTBOX_HOME/server)
+      --database-url URL   PostgreSQL instead of SQLite (also: DATABASE_URL); --data
+                           then holds only the log root key: keep it, and give every
+                           server process on the database the same key
       --signup MODE        who may sign up: open (default), invite (a code from
                            'saltbox server invite'), closed (also: SALTBOX_SIGNUP)
       --signup-rate N      sign-ups per hour from one address (default 5; also:
@@ -715,13 +718,14 @@ ${JSON_HELP}`,
   },
   'server invite': {
     summary: 'make a single-use sign-up invite code for this server',
-    usage: `usage: saltbox server invite [--data DIR | --database-url URL] [--json]
+    usage: `usage: saltbox server invite [--data DIR] [--database-url URL] [--json]
 
 Makes a sign-up invite code in the server's database and prints it once on standard
 output (only its hash is stored). Give it to one person: 'saltbox signup USER --invite
 CODE'. Used by a server started with --signup invite; the server may be running.
 
-      --data DIR           SQLite data directory (default $SALTBOX_HOME/server)
+      --data DIR           the server's data directory (default $SALTBOX_HOME/server);
+                           with --database-url it holds only the log root key
       --database-url URL   PostgreSQL instead of SQLite (also: DATABASE_URL)
 ${JSON_HELP}`,
     options: { ...common, data: { type: 'string' }, 'database-url': { type: 'string' } },
@@ -936,6 +940,24 @@ ${JSON_HELP}`,
     options: { ...common, server: { type: 'string' }, seqno: { type: 'string' } },
     run: logCommand('logRootCommand'),
   },
+  'log verify': {
+    summary: "check the server's latest log root against this home's pinned root, and pin it",
+    usage: `usage: saltbox log verify [--server URL] [--json]
+
+Walks from the log root this home last verified (log-pins.json, which every
+load of this home also updates) to the server's latest: the root must be signed
+by the pinned root key and a consistency proof must show it extends the pinned
+root. Then the new root is pinned and the two seqnos and the root key printed.
+With nothing pinned yet for the server, the key and root seen are pinned on
+first contact (compare them with 'saltbox log root' run elsewhere). Another
+key, an older root or a fork fails with the client's CLIENT_LOG_* error (exit 1)
+and pins nothing. Needs no account.
+
+${SERVER_HELP}
+${JSON_HELP}`,
+    options: { ...common, server: { type: 'string' } },
+    run: logCommand('logVerifyCommand'),
+  },
   'log audit': {
     summary: "replay the server's whole log and check every root (a monitor anyone can run)",
     usage: `usage: saltbox log audit [--server URL] [--from N] [--key KID] [--json]
@@ -1026,6 +1048,7 @@ published through your chain. Run 'saltbox pgp <command> --help' for a command's
 
 /** The subcommands of `saltbox log`. */
 const LOG_USAGE = `usage: saltbox log root [--seqno N] [--json]
+       saltbox log verify [--json]
        saltbox log audit [--from N] [--key KID] [--json]
        saltbox log compare FILE [--json]
 

@@ -1,8 +1,11 @@
 /**
- * `saltbox log root|audit|compare`: anyone's view of the server's signed log (DESIGN.md "The
- * signed log"; issue 14 item 5). Every route used is public, so these commands need no account
- * and no keystore; they use `--server`, else the home's configured server.
+ * `saltbox log root|verify|audit|compare`: anyone's view of the server's signed log (DESIGN.md
+ * "The signed log"; issue 14 item 5). Every route used is public, so these commands need no
+ * account and no keystore; they use `--server`, else the home's configured server.
  *
+ * - `log verify` walks this home's pin (`log-pins.json`) forward to the server's latest root:
+ *   the same {@link LogClient} check every load makes (pinned key, consistency proof from the
+ *   pinned root), then pins the new root; on first contact it pins the key and root it sees.
  * - `log root` prints the latest signed root (seqno, `hash_meta`, map root, ctime, root key), to
  *   read out over another channel or to save for `log compare`.
  * - `log audit` is a monitor: it replays the whole log from root 1 through `/log/changes`,
@@ -16,7 +19,13 @@
  * @packageDocumentation
  */
 import { readFile } from 'node:fs/promises';
-import { ApiClient, readAccountConfig } from '@saltbox/client';
+import {
+  ApiClient,
+  FileLogPinStore,
+  isClientError,
+  LogClient,
+  readAccountConfig,
+} from '@saltbox/client';
 import {
   logLeafData,
   MemoryLog,
@@ -179,6 +188,72 @@ export async function logRootCommand(flags: Flags, ctx: CommandContext): Promise
       '',
     ].join('\n'),
   );
+}
+
+/** What `log verify --json` prints. */
+export interface LogVerifyResult {
+  server: string;
+  /** The root this home had pinned before, null on first contact. */
+  from: number | null;
+  /** The server's latest root, now pinned. */
+  to: number;
+  hash_meta: string;
+  /** The root key (pinned). */
+  kid: string;
+  /** True when nothing was pinned for this server before: the key and root were taken as seen. */
+  firstContact: boolean;
+}
+
+/**
+ * `saltbox log verify [--server URL] [--json]`: checks the server's latest root against this
+ * home's pin through {@link LogClient} (the pin file is the one every load of this home
+ * updates), and pins it.
+ *
+ * @throws CliError `CLI_LOG_EMPTY` (no root yet, nothing pinned); ClientError
+ *   `CLIENT_LOG_KEY_MISMATCH`, `CLIENT_LOG_ROLLBACK`, `CLIENT_LOG_INCONSISTENT`,
+ *   `CLIENT_LOG_INVALID`, `CLIENT_STORE`, and the transport codes.
+ */
+export async function logVerifyCommand(flags: Flags, ctx: CommandContext): Promise<void> {
+  const { api, backend, server } = await publicApi(flags);
+  const log = new LogClient({ api, backend, pins: new FileLogPinStore(home()), freshMs: 0 });
+  const before = await log.pinned();
+  let root: VerifiedLogRoot;
+  try {
+    root = await log.latest({ fresh: true });
+  } catch (e) {
+    // With a pin, an empty log is the client's rollback error; without one there is nothing yet.
+    if (isClientError(e, 'CLIENT_HTTP') && e.details.serverCode === 'LOG_ROOT_NOT_FOUND')
+      throw new CliError('CLI_LOG_EMPTY', `the log of ${server} is empty`, {
+        hint: 'the log starts with the first sign-up on this server; nothing was pinned',
+      });
+    throw e;
+  }
+  const r: LogVerifyResult = {
+    server,
+    from: before?.root.seqno ?? null,
+    to: root.seqno,
+    hash_meta: root.hashMeta,
+    kid: root.signed.kid,
+    firstContact: before === undefined,
+  };
+  if (bool(flags, 'json')) {
+    ctx.console.stdout(`${JSON.stringify(r)}\n`);
+    return;
+  }
+  const lines =
+    r.from === null
+      ? [
+          `no log root was pinned for ${server} in this home: pinned root ${r.to} and its root key on first contact`,
+          "compare them with 'saltbox log root' run elsewhere (or the key the server printed at start)",
+        ]
+      : r.from === r.to
+        ? [
+            `log of ${server} verified: root ${r.from} → ${r.to}, the pinned root is still the latest`,
+          ]
+        : [
+            `log of ${server} verified: root ${r.from} → ${r.to}, consistent with the pinned root; root ${r.to} pinned`,
+          ];
+  ctx.console.stdout([...lines, `hash_meta: ${r.hash_meta}`, `root key:  ${r.kid}`, ''].join('\n'));
 }
 
 /** What an audit found. */

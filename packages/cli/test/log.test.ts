@@ -9,8 +9,14 @@
  * - `log compare` accepts the same root, and reports a split view for an edited FILE and for a
  *   genuinely forked server (a copy of the data directory, root key included, that then took
  *   other appends).
+ * - `log verify` pins on first contact (0600), walks a home's pin forward with a consistency
+ *   proof, and at one URL refuses a restored backup (CLIENT_LOG_ROLLBACK), a fork of it seen by
+ *   two homes (CLIENT_LOG_INCONSISTENT at each one's next check; CLI_LOG_SPLIT_VIEW from
+ *   `log compare`) and another root key (CLIENT_LOG_KEY_MISMATCH), pinning nothing from them.
  */
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBackend, utf8 } from '@saltbox/saltpack';
@@ -236,3 +242,122 @@ describe('saltbox log compare against a forked server', { timeout: 300_000 }, ()
       });
   });
 });
+
+/** A free TCP port on 127.0.0.1 (to serve another data directory at the same URL). */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) =>
+    s.close(() => {
+      r();
+    }),
+  );
+  return port;
+}
+
+describe(
+  'saltbox log verify: walking a home pin forward, against hostile servers at one URL',
+  {
+    timeout: 300_000,
+  },
+  () => {
+    /**
+     * One URL, served in turn by: the real server (a), a restored backup of it (an older log,
+     * same root key) that then takes other appends (a fork), and a server with another key.
+     * Homes H and G pin through `log verify`; each hostile turn is the client's own error code.
+     */
+    it('pins on first contact, moves the pin forward with a consistency proof, and refuses a rollback, a fork and another key', async () => {
+      const port = await freePort();
+      const listen = `127.0.0.1:${port}`;
+      const url = `http://${listen}`;
+      const h = tempHome();
+      const g = tempHome();
+      const k = tempHome();
+      const as = (home: { env: NodeJS.ProcessEnv }, args: string[]) =>
+        run(['log', 'verify', '--server', url, ...args], {
+          env: { ...home.env, SALTBOX_SERVER: '' },
+          cwd: scratch.dir,
+        });
+      const pins = (home: { dir: string }) => join(home.dir, 'log-pins.json');
+      let pinned = '';
+      const refused = async (home: { dir: string; env: NodeJS.ProcessEnv }, code: string) => {
+        const before = readFileSync(pins(home), 'utf8');
+        const r = await as(home, ['--json']);
+        expect(r.code, r.stderr).toBe(1);
+        expect(errorCode(r)).toBe(code);
+        const text = await as(home, []);
+        expect(text.code).toBe(1);
+        expect(text.stderr).toContain('saltbox: hint:');
+        // Nothing is pinned from a server that fails the check.
+        expect(readFileSync(pins(home), 'utf8')).toBe(before);
+        return text.stderr;
+      };
+      try {
+        const a = join(scratch.dir, 'verify-a');
+        const backup = join(scratch.dir, 'verify-backup');
+        let s = await startServerProcess(a, scratch.env, [], listen);
+        stops.push(() => s.stop());
+        const empty = await as(h, ['--json']);
+        expect(errorCode(empty)).toBe('CLI_LOG_EMPTY');
+        expect(existsSync(pins(h))).toBe(false);
+        for (const n of ['va', 'vb']) await signup(url, n);
+
+        // First contact: the key and root 2 are pinned, 0600.
+        const first = json(await as(h, ['--json']));
+        const { kid } = (await (await fetch(`${url}/api/v1/log/root`)).json()) as { kid: string };
+        expect(first).toMatchObject({ server: url, from: null, to: 2, kid, firstContact: true });
+        expect(statSync(pins(h)).mode & 0o777).toBe(0o600);
+        expect(Object.values(JSON.parse(readFileSync(pins(h), 'utf8')) as object)).toMatchObject([
+          { kid, root: { seqno: 2 } },
+        ]);
+        const told = await as(g, []);
+        expect(told.code, told.stderr).toBe(0);
+        expect(told.out).toContain('pinned root 2 and its root key on first contact');
+        expect(told.out).toContain(`root key:  ${kid}`);
+
+        // A backup of the log at root 2 (key included), then three more appends.
+        await s.stop();
+        cpSync(a, backup, { recursive: true });
+        s = await startServerProcess(a, scratch.env, [], listen);
+        for (const n of ['vc', 'vd', 've']) await signup(url, n);
+        const moved = await as(h, []);
+        expect(moved.code, moved.stderr).toBe(0);
+        expect(moved.out).toContain(`log of ${url} verified: root 2 → 5`);
+        expect(moved.out).toContain(`root key:  ${kid}`);
+        expect(json(await as(h, ['--json']))).toMatchObject({
+          from: 5,
+          to: 5,
+          firstContact: false,
+        });
+        expect(json(await as(g, ['--json']))).toMatchObject({ from: 2, to: 5 });
+        const root5 = join(scratch.dir, 'verify-root5.json');
+        writeFileSync(root5, (await sb(['log', 'root', '--json', '--server', url])).out);
+        pinned = readFileSync(pins(h), 'utf8');
+
+        // Rolled back: the backup, served at the same URL.
+        await s.stop();
+        s = await startServerProcess(backup, scratch.env, [], listen);
+        expect(await refused(h, 'CLIENT_LOG_ROLLBACK')).toContain('older log than this home');
+        // Forked: the backup takes other appends and reaches root 6 under the same key. H and G
+        // (pinned at the real root 5) catch it at their next consistency check; a home meeting
+        // the server for the first time (K) cannot, but `log compare` with a root G saved can.
+        for (const n of ['xa', 'xb', 'xc', 'xd']) await signup(url, n);
+        expect(await refused(h, 'CLIENT_LOG_INCONSISTENT')).toContain('compare log roots');
+        await refused(g, 'CLIENT_LOG_INCONSISTENT');
+        expect(json(await as(k, ['--json']))).toMatchObject({ to: 6, kid, firstContact: true });
+        const split = await sb(['log', 'compare', root5, '--json', '--server', url]);
+        expect(errorCode(split)).toBe('CLI_LOG_SPLIT_VIEW');
+
+        // Another root key at the same URL.
+        await s.stop();
+        s = await startServerProcess(join(scratch.dir, 'verify-other'), scratch.env, [], listen);
+        await signup(url, 'other');
+        expect(await refused(h, 'CLIENT_LOG_KEY_MISMATCH')).toContain('log-pins.json');
+        expect(readFileSync(pins(h), 'utf8')).toBe(pinned);
+      } finally {
+        for (const home of [h, g, k]) home.cleanup();
+      }
+    });
+  },
+);

@@ -182,6 +182,16 @@ export class LogClient {
   }
 
   /**
+   * This server's pin (root key and the newest root verified), as the pin store holds it: what
+   * `saltbox log verify` walks from. Undefined before first contact.
+   *
+   * @throws ClientError `CLIENT_STORE` when the pin store cannot be read or is corrupt.
+   */
+  pinned(): Promise<LogPin | undefined> {
+    return this.#pins.get(this.server);
+  }
+
+  /**
    * The latest root, verified: signed by the pinned key (pinned now on first contact) and
    * consistent with every root verified before. Reused for `freshMs`; concurrent calls share
    * one request.
