@@ -179,14 +179,16 @@ export async function startTestServer(
   databaseUrl?: string,
 ): Promise<{
   server: RunningServer;
-  /** The SQLite data directory (it holds the log root key); undefined on PostgreSQL. */
+  /** The SQLite data directory; undefined on PostgreSQL (where `data` holds only the key). */
   dataDir: string | undefined;
   close: () => Promise<void>;
 }> {
   const dir = await mkdtemp(join(tmpdir(), 'saltbox-client-'));
   const server = await startServer({
     listen: '127.0.0.1:0',
-    ...(databaseUrl === undefined ? { dataDir: join(dir, 'data') } : { databaseUrl }),
+    // On PostgreSQL the data directory holds only the log's root key.
+    dataDir: join(dir, 'data'),
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
     logger: silentLogger,
     // Every test account signs up from 127.0.0.1: lift the per-address sign-up rate.
     limits: { signupRate: { burst: 1e6, perSecond: 1e6 }, ...limits },

@@ -213,10 +213,15 @@ async function openBackend(
   }
   const pg = await startTestPostgres();
   const url = await pg.freshDatabase();
+  // The server's data directory holds only the log root key on PostgreSQL (startServer needs it).
+  const keyDir = mkdtempSync(join(tmpdir(), 'saltbox-bench-key-'));
   return {
     storage: await openPostgresStorage({ databaseUrl: url }),
-    env: { BENCH_DATABASE_URL: url },
-    cleanup: () => pg.stop(),
+    env: { BENCH_DATABASE_URL: url, BENCH_DATA_DIR: keyDir },
+    cleanup: async () => {
+      await pg.stop();
+      rmSync(keyDir, { recursive: true, force: true });
+    },
   };
 }
 

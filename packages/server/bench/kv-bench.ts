@@ -144,9 +144,8 @@ for (const name of BACKENDS) {
   const dialect = name === 'postgres' ? 'postgres' : 'sqlite';
   let where: string;
   let storage: Storage;
-  let dir: string | undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'saltbox-kv-bench-'));
   if (dialect === 'sqlite') {
-    dir = mkdtempSync(join(tmpdir(), 'saltbox-kv-bench-'));
     where = join(dir, 'data');
     storage = await openSqliteStorage({ dataDir: where });
   } else {
@@ -155,7 +154,11 @@ for (const name of BACKENDS) {
     storage = await openPostgresStorage({ databaseUrl: where });
   }
   const port = await freePort();
-  const proc = await startServerProcess(port, where, { inheritStderr: true });
+  // On PostgreSQL the server's data directory holds only the log root key.
+  const proc = await startServerProcess(port, where, {
+    inheritStderr: true,
+    ...(dialect === 'postgres' ? { keyDir: dir } : {}),
+  });
   const users: KvUser[] = [];
   for (let i = 0; i < 5; i++) users.push(await kvUser(proc.url, `bench${i}`));
   const teamId = await createTeam(
@@ -237,7 +240,7 @@ for (const name of BACKENDS) {
   proc.child.kill('SIGTERM');
   await new Promise((r) => proc.child.once('exit', r));
   await storage.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true });
 }
 await pgCluster?.stop();
 

@@ -7,9 +7,9 @@ import { silentLogger, startServer } from '../src/index.js';
 
 const server = await startServer({
   listen: '127.0.0.1:0',
-  ...(process.env.BENCH_DATABASE_URL
-    ? { databaseUrl: process.env.BENCH_DATABASE_URL }
-    : { dataDir: process.env.BENCH_DATA_DIR! }),
+  // On PostgreSQL the data directory holds only the log root key.
+  dataDir: process.env.BENCH_DATA_DIR!,
+  ...(process.env.BENCH_DATABASE_URL ? { databaseUrl: process.env.BENCH_DATABASE_URL } : {}),
   limits: { rateLimit: { burst: 1e9, perSecond: 1e9 }, signupRate: { burst: 1e9, perSecond: 1e9 } },
   logger: silentLogger,
 });

@@ -27,9 +27,17 @@ export const DEFAULT_LISTEN = '127.0.0.1:8080';
 export interface ServerOptions {
   /** `host:port` (`[::1]:8080` for IPv6); port 0 picks a free port. Default `127.0.0.1:8080`. */
   listen?: string;
-  /** SQLite data directory (the default backend). */
+  /**
+   * The data directory: the SQLite database (the default backend) and, on either backend, the
+   * signed log's root key (`log-root-key`, made on first start).
+   */
   dataDir?: string;
-  /** PostgreSQL URL; wins over `dataDir`. */
+  /**
+   * PostgreSQL URL; wins over `dataDir` for the data, which then only holds the log's root
+   * key. Requires `dataDir`: the key is kept out of the database it attests to (a database
+   * dump or a database writer must not be able to sign roots), and without a key file every
+   * start would sign with a new key that every pinned client refuses.
+   */
   databaseUrl?: string;
   /** An already open storage (tests, embedding); wins over both. */
   storage?: Storage;
@@ -71,19 +79,25 @@ export function parseListen(listen: string): { hostname: string; port: number } 
 /**
  * Opens storage, runs migrations and starts listening.
  *
- * @throws ServerError `VALIDATION_FAILED` for a bad listen address or when neither `dataDir`
- *   nor `databaseUrl` is given; storage and listen errors (e.g. `EADDRINUSE`) propagate.
+ * @throws ServerError `VALIDATION_FAILED` for a bad listen address, when neither `dataDir`
+ *   nor `databaseUrl` is given, or `databaseUrl` without a `dataDir` for the log root key;
+ *   storage and listen errors (e.g. `EADDRINUSE`) propagate.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { hostname, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
   let storage: Storage;
   if (options.storage) storage = options.storage;
-  else if (options.databaseUrl)
+  else if (options.databaseUrl) {
+    if (options.dataDir === undefined || options.dataDir === ':memory:')
+      throw fail(
+        'VALIDATION_FAILED',
+        'a postgresql server needs a data directory for its log root key (dataDir; saltbox server --data)',
+      );
     storage = await openPostgresStorage({
       databaseUrl: options.databaseUrl,
-      ...(options.dataDir === undefined ? {} : { logSeed: loadOrCreateLogSeed(options.dataDir) }),
+      logSeed: loadOrCreateLogSeed(options.dataDir),
     });
-  else if (options.dataDir) {
+  } else if (options.dataDir) {
     const dataDir = options.dataDir;
     storage = await openSqliteStorage({
       dataDir: options.dataDir,

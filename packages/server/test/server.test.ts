@@ -1,6 +1,8 @@
 /**
  * Over a real socket: `startServer` on SQLite and on PostgreSQL, and two server processes (two
- * `startServer` instances) sharing one database — a nonce used on one is refused by the other.
+ * `startServer` instances) sharing one database — a nonce used on one is refused by the other,
+ * and both (and a restarted one) sign the log with the one root key of the data directory. On
+ * PostgreSQL a data directory for that key is required.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,8 +40,11 @@ function socketSuite(name: string, options: () => Promise<ServerOptions>): void 
   describe(`over a socket: ${name}`, () => {
     let a: RunningServer;
     let b: RunningServer;
+    /** What a restart reuses: the same database and data directory. */
+    let reuse: ServerOptions = {};
     beforeAll(async () => {
       const o = await options();
+      reuse = o;
       a = await startServer({ ...o, listen: '127.0.0.1:0', logger: silentLogger });
       b = await startServer({ ...o, listen: '127.0.0.1:0', logger: silentLogger });
     }, 60_000);
@@ -64,6 +69,26 @@ function socketSuite(name: string, options: () => Promise<ServerOptions>): void 
         await (await fetch(`${b.url}/_/api/1.0/user/lookup.json?usernames=sockuser`)).json(),
       );
       expect((kb.them as { id: string }[])[0]?.id).toBe(user.uid);
+    });
+
+    it('signs the log with one root key in both processes and after a restart', async () => {
+      const { user, request } = newUser(backend, 'keyuser');
+      await signed(backend, a, user.devices[0]!, '/api/v1/users', { body: request });
+      const kid = async (s: RunningServer) =>
+        ((await (await fetch(`${s.url}/api/v1/log/root`)).json()) as { kid: string }).kid;
+      const first = await kid(a);
+      expect(first).toMatch(/^0120[0-9a-f]{64}0a$/);
+      expect(await kid(b)).toBe(first);
+      const again = await startServer({
+        ...reuse,
+        listen: '127.0.0.1:0',
+        logger: silentLogger,
+      });
+      try {
+        expect(await kid(again)).toBe(first);
+      } finally {
+        await again.close();
+      }
     });
 
     it('refuses on one process a nonce already used on the other', async () => {
@@ -102,4 +127,22 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.stop();
 }, 60_000);
-socketSuite('postgresql', async () => ({ databaseUrl: await cluster!.freshDatabase() }));
+// On PostgreSQL the data directory holds only the log's root key.
+socketSuite('postgresql', async () => ({
+  databaseUrl: await cluster!.freshDatabase(),
+  dataDir: join(dataDir, 'pg-key'),
+}));
+
+describe('startServer on postgresql', () => {
+  it('requires a data directory for the log root key instead of signing with a new key on every start', async () => {
+    const e: unknown = await startServer({
+      listen: '127.0.0.1:0',
+      databaseUrl: await cluster!.freshDatabase(),
+      logger: silentLogger,
+    }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect((e as Error).message).toBe(
+      'a postgresql server needs a data directory for its log root key (dataDir; saltbox server --data)',
+    );
+  });
+});
