@@ -184,7 +184,7 @@ function startFailure(e: unknown): { detail: string; hint?: string } {
  * @throws CliError `CLI_SERVER_FAILED` when it cannot start.
  */
 export async function serverCommand(flags: Flags, ctx: CommandContext): Promise<void> {
-  const { startServer, DEFAULT_LISTEN, RESERVED_USERNAMES, SIGNUP_MODES } =
+  const { startServer, DEFAULT_LISTEN, LOG_KEY_FILE, RESERVED_USERNAMES, SIGNUP_MODES } =
     await import('@saltbox/server');
   const listen = typeof flags.listen === 'string' ? flags.listen : DEFAULT_LISTEN;
   const databaseUrl =
@@ -209,12 +209,17 @@ export async function serverCommand(flags: Flags, ctx: CommandContext): Promise<
     });
   }
   const where = databaseUrl ? `postgresql ${redactUrl(databaseUrl)}` : `sqlite in ${dataDir}`;
+  // The log root key's KID (issue 14 item 1): what an operator publishes, so that clients and
+  // auditors can check the key they pin on first contact ('saltbox log verify', 'log audit --key').
+  const logKey = await running.storage.log.kid();
   if (flags.json === true) {
     ctx.console.stdout(
-      `${JSON.stringify({ url: running.url, storage: databaseUrl ? 'postgresql' : 'sqlite' })}\n`,
+      `${JSON.stringify({ url: running.url, storage: databaseUrl ? 'postgresql' : 'sqlite', logKey })}\n`,
     );
   } else {
-    ctx.console.stderr(`saltbox: server listening on ${running.url} (${where}); ctrl-c stops it\n`);
+    ctx.console.stderr(
+      `saltbox: server listening on ${running.url} (${where}); ctrl-c stops it\nsaltbox: log root key ${logKey} (${join(dataDir, LOG_KEY_FILE)})\n`,
+    );
   }
   // The first SIGINT/SIGTERM shuts the server down cleanly (main.ts exits on a second one).
   await new Promise<void>((resolve) => {

@@ -18,8 +18,10 @@ import {
   tempHome,
 } from './helpers.js';
 import type { RunResult } from './helpers.js';
+import { defaultBackend } from '@saltbox/saltpack';
 
 const home = tempHome();
+const backend = await defaultBackend();
 beforeAll(ensureBuilt);
 afterAll(() => {
   home.cleanup();
@@ -50,6 +52,12 @@ describe('saltbox server', () => {
     });
     try {
       expect(stderr).toContain('sqlite in');
+      // The log root key's KID, printed at start, is the key of the seed in the data directory.
+      const seed = readFileSync(join(home.dir, 'server', 'log-root-key'), 'utf8').trim();
+      const pub = backend.ed25519KeyPairFromSeed(Buffer.from(seed, 'hex')).publicKey;
+      expect(stderr).toContain(
+        `saltbox: log root key 0120${Buffer.from(pub).toString('hex')}0a (${join(home.dir, 'server', 'log-root-key')})\n`,
+      );
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);
       const lookup = await fetch(`${url}/_/api/1.0/user/lookup.json?usernames=nobody_here`);
