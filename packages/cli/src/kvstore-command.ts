@@ -113,8 +113,14 @@ export interface KvRequests {
 /**
  * Opens the account's KV backend once for several requests (`saltbox run`, `inject`): the same
  * dispatcher, verification and rollback cache as `saltbox kv`.
+ *
+ * @throws CliError `CLI_NOT_LOGGED_IN` when this home has no account: the commands for people
+ *   say so as every other account command does (exit 3, where, and how to sign up or log in);
+ *   only `kvstore api` answers Keybase's bare `not logged in` (the bot contract).
  */
 export async function openKvRequests(): Promise<KvRequests> {
+  const { requireConfig } = await import('./session.js');
+  await requireConfig();
   const backend = await openKvstoreBackend();
   const api = new KvstoreApi(backend);
   return {

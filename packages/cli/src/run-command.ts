@@ -61,9 +61,9 @@ interface Wanted {
 /**
  * Reads every distinct reference once, in order; the first that cannot be read stops it all.
  *
- * @throws CliError `CLI_KV_NO_VALUE` (unset or deleted), `CLI_KV` (not logged in, no such
- *   team, not a member, a verification failure: the API's message), naming where the
- *   reference was.
+ * @throws CliError `CLI_NOT_LOGGED_IN` (no account in this home); `CLI_KV_NO_VALUE` (unset or
+ *   deleted), `CLI_KV` (no such team, not a member, a verification failure: the API's
+ *   message), naming where the reference was.
  */
 async function resolve(wanted: readonly Wanted[]): Promise<Map<string, string>> {
   const values = new Map<string, string>();

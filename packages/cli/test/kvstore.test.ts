@@ -1,7 +1,8 @@
 /**
  * `saltbox kvstore api` and `saltbox kv` wiring, on the real built CLI: where requests come
  * from (-m, -i, standard input), where replies go (-o), exit status 0 on API errors, Keybase's
- * two command-line errors, and the logged-out home (Keybase's `not logged in`). The KV
+ * two command-line errors, and the logged-out home (Keybase's `not logged in` from the API;
+ * `kv` says which home has no account, as the other account commands do). The KV
  * semantics themselves are tested in packages/client and end to end with keybase-bot.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -82,13 +83,19 @@ describe('saltbox kvstore api', () => {
 });
 
 describe('saltbox kv', () => {
-  it('fails with the API message when nobody is logged in; --json errors are JSON', async () => {
+  it('says where no account is and how to get one, as every account command does; --json errors are JSON', async () => {
+    // Before (walkthrough): "saltbox: not logged in", exit 1 and no hint, while team and device
+    // commands said which home has no account and how to sign up or log in (exit 3).
     const r = await run(['kv', 'get', 'ns', 'key'], { env: home.env });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toBe('saltbox: not logged in\n');
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(
+      `saltbox: no account is set up in ${home.dir}\nsaltbox: hint: create an account with 'saltbox signup USER --server URL', or log in with 'saltbox login USER --paperkey'\n`,
+    );
     const j = await run(['kv', 'list', '--json'], { env: home.env });
-    expect(j.code).toBe(1);
-    expect(JSON.parse(j.stderr)).toEqual({ error: { code: 'CLI_KV', message: 'not logged in' } });
+    expect(j.code).toBe(3);
+    expect(JSON.parse(j.stderr)).toMatchObject({ error: { code: 'CLI_NOT_LOGGED_IN' } });
+    const t = await run(['team', 'list'], { env: home.env });
+    expect([t.code, t.stderr]).toEqual([r.code, r.stderr]);
   });
 
   it('checks its arguments before anything else', async () => {
@@ -136,10 +143,10 @@ describe('saltbox kv', () => {
     expect(piped.code).toBe(1);
     expect(piped.stderr).toContain('standard input is not utf-8 text');
     expect(piped.stderr).toContain("hint: store binary data encoded as text, e.g. 'base64 FILE");
-    // Text (a BOM and a NUL included) still reaches the API: here, Keybase's "not logged in".
+    // Text (a BOM and a NUL included) passes this check: here it meets the missing account.
     writeFileSync(file, '\ufeffa\u0000b');
     const text = await run(['kv', 'put', 'ns', 'k', '-i', file], { env: home.env });
-    expect(text.code).toBe(1);
-    expect(text.stderr).toBe('saltbox: not logged in\n');
+    expect(text.code).toBe(3);
+    expect(text.stderr).toContain('saltbox: no account is set up in');
   });
 });
