@@ -22,6 +22,13 @@ export const ERROR_STATUS = {
   INVALID_USERNAME: 400,
   /** A sigchain link failed verification (signature, seqno, prev, signer rights, shape). */
   CHAIN_INVALID: 400,
+  /** A new link's `merkle_root` names a log root this server never published. */
+  LINK_MERKLE_ROOT_UNKNOWN: 400,
+  /**
+   * A new link's `merkle_root` names a published root older than the server's window and not
+   * the latest: a backdated link (a key stolen today cannot claim an old view of the log).
+   */
+  LINK_MERKLE_ROOT_STALE: 400,
   /** A team post removes a member without a new per-team-key generation. */
   TEAM_ROTATION_REQUIRED: 400,
   /** Team key boxes that the chain does not call for (generation, members, PUKs, encoding). */

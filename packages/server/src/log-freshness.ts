@@ -35,8 +35,9 @@ function namedRoot(link: ChainLink): { seqno: unknown; hashMeta: unknown } | und
 /**
  * Checks the `merkle_root` of each new link.
  *
- * @throws ServerError `CHAIN_INVALID` naming the link's seqno when a root is malformed, unknown,
- *   or older than the window.
+ * @throws ServerError naming the link's seqno: `CHAIN_INVALID` when a `merkle_root` is
+ *   malformed, `LINK_MERKLE_ROOT_UNKNOWN` when this server never published it,
+ *   `LINK_MERKLE_ROOT_STALE` when it is older than the window (a backdated link).
  */
 export async function checkLinkMerkleRoots(
   storage: Storage,
@@ -52,12 +53,15 @@ export async function checkLinkMerkleRoots(
       throw fail('CHAIN_INVALID', `${where} has a malformed merkle_root`);
     const root = await storage.log.rootByHashMeta(named.hashMeta);
     if (root?.seqno !== named.seqno)
-      throw fail('CHAIN_INVALID', `${where} names a log root this server never published`);
+      throw fail(
+        'LINK_MERKLE_ROOT_UNKNOWN',
+        `${where} names a log root this server never published`,
+      );
     latest ??= await storage.log.latest();
     const isLatest = latest === null || root.seqno === latest.seqno;
     if (!isLatest && root.ctime * 1000 < nowMs - MERKLE_ROOT_WINDOW_MS)
       throw fail(
-        'CHAIN_INVALID',
+        'LINK_MERKLE_ROOT_STALE',
         `${where} names log root ${root.seqno}, too old: sign against the latest root`,
       );
   }

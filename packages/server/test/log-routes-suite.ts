@@ -229,16 +229,19 @@ export function logRoutesSuite(name: string, open: () => Promise<Storage>): void
       // A root this server never published.
       alice.merkleRoot = { ...linkMerkleRoot(root1), hash_meta: 'ab'.repeat(32) };
       res = await post();
-      expect(await errorCode(res)).toBe('CHAIN_INVALID');
+      expect(res.status).toBe(400);
+      expect(await errorCode(res)).toBe('LINK_MERKLE_ROOT_UNKNOWN');
       // The latest root: accepted (and publishes root 2).
       alice.merkleRoot = linkMerkleRoot(root1);
       expect((await post()).status).toBe(200);
       // Root 1 is no longer the latest; fine while recent, refused 11 minutes on.
       expect((await post()).status).toBe(200);
+      // Backdated: a root it did publish, but older than the window (#14.7, its own code).
       clock.t += 11 * 60 * 1000;
       res = await post();
       expect(res.status).toBe(400);
       expect(await res.clone().text()).toMatch(/too old/);
+      expect(await errorCode(res)).toBe('LINK_MERKLE_ROOT_STALE');
       const latest = verifyLogRoot(backend, (await storage.log.latest())!, await storage.log.kid());
       alice.merkleRoot = linkMerkleRoot(latest);
       expect((await post()).status).toBe(200);
