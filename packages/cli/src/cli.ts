@@ -1102,8 +1102,14 @@ and output standard output unless -i/-o name files.
 `;
 }
 
-/** Turns `parseArgs`' errors (English sentences with advice) into short usage errors. */
-function parseError(e: unknown, command: string): Error {
+/**
+ * Turns `parseArgs`' errors (English sentences with advice) into short usage errors.
+ *
+ * @param readsFiles - whether the command reads its input from `-i FILE`: an argument given to
+ *   it is most likely a file name, and the hint says so; other commands get the default hint
+ *   (their `--help`), not advice about a flag they do not have.
+ */
+function parseError(e: unknown, command: string, readsFiles: boolean): Error {
   const code = (e as { code?: string }).code;
   const message = e instanceof Error ? e.message : '';
   // Node quotes the flag as '-k, --key <value>'; keep the first spelling only.
@@ -1117,11 +1123,12 @@ function parseError(e: unknown, command: string): Error {
           ? `a flag of ${command} is missing its value`
           : `flag ${quoted} needs a value`,
       );
-    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
-      return usage(
-        `unexpected argument ${quoted === undefined ? '' : `"${quoted}"`}`.trim(),
-        'use -i FILE to read a file',
-      );
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': {
+      const what = `unexpected argument ${quoted === undefined ? '' : `"${quoted}"`}`.trim();
+      return readsFiles
+        ? usage(what, 'use -i FILE to read a file')
+        : usage(`${what}: ${command} takes none`);
+    }
     default:
       return usage(`invalid flags for ${command}`);
   }
@@ -1192,7 +1199,11 @@ export async function runCli(argv: readonly string[], console: Console): Promise
           ? { ...parsed.values, _positionals: parsed.positionals }
           : parsed.values;
     } catch (e) {
-      throw parseError(e, command);
+      throw parseError(
+        e,
+        command,
+        Object.entries(spec.options).some(([name, o]) => name === 'i' || o.short === 'i'),
+      );
     }
     if (flags.help === true) {
       console.stdout(`${spec.usage}\n`);

@@ -366,3 +366,25 @@ describe('group help', () => {
     }
   });
 });
+
+describe('an unexpected argument', () => {
+  it('gets the -i hint only from a command that reads -i FILE (walkthrough: log verify extra)', async () => {
+    const { runCli } = await import('../src/cli.js');
+    const err = async (args: string[]) => {
+      const c = capture();
+      const code = await runCli(args, c.console);
+      return { code, stderr: c.lines.stderr };
+    };
+    // Before: 'saltbox log verify extra' advised 'use -i FILE to read a file', a flag it lacks.
+    expect(await err(['log', 'verify', 'extra'])).toEqual({
+      code: EXIT.usage,
+      stderr:
+        'saltbox: unexpected argument "extra": log verify takes none\nsaltbox: hint: run \'saltbox log verify --help\'\n',
+    });
+    expect(await err(['encrypt', 'notes.txt'])).toEqual({
+      code: EXIT.usage,
+      stderr:
+        'saltbox: unexpected argument "notes.txt"\nsaltbox: hint: use -i FILE to read a file\n',
+    });
+  });
+});
