@@ -17,7 +17,7 @@ import {
   userFingerprint,
   writeAccountConfig,
 } from '@saltbox/client';
-import type { Account, AccountConfig, DeviceView, NewPaperKey } from '@saltbox/client';
+import type { AccountConfig, DeviceView, NewPaperKey } from '@saltbox/client';
 import { isIdentityError, parsePaperKeyPhrase } from '@saltbox/identity';
 import { inProcessClient } from '@saltbox/keystore';
 import { fileFollowStore } from '@saltbox/provider';
@@ -28,6 +28,7 @@ import { CliError, usage } from './errors.js';
 import { defaultDeviceName, keystorePaths, tryConnectAgent } from './keystore-access.js';
 import { askSecretLine } from './passphrase.js';
 import { accountEnv, home, homePath, openAccountKeystore, serverUrl } from './session.js';
+import type { Session } from './session.js';
 import { displayText, info } from './ui.js';
 
 /** The environment variable a paper key may come from (so it stays out of argv). */
@@ -540,9 +541,10 @@ export async function idCommand(flags: Flags, ctx: CommandContext): Promise<void
  */
 export async function followCommand(flags: Flags, ctx: CommandContext): Promise<void> {
   const username = onePositional(flags, 'the username');
-  const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+  const session = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+  const { account } = session;
   if (username.toLowerCase().startsWith('team:')) {
-    await followTeam(flags, ctx, account, username.slice(5));
+    await followTeam(flags, ctx, session, username.slice(5));
     return;
   }
   const backend = await defaultBackend();
@@ -568,11 +570,10 @@ export async function followCommand(flags: Flags, ctx: CommandContext): Promise<
 async function followTeam(
   flags: Flags,
   ctx: CommandContext,
-  account: Account,
+  session: Session,
   name: string,
 ): Promise<void> {
-  const { teamTools } = await import('./team-commands.js');
-  const team = await (await teamTools(account)).loader.load(name, { refresh: true });
+  const team = await session.saltbox.teams.load(name, { refresh: true });
   const label = `team:${team.name}`;
   const followedAt = Date.now();
   await fileFollowStore(home()).set(label, { identity: team.id, followedAt });

@@ -50,24 +50,17 @@ export interface OpenSaltboxHomeOptions extends Omit<OpenSaltboxOptions, 'stores
    * `process.env`).
    */
   env?: Record<string, string | undefined>;
-  /**
-   * Read the KV rollback cache (default true). A process that never touches KV (the provider)
-   * says false: it does not read the file, and a damaged one does not stop it.
-   */
-  kvCache?: boolean;
 }
 
 /**
  * {@link openSaltbox} with the stores of a home ({@link homeStores}) and the log freshness of
  * `SALTBOX_LOG_FRESH_MS`.
  *
- * @throws ClientError `CLIENT_INVALID_ARGUMENT` when `SALTBOX_LOG_FRESH_MS` is malformed;
- *   `CLIENT_STORE` when the rollback cache cannot be read or is corrupt.
+ * @throws ClientError `CLIENT_INVALID_ARGUMENT` when `SALTBOX_LOG_FRESH_MS` is malformed.
  */
 export async function openSaltboxHome(o: OpenSaltboxHomeOptions): Promise<Saltbox> {
-  const { home, env, kvCache, ...rest } = o;
-  const stores: SaltboxStores = homeStores(home ?? saltboxHome());
-  if (kvCache === false) delete stores.kvCache;
+  const { home, env, ...rest } = o;
+  const stores = homeStores(home ?? saltboxHome());
   const logFreshMs = o.logFreshMs ?? logFreshMsFromEnv(env ?? process.env);
   return openSaltbox({
     ...rest,

@@ -46,7 +46,7 @@ export interface SaltboxStores {
   teamPins?: TeamPinStore;
   /** The server's log key and newest verified root (`log-pins.json`). */
   logPins?: LogPinStore;
-  /** The KV rollback cache (`kv-rollback-cache.json`); read once when the Saltbox opens. */
+  /** The KV rollback cache (`kv-rollback-cache.json`); read once, on the first KV call. */
   kvCache?: KvCacheStorage;
 }
 
@@ -218,10 +218,9 @@ export async function saltboxAccountEnv(
 
 /**
  * Builds the client of one account: API client → log → users → teams → team manager → KV,
- * and the account, over the given keystore and stores. Connects to nothing: the first request
- * (and, with a {@link LazyKeystore}, the first keystore call) does.
- *
- * @throws ClientError `CLIENT_STORE` when `stores.kvCache` cannot be read or is corrupt.
+ * and the account, over the given keystore and stores. Connects to nothing and reads no store:
+ * the first request (and, with a {@link LazyKeystore}, the first keystore call) connects; the
+ * rollback cache is read by the first KV call or `kv.ready()`.
  */
 export async function openSaltbox(o: OpenSaltboxOptions): Promise<Saltbox> {
   const { config } = o;
@@ -265,7 +264,8 @@ export async function openSaltbox(o: OpenSaltboxOptions): Promise<Saltbox> {
     keystore,
     me: { uid: config.uid, deviceId: config.device.id, signingKid: config.device.signingKid },
     writerKey: verifiedWriterKeys(users, (uid) => usernames.get(uid) ?? null),
-    cache: await KvRollbackCache.open(backend, stores.kvCache),
+    // Read on first use (or `kv.ready()`): most commands never touch KV.
+    cache: () => KvRollbackCache.open(backend, stores.kvCache),
     refreshTeamKeys: async (teamId) => {
       const team = kvTeams.get(teamId);
       if (team) await manager.openTeamKeys(team);
