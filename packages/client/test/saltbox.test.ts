@@ -149,6 +149,11 @@ describe('openSaltbox / openSaltboxHome', () => {
     expect(layout.config).toBe('/h/config.json');
     expect(layout.kvCache).toBe(`/h/${HOME_FILES.kvCache}`);
     expect(layout.keystore).toBe('/h/keystore');
+    // An empty XDG_CONFIG_HOME is unset (XDG spec): the home is ~/.config/saltbox.
+    expect(
+      homeLayout(undefined, { platform: 'linux', env: { XDG_CONFIG_HOME: '' }, homedir: '/u' })
+        .config,
+    ).toBe('/u/.config/saltbox/config.json');
     const { writeFile } = await import('node:fs/promises');
     const other = await tempHome();
     try {
