@@ -9,6 +9,7 @@
  */
 import {
   ApiClient,
+  HOME_FILES,
   formatFingerprint,
   loginWithPaperKey,
   readAccountConfig,
@@ -75,7 +76,7 @@ async function refuseIfLoggedIn(username?: string): Promise<void> {
     'CLI_ALREADY_LOGGED_IN',
     existing.username === username?.toLowerCase()
       ? `already logged in as ${existing.username} with device "${existing.device.name}"`
-      : `this home already acts as ${existing.username} (${homePath('config.json')})`,
+      : `this home already acts as ${existing.username} (${homePath(HOME_FILES.config)})`,
   );
 }
 
@@ -256,7 +257,10 @@ export async function logoutCommand(flags: Flags, ctx: CommandContext): Promise<
   }
   info(
     ctx.console,
-    `logged out ${config?.username ?? ''} (removed ${homePath('config.json')})`.replace('  ', ' '),
+    `logged out ${config?.username ?? ''} (removed ${homePath(HOME_FILES.config)})`.replace(
+      '  ',
+      ' ',
+    ),
   );
   info(
     ctx.console,
