@@ -27,6 +27,7 @@ import {
 } from '@saltbox/keystore/node';
 import type { AgentClient } from '@saltbox/keystore/node';
 import { CliError } from './errors.js';
+import { HOME_FILES } from '@saltbox/keystore/paths';
 import { saltboxHome } from './keys.js';
 import type { KeySource } from './keys.js';
 import { readPassphrase } from './passphrase.js';
@@ -198,7 +199,9 @@ export async function configuredSigningKid(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string | undefined> {
   try {
-    const json = JSON.parse(await readFile(join(saltboxHome({ env }), 'config.json'), 'utf8')) as {
+    const json = JSON.parse(
+      await readFile(join(saltboxHome({ env }), HOME_FILES.config), 'utf8'),
+    ) as {
       device?: { signingKid?: unknown };
     };
     const kid = json.device?.signingKid;
