@@ -27,8 +27,8 @@ import {
 import type { BuiltLink, JsonObject, RemotePgpSigner } from '@saltbox/identity';
 import { chainResponseSchema } from '@saltbox/protocol';
 import type { ChainLink } from '@saltbox/protocol';
-import { createApp } from '../src/app.js';
-import type { App } from '../src/app.js';
+import { createApp } from '../src/http/app.js';
+import type { App } from '../src/http/app.js';
 import type { Storage } from '../src/storage/types.js';
 import { newUser, signed } from './helpers.js';
 import type { TestUser } from './helpers.js';

@@ -15,8 +15,8 @@ import {
 } from '@saltbox/protocol';
 import type { ChainLink } from '@saltbox/protocol';
 import { derivePerUserKeys } from '@saltbox/identity';
-import { createApp } from '../src/app.js';
-import type { App } from '../src/app.js';
+import { createApp } from '../src/http/app.js';
+import type { App } from '../src/http/app.js';
 import type { Storage } from '../src/storage/types.js';
 import { addDeviceLinks, errorCode, newUser, revokeDeviceLinks, signed } from './helpers.js';
 import type { TestDevice, TestUser } from './helpers.js';

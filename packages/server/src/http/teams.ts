@@ -15,7 +15,7 @@ import {
   teamListQuerySchema,
 } from '@saltbox/protocol';
 import type { AppEnv } from './app.js';
-import type { TeamService } from './teams.js';
+import type { TeamService } from '../services/teams.js';
 
 /** What the team routes need from the app. */
 export interface TeamRouteDeps {

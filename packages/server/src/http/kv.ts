@@ -32,8 +32,8 @@ import type {
   KvWriteResponse,
 } from '@saltbox/protocol';
 import type { AuthContext } from './auth.js';
-import { fail } from './errors.js';
-import type { KvEntryRecord, KvWriterRecord, Storage, TeamRole } from './storage/types.js';
+import { fail } from '../errors.js';
+import type { KvEntryRecord, KvWriterRecord, Storage, TeamRole } from '../storage/types.js';
 
 /** What the KV routes need from the application. */
 export interface KvRouteDeps {

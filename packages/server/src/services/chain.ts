@@ -30,7 +30,7 @@ import {
 import type { ImportedLink, UserChainResult, UserChainState } from '@saltbox/identity';
 import { hasUnsafeDisplayCharacters } from '@saltbox/protocol';
 import type { ChainLink, ChainTail, PukBox } from '@saltbox/protocol';
-import { fail } from './errors.js';
+import { fail } from '../errors.js';
 import { checkLinkMerkleRoots } from './log-freshness.js';
 import type {
   PgpBundleRecord,
@@ -39,7 +39,7 @@ import type {
   StoredLink,
   UserProjection,
   UserRecord,
-} from './storage/types.js';
+} from '../storage/types.js';
 
 /** Link types an append may carry (PGP keys arrive as `sibkey` links). Resets (`eldest`) are not supported. */
 const APPENDABLE_TYPES: ReadonlySet<string> = new Set([

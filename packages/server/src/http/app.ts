@@ -36,24 +36,24 @@ import type {
 } from '@saltbox/protocol';
 import { authenticateRequest } from './auth.js';
 import type { AuthContext } from './auth.js';
-import { ChainService, isPgpKid, mayDelegatePgp } from './chain.js';
-import { fail, ServerError } from './errors.js';
-import { StorageError } from './storage/errors.js';
-import { DEFAULT_KV_MAX_VALUE_BYTES, registerKvRoutes } from './kv-routes.js';
-import { jsonLogger } from './log.js';
-import type { Logger } from './log.js';
-import { Metrics } from './metrics.js';
-import { ProjectionCache } from './projection-cache.js';
-import { RateLimiter } from './rate-limit.js';
-import { checkSignup, DEFAULT_SIGNUP_POLICY } from './signup-policy.js';
-import type { SignupPolicy } from './signup-policy.js';
+import { ChainService, isPgpKid, mayDelegatePgp } from '../services/chain.js';
+import { fail, ServerError } from '../errors.js';
+import { StorageError } from '../storage/errors.js';
+import { DEFAULT_KV_MAX_VALUE_BYTES, registerKvRoutes } from './kv.js';
+import { jsonLogger } from '../log.js';
+import type { Logger } from '../log.js';
+import { Metrics } from '../metrics.js';
+import { ProjectionCache } from '../services/projection-cache.js';
+import { RateLimiter } from '../rate-limit.js';
+import { checkSignup, DEFAULT_SIGNUP_POLICY } from '../services/signup-policy.js';
+import type { SignupPolicy } from '../services/signup-policy.js';
 import { staticSiteResponse } from './static-site.js';
 import type { StaticSite } from './static-site.js';
-import type { RateLimit } from './rate-limit.js';
-import type { PgpBundleRecord, Storage, UserProjection, UserRecord } from './storage/types.js';
-import { registerTeamRoutes } from './teams-routes.js';
-import { registerLogRoutes } from './log-routes.js';
-import { TeamService } from './teams.js';
+import type { RateLimit } from '../rate-limit.js';
+import type { PgpBundleRecord, Storage, UserProjection, UserRecord } from '../storage/types.js';
+import { registerTeamRoutes } from './teams.js';
+import { registerLogRoutes } from './signed-log.js';
+import { TeamService } from '../services/teams.js';
 
 /** Server limits. */
 export interface Limits {

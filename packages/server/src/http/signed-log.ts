@@ -15,9 +15,9 @@ import {
   ROUTES,
 } from '@saltbox/protocol';
 import type { AppEnv } from './app.js';
-import { fail } from './errors.js';
-import type { LogRootRecord } from './storage/log-store.js';
-import type { Storage } from './storage/types.js';
+import { fail } from '../errors.js';
+import type { LogRootRecord } from '../storage/log-store.js';
+import type { Storage } from '../storage/types.js';
 
 /** What the log routes need from the app. */
 export interface LogRouteDeps {
