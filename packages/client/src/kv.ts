@@ -21,13 +21,6 @@ import {
   KV_CIPHERTEXT_VERSION,
   KV_DEFAULT_MAX_VALUE_BYTES,
   KV_MAX_NAME_BYTES,
-  kvBatchGetResponseSchema,
-  kvChangesResponseSchema,
-  kvEntrySchema,
-  kvKeysResponseSchema,
-  kvNamespacesResponseSchema,
-  kvPath,
-  kvWriteResponseSchema,
   isStorableText,
   UNSTORABLE_TEXT_MESSAGE,
   utf8Length,
@@ -222,12 +215,9 @@ export class KvClient {
     checkTeamId(teamId);
     checkNames(namespace, entryKey);
     const entry = await mapped(
-      this.#o.api.request({
-        method: 'GET',
-        path: kvPath('kvEntry', teamId),
+      this.#o.api.call('kvGet', {
+        params: { teamId },
         query: { namespace, entryKey },
-        schema: kvEntrySchema,
-        auth: true,
       }),
     );
     return this.#verified({ teamId, namespace, entryKey }, entry);
@@ -244,12 +234,9 @@ export class KvClient {
     for (const r of refs) checkNames(r.namespace, r.entryKey);
     if (refs.length === 0) return [];
     const res = await mapped(
-      this.#o.api.request({
-        method: 'POST',
-        path: kvPath('kvBatchGet', teamId),
+      this.#o.api.call('kvBatchGet', {
+        params: { teamId },
         body: { items: refs.map((r) => ({ namespace: r.namespace, entryKey: r.entryKey })) },
-        schema: kvBatchGetResponseSchema,
-        auth: true,
       }),
     );
     if (res.teamId !== teamId || res.entries.length !== refs.length)
@@ -321,9 +308,8 @@ export class KvClient {
     );
     this.#o.cache.checkForUpdate(key, revision);
     const written = await mapped(
-      this.#o.api.request({
-        method: 'POST',
-        path: kvPath('kvEntry', teamId),
+      this.#o.api.call('kvPut', {
+        params: { teamId },
         body: {
           namespace,
           entryKey,
@@ -332,8 +318,6 @@ export class KvClient {
           ciphertextVersion: KV_CIPHERTEXT_VERSION,
           ciphertext,
         },
-        schema: kvWriteResponseSchema,
-        auth: true,
       }),
     );
     this.#checkWriteEcho(key, revision, written);
@@ -361,12 +345,9 @@ export class KvClient {
     const key: KvCacheKey = { teamId, namespace, entryKey };
     this.#o.cache.checkForUpdate(key, revision);
     const written = await mapped(
-      this.#o.api.request({
-        method: 'DELETE',
-        path: kvPath('kvEntry', teamId),
+      this.#o.api.call('kvDelete', {
+        params: { teamId },
         query: { namespace, entryKey, revision: String(revision) },
-        schema: kvWriteResponseSchema,
-        auth: true,
       }),
     );
     this.#checkWriteEcho(key, revision, written);
@@ -386,12 +367,9 @@ export class KvClient {
   ): Promise<KvPageResult<string>> {
     checkTeamId(teamId);
     const res = await mapped(
-      this.#o.api.request({
-        method: 'GET',
-        path: kvPath('kvNamespaces', teamId),
+      this.#o.api.call('kvNamespaces', {
+        params: { teamId },
         query: pageQuery(page),
-        schema: kvNamespacesResponseSchema,
-        auth: true,
       }),
     );
     if (res.teamId !== teamId) throw echo('teamId');
@@ -412,12 +390,9 @@ export class KvClient {
     checkTeamId(teamId);
     checkNames(namespace);
     const res = await mapped(
-      this.#o.api.request({
-        method: 'GET',
-        path: kvPath('kvKeys', teamId),
+      this.#o.api.call('kvKeys', {
+        params: { teamId },
         query: { namespace, ...pageQuery(page) },
-        schema: kvKeysResponseSchema,
-        auth: true,
       }),
     );
     if (res.teamId !== teamId) throw echo('teamId');
@@ -468,15 +443,12 @@ export class KvClient {
     if (options.namespace !== undefined) checkNames(options.namespace);
     const poll = async (query: Record<string, string>) => {
       const res = await mapped(
-        this.#o.api.request({
-          method: 'GET',
-          path: kvPath('kvChanges', teamId),
+        this.#o.api.call('kvChanges', {
+          params: { teamId },
           query: {
             ...query,
             ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
           },
-          schema: kvChangesResponseSchema,
-          auth: true,
         }),
       );
       if (res.teamId !== teamId) throw echo('teamId');

@@ -10,6 +10,7 @@
 export * from './errors.js';
 export * from './schemas.js';
 export * from './signing.js';
+export * from './contract.js';
 export * from './routes.js';
 export * from './teams.js';
 export * from './kv.js';

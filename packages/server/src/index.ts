@@ -10,7 +10,7 @@
  * @packageDocumentation
  */
 export { createApp, DEFAULT_LIMITS } from './http/app.js';
-export { DEFAULT_KV_MAX_VALUE_BYTES } from './http/kv.js';
+export { DEFAULT_KV_MAX_VALUE_BYTES } from './http/env.js';
 export type { App, AppOptions, Clock, Limits } from './http/app.js';
 export { startServer, parseListen, DEFAULT_LISTEN } from './node.js';
 export type { RunningServer, ServerOptions } from './node.js';
