@@ -42,6 +42,16 @@ export interface ParsedKid {
 }
 
 /**
+ * True for the KID of a PGP key: any type byte but NaCl's `20` (Ed25519) and `21` (Curve25519),
+ * spec §2.1. A PGP KID is a hash of the key, not the key: the key itself travels as an armored
+ * bundle.
+ */
+export function isPgpKid(kid: string): boolean {
+  const t = kid.slice(2, 4);
+  return t !== '20' && t !== '21';
+}
+
+/**
  * Builds a KID from a type and a 32-byte payload (spec §2.1).
  *
  * @throws IdentityError `IDENTITY_INVALID_ARGUMENT` when the payload is not 32 bytes.

@@ -6,7 +6,13 @@
  * @packageDocumentation
  */
 import type { Context } from 'hono';
-import { buildLookupResponse, buildLookupUser, isUid, isValidUsername } from '@saltbox/identity';
+import {
+  buildLookupResponse,
+  buildLookupUser,
+  isPgpKid,
+  isUid,
+  isValidUsername,
+} from '@saltbox/identity';
 import type { LookupUserInput } from '@saltbox/identity';
 import { MAX_LOOKUP_USERNAMES } from '@saltbox/protocol';
 import type {
@@ -19,7 +25,7 @@ import type {
 } from '@saltbox/protocol';
 import { fail } from '../errors.js';
 import type { RateLimiter } from '../rate-limit.js';
-import { isPgpKid, mayDelegatePgp } from '../services/chain.js';
+import { mayDelegatePgp } from '../services/chain.js';
 import type { ChainService } from '../services/chain.js';
 import type { ProjectionCache } from '../services/projection-cache.js';
 import { checkSignup } from '../services/signup-policy.js';

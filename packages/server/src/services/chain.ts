@@ -19,10 +19,12 @@ import {
   importUserLinks,
   isIdentityError,
   isKid,
+  isPgpKid,
   isValidUsername,
   jget,
   jstr,
   KID_TYPE,
+  linkNaclKids,
   normalizeUsername,
   uidFromUsername,
   verifyUserChain,
@@ -49,12 +51,6 @@ const APPENDABLE_TYPES: ReadonlySet<string> = new Set([
   'per_user_key',
 ]);
 
-/** True for the KID of a PGP key (any type byte but NaCl's `20` and `21`, spec §2.1). */
-export function isPgpKid(kid: string): boolean {
-  const t = kid.slice(2, 4);
-  return t !== '20' && t !== '21';
-}
-
 /** Whether stored links may delegate PGP keys (only links naming a `full_hash` do). */
 export function mayDelegatePgp(links: readonly StoredLink[]): boolean {
   return links.some(
@@ -70,22 +66,6 @@ function chainInvalid(e: unknown): never {
     throw fail('CHAIN_INVALID', `chain rejected (${e.code}${at}): ${e.message}`, { cause: e });
   }
   throw e;
-}
-
-/** The KIDs a run of links delegates or signs with: the key family the verifier needs. */
-function linkKids(links: readonly ImportedLink[]): string[] {
-  const out: string[] = [];
-  for (const l of links) {
-    if (l.stubbed) continue;
-    for (const k of [
-      l.signingKid,
-      jstr(l.body, 'key', 'kid'),
-      jstr(l.body, 'sibkey', 'kid'),
-      jstr(l.body, 'subkey', 'kid'),
-    ])
-      if (k !== undefined && isKid(k) && !out.includes(k)) out.push(k);
-  }
-  return out;
 }
 
 const deviceNameKey = (name: string): string => name.trim().toLowerCase();
@@ -249,7 +229,7 @@ export class ChainService {
     try {
       const imported = await importUserLinks(this.#backend, links);
       const family = await buildKeyFamily(this.#backend, [
-        ...linkKids(imported).filter((k) => !isPgpKid(k)),
+        ...linkNaclKids(imported),
         ...pgp.map((b) => b.bundle),
       ]);
       const result = await verifyUserChain(this.#backend, {
@@ -312,7 +292,7 @@ export class ChainService {
       const types = imported.map((l) => (l.stubbed ? 'stub' : l.type));
       if (types.join() !== 'eldest,subkey,per_user_key')
         throw fail('CHAIN_INVALID', 'sign-up takes exactly eldest, subkey and per_user_key links');
-      const family = await buildKeyFamily(this.#backend, linkKids(imported));
+      const family = await buildKeyFamily(this.#backend, linkNaclKids(imported));
       result = await verifyUserChain(this.#backend, {
         uid,
         username,
@@ -391,7 +371,8 @@ export class ChainService {
           throw fail('CHAIN_INVALID', `link type ${l.type ?? 'stub'} cannot be appended here`);
       newBundles = await this.#pgpBundlesOf(imported, posted);
       const family = await buildKeyFamily(this.#backend, [
-        ...[...cached.state.keys.keys(), ...linkKids(imported)].filter((k) => !isPgpKid(k)),
+        ...[...cached.state.keys.keys()].filter((k) => !isPgpKid(k)),
+        ...linkNaclKids(imported),
         ...stored.map((b) => b.bundle),
         ...posted,
       ]);
