@@ -12,12 +12,11 @@ import {
   boxKeyFromSecret,
   createBasicKeyring,
   defaultBackend,
-  fromHex,
   generateBoxKey,
   generateSigningKey,
   signingKeyFromSecret,
-  toHex,
 } from '@saltbox/saltpack';
+import { fromHex, toHex } from '@saltbox/saltpack/encoding';
 import { saltboxHome } from '@saltbox/keystore/paths';
 import type { BoxKeyring, BoxSecretKey, SigningSecretKey } from '@saltbox/saltpack';
 import { removeStaleTempFiles, tempPathFor } from '@saltbox/client/temp-files';

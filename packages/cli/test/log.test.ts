@@ -13,7 +13,8 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultBackend, utf8 } from '@saltbox/saltpack';
+import { defaultBackend } from '@saltbox/saltpack';
+import { utf8 } from '@saltbox/saltpack/encoding';
 import { buildSubkeyLink, curve25519Kid, toHex } from '@saltbox/identity';
 import { chainPath } from '@saltbox/protocol';
 import { newUser, signed } from '../../server/test/helpers.js';

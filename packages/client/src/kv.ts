@@ -16,7 +16,7 @@
 import { kidPublicKey } from '@saltbox/keystore';
 import type { KeystoreApi } from '@saltbox/keystore';
 import { encodeCanonicalMsgpack, fromBase64, toBase64 } from '@saltbox/identity';
-import { decodeMsgpack } from '@saltbox/saltpack';
+import { decodeMsgpack } from '@saltbox/saltpack/encoding';
 import {
   KV_CIPHERTEXT_VERSION,
   KV_DEFAULT_MAX_VALUE_BYTES,

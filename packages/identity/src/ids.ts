@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { concatBytes, utf8 } from '@saltbox/saltpack';
+import { concatBytes, utf8 } from '@saltbox/saltpack/encoding';
 import type { CryptoBackend, RandomSource } from '@saltbox/saltpack';
 import { toBase64Url, toHex, hexToBytes } from './encoding.js';
 import { fail } from './errors.js';

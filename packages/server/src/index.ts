@@ -39,5 +39,6 @@ export type { StorageErrorCode } from './storage/errors.js';
 export type { RateLimit } from './rate-limit.js';
 export { createJsonLogger, jsonLogger, silentLogger } from './log.js';
 export type { LogEntry, LogSink, Logger } from './log.js';
+// The storage layer's own index is its named public list (issue #16.3 reshapes it).
 export * from './storage/index.js';
 export { LOG_KEY_FILE, loadOrCreateLogSeed } from './log-key.js';

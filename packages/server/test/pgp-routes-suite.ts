@@ -7,7 +7,8 @@
  */
 import * as openpgp from 'openpgp';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { defaultBackend, utf8 } from '@saltbox/saltpack';
+import { defaultBackend } from '@saltbox/saltpack';
+import { utf8 } from '@saltbox/saltpack/encoding';
 import {
   assembleSignaturePacket,
   buildKeyFamily,

@@ -3,7 +3,8 @@
  * (run on SQLite and on PostgreSQL by `teams-*.test.ts`).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { bytesEqual, defaultBackend } from '@saltbox/saltpack';
+import { defaultBackend } from '@saltbox/saltpack';
+import { bytesEqual } from '@saltbox/saltpack/encoding';
 import { generateSubteamId, openTeamKeyBox } from '@saltbox/identity';
 import {
   teamChainPath,

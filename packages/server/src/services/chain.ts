@@ -21,8 +21,7 @@ import {
   isKid,
   isPgpKid,
   isValidUsername,
-  jget,
-  jstr,
+  isJsonObject,
   KID_TYPE,
   linkNaclKids,
   normalizeUsername,
@@ -308,7 +307,7 @@ export class ChainService {
       throw fail('CHAIN_INVALID', 'the eldest key must be an ed25519 device key');
     if (result.state.perUserKeys.get(1) === undefined)
       throw fail('CHAIN_INVALID', 'sign-up must announce per-user key generation 1');
-    if (jget(imported[0]!.body, 'device') === undefined || result.state.devices.size !== 1)
+    if (imported[0]!.body?.device === undefined || result.state.devices.size !== 1)
       throw fail('CHAIN_INVALID', 'the eldest link must name the first device');
     if (signerKid !== eldestKid)
       throw fail('FORBIDDEN', 'sign-up must be signed by the eldest key');
@@ -409,8 +408,10 @@ export class ChainService {
     for (const l of imported) {
       if (l.stubbed) continue;
       for (const section of ['sibkey', 'pgp_update']) {
-        const kid = jstr(l.body, section, 'kid');
-        const fh = jstr(l.body, section, 'full_hash');
+        const sec = l.body?.[section];
+        const kid = isJsonObject(sec) && typeof sec.kid === 'string' ? sec.kid : undefined;
+        const fh =
+          isJsonObject(sec) && typeof sec.full_hash === 'string' ? sec.full_hash : undefined;
         if (kid !== undefined && isPgpKid(kid) && l.type === section) {
           if (fh === undefined)
             throw fail(
