@@ -16,9 +16,9 @@ import {
   dearmor,
   MODE,
   signDetached,
-  toHex,
   verifyDetached,
 } from '@saltbox/saltpack';
+import { toHex } from '@saltbox/saltpack/encoding';
 import type {
   ArmorType,
   BoxKeyring,

@@ -4,13 +4,8 @@
  *
  * @packageDocumentation
  */
-import {
-  createDearmorStream,
-  decodeMsgpack,
-  decodeMsgpackAt,
-  MODE,
-  msgpackObjectEnd,
-} from '@saltbox/saltpack';
+import { createDearmorStream, MODE } from '@saltbox/saltpack';
+import { decodeMsgpack, decodeMsgpackAt, msgpackObjectEnd } from '@saltbox/saltpack/encoding';
 import type { ArmorFrame, ArmorType } from '@saltbox/saltpack';
 import { CliError } from './errors.js';
 import { peek } from './io.js';

@@ -11,12 +11,11 @@ import {
   boxKeyFromSecret,
   createBasicKeyring,
   defaultBackend,
-  fromHex,
   generateBoxKey,
   generateSigningKey,
   signingKeyFromSecret,
-  toHex,
 } from '@saltbox/saltpack';
+import { fromHex, toHex } from '@saltbox/saltpack/encoding';
 import { HOME_FILES, saltboxHome } from '@saltbox/keystore/paths';
 import type { BoxKeyring, BoxSecretKey, SigningSecretKey } from '@saltbox/saltpack';
 import { writeFileAtomic } from '@saltbox/keystore/files';

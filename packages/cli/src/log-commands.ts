@@ -35,13 +35,7 @@ import {
   verifyLogRootsConsistent,
 } from '@saltbox/identity';
 import type { ChainTail, KidHex, SignedLogRoot, VerifiedLogRoot } from '@saltbox/identity';
-import {
-  LOG_MAX_CHANGES_PAGE,
-  logChangesResponseSchema,
-  logConsistencyResponseSchema,
-  ROUTES,
-  signedLogRootSchema,
-} from '@saltbox/protocol';
+import { LOG_MAX_CHANGES_PAGE, signedLogRootSchema } from '@saltbox/protocol';
 import type { SignedLogRootWire } from '@saltbox/protocol';
 import { defaultBackend } from '@saltbox/saltpack';
 import type { CryptoBackend } from '@saltbox/saltpack';
@@ -81,12 +75,8 @@ async function publicApi(
 /** The latest root, or a given one; null when the log (or that root) does not exist. */
 async function fetchRoot(api: ApiClient, seqno?: number): Promise<SignedLogRootWire | null> {
   try {
-    return await api.request({
-      method: 'GET',
-      path: ROUTES.logRoot,
+    return await api.call('logRoot', {
       query: seqno === undefined ? {} : { seqno: String(seqno) },
-      schema: signedLogRootSchema,
-      auth: false,
     });
   } catch (e) {
     if (serverCode(e) === 'LOG_ROOT_NOT_FOUND') return null;
@@ -338,12 +328,8 @@ export async function auditLog(
   }
   let next = from;
   while (next <= end) {
-    const page = await api.request({
-      method: 'GET',
-      path: ROUTES.logChanges,
+    const page = await api.call('logChanges', {
       query: { from: String(next), limit: String(LOG_MAX_CHANGES_PAGE) },
-      schema: logChangesResponseSchema,
-      auth: false,
     });
     if (page.roots.length === 0) throw auditFailure(next, 'the server does not serve it');
     for (const set of page.roots) {
@@ -391,12 +377,8 @@ export async function auditLog(
   // pinned any of these roots is shown the same log).
   for (const [s, older] of kept) {
     if (s === end) continue;
-    const c = await api.request({
-      method: 'GET',
-      path: ROUTES.logConsistency,
+    const c = await api.call('logConsistency', {
       query: { from: String(s), to: String(end) },
-      schema: logConsistencyResponseSchema,
-      auth: false,
     });
     try {
       verifyLogRootsConsistent(backend, older, last, c.proof);

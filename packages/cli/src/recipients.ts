@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 import { userEncryptionKids } from '@saltbox/client';
-import { fromHex } from '@saltbox/saltpack';
+import { fromHex } from '@saltbox/saltpack/encoding';
 import { CliError } from './errors.js';
 
 /** A `-r` value after classification. */

@@ -8,7 +8,8 @@
  */
 import { isClientError, verifiedKeyOwner } from '@saltbox/client';
 import type { KidHex } from '@saltbox/identity';
-import { createSignerAllowList, fromHex, toHex } from '@saltbox/saltpack';
+import { createSignerAllowList } from '@saltbox/saltpack';
+import { fromHex, toHex } from '@saltbox/saltpack/encoding';
 import type { SigningKeyring } from '@saltbox/saltpack';
 import { CliError } from './errors.js';
 import { parseSigningPublicKey } from './recipients.js';

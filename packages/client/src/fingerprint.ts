@@ -7,7 +7,7 @@
  *
  * @packageDocumentation
  */
-import { utf8 } from '@saltbox/saltpack';
+import { utf8 } from '@saltbox/saltpack/encoding';
 import type { CryptoBackend } from '@saltbox/saltpack';
 import { toHex } from '@saltbox/identity';
 import type { VerifiedUser } from './users.js';

@@ -6,56 +6,30 @@
  * @packageDocumentation
  */
 import type { CryptoBackend } from '@saltbox/saltpack';
-import { lookupResponseSchema } from '@saltbox/identity';
-import type { KidHex } from '@saltbox/identity';
+import type { KidHex, LookupResponse } from '@saltbox/identity';
 import {
   ApiError,
-  ROUTES,
-  appendLinksRequestSchema,
-  appendTeamLinksRequestSchema,
-  createTeamRequestSchema,
-  teamChainPath,
-  teamDeletedSchema,
-  teamPath,
-  teamChainResponseSchema,
-  teamKeyBoxesPath,
-  teamKeyBoxesResponseSchema,
-  teamListResponseSchema,
-  teamTailSchema,
+  CONTRACT,
   canonicalRequest,
-  chainPath,
-  chainResponseSchema,
-  chainTailSchema,
+  endpointPath,
   errorBodySchema,
   formatAuthorization,
   generateNonce,
-  healthResponseSchema,
-  keyOwnerPath,
-  keyOwnerResponseSchema,
-  logConsistencyResponseSchema,
-  logProofResponseSchema,
-  logProofsResponseSchema,
-  signedLogRootSchema,
-  pukBoxesPath,
-  pukBoxesResponseSchema,
-  putPukBoxesRequestSchema,
-  signupRequestSchema,
   requestSigningInput,
   requestTarget,
-  usersLookupResponseSchema,
-  whoamiResponseSchema,
 } from '@saltbox/protocol';
 import type {
-  AppendTeamLinksRequest,
-  CreateTeamRequest,
-  TeamChainResponse,
-  TeamKeyBoxesResponse,
-  TeamListResponse,
-  TeamDeleted,
-  TeamTail,
   AppendLinksRequest,
+  AppendTeamLinksRequest,
   ChainResponse,
   ChainTail,
+  CreateTeamRequest,
+  EndpointBody,
+  EndpointName,
+  EndpointParams,
+  EndpointQuery,
+  EndpointResponse,
+  HttpMethod,
   KeyOwnerResponse,
   LogProofResponse,
   LogProofsResponse,
@@ -63,6 +37,11 @@ import type {
   PukBoxesResponse,
   SignedLogRootWire,
   SignupRequest,
+  TeamChainResponse,
+  TeamDeleted,
+  TeamKeyBoxesResponse,
+  TeamListResponse,
+  TeamTail,
   UsersLookupResponse,
   WhoamiResponse,
 } from '@saltbox/protocol';
@@ -168,9 +147,9 @@ export interface ApiClientOptions {
   attemptTimeoutMs?: number;
 }
 
-/** One API call, as {@link ApiClient.request} takes it. */
-export interface ApiCall<T> {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+/** One request as the transport sends it (built from a `CONTRACT` entry by `call`). */
+interface ApiCall<T> {
+  method: HttpMethod;
   path: string;
   query?: Record<string, string>;
   body?: unknown;
@@ -179,6 +158,22 @@ export interface ApiCall<T> {
   /** Another signer than the client's (sign-up is signed by the new eldest key). */
   signer?: RequestSigner;
 }
+
+/**
+ * The arguments of `ApiClient.call` for one endpoint: its path parameters, query (text values)
+ * and body as its `CONTRACT` entry declares them, and, for sign-up, the signer of the new key.
+ */
+export type CallArgs<N extends EndpointName> = ([keyof EndpointParams<N>] extends [never]
+  ? { params?: undefined }
+  : { params: EndpointParams<N> }) &
+  ([EndpointQuery<N>] extends [never] ? { query?: undefined } : { query?: EndpointQuery<N> }) &
+  ([EndpointBody<N>] extends [never] ? { body?: undefined } : { body: EndpointBody<N> }) & {
+    /** Another signer than the client's (sign-up is signed by the new eldest key). */
+    signer?: RequestSigner;
+  };
+
+/** `[args]`, optional when an endpoint needs none. */
+type CallRest<N extends EndpointName> = object extends CallArgs<N> ? [CallArgs<N>?] : [CallArgs<N>];
 
 /** Parses `Retry-After` (delta seconds or an HTTP date) into milliseconds from `now`. */
 export function parseRetryAfter(value: string | null, now: number): number | undefined {
@@ -249,17 +244,47 @@ export class ApiClient {
   }
 
   /**
+   * Calls one endpoint of `@saltbox/protocol`'s `CONTRACT` by name: its method and path, its
+   * parameters percent-encoded into the path, its query, its body (checked against the entry's
+   * schema before sending), its signing (`device` and `signup` entries are signed; `signup`
+   * with `args.signer`), and its answer parsed with the entry's response schema. Retries,
+   * signing afresh and coded errors as described on the class.
+   *
+   * @throws ClientError `CLIENT_INVALID_ARGUMENT` (a body that does not match the schema, or no
+   *   signer for a signed endpoint), `CLIENT_NETWORK`, `CLIENT_HTTP` (and the codes
+   *   {@link ClientError} names for some server codes), `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
+   */
+  async call<N extends EndpointName>(
+    name: N,
+    ...[args]: CallRest<N>
+  ): Promise<EndpointResponse<N>> {
+    const e = CONTRACT[name];
+    const a = (args ?? {}) as {
+      params?: Record<string, string>;
+      query?: Record<string, string | undefined>;
+      body?: unknown;
+      signer?: RequestSigner;
+    };
+    const query: Record<string, string> = {};
+    for (const [k, v] of Object.entries(a.query ?? {})) if (v !== undefined) query[k] = v;
+    return this.#call({
+      method: e.method,
+      path: endpointPath(name, (a.params ?? {}) as EndpointParams<N>),
+      query,
+      ...(e.body === null ? {} : { body: checked(e.body, a.body) }),
+      schema: e.response as z.ZodType<EndpointResponse<N>> | null,
+      auth: e.auth !== 'none',
+      ...(a.signer === undefined ? {} : { signer: a.signer }),
+    });
+  }
+
+  /**
    * `GET /healthz`.
    *
    * @throws ClientError `CLIENT_NETWORK`, `CLIENT_HTTP`, `CLIENT_BAD_RESPONSE`.
    */
   async health(): Promise<{ status: 'ok' }> {
-    return this.#call({
-      method: 'GET',
-      path: ROUTES.health,
-      schema: healthResponseSchema,
-      auth: false,
-    });
+    return this.call('health');
   }
 
   /**
@@ -269,14 +294,7 @@ export class ApiClient {
    *   `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
    */
   async signup(request: SignupRequest, eldestSigner: RequestSigner): Promise<ChainTail> {
-    return this.#call({
-      method: 'POST',
-      path: ROUTES.signup,
-      body: checked(signupRequestSchema, request),
-      schema: chainTailSchema,
-      auth: true,
-      signer: eldestSigner,
-    });
+    return this.call('signup', { body: request, signer: eldestSigner });
   }
 
   /**
@@ -287,12 +305,9 @@ export class ApiClient {
    *   `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
    */
   async fetchChain(username: string, since = 0): Promise<ChainResponse> {
-    return this.#call({
-      method: 'GET',
-      path: chainPath(username),
+    return this.call('chain', {
+      params: { username },
       query: since > 0 ? { since: String(since) } : {},
-      schema: chainResponseSchema,
-      auth: true,
     });
   }
 
@@ -303,13 +318,7 @@ export class ApiClient {
    *   `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
    */
   async appendLinks(username: string, request: AppendLinksRequest): Promise<ChainTail> {
-    return this.#call({
-      method: 'POST',
-      path: chainPath(username),
-      body: checked(appendLinksRequestSchema, request),
-      schema: chainTailSchema,
-      auth: true,
-    });
+    return this.call('appendLinks', { params: { username }, body: request });
   }
 
   /**
@@ -318,13 +327,7 @@ export class ApiClient {
    * @throws ClientError `CLIENT_INVALID_ARGUMENT`, `CLIENT_HTTP`, `CLIENT_NETWORK`, `CLIENT_SIGNER`.
    */
   async putPukBoxes(username: string, boxes: PukBox[]): Promise<void> {
-    await this.#call({
-      method: 'PUT',
-      path: pukBoxesPath(username),
-      body: checked(putPukBoxesRequestSchema, { boxes }),
-      schema: null,
-      auth: true,
-    });
+    await this.call('putPukBoxes', { params: { username }, body: { boxes } });
   }
 
   /**
@@ -334,13 +337,7 @@ export class ApiClient {
    * @throws ClientError `CLIENT_HTTP`, `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
    */
   async lookupUsers(usernames: readonly string[]): Promise<UsersLookupResponse> {
-    const res = await this.#call({
-      method: 'GET',
-      path: ROUTES.usersLookup,
-      query: { usernames: usernames.join(',') },
-      schema: usersLookupResponseSchema,
-      auth: true,
-    });
+    const res = await this.call('usersLookup', { query: { usernames: usernames.join(',') } });
     if (res.users.length !== usernames.length)
       throw new ClientError('CLIENT_BAD_RESPONSE', 'lookup answered a different number of users', {
         asked: usernames.length,
@@ -354,14 +351,8 @@ export class ApiClient {
    *
    * @throws ClientError `CLIENT_HTTP`, `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`.
    */
-  async keybaseLookup(usernames: readonly string[]): Promise<z.infer<typeof lookupResponseSchema>> {
-    return this.#call({
-      method: 'GET',
-      path: ROUTES.keybaseLookup,
-      query: { usernames: usernames.join(',') },
-      schema: lookupResponseSchema,
-      auth: false,
-    });
+  async keybaseLookup(usernames: readonly string[]): Promise<LookupResponse> {
+    return this.call('keybaseLookup', { query: { usernames: usernames.join(',') } });
   }
 
   /**
@@ -372,12 +363,7 @@ export class ApiClient {
    *   `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
    */
   async keyOwner(kid: string): Promise<KeyOwnerResponse> {
-    return this.#call({
-      method: 'GET',
-      path: keyOwnerPath(kid),
-      schema: keyOwnerResponseSchema,
-      auth: true,
-    });
+    return this.call('keyOwner', { params: { kid } });
   }
 
   /**
@@ -386,7 +372,7 @@ export class ApiClient {
    * @throws ClientError `CLIENT_HTTP`, `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
    */
   async whoami(): Promise<WhoamiResponse> {
-    return this.#call({ method: 'GET', path: ROUTES.me, schema: whoamiResponseSchema, auth: true });
+    return this.call('whoami');
   }
 
   /**
@@ -395,12 +381,8 @@ export class ApiClient {
    * @throws ClientError `CLIENT_HTTP`, `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
    */
   async myPukBoxes(generation?: number): Promise<PukBoxesResponse> {
-    return this.#call({
-      method: 'GET',
-      path: ROUTES.myPukBoxes,
+    return this.call('myPukBoxes', {
       query: generation === undefined ? {} : { generation: String(generation) },
-      schema: pukBoxesResponseSchema,
-      auth: true,
     });
   }
 
@@ -413,13 +395,7 @@ export class ApiClient {
    *   `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
    */
   async createTeam(request: CreateTeamRequest): Promise<TeamTail> {
-    return this.#call({
-      method: 'POST',
-      path: ROUTES.teams,
-      body: checked(createTeamRequestSchema, request),
-      schema: teamTailSchema,
-      auth: true,
-    });
+    return this.call('createTeam', { body: request });
   }
 
   /**
@@ -430,12 +406,9 @@ export class ApiClient {
    *   `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
    */
   async fetchTeamChain(team: string, since = 0): Promise<TeamChainResponse> {
-    return this.#call({
-      method: 'GET',
-      path: teamChainPath(team),
+    return this.call('teamChain', {
+      params: { team },
       query: since > 0 ? { since: String(since) } : {},
-      schema: teamChainResponseSchema,
-      auth: true,
     });
   }
 
@@ -447,13 +420,7 @@ export class ApiClient {
    *   `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
    */
   async appendTeamLinks(team: string, request: AppendTeamLinksRequest): Promise<TeamTail> {
-    return this.#call({
-      method: 'POST',
-      path: teamChainPath(team),
-      body: checked(appendTeamLinksRequestSchema, request),
-      schema: teamTailSchema,
-      auth: true,
-    });
+    return this.call('appendTeamLinks', { params: { team }, body: request });
   }
 
   /**
@@ -464,12 +431,7 @@ export class ApiClient {
    *   `CHAIN_CONFLICT`, …), `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
    */
   async deleteTeam(team: string): Promise<TeamDeleted> {
-    return this.#call({
-      method: 'DELETE',
-      path: teamPath(team),
-      schema: teamDeletedSchema,
-      auth: true,
-    });
+    return this.call('deleteTeam', { params: { team } });
   }
 
   /**
@@ -479,12 +441,9 @@ export class ApiClient {
    * @throws ClientError `CLIENT_HTTP`, `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
    */
   async myTeamKeyBoxes(team: string, generation?: number): Promise<TeamKeyBoxesResponse> {
-    return this.#call({
-      method: 'GET',
-      path: teamKeyBoxesPath(team),
+    return this.call('teamKeyBoxes', {
+      params: { team },
       query: generation === undefined ? {} : { generation: String(generation) },
-      schema: teamKeyBoxesResponseSchema,
-      auth: true,
     });
   }
 
@@ -494,13 +453,7 @@ export class ApiClient {
    * @throws ClientError `CLIENT_HTTP`, `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`.
    */
   async listTeams(includeImplicit = false): Promise<TeamListResponse> {
-    return this.#call({
-      method: 'GET',
-      path: ROUTES.teams,
-      query: includeImplicit ? { implicit: 'true' } : {},
-      schema: teamListResponseSchema,
-      auth: true,
-    });
+    return this.call('listTeams', { query: includeImplicit ? { implicit: 'true' } : {} });
   }
 
   /**
@@ -511,12 +464,8 @@ export class ApiClient {
    *   `CLIENT_BAD_RESPONSE`.
    */
   async logRoot(seqno?: number): Promise<SignedLogRootWire> {
-    return this.#call({
-      method: 'GET',
-      path: ROUTES.logRoot,
+    return this.call('logRoot', {
       query: seqno === undefined ? {} : { seqno: String(seqno) },
-      schema: signedLogRootSchema,
-      auth: false,
     });
   }
 
@@ -526,16 +475,12 @@ export class ApiClient {
    * @throws ClientError `CLIENT_HTTP`, `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`.
    */
   async logConsistency(from: number, to: number): Promise<string[]> {
-    const res = await this.#call({
-      method: 'GET',
-      path: ROUTES.logConsistency,
+    const res = await this.call('logConsistency', {
       query: { from: String(from), to: String(to) },
-      schema: logConsistencyResponseSchema,
-      auth: false,
     });
     if (res.from !== from || res.to !== to)
       throw new ClientError('CLIENT_BAD_RESPONSE', 'the server answered for other log roots', {
-        path: ROUTES.logConsistency,
+        path: CONTRACT.logConsistency.path,
       });
     return res.proof;
   }
@@ -547,12 +492,8 @@ export class ApiClient {
    * @throws ClientError `CLIENT_HTTP`, `CLIENT_NETWORK`, `CLIENT_BAD_RESPONSE`.
    */
   async logProof(id: string, seqno?: number): Promise<LogProofResponse> {
-    return this.#call({
-      method: 'GET',
-      path: ROUTES.logProof,
+    return this.call('logProof', {
       query: { id, ...(seqno === undefined ? {} : { seqno: String(seqno) }) },
-      schema: logProofResponseSchema,
-      auth: false,
     });
   }
 
@@ -564,25 +505,9 @@ export class ApiClient {
    *   `VALIDATION_FAILED`), `CLIENT_BAD_RESPONSE`.
    */
   async logProofs(ids: readonly string[], seqno?: number): Promise<LogProofsResponse> {
-    return this.#call({
-      method: 'GET',
-      path: ROUTES.logProofs,
+    return this.call('logProofs', {
       query: { ids: ids.join(','), ...(seqno === undefined ? {} : { seqno: String(seqno) }) },
-      schema: logProofsResponseSchema,
-      auth: false,
     });
-  }
-
-  /**
-   * Any route, with the same signing, retries, schema check and coded errors as the typed
-   * methods; feature modules (the KV client) build their calls on it. DELETE, like POST, is
-   * not retried after a network error or a 5xx (a KV delete may have been applied).
-   *
-   * @throws ClientError `CLIENT_NETWORK`, `CLIENT_HTTP`, `CLIENT_BAD_RESPONSE`, `CLIENT_SIGNER`,
-   *   `CLIENT_INVALID_ARGUMENT` (no signer for an authenticated call).
-   */
-  request<T>(call: ApiCall<T>): Promise<T> {
-    return this.#call(call);
   }
 
   async #call<T>(call: ApiCall<T>): Promise<T> {
@@ -690,7 +615,7 @@ export class ApiClient {
 }
 
 /** Validates a request body before sending, so a malformed one fails here with a code. */
-function checked<T>(schema: z.ZodType<T>, value: unknown): T {
+function checked(schema: z.ZodType, value: unknown): unknown {
   const r = schema.safeParse(value);
   if (!r.success)
     throw new ClientError('CLIENT_INVALID_ARGUMENT', 'the request does not match the schema', {

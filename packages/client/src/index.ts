@@ -4,23 +4,140 @@
  *
  * @packageDocumentation
  */
-export * from './errors.js';
-export * from './http.js';
-export * from './pins.js';
-export * from './log.js';
-export * from './store.js';
-export * from './users.js';
-export * from './key-owners.js';
-export * from './puk.js';
-export * from './kvstore-api/index.js';
-export * from './account-config.js';
-export * from './account.js';
-export * from './fingerprint.js';
-export * from './encryption-keys.js';
-export * from './kv.js';
-export * from './kv-cache.js';
-export * from './kv-cache-file.js';
-export * from './teams.js';
-export * from './team-ops.js';
-export * from './saltbox.js';
-export * from './node.js';
+export { CLIENT_ERROR_CODES, ClientError, isClientError } from './errors.js';
+export type { ClientErrorCode, ClientErrorDetails } from './errors.js';
+export {
+  ApiClient,
+  DEFAULT_RETRY,
+  keystoreRequestSigner,
+  parseRetryAfter,
+  secretKeyRequestSigner,
+} from './http.js';
+export type {
+  ApiClientOptions,
+  CallArgs,
+  KeystoreSignApi,
+  RequestSigner,
+  RetryPolicy,
+} from './http.js';
+export { MemoryChainCache, MemoryPinStore } from './pins.js';
+export type { CachedChain, ChainCache, Pin, PinStore } from './pins.js';
+export {
+  DEFAULT_LOG_FRESH_MS,
+  isLogUnreachable,
+  LOG_FRESH_ENV,
+  LogClient,
+  logFreshMsFromEnv,
+  MemoryLogPinStore,
+} from './log.js';
+export type { LogClientOptions, LoggedTail, LogPin, LogPinStore } from './log.js';
+export {
+  FileChainCache,
+  FileLogPinStore,
+  FilePinStore,
+  FileTeamPinStore,
+  saltboxHome,
+  writeAtomic,
+} from './store.js';
+export { DEFAULT_CHAIN_TTL_MS, UserLoader } from './users.js';
+export type { UserLoaderOptions, VerifiedKey, VerifiedPgpKey, VerifiedUser } from './users.js';
+export { ownerInChain, verifiedKeyOwner } from './key-owners.js';
+export type { VerifiedKeyOwner } from './key-owners.js';
+export { openMyPukBoxes } from './puk.js';
+export type { KeystoreOpenBoxesApi } from './puk.js';
+export {
+  entryNotFound,
+  KEYBASE_STATUS,
+  KVSTORE_API_HELP,
+  KvstoreApi,
+  kvstoreStatus,
+  notATeamMember,
+  revisionOutOfDate,
+  teamNotFound,
+  writePermissionDenied,
+  wrongRevision,
+} from './kvstore-api/index.js';
+export type {
+  KvstoreApiOptions,
+  KvstoreBackend,
+  KvstoreEntry,
+  KvstoreEntryKey,
+  ReplyWriter,
+} from './kvstore-api/index.js';
+export {
+  ACCOUNT_CONFIG_FILE,
+  accountConfigPath,
+  accountConfigSchema,
+  accountDeviceSchema,
+  readAccountConfig,
+  removeAccountConfig,
+  writeAccountConfig,
+} from './account-config.js';
+export type { AccountConfig, AccountDevice } from './account-config.js';
+export { Account, loginWithPaperKey, signup } from './account.js';
+export type {
+  AccountEnv,
+  AccountKeystore,
+  DeviceView,
+  LoginResult,
+  NewPaperKey,
+  SignupResult,
+} from './account.js';
+export { formatFingerprint, userFingerprint } from './fingerprint.js';
+export { userEncryptionKids } from './encryption-keys.js';
+export { KvClient, verifiedWriterKeys } from './kv.js';
+export type {
+  KvClientOptions,
+  KvEntryRef,
+  KvIdentity,
+  KvKeystore,
+  KvPageResult,
+  KvValue,
+  KvWriterKeyLookup,
+} from './kv.js';
+export { KvRollbackCache } from './kv-cache.js';
+export type { KvCacheKey, KvCacheRecord, KvCacheStorage } from './kv-cache.js';
+export { KV_CACHE_FILE, kvCacheFile } from './kv-cache-file.js';
+export {
+  DEFAULT_TEAM_TTL_MS,
+  encryptionPublicKey,
+  MemoryTeamPinStore,
+  TeamLoader,
+} from './teams.js';
+export type {
+  TeamLoaderOptions,
+  TeamPin,
+  TeamPinStore,
+  VerifiedTeam,
+  VerifiedTeamKey,
+  VerifiedTeamMember,
+} from './teams.js';
+export { TeamManager } from './team-ops.js';
+export type {
+  MyTeam,
+  TeamActor,
+  TeamKeystore,
+  TeamManagerOptions,
+  TeamRecipient,
+} from './team-ops.js';
+export { openSaltbox, saltboxAccountEnv } from './saltbox.js';
+export type {
+  KeySyncResult,
+  LazyKeystore,
+  OpenSaltboxOptions,
+  Saltbox,
+  SaltboxStores,
+  SyncKeysOptions,
+} from './saltbox.js';
+export {
+  HOME_FILES,
+  homeLayout,
+  homeStores,
+  openSaltboxHome,
+  removeStaleTempFiles,
+  saltboxHome,
+  syncDirectory,
+  tempPathFor,
+  writeFileAtomic,
+} from './node.js';
+export type { AtomicWriteOptions, HomeLayout, OpenSaltboxHomeOptions } from './node.js';

@@ -16,18 +16,11 @@
 import { kidPublicKey } from '@saltbox/keystore';
 import type { KeystoreApi } from '@saltbox/keystore';
 import { encodeCanonicalMsgpack, fromBase64, toBase64 } from '@saltbox/identity';
-import { decodeMsgpack } from '@saltbox/saltpack';
+import { decodeMsgpack } from '@saltbox/saltpack/encoding';
 import {
   KV_CIPHERTEXT_VERSION,
   KV_DEFAULT_MAX_VALUE_BYTES,
   KV_MAX_NAME_BYTES,
-  kvBatchGetResponseSchema,
-  kvChangesResponseSchema,
-  kvEntrySchema,
-  kvKeysResponseSchema,
-  kvNamespacesResponseSchema,
-  kvPath,
-  kvWriteResponseSchema,
   isStorableText,
   UNSTORABLE_TEXT_MESSAGE,
   utf8Length,
@@ -247,12 +240,9 @@ export class KvClient {
     checkTeamId(teamId);
     checkNames(namespace, entryKey);
     const entry = await mapped(
-      this.#o.api.request({
-        method: 'GET',
-        path: kvPath('kvEntry', teamId),
+      this.#o.api.call('kvGet', {
+        params: { teamId },
         query: { namespace, entryKey },
-        schema: kvEntrySchema,
-        auth: true,
       }),
     );
     return this.#verified({ teamId, namespace, entryKey }, entry);
@@ -269,12 +259,9 @@ export class KvClient {
     for (const r of refs) checkNames(r.namespace, r.entryKey);
     if (refs.length === 0) return [];
     const res = await mapped(
-      this.#o.api.request({
-        method: 'POST',
-        path: kvPath('kvBatchGet', teamId),
+      this.#o.api.call('kvBatchGet', {
+        params: { teamId },
         body: { items: refs.map((r) => ({ namespace: r.namespace, entryKey: r.entryKey })) },
-        schema: kvBatchGetResponseSchema,
-        auth: true,
       }),
     );
     if (res.teamId !== teamId || res.entries.length !== refs.length)
@@ -346,9 +333,8 @@ export class KvClient {
     );
     (await this.#rollback()).checkForUpdate(key, revision);
     const written = await mapped(
-      this.#o.api.request({
-        method: 'POST',
-        path: kvPath('kvEntry', teamId),
+      this.#o.api.call('kvPut', {
+        params: { teamId },
         body: {
           namespace,
           entryKey,
@@ -357,8 +343,6 @@ export class KvClient {
           ciphertextVersion: KV_CIPHERTEXT_VERSION,
           ciphertext,
         },
-        schema: kvWriteResponseSchema,
-        auth: true,
       }),
     );
     this.#checkWriteEcho(key, revision, written);
@@ -386,12 +370,9 @@ export class KvClient {
     const key: KvCacheKey = { teamId, namespace, entryKey };
     (await this.#rollback()).checkForUpdate(key, revision);
     const written = await mapped(
-      this.#o.api.request({
-        method: 'DELETE',
-        path: kvPath('kvEntry', teamId),
+      this.#o.api.call('kvDelete', {
+        params: { teamId },
         query: { namespace, entryKey, revision: String(revision) },
-        schema: kvWriteResponseSchema,
-        auth: true,
       }),
     );
     this.#checkWriteEcho(key, revision, written);
@@ -411,12 +392,9 @@ export class KvClient {
   ): Promise<KvPageResult<string>> {
     checkTeamId(teamId);
     const res = await mapped(
-      this.#o.api.request({
-        method: 'GET',
-        path: kvPath('kvNamespaces', teamId),
+      this.#o.api.call('kvNamespaces', {
+        params: { teamId },
         query: pageQuery(page),
-        schema: kvNamespacesResponseSchema,
-        auth: true,
       }),
     );
     if (res.teamId !== teamId) throw echo('teamId');
@@ -437,12 +415,9 @@ export class KvClient {
     checkTeamId(teamId);
     checkNames(namespace);
     const res = await mapped(
-      this.#o.api.request({
-        method: 'GET',
-        path: kvPath('kvKeys', teamId),
+      this.#o.api.call('kvKeys', {
+        params: { teamId },
         query: { namespace, ...pageQuery(page) },
-        schema: kvKeysResponseSchema,
-        auth: true,
       }),
     );
     if (res.teamId !== teamId) throw echo('teamId');
@@ -493,15 +468,12 @@ export class KvClient {
     if (options.namespace !== undefined) checkNames(options.namespace);
     const poll = async (query: Record<string, string>) => {
       const res = await mapped(
-        this.#o.api.request({
-          method: 'GET',
-          path: kvPath('kvChanges', teamId),
+        this.#o.api.call('kvChanges', {
+          params: { teamId },
           query: {
             ...query,
             ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
           },
-          schema: kvChangesResponseSchema,
-          auth: true,
         }),
       );
       if (res.teamId !== teamId) throw echo('teamId');

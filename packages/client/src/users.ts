@@ -19,7 +19,8 @@ import {
   extendUserChain,
   IdentityError,
   importUserLinks,
-  isKid,
+  linkNaclKids,
+  isPgpKid,
   isValidUsername,
   normalizeUsername,
   parsePgpKey,
@@ -114,42 +115,6 @@ export interface UserLoaderOptions {
 
 /** Default cache TTL: one hour. */
 export const DEFAULT_CHAIN_TTL_MS = 60 * 60 * 1000;
-
-function jstr(o: unknown, ...path: string[]): string | undefined {
-  let v: unknown = o;
-  for (const p of path) {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
-    v = (v as Record<string, unknown>)[p];
-  }
-  return typeof v === 'string' ? v : undefined;
-}
-
-/** True for the KID of a PGP key (a type byte other than NaCl's `20` and `21`). */
-function isPgpKid(kid: string): boolean {
-  const t = kid.slice(2, 4);
-  return t !== '20' && t !== '21';
-}
-
-/**
- * The NaCl KIDs the links name, whose KIDs are the public keys themselves, so a key family
- * built from the links cannot be used to smuggle a key in: each still has to be delegated by
- * a verified link. PGP keys come as armored bundles from the server (a PGP KID is a hash) and
- * are bound the same way: a verified link names their KID and full hash.
- */
-function linkKids(links: readonly ImportedLink[]): string[] {
-  const out = new Set<string>();
-  for (const l of links) {
-    if (l.stubbed) continue;
-    for (const k of [
-      l.signingKid,
-      jstr(l.body, 'key', 'kid'),
-      jstr(l.body, 'sibkey', 'kid'),
-      jstr(l.body, 'subkey', 'kid'),
-    ])
-      if (k !== undefined && isKid(k) && !isPgpKid(k)) out.add(k);
-  }
-  return [...out];
-}
 
 /**
  * The live PGP sibkeys of a verified state at their active versions, from the bundles the
@@ -376,13 +341,13 @@ export class UserLoader {
         const fresh = res.links.slice(cached.linkIds.length);
         const family = await buildKeyFamily(this.#backend, [
           ...[...cached.state.keys.keys()].filter((k) => !isPgpKid(k)),
-          ...linkKids(imported.slice(cached.linkIds.length)),
+          ...linkNaclKids(imported.slice(cached.linkIds.length)),
           ...bundles,
         ]);
         result = await extendUserChain(this.#backend, cached.state, fresh, family);
         state = result.state;
       } else {
-        const family = await buildKeyFamily(this.#backend, [...linkKids(imported), ...bundles]);
+        const family = await buildKeyFamily(this.#backend, [...linkNaclKids(imported), ...bundles]);
         result = await verifyUserChain(this.#backend, {
           uid,
           username,

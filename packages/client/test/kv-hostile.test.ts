@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromBase64, toBase64 } from '@saltbox/identity';
-import { decodeMsgpack, encodeMsgpack } from '@saltbox/saltpack';
+import { decodeMsgpack, encodeMsgpack } from '@saltbox/saltpack/encoding';
 import type { KvEntry } from '@saltbox/protocol';
 import { isClientError } from '../src/index.js';
 import type { KvClient, KvValue } from '../src/index.js';

@@ -5,7 +5,8 @@
  * keyring.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bytesEqual, decrypt, defaultBackend, encrypt, utf8 } from '@saltbox/saltpack';
+import { decrypt, defaultBackend, encrypt } from '@saltbox/saltpack';
+import { bytesEqual, utf8 } from '@saltbox/saltpack/encoding';
 import { keystoreKeyring } from '@saltbox/keystore';
 import { rootTeamId } from '@saltbox/identity';
 import { isClientError } from '../src/index.js';

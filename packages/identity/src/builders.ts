@@ -11,7 +11,7 @@
  *
  * @packageDocumentation
  */
-import { fromHex, utf8 } from '@saltbox/saltpack';
+import { fromHex, utf8 } from '@saltbox/saltpack/encoding';
 import type { CryptoBackend } from '@saltbox/saltpack';
 import { canonicalJson } from './canonical-json.js';
 import type { JsonObject } from './canonical-json.js';

@@ -10,8 +10,8 @@
  *
  * @packageDocumentation
  */
-import { bytesEqual, decodeMsgpack, encodeMsgpack, MsgpackError } from '@saltbox/saltpack';
-import type { MsgpackInput, MsgpackValue } from '@saltbox/saltpack';
+import { bytesEqual, decodeMsgpack, encodeMsgpack, MsgpackError } from '@saltbox/saltpack/encoding';
+import type { MsgpackInput, MsgpackValue } from '@saltbox/saltpack/encoding';
 import { fail } from './errors.js';
 
 const encoder = new TextEncoder();

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { bytesEqual, utf8 } from '@saltbox/saltpack';
+import { bytesEqual, utf8 } from '@saltbox/saltpack/encoding';
 import type { CryptoBackend } from '@saltbox/saltpack';
 import { isJsonObject, parseJson } from './canonical-json.js';
 import type { JsonObject, JsonValue } from './canonical-json.js';

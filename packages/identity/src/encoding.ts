@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { fromHex } from '@saltbox/saltpack';
+import { fromHex } from '@saltbox/saltpack/encoding';
 import { fail } from './errors.js';
 
 const STD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';

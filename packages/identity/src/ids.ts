@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { concatBytes, utf8 } from '@saltbox/saltpack';
+import { concatBytes, utf8 } from '@saltbox/saltpack/encoding';
 import type { CryptoBackend, RandomSource } from '@saltbox/saltpack';
 import { toBase64Url, toHex, hexToBytes } from './encoding.js';
 import { fail } from './errors.js';
@@ -39,6 +39,16 @@ export interface ParsedKid {
   payload: Uint8Array;
   /** The 35 raw bytes. */
   bytes: Uint8Array;
+}
+
+/**
+ * True for the KID of a PGP key: any type byte but NaCl's `20` (Ed25519) and `21` (Curve25519),
+ * spec §2.1. A PGP KID is a hash of the key, not the key: the key itself travels as an armored
+ * bundle.
+ */
+export function isPgpKid(kid: string): boolean {
+  const t = kid.slice(2, 4);
+  return t !== '20' && t !== '21';
 }
 
 /**

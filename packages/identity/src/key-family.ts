@@ -6,7 +6,9 @@
  */
 import type { CryptoBackend } from '@saltbox/saltpack';
 import { fail } from './errors.js';
-import { isKid } from './ids.js';
+import { jstr } from './chain-link.js';
+import type { ImportedLink } from './chain-link.js';
+import { isKid, isPgpKid } from './ids.js';
 import type { KidHex } from './ids.js';
 import { isArmoredPgpKey, parsePgpKey } from './pgp.js';
 import type { PgpKeyBundle } from './pgp.js';
@@ -51,4 +53,28 @@ export async function buildKeyFamily(
 /** Whether the family holds a key with this KID. */
 export function hasKey(family: KeyFamily, kid: KidHex): boolean {
   return family.nacl.has(kid) || family.pgp.has(kid);
+}
+
+/**
+ * The NaCl KIDs a run of links signs with or delegates (`key.kid`, `sibkey.kid`, `subkey.kid`),
+ * once each, in order; stubbed links are skipped. NaCl keys enter a key family as their KIDs
+ * (spec §1.3), which are the public keys themselves, so a family built from links cannot
+ * smuggle a key in: each still has to be delegated by a verified link. PGP KIDs are left out:
+ * a PGP KID is a hash, and a PGP key enters the family only as its armored bundle (given to
+ * {@link buildKeyFamily} beside these KIDs), bound by a verified link naming its KID and full
+ * hash. Used by the client's and the server's chain loading alike.
+ */
+export function linkNaclKids(links: readonly ImportedLink[]): KidHex[] {
+  const out = new Set<KidHex>();
+  for (const l of links) {
+    if (l.stubbed) continue;
+    for (const k of [
+      l.signingKid,
+      jstr(l.body, 'key', 'kid'),
+      jstr(l.body, 'sibkey', 'kid'),
+      jstr(l.body, 'subkey', 'kid'),
+    ])
+      if (k !== undefined && isKid(k) && !isPgpKid(k)) out.add(k);
+  }
+  return [...out];
 }

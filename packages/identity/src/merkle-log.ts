@@ -17,7 +17,7 @@
  *
  * @packageDocumentation
  */
-import { bytesEqual } from '@saltbox/saltpack';
+import { bytesEqual } from '@saltbox/saltpack/encoding';
 import type { CryptoBackend } from '@saltbox/saltpack';
 
 const LEAF_PREFIX = Uint8Array.of(0x00);

@@ -19,7 +19,7 @@
  *
  * @packageDocumentation
  */
-import { bytesEqual, utf8 } from '@saltbox/saltpack';
+import { bytesEqual, utf8 } from '@saltbox/saltpack/encoding';
 import type { CryptoBackend } from '@saltbox/saltpack';
 import { canonicalJson, parseJson } from './canonical-json.js';
 import { hexToBytes, toHex } from './encoding.js';

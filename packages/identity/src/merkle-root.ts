@@ -14,7 +14,7 @@
  *
  * @packageDocumentation
  */
-import { concatBytes, utf8 } from '@saltbox/saltpack';
+import { concatBytes, utf8 } from '@saltbox/saltpack/encoding';
 import type { CryptoBackend } from '@saltbox/saltpack';
 import { canonicalJson, parseJson } from './canonical-json.js';
 import { fromBase64, hexToBytes, toBase64, toHex } from './encoding.js';

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import type { MsgpackValue } from '@saltbox/saltpack';
+import type { MsgpackValue } from '@saltbox/saltpack/encoding';
 import { decodeCanonicalMsgpack, encodeCanonicalMsgpack } from './canonical-msgpack.js';
 import { fail, IdentityError } from './errors.js';
 

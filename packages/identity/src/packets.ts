@@ -8,8 +8,9 @@
  *
  * @packageDocumentation
  */
-import { bytesEqual, concatBytes, utf8 } from '@saltbox/saltpack';
-import type { CryptoBackend, MsgpackValue } from '@saltbox/saltpack';
+import { bytesEqual, concatBytes, utf8 } from '@saltbox/saltpack/encoding';
+import type { CryptoBackend } from '@saltbox/saltpack';
+import type { MsgpackValue } from '@saltbox/saltpack/encoding';
 import { decodeCanonicalMsgpack, encodeCanonicalMsgpack } from './canonical-msgpack.js';
 import { fromBase64, toBase64, toHex } from './encoding.js';
 import { fail, IdentityError } from './errors.js';

@@ -7,7 +7,7 @@
  *
  * @packageDocumentation
  */
-import { utf8 } from '@saltbox/saltpack';
+import { utf8 } from '@saltbox/saltpack/encoding';
 import type { CryptoBackend, RandomSource } from '@saltbox/saltpack';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { fail } from './errors.js';

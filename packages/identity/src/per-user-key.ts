@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { utf8 } from '@saltbox/saltpack';
+import { utf8 } from '@saltbox/saltpack/encoding';
 import type { CryptoBackend } from '@saltbox/saltpack';
 import { fail } from './errors.js';
 import { naclKeyPairs } from './nacl-key-pair.js';

@@ -10,7 +10,7 @@
  * @packageDocumentation
  */
 import * as openpgp from 'openpgp';
-import { utf8 } from '@saltbox/saltpack';
+import { utf8 } from '@saltbox/saltpack/encoding';
 import type { CryptoBackend } from '@saltbox/saltpack';
 import { fromBase64, toHex } from './encoding.js';
 import { fail } from './errors.js';

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import type { CryptoBackend } from '@saltbox/saltpack';
-import { bytesEqual } from '@saltbox/saltpack';
+import { bytesEqual } from '@saltbox/saltpack/encoding';
 import { fail, IdentityError } from './errors.js';
 import { derivePerTeamKeys, openTeamKeyBox, openTeamPrev } from './team-keys.js';
 import type { TeamKeyBox } from './team-keys.js';

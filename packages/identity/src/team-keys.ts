@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { concatBytes, utf8 } from '@saltbox/saltpack';
+import { concatBytes, utf8 } from '@saltbox/saltpack/encoding';
 import type { CryptoBackend } from '@saltbox/saltpack';
 import { decodeCanonicalMsgpack, encodeCanonicalMsgpack } from './canonical-msgpack.js';
 import { fromBase64, hexToBytes, toBase64 } from './encoding.js';

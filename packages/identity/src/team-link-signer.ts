@@ -7,7 +7,7 @@
  *
  * @packageDocumentation
  */
-import { fromHex, utf8 } from '@saltbox/saltpack';
+import { fromHex, utf8 } from '@saltbox/saltpack/encoding';
 import type { CryptoBackend } from '@saltbox/saltpack';
 import type { BuiltLink, LinkContext } from './builders.js';
 import { DEFAULT_EXPIRE_IN } from './builders.js';

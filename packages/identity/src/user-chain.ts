@@ -9,7 +9,7 @@
  *
  * @packageDocumentation
  */
-import { bytesEqual } from '@saltbox/saltpack';
+import { bytesEqual } from '@saltbox/saltpack/encoding';
 import type { CryptoBackend } from '@saltbox/saltpack';
 import { canonicalJson, isJsonObject, parseJson } from './canonical-json.js';
 import type { JsonObject, JsonValue } from './canonical-json.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromHex } from '@saltbox/saltpack';
+import { fromHex } from '@saltbox/saltpack/encoding';
 import {
   canonicalizeImplicitTeamName,
   curve25519Kid,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { encodeMsgpack } from '@saltbox/saltpack';
+import { encodeMsgpack } from '@saltbox/saltpack/encoding';
 import {
   buildEldestLink,
   buildKeyFamily,

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { utf8 } from '@saltbox/saltpack';
+import { utf8 } from '@saltbox/saltpack/encoding';
 import type { CryptoBackend } from '@saltbox/saltpack';
 import {
   encodeChainTail,

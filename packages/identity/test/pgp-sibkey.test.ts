@@ -27,7 +27,7 @@ import type {
   RemotePgpSigner,
   ServerChainLink,
 } from '../src/index.js';
-import { utf8 } from '@saltbox/saltpack';
+import { utf8 } from '@saltbox/saltpack/encoding';
 import { backend as loadBackend } from './helpers.js';
 
 const b = await loadBackend();

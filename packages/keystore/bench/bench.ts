@@ -11,7 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decrypt, defaultBackend, encrypt, generateBoxKey, utf8 } from '@saltbox/saltpack';
+import { decrypt, defaultBackend, encrypt, generateBoxKey } from '@saltbox/saltpack';
+import { utf8 } from '@saltbox/saltpack/encoding';
 import type { KeystoreApi } from '@saltbox/keystore';
 import {
   inProcessClient,

@@ -8,7 +8,19 @@
  *
  * @packageDocumentation
  */
-export * from './errors.js';
+export {
+  corrupt,
+  invalidArgument,
+  isKeystoreError,
+  isKeystoreErrorCode,
+  KeystoreError,
+  lockedError,
+  refused,
+  toKeystoreError,
+  transportError,
+  unknownKey,
+} from './errors.js';
+export type { KeystoreErrorCode, KeystoreErrorDetails, KeystoreErrorJSON } from './errors.js';
 export { rpcTable, KEYSTORE_METHODS, isKeystoreMethod } from './rpc.js';
 export type {
   ItemResult,

@@ -6,7 +6,8 @@
  * @packageDocumentation
  */
 import type { CryptoBackend, LocalBoxKey } from '@saltbox/saltpack';
-import { boxKeyFromSecret, constantTimeEqual, defaultBackend } from '@saltbox/saltpack';
+import { boxKeyFromSecret, defaultBackend } from '@saltbox/saltpack';
+import { constantTimeEqual } from '@saltbox/saltpack/encoding';
 import {
   KeystoreError,
   invalidArgument,

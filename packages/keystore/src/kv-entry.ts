@@ -12,7 +12,7 @@
  * @packageDocumentation
  */
 import type { CryptoBackend } from '@saltbox/saltpack';
-import { constantTimeEqual, decodeMsgpack } from '@saltbox/saltpack';
+import { constantTimeEqual, decodeMsgpack } from '@saltbox/saltpack/encoding';
 import { encodeCanonicalMsgpack } from '@saltbox/identity';
 import { KeystoreError } from './errors.js';
 

@@ -11,7 +11,7 @@
  * @packageDocumentation
  */
 import type { CryptoBackend } from '@saltbox/saltpack';
-import { concatBytes, uint64BE, utf8 } from '@saltbox/saltpack';
+import { concatBytes, uint64BE, utf8 } from '@saltbox/saltpack/encoding';
 import { KeystoreError } from './errors.js';
 import { SIGNATURE_PREFIXES } from './purposes.js';
 

@@ -24,8 +24,8 @@ import {
   DERIVED_SBOX_KEY_NONCE,
   PAYLOAD_KEY_BOX_NONCE_V1,
   RECIPSB_NONCE_PREFIX,
-  bytesEqual,
 } from '@saltbox/saltpack';
+import { bytesEqual } from '@saltbox/saltpack/encoding';
 import { refused } from './errors.js';
 
 const zeroAt16to19 = (nonce: Uint8Array): boolean =>

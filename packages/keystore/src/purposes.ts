@@ -19,10 +19,8 @@ import {
   ATTACHED_SIGNATURE_PREFIX,
   DETACHED_SIGNATURE_PREFIX,
   SIGNCRYPTION_SIGNATURE_PREFIX,
-  bytesEqual,
-  concatBytes,
-  utf8,
 } from '@saltbox/saltpack';
+import { bytesEqual, concatBytes, utf8 } from '@saltbox/saltpack/encoding';
 import { invalidArgument, refused } from './errors.js';
 
 /** Every purpose a caller may ask {@link signPayload} for. */

@@ -15,7 +15,7 @@
  *
  * @packageDocumentation
  */
-import { utf8 } from '@saltbox/saltpack';
+import { utf8 } from '@saltbox/saltpack/encoding';
 import { z } from 'zod';
 import { corrupt } from './errors.js';
 import { bytes, deviceIdSchema, generationSchema, teamIdSchema } from './schema.js';

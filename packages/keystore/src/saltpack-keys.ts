@@ -14,7 +14,7 @@
  * @packageDocumentation
  */
 import type { BoxKeyring, BoxRequest, BoxSecretKey, SigningSecretKey } from '@saltbox/saltpack';
-import { bytesEqual } from '@saltbox/saltpack';
+import { bytesEqual } from '@saltbox/saltpack/encoding';
 import { KeystoreError, refused } from './errors.js';
 import { kidPublicKey } from './derive.js';
 import type { SigningPurpose } from './purposes.js';

@@ -4,15 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CryptoBackend } from '@saltbox/saltpack';
-import {
-  concatBytes,
-  defaultBackend,
-  fromHex,
-  generateBoxKey,
-  toHex,
-  uint64BE,
-  utf8,
-} from '@saltbox/saltpack';
+import { defaultBackend, generateBoxKey } from '@saltbox/saltpack';
+import { concatBytes, fromHex, toHex, uint64BE, utf8 } from '@saltbox/saltpack/encoding';
 import type { KeystoreClient } from '@saltbox/keystore';
 import { KeystoreError, SIGNATURE_PREFIXES, kidPublicKey } from '@saltbox/keystore';
 

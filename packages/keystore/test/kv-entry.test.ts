@@ -4,7 +4,8 @@
  * revision, team or writer fails with `KEYSTORE_KV_METADATA_MISMATCH`.
  */
 import { describe, expect, it } from 'vitest';
-import { bytesEqual, decodeMsgpack, defaultBackend, toHex } from '@saltbox/saltpack';
+import { defaultBackend } from '@saltbox/saltpack';
+import { bytesEqual, decodeMsgpack, toHex } from '@saltbox/saltpack/encoding';
 import {
   inProcessClient,
   kidPublicKey,

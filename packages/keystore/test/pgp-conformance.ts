@@ -6,7 +6,8 @@
  */
 import * as openpgp from 'openpgp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultBackend, toHex, utf8 } from '@saltbox/saltpack';
+import { defaultBackend } from '@saltbox/saltpack';
+import { toHex, utf8 } from '@saltbox/saltpack/encoding';
 import {
   buildEldestLink,
   buildKeyFamily,

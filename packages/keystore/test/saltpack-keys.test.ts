@@ -15,9 +15,9 @@ import {
   sign,
   signcrypt,
   signcryptOpen,
-  utf8,
   verify,
 } from '@saltbox/saltpack';
+import { utf8 } from '@saltbox/saltpack/encoding';
 import type { KeystoreApi, KeystoreClient, LocalKeystore, ResponseOf } from '@saltbox/keystore';
 import {
   inProcessClient,

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { defaultBackend, fromHex, toHex } from '@saltbox/saltpack';
+import { defaultBackend } from '@saltbox/saltpack';
+import { fromHex, toHex } from '@saltbox/saltpack/encoding';
 import { kidPublicKey, memoryStore, openKeystore } from '@saltbox/keystore';
 import { encodeRecord } from '../src/records.js';
 import { encryptedStore } from '../src/store/encrypted.js';

@@ -7,11 +7,194 @@
  *
  * @packageDocumentation
  */
-export * from './errors.js';
-export * from './schemas.js';
-export * from './signing.js';
-export * from './routes.js';
-export * from './teams.js';
-export * from './kv.js';
-export * from './log.js';
-export * from './display-text.js';
+export {
+  ApiError,
+  ERROR_CODES,
+  ERROR_STATUS,
+  httpStatusFor,
+  isApiError,
+  isErrorCode,
+} from './errors.js';
+export type { ErrorBody, ErrorCode } from './errors.js';
+export {
+  appendLinksRequestSchema,
+  chainLinkSchema,
+  chainQuerySchema,
+  chainResponseSchema,
+  chainTailSchema,
+  deviceIdSchema,
+  deviceSchema,
+  errorBodySchema,
+  healthResponseSchema,
+  isStorableText,
+  keyOwnerResponseSchema,
+  keySchema,
+  kidSchema,
+  linkIdSchema,
+  lookupUserSummarySchema,
+  MAX_LOOKUP_USERNAMES,
+  perUserKeySchema,
+  pgpBundleSchema,
+  pukBoxesQuerySchema,
+  pukBoxesResponseSchema,
+  pukBoxSchema,
+  putPukBoxesRequestSchema,
+  sigIdSchema,
+  signupRequestSchema,
+  storableTextSchema,
+  uidSchema,
+  UNSTORABLE_TEXT_MESSAGE,
+  usernameSchema,
+  usersLookupQuerySchema,
+  usersLookupResponseSchema,
+  whoamiResponseSchema,
+} from './schemas.js';
+export type {
+  AppendLinksRequest,
+  ChainLink,
+  ChainResponse,
+  ChainTail,
+  KeyOwnerResponse,
+  LookupUserSummary,
+  PukBox,
+  PukBoxesResponse,
+  PutPukBoxesRequest,
+  SignupRequest,
+  UsersLookupResponse,
+  WhoamiResponse,
+} from './schemas.js';
+export {
+  AUTH_SCHEME,
+  canonicalRequest,
+  DEFAULT_CLOCK_SKEW_MS,
+  formatAuthorization,
+  generateNonce,
+  isFresh,
+  parseAuthorization,
+  REQUEST_SIGNATURE_PREFIX,
+  requestSigningInput,
+  requestTarget,
+  signRequest,
+  verifyRequestSignature,
+} from './signing.js';
+export type { RequestAuth, RequestParts } from './signing.js';
+export {
+  API_PREFIX,
+  CONTRACT,
+  ENDPOINT_NAMES,
+  endpointPath,
+  keybaseLookupQuerySchema,
+  logRootQuerySchema,
+} from './contract.js';
+export type {
+  Contract,
+  Endpoint,
+  EndpointAuth,
+  EndpointBody,
+  EndpointInput,
+  EndpointName,
+  EndpointParams,
+  EndpointQuery,
+  EndpointResponse,
+  HttpMethod,
+} from './contract.js';
+export {
+  chainPath,
+  keyOwnerPath,
+  kvPath,
+  pukBoxesPath,
+  ROUTES,
+  teamChainPath,
+  teamKeyBoxesPath,
+  teamPath,
+} from './routes.js';
+export {
+  appendTeamLinksRequestSchema,
+  createTeamRequestSchema,
+  perTeamKeyPostSchema,
+  teamChainQuerySchema,
+  teamChainResponseSchema,
+  teamDeletedSchema,
+  teamIdSchema,
+  teamKeyBoxesQuerySchema,
+  teamKeyBoxesResponseSchema,
+  teamKeyBoxSchema,
+  teamListQuerySchema,
+  teamListResponseSchema,
+  teamRefSchema,
+  teamRoleSchema,
+  teamSummarySchema,
+  teamTailSchema,
+} from './teams.js';
+export type {
+  AppendTeamLinksRequest,
+  CreateTeamRequest,
+  PerTeamKeyPost,
+  TeamChainResponse,
+  TeamDeleted,
+  TeamKeyBoxesResponse,
+  TeamKeyBoxWire,
+  TeamListResponse,
+  TeamRoleName,
+  TeamTail,
+} from './teams.js';
+export {
+  KV_CIPHERTEXT_VERSION,
+  KV_DEFAULT_MAX_VALUE_BYTES,
+  KV_MAX_BATCH,
+  KV_MAX_COUNTER,
+  KV_MAX_NAME_BYTES,
+  KV_MAX_PAGE,
+  KV_MAX_WAIT_MS,
+  kvBatchGetRequestSchema,
+  kvBatchGetResponseSchema,
+  kvChangeSchema,
+  kvChangesQuerySchema,
+  kvChangesResponseSchema,
+  kvDeleteQuerySchema,
+  kvEntrySchema,
+  kvGetQuerySchema,
+  kvKeysResponseSchema,
+  kvListKeysQuerySchema,
+  kvListNamespacesQuerySchema,
+  kvMaxCiphertextChars,
+  kvNameSchema,
+  kvNamespacesResponseSchema,
+  kvPutRequestSchema,
+  kvTeamIdSchema,
+  kvWriteResponseSchema,
+  kvWriterSchema,
+  utf8Length,
+} from './kv.js';
+export type {
+  KvBatchGetRequest,
+  KvChange,
+  KvChangesResponse,
+  KvEntry,
+  KvKeysResponse,
+  KvNamespacesResponse,
+  KvPutRequest,
+  KvWriter,
+  KvWriteResponse,
+} from './kv.js';
+export {
+  LOG_MAX_CHANGES_PAGE,
+  LOG_MAX_PROOF_IDS,
+  logChangesQuerySchema,
+  logChangesResponseSchema,
+  logConsistencyQuerySchema,
+  logConsistencyResponseSchema,
+  logProofQuerySchema,
+  logProofResponseSchema,
+  logProofsQuerySchema,
+  logProofsResponseSchema,
+  mapProofSchema,
+  signedLogRootSchema,
+} from './log.js';
+export type {
+  LogChangesResponse,
+  LogProofResponse,
+  LogProofsResponse,
+  SignedLogRootWire,
+} from './log.js';
+export { hasUnsafeDisplayCharacters, UNSAFE_DISPLAY_CHARACTERS } from './display-text.js';

@@ -25,7 +25,7 @@
  *
  * @packageDocumentation
  */
-import { concatBytes, utf8 } from '@saltbox/saltpack';
+import { concatBytes, utf8 } from '@saltbox/saltpack/encoding';
 import type { CryptoBackend } from '@saltbox/saltpack';
 import {
   ed25519Kid,

@@ -6,7 +6,7 @@
  * as a parameter, so every way of reaching a keeper (in-process, agent, Vault bridge) runs it.
  */
 import { describe, expect, it } from 'vitest';
-import { bytesEqual } from '@saltbox/saltpack';
+import { bytesEqual } from '@saltbox/saltpack/encoding';
 import type { Keeper } from '../src/index.js';
 import { ProviderError } from '../src/index.js';
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bytesEqual, dearmor, decrypt } from '@saltbox/saltpack';
+import { dearmor, decrypt } from '@saltbox/saltpack';
+import { bytesEqual } from '@saltbox/saltpack/encoding';
 import { keystoreKeyring } from '@saltbox/keystore';
 import { curve25519Kid } from '@saltbox/identity';
 import { ClientError } from '@saltbox/client';

@@ -6,7 +6,8 @@
  * anywhere: the signed log's latest root shows it (#14.9).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bytesEqual, decrypt, encrypt } from '@saltbox/saltpack';
+import { decrypt, encrypt } from '@saltbox/saltpack';
+import { bytesEqual } from '@saltbox/saltpack/encoding';
 import { keystoreKeyring, kidPublicKey } from '@saltbox/keystore';
 import { buildRevokeLink, createEncryptionPacket, curve25519Kid } from '@saltbox/identity';
 import type { ChainLink } from '@saltbox/protocol';

@@ -7,9 +7,40 @@
  *
  * @packageDocumentation
  */
-export * from './errors.js';
-export * from './keyring.js';
-export * from './basic.js';
+export {
+  badCiphertext,
+  badPacket,
+  badSignature,
+  badTag,
+  ERROR_CLASS_CODES,
+  GO_ERROR_REASONS,
+  invalidArgument,
+  isSaltpackError,
+  SaltpackError,
+  trailingGarbage,
+  truncated,
+} from './errors.js';
+export type { SaltpackErrorCode, SaltpackErrorDetails, SaltpackErrorReason } from './errors.js';
+export type {
+  BoxKeyring,
+  BoxRequest,
+  BoxSecretKey,
+  MaybePromise,
+  SigningKeyring,
+  SigningSecretKey,
+  SymmetricKeyResolver,
+  SymmetricReceiver,
+} from './keyring.js';
+export {
+  boxKeyFromSecret,
+  createBasicKeyring,
+  createSignerAllowList,
+  createSymmetricResolver,
+  generateBoxKey,
+  generateSigningKey,
+  signingKeyFromSecret,
+} from './basic.js';
+export type { LocalBoxKey, LocalSigningKey } from './basic.js';
 export { defaultBackend, loadBackend } from './backend/index.js';
 export type {
   BackendName,
@@ -19,29 +50,24 @@ export type {
   RandomSource,
 } from './backend/index.js';
 export {
-  decodeMsgpack,
-  decodeMsgpackAt,
-  encodeMsgpack,
-  msgpackObjectEnd,
-  MsgpackError,
-} from './msgpack.js';
-export type {
-  DecodeLimits,
-  EncodeOptions,
-  MsgpackExt,
-  MsgpackInput,
-  MsgpackValue,
-} from './msgpack.js';
-export {
-  bytesEqual,
-  concatBytes,
-  constantTimeEqual,
-  fromHex,
-  toHex,
-  uint64BE,
-  utf8,
-} from './internal/bytes.js';
-export * from './constants.js';
+  ATTACHED_SIGNATURE_PREFIX,
+  CHUNK_SIZE,
+  DERIVED_SBOX_KEY_NONCE,
+  DETACHED_SIGNATURE_PREFIX,
+  FORMAT_NAME,
+  LIMITS,
+  MODE,
+  PAYLOAD_KEY_BOX_NONCE_V1,
+  PAYLOAD_NONCE_PREFIX,
+  RECIPSB_NONCE_PREFIX,
+  SENDER_KEY_SBOX_NONCE,
+  SIGNCRYPTION_BOX_KEY_IDENTIFIER_CONTEXT,
+  SIGNCRYPTION_SIGNATURE_PREFIX,
+  SIGNCRYPTION_SYMMETRIC_KEY_CONTEXT,
+  VERSION_1,
+  VERSION_2,
+} from './constants.js';
+export type { Mode, Version } from './constants.js';
 export { encrypt, createEncryptStream } from './encrypt.js';
 export type { EncryptOptions, EncryptionRecipient } from './encrypt.js';
 export { decrypt, createDecryptStream } from './decrypt.js';
@@ -64,7 +90,22 @@ export type {
 } from './signcrypt.js';
 export { inlineEngine } from './engine.js';
 export type { OpenedChunk, PayloadEngine, SealedChunk } from './engine.js';
-export * from './armor/armor.js';
+export {
+  armor,
+  ARMOR_TYPES,
+  createArmorStream,
+  createDearmorStream,
+  dearmor,
+  decodeBase62,
+  encodeBase62,
+} from './armor/armor.js';
+export type {
+  ArmorFrame,
+  ArmorOptions,
+  ArmorType,
+  DearmorOptions,
+  DearmorStream,
+} from './armor/armor.js';
 export {
   encryptArmored,
   signArmored,

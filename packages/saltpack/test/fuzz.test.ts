@@ -20,7 +20,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { armor, createDearmorStream, dearmor } from '../src/armor/armor.js';
 import type { ArmorType } from '../src/armor/armor.js';
 import {
-  bytesEqual,
   CHUNK_SIZE,
   createBasicKeyring,
   createDecryptStream,
@@ -31,7 +30,6 @@ import {
   encrypt,
   generateBoxKey,
   generateSigningKey,
-  msgpackObjectEnd,
   SaltpackError,
   sign,
   signcrypt,
@@ -40,6 +38,7 @@ import {
   verify,
   verifyDetached,
 } from '../src/index.js';
+import { bytesEqual, msgpackObjectEnd } from '../src/encoding.js';
 import type { CryptoBackend, SaltpackErrorCode } from '../src/index.js';
 import { BACKEND_NAMES, backend } from './backends.js';
 import { fuzzParams } from './fuzz-budget.js';

@@ -9,7 +9,6 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  bytesEqual,
   createBasicKeyring,
   decrypt,
   encrypt,
@@ -17,6 +16,7 @@ import {
   inlineEngine,
   isSaltpackError,
 } from '../src/index.js';
+import { bytesEqual } from '../src/encoding.js';
 import type { EncryptOptions, LocalBoxKey, RandomSource } from '../src/index.js';
 import { createWorkerEngine } from '../src/node/index.js';
 import { fromHex } from '../src/internal/bytes.js';

@@ -12,7 +12,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  bytesEqual,
   CHUNK_SIZE,
   createBasicKeyring,
   createDecryptStream,
@@ -26,7 +25,6 @@ import {
   encrypt,
   generateBoxKey,
   generateSigningKey,
-  msgpackObjectEnd,
   sign,
   signcrypt,
   signcryptOpen,
@@ -34,6 +32,7 @@ import {
   verify,
   verifyDetached,
 } from '../src/index.js';
+import { bytesEqual, msgpackObjectEnd } from '../src/encoding.js';
 import type { CryptoBackend, EncryptionRecipient } from '../src/index.js';
 import { BACKEND_NAMES, backend } from './backends.js';
 import { fuzzParams } from './fuzz-budget.js';

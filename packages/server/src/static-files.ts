@@ -10,8 +10,8 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
-import type { StaticFile, StaticSite } from './static-site.js';
-import { STATIC_CONTENT_TYPES } from './static-site.js';
+import type { StaticFile, StaticSite } from './http/static-site.js';
+import { STATIC_CONTENT_TYPES } from './http/static-site.js';
 
 /**
  * The built web app's directory (`@saltbox/web`'s `dist`), or null when the package or its

@@ -17,8 +17,8 @@ import {
   kvPath,
   kvWriteResponseSchema,
 } from '@saltbox/protocol';
-import { createApp } from '../src/app.js';
-import type { App, Limits } from '../src/app.js';
+import { createApp } from '../src/http/app.js';
+import type { App, Limits } from '../src/http/app.js';
 import { openSqliteStorage } from '../src/storage/sqlite.js';
 import type { Storage, TeamRole } from '../src/storage/types.js';
 import { errorCode, newUser, signed } from './helpers.js';

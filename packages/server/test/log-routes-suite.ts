@@ -26,8 +26,8 @@ import {
   logProofsResponseSchema,
   signedLogRootSchema,
 } from '@saltbox/protocol';
-import { createApp } from '../src/app.js';
-import type { App } from '../src/app.js';
+import { createApp } from '../src/http/app.js';
+import type { App } from '../src/http/app.js';
 import type { LogWork } from '../src/storage/log-store.js';
 import type { Storage } from '../src/storage/types.js';
 import {

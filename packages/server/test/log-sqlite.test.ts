@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { defaultBackend } from '@saltbox/saltpack';
-import { createApp } from '../src/app.js';
+import { createApp } from '../src/http/app.js';
 import { LOG_KEY_FILE, loadOrCreateLogSeed } from '../src/log-key.js';
 import { openSqliteStorage } from '../src/storage/sqlite.js';
 import { newUser, signed } from './helpers.js';

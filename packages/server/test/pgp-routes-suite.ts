@@ -7,7 +7,8 @@
  */
 import * as openpgp from 'openpgp';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { defaultBackend, utf8 } from '@saltbox/saltpack';
+import { defaultBackend } from '@saltbox/saltpack';
+import { utf8 } from '@saltbox/saltpack/encoding';
 import {
   assembleSignaturePacket,
   buildKeyFamily,
@@ -27,8 +28,8 @@ import {
 import type { BuiltLink, JsonObject, RemotePgpSigner } from '@saltbox/identity';
 import { chainResponseSchema } from '@saltbox/protocol';
 import type { ChainLink } from '@saltbox/protocol';
-import { createApp } from '../src/app.js';
-import type { App } from '../src/app.js';
+import { createApp } from '../src/http/app.js';
+import type { App } from '../src/http/app.js';
 import type { Storage } from '../src/storage/types.js';
 import { newUser, signed } from './helpers.js';
 import type { TestUser } from './helpers.js';

@@ -12,8 +12,8 @@ import {
   whoamiResponseSchema,
 } from '@saltbox/protocol';
 import type { ChainLink } from '@saltbox/protocol';
-import { createApp } from '../src/app.js';
-import type { App, Limits } from '../src/app.js';
+import { createApp } from '../src/http/app.js';
+import type { App, Limits } from '../src/http/app.js';
 import type { LogEntry } from '../src/log.js';
 import { openSqliteStorage } from '../src/storage/sqlite.js';
 import type { Storage } from '../src/storage/types.js';

@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defaultBackend } from '@saltbox/saltpack';
-import { createApp } from '../src/app.js';
-import type { App, AppOptions } from '../src/app.js';
-import { createInvite, inviteHash, RESERVED_USERNAMES } from '../src/signup-policy.js';
+import { createApp } from '../src/http/app.js';
+import type { App, AppOptions } from '../src/http/app.js';
+import { createInvite, inviteHash, RESERVED_USERNAMES } from '../src/services/signup-policy.js';
 import type { Storage } from '../src/storage/types.js';
 import { errorCode, newUser, signed } from './helpers.js';
 

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBackend } from '@saltbox/saltpack';
-import { createApp } from '../src/app.js';
-import type { App } from '../src/app.js';
+import { createApp } from '../src/http/app.js';
+import type { App } from '../src/http/app.js';
 import type { LogEntry } from '../src/log.js';
 import { loadStaticSite } from '../src/static-files.js';
-import { WEB_CONTENT_SECURITY_POLICY } from '../src/static-site.js';
+import { WEB_CONTENT_SECURITY_POLICY } from '../src/http/static-site.js';
 import { openSqliteStorage } from '../src/storage/sqlite.js';
 import type { Storage } from '../src/storage/types.js';
 

@@ -3,7 +3,8 @@
  * (run on SQLite and on PostgreSQL by `teams-*.test.ts`).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { bytesEqual, defaultBackend } from '@saltbox/saltpack';
+import { defaultBackend } from '@saltbox/saltpack';
+import { bytesEqual } from '@saltbox/saltpack/encoding';
 import { generateSubteamId, openTeamKeyBox } from '@saltbox/identity';
 import {
   teamChainPath,
@@ -15,8 +16,8 @@ import {
 } from '@saltbox/protocol';
 import type { ChainLink } from '@saltbox/protocol';
 import { derivePerUserKeys } from '@saltbox/identity';
-import { createApp } from '../src/app.js';
-import type { App } from '../src/app.js';
+import { createApp } from '../src/http/app.js';
+import type { App } from '../src/http/app.js';
 import type { Storage } from '../src/storage/types.js';
 import { addDeviceLinks, errorCode, newUser, revokeDeviceLinks, signed } from './helpers.js';
 import type { TestDevice, TestUser } from './helpers.js';

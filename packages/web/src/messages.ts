@@ -10,7 +10,8 @@
 import { encryptionPublicKey, userEncryptionKids } from '@saltbox/client/browser';
 import { curve25519Kid, isValidUsername, normalizeUsername } from '@saltbox/identity';
 import { keystoreBoxKey, keystoreKeyring } from '@saltbox/keystore';
-import { encryptArmored, openEncrypted, toHex } from '@saltbox/saltpack';
+import { encryptArmored, openEncrypted } from '@saltbox/saltpack';
+import { toHex } from '@saltbox/saltpack/encoding';
 import { WebError } from './errors.js';
 import type { WebSession } from './session.js';
 

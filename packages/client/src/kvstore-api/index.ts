@@ -3,6 +3,17 @@
  *
  * @packageDocumentation
  */
-export * from './backend.js';
-export * from './dispatcher.js';
+export {
+  entryNotFound,
+  KEYBASE_STATUS,
+  kvstoreStatus,
+  notATeamMember,
+  revisionOutOfDate,
+  teamNotFound,
+  writePermissionDenied,
+  wrongRevision,
+} from './backend.js';
+export type { KvstoreBackend, KvstoreEntry, KvstoreEntryKey } from './backend.js';
+export { KvstoreApi } from './dispatcher.js';
+export type { KvstoreApiOptions, ReplyWriter } from './dispatcher.js';
 export { KVSTORE_API_HELP } from './help.js';

@@ -10,7 +10,7 @@
  * @packageDocumentation
  */
 import type { CryptoBackend } from '@saltbox/saltpack';
-import { concatBytes, utf8 } from '@saltbox/saltpack';
+import { concatBytes, utf8 } from '@saltbox/saltpack/encoding';
 import { KeystoreError, corrupt } from '../errors.js';
 import type { ByteStore } from './byte-store.js';
 

@@ -11,7 +11,7 @@
  * @packageDocumentation
  */
 import type { CryptoBackend } from '@saltbox/saltpack';
-import { concatBytes, constantTimeEqual, utf8 } from '@saltbox/saltpack';
+import { concatBytes, constantTimeEqual, utf8 } from '@saltbox/saltpack/encoding';
 import { z } from 'zod';
 import { fromBase64, toBase64 } from '../bytes.js';
 import { KeystoreError, corrupt } from '../errors.js';

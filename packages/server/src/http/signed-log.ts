@@ -1,31 +1,18 @@
 /**
- * The signed log's routes (`@saltbox/protocol`'s `ROUTES.log*`, schemas in its `log.ts`),
+ * The signed log's routes (`@saltbox/protocol`'s `CONTRACT` entries `log*`, schemas in its `log.ts`),
  * registered by {@link registerLogRoutes}. All are public and read-only, so anyone can audit
  * the log (DESIGN.md "The signed log"); they share the per-address limit of other public reads.
  *
  * @packageDocumentation
  */
-import type { Context, Hono, MiddlewareHandler } from 'hono';
-import type { z } from 'zod';
-import {
-  logChangesQuerySchema,
-  logConsistencyQuerySchema,
-  logProofQuerySchema,
-  logProofsQuerySchema,
-  ROUTES,
-} from '@saltbox/protocol';
-import type { AppEnv } from './app.js';
-import { fail } from './errors.js';
-import type { LogRootRecord } from './storage/log-store.js';
-import type { Storage } from './storage/types.js';
+import { fail } from '../errors.js';
+import type { LogRootRecord } from '../storage/log-store.js';
+import type { Storage } from '../storage/types.js';
+import type { Router } from './route.js';
 
 /** What the log routes need from the app. */
 export interface LogRouteDeps {
   storage: Storage;
-  /** The per-address limit of public routes. */
-  publicLimit: MiddlewareHandler<AppEnv>;
-  /** Validates a query against a schema (`VALIDATION_FAILED`). */
-  validate: <S extends z.ZodType>(value: unknown, schema: S) => z.output<S>;
 }
 
 function wire(r: LogRootRecord) {
@@ -42,8 +29,8 @@ function wire(r: LogRootRecord) {
  * Registers `GET /api/v1/log/root[?seqno=n]`, `GET /api/v1/log/consistency?from=&to=`,
  * `GET /api/v1/log/proof?id=[&seqno=]`, `GET /api/v1/log/proofs?ids=a,b,c[&seqno=]` and `GET /api/v1/log/changes?from=&limit=`.
  */
-export function registerLogRoutes(app: Hono<AppEnv>, deps: LogRouteDeps): void {
-  const { storage, publicLimit, validate } = deps;
+export function registerLogRoutes(r: Router, deps: LogRouteDeps): void {
+  const { storage } = deps;
   const log = storage.log;
   const rootAt = async (seqno: number | undefined): Promise<LogRootRecord> => {
     const r = seqno === undefined ? await log.latest() : await log.root(seqno);
@@ -54,46 +41,41 @@ export function registerLogRoutes(app: Hono<AppEnv>, deps: LogRouteDeps): void {
       );
     return r;
   };
-  const seqnoParam = (c: Context<AppEnv>): number | undefined => {
-    const q = c.req.query('seqno');
+  const seqnoParam = (q: string | undefined): number | undefined => {
     if (q === undefined) return undefined;
     if (!/^[1-9][0-9]{0,15}$/.test(q))
       throw fail('VALIDATION_FAILED', 'seqno must be a positive integer');
     return Number(q);
   };
 
-  app.get(ROUTES.logRoot, publicLimit, async (c) => {
+  r.route('logRoot', async (c, { query }) => {
     // Roots never change once published; the latest one does.
-    const seqno = seqnoParam(c);
+    const seqno = seqnoParam(query.seqno);
     if (seqno !== undefined) c.header('cache-control', 'public, max-age=31536000, immutable');
     return c.json(wire(await rootAt(seqno)));
   });
 
-  app.get(ROUTES.logConsistency, publicLimit, async (c) => {
-    const q = validate(c.req.query(), logConsistencyQuerySchema);
+  r.route('logConsistency', async (c, { query: q }) => {
     if (q.from > q.to) throw fail('VALIDATION_FAILED', 'from must not be after to');
     await rootAt(q.to);
     return c.json({ from: q.from, to: q.to, proof: await log.consistency(q.from, q.to) });
   });
 
-  app.get(ROUTES.logProof, publicLimit, async (c) => {
-    const q = validate(c.req.query(), logProofQuerySchema);
+  r.route('logProof', async (c, { query: q }) => {
     const root = await rootAt(q.seqno);
     return c.json({ root: wire(root), proof: await log.mapProof(q.id, root.seqno) });
   });
 
   // Many chains at one root in one request (a keeper checking 100 recipients): the proofs
   // are read one after another, each through the cached top levels of the map.
-  app.get(ROUTES.logProofs, publicLimit, async (c) => {
-    const q = validate(c.req.query(), logProofsQuerySchema);
+  r.route('logProofs', async (c, { query: q }) => {
     const root = await rootAt(q.seqno);
     const proofs = [];
     for (const id of q.ids) proofs.push({ id, proof: await log.mapProof(id, root.seqno) });
     return c.json({ root: wire(root), proofs });
   });
 
-  app.get(ROUTES.logChanges, publicLimit, async (c) => {
-    const q = validate(c.req.query(), logChangesQuerySchema);
+  r.route('logChanges', async (c, { query: q }) => {
     const sets = await log.changes(q.from, q.limit);
     return c.json({
       roots: sets.map((s) => ({

@@ -16,9 +16,9 @@
  */
 import type { CryptoBackend } from '@saltbox/saltpack';
 import { isFresh, parseAuthorization, verifyRequestSignature } from '@saltbox/protocol';
-import { fail } from './errors.js';
-import type { RateLimiter } from './rate-limit.js';
-import type { KeyRecord, Storage } from './storage/types.js';
+import { fail } from '../errors.js';
+import type { RateLimiter } from '../rate-limit.js';
+import type { KeyRecord, Storage } from '../storage/types.js';
 
 /** Who signed a request. */
 export interface AuthContext {

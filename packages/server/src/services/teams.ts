@@ -51,7 +51,7 @@ import type {
 } from '@saltbox/protocol';
 import { teamRefSchema } from '@saltbox/protocol';
 import type { ChainService } from './chain.js';
-import { fail } from './errors.js';
+import { fail } from '../errors.js';
 import { checkLinkMerkleRoots } from './log-freshness.js';
 import type {
   KeyRecord,
@@ -61,7 +61,7 @@ import type {
   TeamPrevRecord,
   TeamRecord,
   TeamRole,
-} from './storage/types.js';
+} from '../storage/types.js';
 
 /** What a team link says about routing, read before verification (the verifier re-checks). */
 interface LinkInfo {

@@ -11,8 +11,8 @@
  * @packageDocumentation
  */
 import type { ChainLink } from '@saltbox/protocol';
-import { fail } from './errors.js';
-import type { Storage } from './storage/types.js';
+import { fail } from '../errors.js';
+import type { Storage } from '../storage/types.js';
 
 /** How old a named root may be (unless it is the latest). */
 export const MERKLE_ROOT_WINDOW_MS = 10 * 60 * 1000;

@@ -10,7 +10,7 @@
  *
  * @packageDocumentation
  */
-import type { Storage, UserProjection, UserRecord } from './storage/types.js';
+import type { Storage, UserProjection, UserRecord } from '../storage/types.js';
 
 interface Entry {
   tailLinkId: string;

@@ -10,8 +10,8 @@
  * @packageDocumentation
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { fail } from './errors.js';
-import type { Storage } from './storage/types.js';
+import { fail } from '../errors.js';
+import type { Storage } from '../storage/types.js';
 
 /** Sign-up modes: anyone, holders of an invite code, nobody. */
 export type SignupMode = 'open' | 'invite' | 'closed';

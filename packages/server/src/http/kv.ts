@@ -7,23 +7,8 @@
  *
  * @packageDocumentation
  */
-import type { Context, Hono, MiddlewareHandler } from 'hono';
-import type { z } from 'zod';
-import {
-  KV_DEFAULT_MAX_VALUE_BYTES,
-  KV_MAX_NAME_BYTES,
-  kvBatchGetRequestSchema,
-  kvChangesQuerySchema,
-  kvDeleteQuerySchema,
-  kvGetQuerySchema,
-  kvListKeysQuerySchema,
-  kvListNamespacesQuerySchema,
-  kvMaxCiphertextChars,
-  kvPutRequestSchema,
-  kvTeamIdSchema,
-  ROUTES,
-  utf8Length,
-} from '@saltbox/protocol';
+import type { Context } from 'hono';
+import { KV_MAX_NAME_BYTES, kvMaxCiphertextChars, utf8Length } from '@saltbox/protocol';
 import type {
   KvChangesResponse,
   KvEntry,
@@ -31,33 +16,19 @@ import type {
   KvNamespacesResponse,
   KvWriteResponse,
 } from '@saltbox/protocol';
-import type { AuthContext } from './auth.js';
-import { fail } from './errors.js';
-import type { KvEntryRecord, KvWriterRecord, Storage, TeamRole } from './storage/types.js';
+import { fail } from '../errors.js';
+import type { KvEntryRecord, KvWriterRecord, Storage, TeamRole } from '../storage/types.js';
+import type { AppEnv } from './env.js';
+import type { Router } from './route.js';
 
 /** What the KV routes need from the application. */
 export interface KvRouteDeps {
   storage: Storage;
   /** Largest plaintext value in bytes; the ciphertext limit follows (`kvMaxCiphertextChars`). */
   maxValueBytes: number;
-  /** Reads the body with a cap (`PAYLOAD_TOO_LARGE` above it) into `c.get('body')`. */
-  body: (maxBytes: number) => MiddlewareHandler<KvEnv>;
-  /** Authenticates the request into `c.get('auth')`. */
-  authenticated: MiddlewareHandler<KvEnv>;
-  parseBody: <S extends z.ZodType>(body: Uint8Array, schema: S) => z.output<S>;
-  validate: <S extends z.ZodType>(value: unknown, schema: S) => z.output<S>;
   /** How often a waiting change poll rechecks storage for other processes' writes. */
   pollIntervalMs?: number;
 }
-
-/** The Hono environment the routes run in (the application's). */
-export interface KvEnv {
-  Bindings: { incoming?: { socket?: { remoteAddress?: string } } };
-  Variables: { body: Uint8Array; auth: AuthContext | undefined };
-}
-
-/** Default {@link KvRouteDeps.maxValueBytes}: 1 MiB. */
-export const DEFAULT_KV_MAX_VALUE_BYTES = KV_DEFAULT_MAX_VALUE_BYTES;
 
 const WRITE_ROLES: ReadonlySet<TeamRole> = new Set(['writer', 'admin', 'owner']);
 
@@ -141,21 +112,21 @@ function checkNames(names: Record<string, string | undefined>): void {
  * Registers the KV routes on `app`. Returns `stop`, which answers every waiting change poll at
  * once (call it before closing the HTTP server, or open polls would hold it open).
  */
-export function registerKvRoutes(app: Hono<KvEnv>, deps: KvRouteDeps): { stop: () => void } {
-  const { storage, authenticated, validate, parseBody } = deps;
+export function registerKvRoutes(r: Router, deps: KvRouteDeps): { stop: () => void } {
+  const { storage } = deps;
   const waiters = new ChangeWaiters();
   const pollMs = deps.pollIntervalMs ?? 1000;
   const maxCiphertext = kvMaxCiphertextChars(deps.maxValueBytes);
   // The JSON around the ciphertext is small; names are capped at 255 bytes (escaped ≤ 6×).
   const putBodyLimit = maxCiphertext + 8 * 1024;
-  const smallBody = deps.body(64 * 1024);
+  const small = { maxBodyBytes: 64 * 1024 };
 
   /** The caller's role in the team, refusing non-members and (for writes) readers. */
   const access = async (
-    c: Context<KvEnv>,
+    c: Context<AppEnv>,
+    teamId: string,
     write: boolean,
   ): Promise<{ teamId: string; writer: KvWriterRecord }> => {
-    const teamId = validate(c.req.param('teamId'), kvTeamIdSchema);
     const key = c.get('auth')!.key!;
     const members = await storage.teams.getMembers(teamId);
     const role = members.find((m) => m.uid === key.uid)?.role;
@@ -168,17 +139,15 @@ export function registerKvRoutes(app: Hono<KvEnv>, deps: KvRouteDeps): { stop: (
     return { teamId, writer: { uid: key.uid, eldestSeqno: 1, deviceId: key.deviceId } };
   };
 
-  app.get(ROUTES.kvEntry, smallBody, authenticated, async (c) => {
-    const { teamId } = await access(c, false);
-    const q = validate(c.req.query(), kvGetQuerySchema);
+  r.route('kvGet', small, async (c, { params, query: q }) => {
+    const { teamId } = await access(c, params.teamId, false);
     checkNames({ namespace: q.namespace, entryKey: q.entryKey });
     const r = await storage.kv.get(teamId, q.namespace, q.entryKey);
     return c.json(toWire(teamId, q.namespace, q.entryKey, r));
   });
 
-  app.post(ROUTES.kvEntry, deps.body(putBodyLimit), authenticated, async (c) => {
-    const { teamId, writer } = await access(c, true);
-    const req = parseBody(c.get('body'), kvPutRequestSchema);
+  r.route('kvPut', { maxBodyBytes: putBodyLimit }, async (c, { params, body: req }) => {
+    const { teamId, writer } = await access(c, params.teamId, true);
     checkNames({ namespace: req.namespace, entryKey: req.entryKey });
     if (req.ciphertext.length > maxCiphertext)
       throw fail(
@@ -215,9 +184,8 @@ export function registerKvRoutes(app: Hono<KvEnv>, deps: KvRouteDeps): { stop: (
     return c.json(res);
   });
 
-  app.delete(ROUTES.kvEntry, smallBody, authenticated, async (c) => {
-    const { teamId, writer } = await access(c, true);
-    const q = validate(c.req.query(), kvDeleteQuerySchema);
+  r.route('kvDelete', small, async (c, { params, query: q }) => {
+    const { teamId, writer } = await access(c, params.teamId, true);
     checkNames({ namespace: q.namespace, entryKey: q.entryKey });
     const { revision } = await storage.kv.del({
       teamId,
@@ -231,9 +199,8 @@ export function registerKvRoutes(app: Hono<KvEnv>, deps: KvRouteDeps): { stop: (
     return c.json(res);
   });
 
-  app.post(ROUTES.kvBatchGet, smallBody, authenticated, async (c) => {
-    const { teamId } = await access(c, false);
-    const req = parseBody(c.get('body'), kvBatchGetRequestSchema);
+  r.route('kvBatchGet', small, async (c, { params, body: req }) => {
+    const { teamId } = await access(c, params.teamId, false);
     for (const i of req.items) checkNames({ namespace: i.namespace, entryKey: i.entryKey });
     const rows = await storage.kv.getMany(teamId, req.items);
     return c.json({
@@ -242,9 +209,8 @@ export function registerKvRoutes(app: Hono<KvEnv>, deps: KvRouteDeps): { stop: (
     });
   });
 
-  app.get(ROUTES.kvNamespaces, smallBody, authenticated, async (c) => {
-    const { teamId } = await access(c, false);
-    const q = validate(c.req.query(), kvListNamespacesQuerySchema);
+  r.route('kvNamespaces', small, async (c, { params, query: q }) => {
+    const { teamId } = await access(c, params.teamId, false);
     const names = await storage.kv.listNamespaces(teamId, { after: q.after, limit: q.limit + 1 });
     const more = names.length > q.limit;
     const page = names.slice(0, q.limit);
@@ -256,9 +222,8 @@ export function registerKvRoutes(app: Hono<KvEnv>, deps: KvRouteDeps): { stop: (
     return c.json(res);
   });
 
-  app.get(ROUTES.kvKeys, smallBody, authenticated, async (c) => {
-    const { teamId } = await access(c, false);
-    const q = validate(c.req.query(), kvListKeysQuerySchema);
+  r.route('kvKeys', small, async (c, { params, query: q }) => {
+    const { teamId } = await access(c, params.teamId, false);
     checkNames({ namespace: q.namespace });
     const keys = await storage.kv.listEntryKeys(teamId, q.namespace, {
       after: q.after,
@@ -275,9 +240,8 @@ export function registerKvRoutes(app: Hono<KvEnv>, deps: KvRouteDeps): { stop: (
     return c.json(res);
   });
 
-  app.get(ROUTES.kvChanges, smallBody, authenticated, async (c) => {
-    const { teamId } = await access(c, false);
-    const q = validate(c.req.query(), kvChangesQuerySchema);
+  r.route('kvChanges', small, async (c, { params, query: q }) => {
+    const { teamId } = await access(c, params.teamId, false);
     checkNames({ namespace: q.namespace });
     if (q.since === undefined) {
       const res: KvChangesResponse = {
@@ -291,7 +255,7 @@ export function registerKvRoutes(app: Hono<KvEnv>, deps: KvRouteDeps): { stop: (
     for (let woken = false; ; woken = true) {
       // Membership is checked again on every wake (issue #12.4): a poll may wait 25 s, and a
       // member removed meanwhile must not learn the names written after the removal.
-      if (woken) await access(c, false);
+      if (woken) await access(c, teamId, false);
       const changes = await storage.kv.changes(teamId, {
         since: q.since,
         namespace: q.namespace,

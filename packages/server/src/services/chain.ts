@@ -19,10 +19,11 @@ import {
   importUserLinks,
   isIdentityError,
   isKid,
+  isPgpKid,
   isValidUsername,
-  jget,
-  jstr,
+  isJsonObject,
   KID_TYPE,
+  linkNaclKids,
   normalizeUsername,
   uidFromUsername,
   verifyUserChain,
@@ -30,7 +31,7 @@ import {
 import type { ImportedLink, UserChainResult, UserChainState } from '@saltbox/identity';
 import { hasUnsafeDisplayCharacters } from '@saltbox/protocol';
 import type { ChainLink, ChainTail, PukBox } from '@saltbox/protocol';
-import { fail } from './errors.js';
+import { fail } from '../errors.js';
 import { checkLinkMerkleRoots } from './log-freshness.js';
 import type {
   PgpBundleRecord,
@@ -39,7 +40,7 @@ import type {
   StoredLink,
   UserProjection,
   UserRecord,
-} from './storage/types.js';
+} from '../storage/types.js';
 
 /** Link types an append may carry (PGP keys arrive as `sibkey` links). Resets (`eldest`) are not supported. */
 const APPENDABLE_TYPES: ReadonlySet<string> = new Set([
@@ -48,12 +49,6 @@ const APPENDABLE_TYPES: ReadonlySet<string> = new Set([
   'revoke',
   'per_user_key',
 ]);
-
-/** True for the KID of a PGP key (any type byte but NaCl's `20` and `21`, spec §2.1). */
-export function isPgpKid(kid: string): boolean {
-  const t = kid.slice(2, 4);
-  return t !== '20' && t !== '21';
-}
 
 /** Whether stored links may delegate PGP keys (only links naming a `full_hash` do). */
 export function mayDelegatePgp(links: readonly StoredLink[]): boolean {
@@ -70,22 +65,6 @@ function chainInvalid(e: unknown): never {
     throw fail('CHAIN_INVALID', `chain rejected (${e.code}${at}): ${e.message}`, { cause: e });
   }
   throw e;
-}
-
-/** The KIDs a run of links delegates or signs with: the key family the verifier needs. */
-function linkKids(links: readonly ImportedLink[]): string[] {
-  const out: string[] = [];
-  for (const l of links) {
-    if (l.stubbed) continue;
-    for (const k of [
-      l.signingKid,
-      jstr(l.body, 'key', 'kid'),
-      jstr(l.body, 'sibkey', 'kid'),
-      jstr(l.body, 'subkey', 'kid'),
-    ])
-      if (k !== undefined && isKid(k) && !out.includes(k)) out.push(k);
-  }
-  return out;
 }
 
 const deviceNameKey = (name: string): string => name.trim().toLowerCase();
@@ -249,7 +228,7 @@ export class ChainService {
     try {
       const imported = await importUserLinks(this.#backend, links);
       const family = await buildKeyFamily(this.#backend, [
-        ...linkKids(imported).filter((k) => !isPgpKid(k)),
+        ...linkNaclKids(imported),
         ...pgp.map((b) => b.bundle),
       ]);
       const result = await verifyUserChain(this.#backend, {
@@ -312,7 +291,7 @@ export class ChainService {
       const types = imported.map((l) => (l.stubbed ? 'stub' : l.type));
       if (types.join() !== 'eldest,subkey,per_user_key')
         throw fail('CHAIN_INVALID', 'sign-up takes exactly eldest, subkey and per_user_key links');
-      const family = await buildKeyFamily(this.#backend, linkKids(imported));
+      const family = await buildKeyFamily(this.#backend, linkNaclKids(imported));
       result = await verifyUserChain(this.#backend, {
         uid,
         username,
@@ -328,7 +307,7 @@ export class ChainService {
       throw fail('CHAIN_INVALID', 'the eldest key must be an ed25519 device key');
     if (result.state.perUserKeys.get(1) === undefined)
       throw fail('CHAIN_INVALID', 'sign-up must announce per-user key generation 1');
-    if (jget(imported[0]!.body, 'device') === undefined || result.state.devices.size !== 1)
+    if (imported[0]!.body?.device === undefined || result.state.devices.size !== 1)
       throw fail('CHAIN_INVALID', 'the eldest link must name the first device');
     if (signerKid !== eldestKid)
       throw fail('FORBIDDEN', 'sign-up must be signed by the eldest key');
@@ -391,7 +370,8 @@ export class ChainService {
           throw fail('CHAIN_INVALID', `link type ${l.type ?? 'stub'} cannot be appended here`);
       newBundles = await this.#pgpBundlesOf(imported, posted);
       const family = await buildKeyFamily(this.#backend, [
-        ...[...cached.state.keys.keys(), ...linkKids(imported)].filter((k) => !isPgpKid(k)),
+        ...[...cached.state.keys.keys()].filter((k) => !isPgpKid(k)),
+        ...linkNaclKids(imported),
         ...stored.map((b) => b.bundle),
         ...posted,
       ]);
@@ -428,8 +408,10 @@ export class ChainService {
     for (const l of imported) {
       if (l.stubbed) continue;
       for (const section of ['sibkey', 'pgp_update']) {
-        const kid = jstr(l.body, section, 'kid');
-        const fh = jstr(l.body, section, 'full_hash');
+        const sec = l.body?.[section];
+        const kid = isJsonObject(sec) && typeof sec.kid === 'string' ? sec.kid : undefined;
+        const fh =
+          isJsonObject(sec) && typeof sec.full_hash === 'string' ? sec.full_hash : undefined;
         if (kid !== undefined && isPgpKid(kid) && l.type === section) {
           if (fh === undefined)
             throw fail(
