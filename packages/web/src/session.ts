@@ -16,6 +16,7 @@ import {
   TeamManager,
   formatFingerprint,
   loginWithPaperKey,
+  signup,
   userFingerprint,
   verifiedWriterKeys,
 } from '@saltbox/client/browser';
@@ -25,6 +26,7 @@ import type {
   DeviceView,
   KvValue,
   MyTeam,
+  NewPaperKey,
   VerifiedTeam,
   VerifiedUser,
 } from '@saltbox/client/browser';
@@ -160,6 +162,35 @@ export class WebSession {
     const aEnv = accountEnv(env);
     const { config } = await loginWithPaperKey(aEnv, { username, phrase, persist: input.persist });
     return WebSession.#open(env, aEnv, config);
+  }
+
+  /**
+   * Creates an account, like `saltbox signup`: a new device (this browser) in the keystore, its
+   * per-user key, and a paper key whose phrase is returned to be shown once. `onCreated` runs
+   * as soon as the server accepted the account (the page remembers it there, so an interruption
+   * leaves a usable account).
+   *
+   * @throws ClientError `CLIENT_INVALID_ARGUMENT` (username, device name), `CLIENT_HTTP`
+   *   (`USERNAME_TAKEN`, `INVITE_REQUIRED`, …), `CLIENT_ACCOUNT_CONFLICT`, `CLIENT_SIGNER`,
+   *   `CLIENT_NETWORK`.
+   */
+  static async signUp(
+    env: SessionEnv,
+    input: {
+      username: string;
+      deviceName: string;
+      invite?: string;
+      onCreated?: (config: AccountConfig) => Promise<void>;
+    },
+  ): Promise<{ session: WebSession; paperKey: NewPaperKey }> {
+    const aEnv = accountEnv(env);
+    const { config, paperKey } = await signup(aEnv, {
+      username: input.username.trim().toLowerCase(),
+      deviceName: input.deviceName.trim(),
+      ...(input.invite ? { invite: input.invite.trim() } : {}),
+      ...(input.onCreated ? { onCreated: input.onCreated } : {}),
+    });
+    return { session: await WebSession.#open(env, aEnv, config), paperKey };
   }
 
   /**
