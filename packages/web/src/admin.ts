@@ -19,8 +19,8 @@ export interface AdminHooks {
   session: () => WebSession;
   /** Re-renders the sidebar and account after a change (teams, devices). */
   refresh: () => Promise<void>;
-  /** Shows a new paper key once and resolves when the user proved they wrote it down. */
-  showPaperKey: (phrase: string) => Promise<void>;
+  /** Shows a new paper key once; the workspace returns when the user proved they wrote it down. */
+  showPaperKey: (phrase: string) => void;
   /** Switches the session to a device just added in this browser's keystore. */
   becomeDevice: (device: AccountDevice) => Promise<void>;
   /** Asks the user to confirm a destructive step. */
@@ -36,6 +36,8 @@ export function renderAccount(o: Overview, hooks: AdminHooks): void {
   byId('account-device').textContent = current
     ? `${current.name ?? current.id} (${current.type ?? 'device'})`
     : '';
+  // Only a paper-key session has a reason to make this browser a device of its own.
+  byId('device-add-form').hidden = current?.type !== 'backup';
   const tbody = (byId('devices') as HTMLTableElement).tBodies[0]!;
   tbody.replaceChildren(...o.devices.map((d) => deviceRow(d, hooks)));
   byId('teams').replaceChildren(
@@ -96,7 +98,7 @@ export function wireAccount(hooks: AdminHooks): void {
     void action('making a paper key', async () => {
       const key = await hooks.session().account.addPaperKey();
       await hooks.refresh();
-      await hooks.showPaperKey(key.phrase);
+      hooks.showPaperKey(key.phrase);
     });
   });
 }

@@ -236,8 +236,8 @@ async function signUp(): Promise<void> {
       },
     });
     state.keystore = keystore;
-    await showPaperKey(paperKey.phrase);
-    await enterWorkspace(session, 'indexeddb', keystore);
+    // The workspace opens once the user has shown they wrote the paper key down.
+    showPaperKey(paperKey.phrase, () => enterWorkspace(session, 'indexeddb', keystore));
   } catch (e) {
     if (state.keystore !== keystore) await keystore.close();
     throw e;
@@ -246,9 +246,9 @@ async function signUp(): Promise<void> {
 
 /**
  * Shows a new paper key once, then asks for two of its words (chosen at random) before going
- * on; the words leave the page when it resolves.
+ * on to `next` (or back to the workspace); the words leave the page then.
  */
-function showPaperKey(phrase: string): Promise<void> {
+function showPaperKey(phrase: string, next?: () => Promise<void>): void {
   const words = phrase.split(' ');
   const [a, b] = twoPositions(words.length);
   const workspaceShown = !byId('workspace').hidden;
@@ -260,35 +260,33 @@ function showPaperKey(phrase: string): Promise<void> {
   field('paperkey-check-a').value = '';
   field('paperkey-check-b').value = '';
   byId('paperkey-words').focus();
-  return new Promise((resolve) => {
-    const form = byId('paperkey-form');
-    const onSubmit = (ev: Event) => {
-      ev.preventDefault();
-      const ok =
-        field('paperkey-check-a').value.trim().toLowerCase() === words[a] &&
-        field('paperkey-check-b').value.trim().toLowerCase() === words[b];
-      if (!ok) {
-        showError(
-          new WebError('WEB_INVALID_INPUT', `those are not words ${a + 1} and ${b + 1} of the key`),
-        );
-        return;
-      }
-      clearError();
-      form.removeEventListener('submit', onSubmit);
-      byId('paperkey-words').textContent = '';
-      field('paperkey-check-a').value = '';
-      field('paperkey-check-b').value = '';
-      byId('paperkey').hidden = true;
-      if (workspaceShown) {
-        byId('start').hidden = true;
-        byId('workspace').hidden = false;
-        for (const id of ['signout', 'menu']) byId(id).hidden = false;
-        byId('lock').hidden = state.mode !== 'indexeddb';
-      }
-      resolve();
-    };
-    form.addEventListener('submit', onSubmit);
-  });
+  const form = byId('paperkey-form');
+  const onSubmit = (ev: Event) => {
+    ev.preventDefault();
+    const ok =
+      field('paperkey-check-a').value.trim().toLowerCase() === words[a] &&
+      field('paperkey-check-b').value.trim().toLowerCase() === words[b];
+    if (!ok) {
+      showError(
+        new WebError('WEB_INVALID_INPUT', `those are not words ${a + 1} and ${b + 1} of the key`),
+      );
+      return;
+    }
+    clearError();
+    form.removeEventListener('submit', onSubmit);
+    byId('paperkey-words').textContent = '';
+    field('paperkey-check-a').value = '';
+    field('paperkey-check-b').value = '';
+    byId('paperkey').hidden = true;
+    if (workspaceShown) {
+      byId('start').hidden = true;
+      byId('workspace').hidden = false;
+      for (const id of ['signout', 'menu']) byId(id).hidden = false;
+      byId('lock').hidden = state.mode !== 'indexeddb';
+    }
+    if (next) void action('opening the vault', next);
+  };
+  form.addEventListener('submit', onSubmit);
 }
 
 function twoPositions(n: number): [number, number] {
