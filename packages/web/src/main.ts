@@ -49,6 +49,8 @@ function shortened(name: string, max: number): number | undefined {
 }
 const IDLE_LOCK_MS = shortened('idle-lock-ms', 30 * 60_000);
 const CLIPBOARD_MS = shortened('clipboard-clear-ms', CLIPBOARD_CLEAR_MS) ?? CLIPBOARD_CLEAR_MS;
+/** The vault opened last (a team name, public), opened first on the next visit. */
+const LAST_VAULT = 'saltbox:last-vault';
 /** How often the page asks the Worker whether it locked itself (`status` does not touch it). */
 const LOCK_POLL_MS = 2000;
 
@@ -64,6 +66,8 @@ interface AppState {
   session: WebSession | null;
   lockPoll: ReturnType<typeof setInterval> | undefined;
   locked: Promise<boolean> | null;
+  /** The persistent keystore's Worker, started while the unlock screen waits for input. */
+  early: KeystoreClient | null;
 }
 
 const state: AppState = {
@@ -73,6 +77,7 @@ const state: AppState = {
   session: null,
   lockPoll: undefined,
   locked: null,
+  early: null,
 };
 
 const vault = new VaultView({ clipboardClearMs: CLIPBOARD_MS });
@@ -107,6 +112,9 @@ function closeMenuOnPhone(): void {
 }
 
 async function closeKeystore(): Promise<void> {
+  const early = state.early;
+  state.early = null;
+  if (early) await early.close();
   clearInterval(state.lockPoll);
   state.lockPoll = undefined;
   const ks = state.keystore;
@@ -159,6 +167,7 @@ async function refreshWorkspace(): Promise<void> {
 
 async function openVault(name: string): Promise<void> {
   await vault.openTeam(currentSession(), name);
+  localStorage.setItem(LAST_VAULT, name);
   showView('vault');
   for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>('[data-team]')))
     b.setAttribute('aria-current', String(b.dataset.team === vault.teamName));
@@ -169,9 +178,18 @@ async function enterWorkspace(session: WebSession, mode: KeystoreMode, ks: Keyst
   state.keystore = ks;
   state.mode = mode;
   state.session = session;
-  await refreshWorkspace();
-  const first = document.querySelector<HTMLButtonElement>('[data-team]:not([data-team*=","])');
-  await openVault(first?.dataset.team ?? ownStore(session));
+  // The vault opened last on this browser (a public team name) loads while the sidebar does;
+  // without one, the first team is known only once the sidebar has loaded.
+  const last = localStorage.getItem(LAST_VAULT);
+  if (last !== null) {
+    await Promise.all([refreshWorkspace(), openVault(last).catch(() => undefined)]);
+    if (vault.teamName !== last) await openVault(ownStore(session));
+  } else {
+    await refreshWorkspace();
+    const first = document.querySelector<HTMLButtonElement>('[data-team]:not([data-team*=","])');
+    await openVault(first?.dataset.team ?? ownStore(session));
+  }
+  performance.mark('saltbox:workspace');
   byId('start').hidden = true;
   byId('workspace').hidden = false;
   byId('menu').hidden = false;
@@ -301,11 +319,17 @@ async function unlock(config: AccountConfig): Promise<void> {
   const passField = field('unlock-passphrase');
   const passphrase = passField.value;
   passField.value = '';
+  // Started when the unlock screen was shown, so its WebAssembly is ready by now.
+  const early = state.early;
+  state.early = null;
   await closeKeystore();
-  const keystore = startWorker('indexeddb');
+  const keystore = early ?? startWorker('indexeddb');
   try {
+    performance.mark('saltbox:unlock');
     await keystore.unlock({ passphrase });
+    performance.mark('saltbox:unlocked');
     const session = await WebSession.resume(sessionEnv(keystore), config);
+    performance.mark('saltbox:resumed');
     await enterWorkspace(session, 'indexeddb', keystore);
   } catch (e) {
     await keystore.close();
@@ -321,6 +345,7 @@ async function signOut(): Promise<void> {
     await deleteKeystoreDatabase();
     forgetAccount(localStorage);
   }
+  localStorage.removeItem(LAST_VAULT);
   byId('whoami').textContent = '';
   vault.clear();
   // Nothing of the session stays in the page: values, messages, lists.
@@ -339,6 +364,7 @@ function showStart(): void {
   if (remembered?.server === location.origin) {
     byId('unlock-who').textContent = `${remembered.username} on this browser`;
     showStartScreen('unlock');
+    state.early ??= startWorker('indexeddb');
   } else {
     showStartScreen('signin');
   }
@@ -551,6 +577,7 @@ function wire(): void {
 async function start(): Promise<void> {
   wire();
   state.backend = await defaultBackend();
+  performance.mark('saltbox:ready');
   showStart();
   document.body.dataset.ready = 'true';
   setStatus('');

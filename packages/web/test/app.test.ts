@@ -91,6 +91,10 @@ describe('saltbox web app in chromium', { timeout: 300_000 }, () => {
     await signIn(page, 'alice', wrong);
     expect(await errorCode(page)).toBe('CLIENT_PAPER_KEY_UNKNOWN');
     expect(await page.textContent('#error')).toMatch(/^CLIENT_PAPER_KEY_UNKNOWN: [^A-Z]*$/);
+    // With the CLI's hint for the same code.
+    expect(await page.textContent('#error')).toContain(
+      ' — check the username and the 13 words of the paper key',
+    );
     expect(await page.isHidden('#workspace')).toBe(true);
     // The phrase field is emptied as soon as the form is submitted.
     expect(await page.inputValue('#signin-paperkey')).toBe('');
