@@ -58,6 +58,12 @@ type StartScreen = 'signin' | 'signup' | 'paperkey' | 'unlock';
 const START_SCREENS: StartScreen[] = ['signin', 'signup', 'paperkey', 'unlock'];
 const VIEWS = ['vault', 'teams-view', 'account', 'messages'] as const;
 type View = (typeof VIEWS)[number];
+/** The sidebar's Manage buttons (`data-view`) and the views they show. */
+const NAV_VIEWS: Record<string, View> = {
+  teams: 'teams-view',
+  account: 'account',
+  messages: 'messages',
+};
 
 interface AppState {
   backend: CryptoBackend;
@@ -97,7 +103,7 @@ function showStartScreen(which: StartScreen): void {
 function showView(view: View): void {
   for (const v of VIEWS) byId(v).hidden = v !== view;
   for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>('.nav[data-view]')))
-    b.setAttribute('aria-current', String(b.dataset.view === view));
+    b.setAttribute('aria-current', String(NAV_VIEWS[b.dataset.view ?? ''] === view));
   if (view !== 'vault')
     for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>('[data-team]')))
       b.setAttribute('aria-current', 'false');
@@ -151,7 +157,11 @@ async function refreshWorkspace(): Promise<void> {
     ].map((t) => {
       const b = el(
         'button',
-        { type: 'button', 'data-team': t.name, 'aria-current': String(t.name === current) },
+        {
+          type: 'button',
+          'data-team': t.name,
+          'aria-current': String(t.name === current && !byId('vault').hidden),
+        },
         el('span', {}, t.label),
         el('span', { class: 'meta' }, t.role),
       );
@@ -395,6 +405,8 @@ function askUnlock(): Promise<boolean> {
   if (state.locked !== null) return state.locked;
   vault.forgetValue();
   void clearCopied();
+  // Nothing shows behind the lock dialog (a draft being edited stays, unseen, for after).
+  document.body.dataset.locked = 'true';
   const dialog = byId('lock-dialog') as HTMLDialogElement;
   const form = byId('lock-form');
   const err = byId('lock-error');
@@ -408,6 +420,7 @@ function askUnlock(): Promise<boolean> {
       byId('lock-signout').removeEventListener('click', onSignOut);
       dialog.removeEventListener('cancel', onCancel);
       state.locked = null;
+      delete document.body.dataset.locked;
       if (dialog.open) dialog.close();
       resolve(ok);
     };
