@@ -368,14 +368,21 @@ describe('saltbox web app in chromium', { timeout: 300_000 }, () => {
         valuesReq.onsuccess = resolve;
       });
       db.close();
-      return keysReq.result.map((k, i) => ({
-        name: k as string,
-        magic: String.fromCharCode(
-          ...new Uint8Array(valuesReq.result[i] as ArrayBuffer).slice(0, 4),
-        ),
-      }));
+      return keysReq.result.map((k, i) => {
+        const bytes = new Uint8Array(valuesReq.result[i] as ArrayBuffer);
+        return {
+          name: k as string,
+          magic: String.fromCharCode(...bytes.slice(0, 4)),
+          kdf:
+            k === 'meta'
+              ? (JSON.parse(new TextDecoder().decode(bytes)) as { kdf: { alg: string } }).kdf.alg
+              : null,
+        };
+      });
     });
     expect(records.map((r) => r.name)).toContain('meta');
+    // The meta record names the KDF: Argon2id (WebAssembly libsodium in the Worker).
+    expect(records.find((r) => r.name === 'meta')?.kdf).toBe('argon2id');
     expect(records.some((r) => r.name.startsWith('key/device/'))).toBe(true);
     for (const r of records.filter((x) => x.name !== 'meta')) expect(r.magic).toBe('SBKR');
 
