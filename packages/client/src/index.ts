@@ -36,7 +36,6 @@ export {
   FileLogPinStore,
   FilePinStore,
   FileTeamPinStore,
-  saltboxHome,
   writeAtomic,
 } from './store.js';
 export { DEFAULT_CHAIN_TTL_MS, UserLoader } from './users.js';

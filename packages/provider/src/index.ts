@@ -100,7 +100,6 @@ export {
 export type { AgePluginHandlers, AgePluginIo, Stanza } from './age-plugin.js';
 export {
   openAccountProviderContext,
-  openMyTeamKeys,
   openProviderContext,
   requireProviderAccount,
 } from './node-context.js';

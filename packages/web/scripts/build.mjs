@@ -1,5 +1,5 @@
 // Bundles the web app into dist/: app.js (the page), keystore-worker.js (the keystore Web
-// Worker), index.html and style.css. esbuild reads the workspace packages' TypeScript sources
+// Worker), the chunks both import (chunk-HASH.js), index.html and style.css. esbuild reads the workspace packages' TypeScript sources
 // (the `source` export condition), so the bundle does not wait for `tsc -b`; type checking is
 // the root `npm run typecheck`.
 //
@@ -26,6 +26,11 @@ try {
     },
     outdir: staging,
     bundle: true,
+    // The page and the Worker share most of their code (libsodium's WebAssembly, zod,
+    // openpgp.js, the identity and keystore packages): split into shared chunks, the browser
+    // fetches it once for both instead of twice (issue #18 targets: JS+WASM ≤ 600 kB gzipped).
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
     format: 'esm',
     platform: 'browser',
     target: 'es2022',
@@ -37,7 +42,13 @@ try {
   });
   for (const f of ['index.html', 'style.css'])
     await copyFile(join(root, 'src', f), join(staging, f));
-  for (const f of await readdir(staging)) await rename(join(staging, f), join(dist, f));
+  const built = new Set(await readdir(staging));
+  for (const f of built) await rename(join(staging, f), join(dist, f));
+  // Scripts, maps and licence notes of earlier builds (chunks of other hashes, notes that
+  // moved into a chunk) go once the new files are in place.
+  for (const f of await readdir(dist))
+    if (/\.js(\.map|\.LEGAL\.txt)?$/.test(f) && !built.has(f))
+      await rm(join(dist, f), { force: true });
 } finally {
   await rm(staging, { recursive: true, force: true });
 }

@@ -17,14 +17,20 @@ export const KEYSTORE_DB = 'saltbox-keystore';
 
 /**
  * Starts the keystore Worker and returns a client of it (locked or uninitialised: call
- * `unlock` next). `close()` on the client terminates the Worker.
+ * `unlock` next). `close()` on the client terminates the Worker. `idleLockMs` shortens the
+ * persistent keystore's idle lock (the Worker never lengthens it past its default).
  *
  * @throws WebError `WEB_UNSUPPORTED_BROWSER` without module Workers.
  */
-export function startKeystoreWorker(mode: KeystoreMode): KeystoreClient {
+export function startKeystoreWorker(
+  mode: KeystoreMode,
+  options: { idleLockMs?: number } = {},
+): KeystoreClient {
   if (typeof Worker !== 'function')
     throw new WebError('WEB_UNSUPPORTED_BROWSER', 'this browser has no web workers');
   const url = new URL(`./keystore-worker.js?store=${mode}`, import.meta.url);
+  if (options.idleLockMs !== undefined)
+    url.searchParams.set('idle-lock-ms', String(options.idleLockMs));
   const worker = new Worker(url, { type: 'module', name: 'saltbox-keystore' });
   return connectPort(browserEndpoint(worker));
 }

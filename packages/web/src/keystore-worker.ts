@@ -8,7 +8,13 @@
  * @packageDocumentation
  */
 import { browserEndpoint, openKeystore, servePort } from '@saltbox/keystore';
-import type { BrowserPortLike, ByteStore, KdfChoice, MessageEndpoint } from '@saltbox/keystore';
+import type {
+  Argon2idFunction,
+  BrowserPortLike,
+  ByteStore,
+  KdfChoice,
+  MessageEndpoint,
+} from '@saltbox/keystore';
 
 /** Options of {@link serveKeystoreInWorker}. */
 export interface WorkerKeystoreOptions {
@@ -16,6 +22,8 @@ export interface WorkerKeystoreOptions {
   store: ByteStore;
   /** The KDF for a keystore created here (scrypt N = 2^16 by default). */
   kdf?: KdfChoice;
+  /** Argon2id, to open keystores made with it (`argon2.ts`). */
+  argon2id?: Argon2idFunction;
   /** Lock after this long without a call (null: never). */
   idleLockMs?: number | null;
 }
@@ -60,6 +68,7 @@ export async function serveKeystoreInWorker(
   const keystore = await openKeystore({
     store: options.store,
     ...(options.kdf ? { kdf: options.kdf } : {}),
+    ...(options.argon2id ? { argon2id: options.argon2id } : {}),
     idleLockMs: options.idleLockMs ?? null,
   });
   // Privileged export stays refused (the default): the page never sees a long-term secret.

@@ -14,6 +14,7 @@ import {
   loginWithPaperKey,
   openSaltbox,
   saltboxAccountEnv,
+  signup,
   userFingerprint,
 } from '@saltbox/client/browser';
 import type {
@@ -23,6 +24,7 @@ import type {
   KvClient,
   KvValue,
   MyTeam,
+  NewPaperKey,
   Saltbox,
   SaltboxStores,
   TeamLoader,
@@ -144,6 +146,42 @@ export class WebSession {
     });
     const { config } = await loginWithPaperKey(aEnv, { username, phrase, persist: input.persist });
     return WebSession.#open(env, stores, config);
+  }
+
+  /**
+   * Creates an account, like `saltbox signup`: a new device (this browser) in the keystore, its
+   * per-user key, and a paper key whose phrase is returned to be shown once. `onCreated` runs
+   * as soon as the server accepted the account (the page remembers it there, so an interruption
+   * leaves a usable account).
+   *
+   * @throws ClientError `CLIENT_INVALID_ARGUMENT` (username, device name), `CLIENT_HTTP`
+   *   (`USERNAME_TAKEN`, `INVITE_REQUIRED`, …), `CLIENT_ACCOUNT_CONFLICT`, `CLIENT_SIGNER`,
+   *   `CLIENT_NETWORK`.
+   */
+  static async signUp(
+    env: SessionEnv,
+    input: {
+      username: string;
+      deviceName: string;
+      invite?: string;
+      onCreated?: (config: AccountConfig) => Promise<void>;
+    },
+  ): Promise<{ session: WebSession; paperKey: NewPaperKey }> {
+    // The same stores for the sign-up and the session, as for a login.
+    const stores = tabStores(env);
+    const aEnv = await saltboxAccountEnv({
+      server: env.server,
+      keystore: env.keystore,
+      backend: env.backend,
+      stores,
+    });
+    const { config, paperKey } = await signup(aEnv, {
+      username: input.username.trim().toLowerCase(),
+      deviceName: input.deviceName.trim(),
+      ...(input.invite ? { invite: input.invite.trim() } : {}),
+      ...(input.onCreated ? { onCreated: input.onCreated } : {}),
+    });
+    return { session: await WebSession.#open(env, stores, config), paperKey };
   }
 
   /**

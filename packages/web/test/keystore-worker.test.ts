@@ -31,7 +31,7 @@ const handles = new Map<number, RpcClientHandle>();
 let dbCounter = 0;
 
 interface RelayWindow {
-  startKeystore(db: string): number;
+  startKeystore(db: string, kdf?: string): number;
   sendKeystore(id: number, message: unknown): void;
   stopKeystore(id: number, removeDb: boolean): Promise<void>;
 }
@@ -97,10 +97,14 @@ afterAll(async () => {
 });
 
 /** A JSON-RPC client of a Worker keystore over the IndexedDB database `db`. */
-async function workerKeystore(db: string, removeDbOnClose: boolean): Promise<KeystoreClient> {
+async function workerKeystore(
+  db: string,
+  removeDbOnClose: boolean,
+  kdf?: 'app',
+): Promise<KeystoreClient> {
   const id = await page.evaluate(
-    (name) => (window as unknown as RelayWindow).startKeystore(name),
-    db,
+    ([name, k]) => (window as unknown as RelayWindow).startKeystore(name, k),
+    [db, kdf] as const,
   );
   const handle = createRpcClient(
     (message) => {
@@ -133,6 +137,28 @@ const browserWorker = async () => {
   const client = await workerKeystore(`conformance-${++dbCounter}`, true);
   return { client, remote: true, teardown: () => client.close() };
 };
+
+/** The KDF header of a keystore database's meta record (public: algorithm, cost, salt). */
+async function metaKdf(db: string): Promise<Record<string, unknown>> {
+  const text = await page.evaluate(async (name) => {
+    const idb = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open(name);
+      req.onsuccess = () => {
+        resolve(req.result);
+      };
+      req.onerror = () => {
+        reject(new Error('open failed'));
+      };
+    });
+    const req = idb.transaction('records', 'readonly').objectStore('records').get('meta');
+    await new Promise((resolve) => {
+      req.onsuccess = resolve;
+    });
+    idb.close();
+    return new TextDecoder().decode(req.result as ArrayBuffer);
+  }, db);
+  return (JSON.parse(text) as { kdf: Record<string, unknown> }).kdf;
+}
 
 describeKeystoreConformance('browser web worker + indexeddb (chromium)', browserWorker);
 describePgpConformance('browser web worker + indexeddb (chromium)', browserWorker);
@@ -173,6 +199,44 @@ describe('indexeddb keystore in chromium', () => {
       return req.result.map(String);
     }, db);
     expect(names).toEqual([`key/device/${device.deviceId}`, 'meta']);
+  });
+
+  it('makes new keystores with Argon2id (WebAssembly) and still opens scrypt ones', async () => {
+    // An old store: scrypt, as the app made them before.
+    const oldDb = `scrypt-${++dbCounter}`;
+    const old = await workerKeystore(oldDb, false);
+    await old.unlock({ passphrase: 'old pass', create: true });
+    const oldDevice = await old.createDevice({ name: 'old', type: 'desktop' });
+    await old.close();
+    expect((await metaKdf(oldDb)).alg).toBe('scrypt');
+    // The app's Worker opens it with the same passphrase.
+    const reopened = await workerKeystore(oldDb, true, 'app');
+    await expectCode(reopened.unlock({ passphrase: 'wrong' }), 'KEYSTORE_WRONG_PASSPHRASE');
+    await reopened.unlock({ passphrase: 'old pass' });
+    expect((await reopened.getPublicKeyBundle()).devices[0]!.deviceId).toBe(oldDevice.deviceId);
+    await reopened.close();
+
+    // A new store made by the app's Worker: Argon2id, libsodium's interactive cost.
+    const newDb = `argon2id-${++dbCounter}`;
+    const made = await workerKeystore(newDb, false, 'app');
+    await made.unlock({ passphrase: 'new pass', create: true });
+    const device = await made.createDevice({ name: 'new', type: 'desktop' });
+    await made.close();
+    expect(await metaKdf(newDb)).toMatchObject({
+      alg: 'argon2id',
+      opslimit: 2,
+      memlimit: 64 * 1024 * 1024,
+    });
+    // A Worker without Argon2id cannot open it (the KDF really is Argon2id) …
+    const without = await workerKeystore(newDb, false);
+    await expectCode(without.unlock({ passphrase: 'new pass' }), 'KEYSTORE_UNSUPPORTED_VERSION');
+    await without.close();
+    // … the app's opens it with the passphrase only.
+    const again = await workerKeystore(newDb, true, 'app');
+    await expectCode(again.unlock({ passphrase: 'wrong' }), 'KEYSTORE_WRONG_PASSPHRASE');
+    await again.unlock({ passphrase: 'new pass' });
+    expect((await again.getPublicKeyBundle()).devices[0]!.deviceId).toBe(device.deviceId);
+    await again.close();
   });
 
   it('logged no CSP violation and no uncaught error', () => {
