@@ -258,7 +258,10 @@ async function open(v: Vector, backend: CryptoBackend, feed: Feed, engine?: Via)
       facts.receiver_hidden = info.receiverIsHidden;
     };
   } else if (v.mode === 'attached_signing') {
-    const s = createVerifyStream({ backend });
+    const s = createVerifyStream({
+      backend,
+      ...(engine && engine !== 'pipeline' ? { engine } : {}),
+    });
     stream = s;
     after = async () => {
       facts.signer_public = toHex((await s.signer).signerPublicKey);
@@ -420,6 +423,7 @@ export async function checkReseal(
         backend,
         nonce: fromHex(v.signature_nonce!),
         emptyChunk: 'nil',
+        ...(engine && engine !== 'pipeline' ? { engine } : {}),
       } as const;
       binary =
         v.mode === 'attached_signing'

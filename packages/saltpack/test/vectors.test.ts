@@ -77,10 +77,19 @@ describe('encryption vectors through the worker-thread engine', () => {
 });
 
 describe.each(BACKEND_NAMES)(
-  'encryption vectors through the thread-pool engine and the bulk pipeline, %s backend',
+  'encryption and attached-signing vectors through the thread-pool engine, and the bulk pipeline, %s backend',
   (name) => {
     const pool = createThreadpoolEngine();
     afterAll(() => pool.close());
+    // Attached signatures hash each chunk through the engine's `hash` (signing and verifying).
+    for (const { file, vectors } of files) {
+      for (const v of vectors.filter((x) => x.mode === 'attached_signing')) {
+        it(`${file} ${v.id} thread-pool engine, verifying and re-signing`, async () => {
+          expect(await checkVector(v, await backend(name), 'stream', pool)).toBeNull();
+          if (isResealable(v)) expect(await checkReseal(v, await backend(name), pool)).toBeNull();
+        });
+      }
+    }
     for (const { file, vectors } of files) {
       for (const v of vectors.filter((x) => x.mode === 'encryption')) {
         it(`${file} ${v.id} thread-pool engine, streaming`, async () => {

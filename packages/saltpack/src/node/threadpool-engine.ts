@@ -87,6 +87,10 @@ export function createThreadpoolEngine(): ThreadpoolEngine {
       const ok = box.length >= 16 && sodium.crypto_secretbox_open_easy(plaintext, box, nonce, key);
       return hash.then((h) => ({ plaintext: ok ? plaintext : null, hash: h }));
     },
+    hash(bytes) {
+      open();
+      return hashOnPool(bytes);
+    },
     close() {
       closed = true;
       return Promise.resolve();
