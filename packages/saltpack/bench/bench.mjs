@@ -20,6 +20,9 @@
  *                    directory has room (about 3.3 GiB)
  *   --go-src DIR     the reference sources (a keybase/saltpack checkout); also $SALTPACK_GO_SRC,
  *                    else the Go module cache is searched
+ *   --no-paths       skip the extra saltbox rows that run the stream paths
+ *                    (SALTBOX_CRYPTO_ENGINE=workers, the path before the bulk pipelines, and
+ *                    =inline, the main thread only) next to the default, under the same load
  *
  * Method: MB = 10^6 bytes. Time is wall-clock from spawn to exit, so it includes process start
  * (that is what a user waits for); CPU is user + system time of the process. Peak RSS is the
@@ -319,7 +322,21 @@ const npmTool = {
   encrypt: (i, o) => ['node', [npmLib, 'encrypt', npmKeysFile, String(n), i, o]],
   decrypt: (i, o) => ['node', [npmLib, 'decrypt', npmKeysFile, String(n - 1), i, o]],
 };
-const tools = [saltbox, ageTool, goTool, npmTool].filter(Boolean);
+/** saltbox with `SALTBOX_CRYPTO_ENGINE` set: the stream paths, measured under the same load. */
+const saltboxWith = (engine, name) => ({
+  name,
+  key: `saltbox-${engine}`,
+  env: { SALTBOX_CRYPTO_ENGINE: engine },
+  encrypt: saltbox.encrypt,
+  decrypt: saltbox.decrypt,
+});
+const paths = flag('--no-paths')
+  ? []
+  : [
+      saltboxWith('workers', 'saltbox, streams + worker engine (the path before the pipelines)'),
+      saltboxWith('inline', 'saltbox, streams on the main thread only'),
+    ];
+const tools = [saltbox, ...paths, ageTool, goTool, npmTool].filter(Boolean);
 
 // ---------------------------------------------------------------------------------------------
 // Per-core limits, in this process: what one core does on 1 MiB blocks.
@@ -406,8 +423,8 @@ const require = createRequire(join(root, 'packages/saltpack/package.json'));
 async function runPair(tool, input, bytes, inputHash) {
   const enc = join(dir, `${tool.key}.enc`);
   const out = join(dir, `${tool.key}.out`);
-  const e = await measure(...tool.encrypt(input, enc));
-  const d = await measure(...tool.decrypt(enc, out));
+  const e = await measure(...tool.encrypt(input, enc), { env: tool.env });
+  const d = await measure(...tool.decrypt(enc, out), { env: tool.env });
   const got = await sha256(out);
   if (got !== inputHash) throw new Error(`${tool.name}: decrypted output differs from the input`);
   rmSync(enc, { force: true });
@@ -577,7 +594,9 @@ const table = (label, summary) => {
   if (!goTool) p(`| keybase/saltpack (Go reference) | skipped: ${go.note} | | | | | | | |`);
   p();
   const s = summary.get('saltbox');
-  const others = [ageTool, goTool, summary.has('npm') && npmTool].filter(Boolean);
+  const others = [...paths, ageTool, goTool, summary.has('npm') && npmTool].filter(
+    (t) => t && summary.has(t.key),
+  );
   p('| saltbox ÷ | encrypt | decrypt | enc + dec (time ratio inverted) |');
   p('| --- | ---: | ---: | ---: |');
   for (const o of others) {
