@@ -32,7 +32,7 @@ import type { Sniffed } from './detect.js';
 import { bulkCrypto } from './engine.js';
 import { CliError, usage, withIncompleteOutput } from './errors.js';
 import type { HintContext } from './errors.js';
-import { openInput, openOutput, readSmallFile, runPipeline } from './io.js';
+import { openInput, openOutput, readSmallFile, runBulk, runPipeline } from './io.js';
 import type { Input, Output } from './io.js';
 import {
   defaultKeyFile,
@@ -182,6 +182,22 @@ async function stream(
   }
 }
 
+/** {@link stream} for a bulk pipeline writing into `output` itself. */
+async function bulkStream<T>(
+  output: Output,
+  progress: Progress,
+  run: Parameters<typeof runBulk<T>>[1],
+): Promise<T> {
+  try {
+    return await runBulk(output, run);
+  } catch (e) {
+    if (output.isStdout && output.bytesWritten > 0) throw withIncompleteOutput(e);
+    throw e;
+  } finally {
+    progress.finish();
+  }
+}
+
 /** {@link requireMode}, releasing the input (closing its file) when the kind is wrong. */
 async function checkMode(
   sniffed: Sniffed,
@@ -312,11 +328,17 @@ export async function encrypt(flags: Flags, ctx: CommandContext): Promise<void> 
   const { input, progress } = await openInputWithProgress(str(flags, 'input'));
   const bulk = await bulkCrypto(input.size);
   try {
-    const encryptStream = createEncryptStream({
-      recipients: recipients.map((publicKey) => ({ publicKey, hidden })),
-      sender,
-      ...bulk.options,
-    });
+    const options = { recipients: recipients.map((publicKey) => ({ publicKey, hidden })), sender };
+    const pipelines = armorStages.length === 0 ? bulk.pipelines : undefined;
+    if (pipelines) {
+      // Binary output: the bulk pipeline (both cores, flat memory; same bytes).
+      const output = await openOutput(outputPath, false);
+      await bulkStream(output, progress, (sink) =>
+        pipelines.encrypt(input.readable, sink, { ...options, recycleInput: input.recycle }),
+      );
+      return;
+    }
+    const encryptStream = createEncryptStream({ ...options, ...bulk.options });
     const output = await openOutput(outputPath, false);
     await stream(input.readable, [encryptStream, ...armorStages], output, progress);
   } finally {
@@ -509,14 +531,23 @@ export async function open(
     if (signers) throw usage('--signer applies to signcrypted messages only');
     if (!keyring) throw new CliError('CLI_NO_KEY_FILE', `no key file at ${keys.location}`);
     const bulk = await bulkCrypto(input.size);
-    const decryptStream = createDecryptStream({ keyring, ...bulk.options });
     const output = await openOutput(str(flags, 'output'), true);
+    let opened: MessageKeyInfo;
     try {
-      await stream(sniffed.readable, [decryptStream], output, progress);
+      const pipelines = armored ? undefined : bulk.pipelines;
+      if (pipelines) {
+        // Binary input: the bulk pipeline (both cores, flat memory; same checks and codes).
+        opened = await bulkStream(output, progress, (sink) =>
+          pipelines.decrypt(sniffed.readable, sink, { keyring, recycleInput: input.recycle }),
+        );
+      } else {
+        const decryptStream = createDecryptStream({ keyring, ...bulk.options });
+        await stream(sniffed.readable, [decryptStream], output, progress);
+        opened = await decryptStream.info;
+      }
     } finally {
       await bulk.close();
     }
-    const opened = await decryptStream.info;
     const sender = opened.senderIsAnonymous
       ? null
       : await identifyKey(identify, opened.senderPublicKey, 'encryption');
@@ -549,8 +580,15 @@ export async function sign(flags: Flags, ctx: CommandContext): Promise<void> {
   refuseBinaryToTerminal(outputPath, armorStages.length > 0);
   const { input, progress } = await openInputWithProgress(str(flags, 'input'));
   if (!detached) {
-    const output = await openOutput(outputPath, false);
-    await stream(input.readable, [createSignStream({ signer }), ...armorStages], output, progress);
+    // Large messages hash their chunks on the thread pool (both cores; same bytes).
+    const bulk = await bulkCrypto(input.size);
+    try {
+      const output = await openOutput(outputPath, false);
+      const signStream = createSignStream({ signer, ...bulk.options });
+      await stream(input.readable, [signStream, ...armorStages], output, progress);
+    } finally {
+      await bulk.close();
+    }
     return;
   }
   let signature: Uint8Array;
@@ -644,9 +682,15 @@ export async function verify(flags: Flags, ctx: CommandContext): Promise<void> {
   try {
     const sniffed = await sniff(input.readable);
     await checkMode(sniffed, [MODE.attachedSigning], 'a signed message');
-    const verifyStream = createVerifyStream(keyring ? { keyring } : {});
+    // Large messages hash their chunks on the thread pool (both cores; same verdicts).
+    const bulk = await bulkCrypto(input.size);
+    const verifyStream = createVerifyStream({ ...(keyring ? { keyring } : {}), ...bulk.options });
     const output = await openOutput(str(flags, 'output'), true);
-    await stream(sniffed.readable, [verifyStream], output, progress);
+    try {
+      await stream(sniffed.readable, [verifyStream], output, progress);
+    } finally {
+      await bulk.close();
+    }
     await reportSigner(
       flags,
       ctx,

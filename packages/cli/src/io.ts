@@ -32,6 +32,12 @@ export interface Input {
   readonly size: number | undefined;
   /** `standard input` or the path. */
   readonly name: string;
+  /**
+   * Gives a piece read from {@link Input.readable} back once its bytes were copied, so the next
+   * read reuses its buffer instead of allocating 1 MiB (pieces the input did not make are
+   * ignored). Only a consumer that holds no other reference to the piece may call it.
+   */
+  readonly recycle: (piece: Uint8Array) => void;
 }
 
 /** Called with the number of bytes each time a piece of input is read (progress). */
@@ -40,13 +46,18 @@ export type ByteCounter = (n: number) => void;
 /**
  * A ReadableStream over an open file: 1 MiB reads into fresh buffers (consumers, such as a
  * worker engine, may take ownership of them), two pieces read ahead so disk and crypto overlap.
+ * Pieces handed back through `recycle` are read into again: a bulk pipeline copies each piece
+ * at once, and reusing them keeps 1 MiB of garbage per piece away from the collector.
  */
 function fileStream(
   fh: FileHandle | number,
   name: string,
   count: ByteCounter | undefined,
   closeWhenDone: boolean,
-): ReadableStream<Uint8Array> {
+): { readable: ReadableStream<Uint8Array>; recycle: (piece: Uint8Array) => void } {
+  // Weak: pieces nobody gives back (the stream paths) are collected as before.
+  const lent = new WeakMap<ArrayBufferLike, Buffer>();
+  const spare: Buffer[] = [];
   const readPiece = async (buffer: Buffer): Promise<number> => {
     if (typeof fh === 'number') {
       return new Promise<number>((resolve, reject) => {
@@ -61,10 +72,10 @@ function fileStream(
   const close = async (): Promise<void> => {
     if (closeWhenDone && typeof fh !== 'number') await fh.close().catch(() => undefined);
   };
-  return new ReadableStream<Uint8Array>(
+  const readable = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        const buffer = Buffer.allocUnsafeSlow(PIECE);
+        const buffer = spare.pop() ?? Buffer.allocUnsafeSlow(PIECE);
         let n: number;
         try {
           n = await readPiece(buffer);
@@ -78,12 +89,20 @@ function fileStream(
           return;
         }
         count?.(n);
+        lent.set(buffer.buffer, buffer);
         controller.enqueue(new Uint8Array(buffer.buffer, buffer.byteOffset, n));
       },
       cancel: close,
     },
     { highWaterMark: 2 },
   );
+  const recycle = (piece: Uint8Array): void => {
+    const buffer = lent.get(piece.buffer);
+    if (buffer === undefined) return;
+    lent.delete(piece.buffer);
+    if (spare.length < 4) spare.push(buffer);
+  };
+  return { readable, recycle };
 }
 
 /** Standard input as a stream: read like a file when it is one, else through Node's stream. */
@@ -98,11 +117,7 @@ function stdinStream(count: ByteCounter | undefined): Input {
     // no standard input at all (closed descriptor): read it as a stream and let that fail
   }
   if (isFile) {
-    return {
-      readable: fileStream(0, 'standard input', count, false),
-      size,
-      name: 'standard input',
-    };
+    return { ...fileStream(0, 'standard input', count, false), size, name: 'standard input' };
   }
   const reader = (Readable.toWeb(process.stdin) as ReadableStream<Uint8Array>).getReader();
   const readable = new ReadableStream<Uint8Array>({
@@ -122,7 +137,7 @@ function stdinStream(count: ByteCounter | undefined): Input {
     },
     cancel: (reason) => reader.cancel(reason),
   });
-  return { readable, size: undefined, name: 'standard input' };
+  return { readable, size: undefined, name: 'standard input', recycle: () => undefined };
 }
 
 /**
@@ -144,7 +159,7 @@ export async function openInput(path: string | undefined, count?: ByteCounter): 
     throw new CliError('CLI_IO', `cannot read input file ${path}: is a directory`);
   }
   return {
-    readable: fileStream(fh, path, count, true),
+    ...fileStream(fh, path, count, true),
     size: stat.isFile() ? stat.size : undefined,
     name: path,
   };
@@ -189,6 +204,11 @@ export interface Output {
   readonly isStdout: boolean;
   /** Bytes handed to the operating system so far. */
   readonly bytesWritten: number;
+  /**
+   * Writes `parts` in order, bypassing {@link Output.writable} (the bulk pipelines' sink): the
+   * parts' buffers are free again once this resolves. Use one or the other, not both.
+   */
+  writeParts(parts: readonly Uint8Array[]): Promise<void>;
   /** Makes the output visible (renames the temporary file). Call after success only. */
   commit(): Promise<void>;
   /** Removes every trace of a failed output (the temporary file). Never throws. */
@@ -214,7 +234,7 @@ export function removeTempFilesSync(): void {
 }
 
 /** Writes all of `parts`, retrying after short writes. */
-async function writeAll(fh: FileHandle, parts: Uint8Array[]): Promise<void> {
+async function writeAll(fh: FileHandle, parts: readonly Uint8Array[]): Promise<void> {
   let rest = parts;
   while (rest.length > 0) {
     const total = rest.reduce((n, p) => n + p.length, 0);
@@ -305,6 +325,14 @@ async function fileOutput(path: string, secret: boolean): Promise<Output> {
     get bytesWritten() {
       return written;
     },
+    async writeParts(parts) {
+      try {
+        await writeAll(handle, parts);
+      } catch (e) {
+        throw ioError(`cannot write output file ${path}`, e);
+      }
+      for (const p of parts) written += p.length;
+    },
     async commit() {
       await closeHandle();
       try {
@@ -334,26 +362,30 @@ function stdoutOutput(): Output {
   out.on('error', (e) => {
     failure ??= e;
   });
-  const writable = new WritableStream<Uint8Array>({
-    write(chunk) {
-      if (failure !== undefined) throw ioError('cannot write to standard output', failure);
-      return new Promise<void>((resolve, reject) => {
-        out.write(chunk, (err) => {
-          if (err) reject(ioError('cannot write to standard output', err));
-          else {
-            written += chunk.length;
-            resolve();
-          }
-        });
+  const write = (chunk: Uint8Array): Promise<void> => {
+    if (failure !== undefined)
+      return Promise.reject(ioError('cannot write to standard output', failure));
+    return new Promise<void>((resolve, reject) => {
+      // The callback runs once the chunk was handed to the OS: its buffer may be reused then.
+      out.write(chunk, (err) => {
+        if (err) reject(ioError('cannot write to standard output', err));
+        else {
+          written += chunk.length;
+          resolve();
+        }
       });
-    },
-  });
+    });
+  };
+  const writable = new WritableStream<Uint8Array>({ write });
   return {
     writable,
     name: 'standard output',
     isStdout: true,
     get bytesWritten() {
       return written;
+    },
+    async writeParts(parts) {
+      await Promise.all(parts.map(write));
     },
     commit: () => Promise.resolve(),
     discard: () => Promise.resolve(),
@@ -387,6 +419,26 @@ export async function runPipeline(
     for (const stage of stages) readable = readable.pipeThrough(stage);
     await readable.pipeTo(output.writable);
     await output.commit();
+  } catch (e) {
+    await output.discard();
+    throw e;
+  }
+}
+
+/**
+ * Runs a bulk pipeline into `output` (through {@link Output.writeParts}); commits on success and
+ * discards on failure, as {@link runPipeline} does.
+ *
+ * @throws the pipeline's error, unchanged.
+ */
+export async function runBulk<T>(
+  output: Output,
+  run: (sink: { write(parts: readonly Uint8Array[]): Promise<void> }) => Promise<T>,
+): Promise<T> {
+  try {
+    const result = await run({ write: (parts) => output.writeParts(parts) });
+    await output.commit();
+    return result;
   } catch (e) {
     await output.discard();
     throw e;

@@ -48,6 +48,43 @@ describe('saltbox encrypt / decrypt', () => {
     expect(leftovers()).toEqual([]);
   });
 
+  it('the bulk pipeline (SALTBOX_CRYPTO_ENGINE=threadpool) interoperates with the streams', async () => {
+    const pipeline = { env: { SALTBOX_CRYPTO_ENGINE: 'threadpool' } };
+    const ct = join(home.dir, 'p.saltpack');
+    const enc = await run(
+      ['encrypt', '-k', alice.path, '-r', bob.encryption, '-i', plainPath, '-o', ct],
+      pipeline,
+    );
+    expect(enc.code).toBe(0);
+    // Opened by the streams on the main thread, and by the pipeline to standard output.
+    const out = join(home.dir, 'p.out');
+    const dec = await run(['decrypt', '-k', bob.path, '-i', ct, '-o', out], {
+      env: { SALTBOX_CRYPTO_ENGINE: 'inline' },
+    });
+    expect(dec.code).toBe(0);
+    expect(read(out).equals(plain)).toBe(true);
+    const toStdout = await run(['decrypt', '-k', bob.path, '-i', ct], pipeline);
+    expect(toStdout.code).toBe(0);
+    expect(toStdout.stdout.equals(plain)).toBe(true);
+    expect(toStdout.stderr).toBe(`saltbox: sender: ${alice.encryption}\n`);
+    // Damaged in the last chunk: the pipeline writes exactly the three chunks before it.
+    const bad = read(ct);
+    bad[bad.length - 5000] = bad[bad.length - 5000]! ^ 0x01;
+    const badPath = join(home.dir, 'p-bad.saltpack');
+    writeFileSync(badPath, bad);
+    const broken = await run(['decrypt', '-k', bob.path, '-i', badPath], pipeline);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/^saltbox: in packet 4: bad authenticator/);
+    expect(broken.stdout.equals(plain.subarray(0, 3 * MIB))).toBe(true);
+    const brokenFile = await run(
+      ['decrypt', '-k', bob.path, '-i', badPath, '-o', out + '2'],
+      pipeline,
+    );
+    expect(brokenFile.code).toBe(1);
+    expect(existsSync(out + '2')).toBe(false);
+    expect(leftovers()).toEqual([]);
+  });
+
   it('pipes stdin to stdout, armored, with a brand, to several recipients (KID form too)', async () => {
     const enc = await run(
       [

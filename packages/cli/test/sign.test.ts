@@ -32,6 +32,31 @@ describe('saltbox sign / verify', () => {
     expect(read(out).equals(msg)).toBe(true);
   });
 
+  it('attached, hashed on the thread pool (SALTBOX_CRYPTO_ENGINE=threadpool): same verdicts', async () => {
+    const pool = { env: { SALTBOX_CRYPTO_ENGINE: 'threadpool' } };
+    const signed = join(home.dir, 'pool.signed');
+    const s = await run(['sign', '-k', alice.path, '-i', msgPath, '-o', signed], pool);
+    expect(s.code).toBe(0);
+    // Verified on the main thread and on the pool.
+    for (const env of ['inline', 'threadpool']) {
+      const v = await run(['verify', '-i', signed], { env: { SALTBOX_CRYPTO_ENGINE: env } });
+      expect(v.code, env).toBe(0);
+      expect(v.stdout.equals(msg)).toBe(true);
+    }
+    // A flipped byte in the second chunk: the first chunk only, then the bad signature.
+    const bad = read(signed);
+    bad[bad.length - MIB] = bad[bad.length - MIB]! ^ 0x01;
+    const badPath = join(home.dir, 'pool-bad.signed');
+    writeFileSync(badPath, bad);
+    const v = await run(['verify', '-i', badPath, '--json'], pool);
+    expect(v.code).toBe(1);
+    expect((stderrJson(v).error as { code: string }).code).toBe('SALTPACK_BAD_SIGNATURE');
+    // Only whole verified chunks (the stream may drop what it had queued when it fails).
+    expect(v.stdout.length % MIB).toBe(0);
+    expect(v.stdout.length).toBeLessThanOrEqual(MIB);
+    expect(v.stdout.equals(msg.subarray(0, v.stdout.length))).toBe(true);
+  });
+
   it('attached, armored, stdin to stdout, with --json info', async () => {
     const s = await run(['sign', '-k', alice.path, '--armor'], { input: 'signed words\n' });
     expect(s.out).toMatch(/^BEGIN SALTPACK SIGNED MESSAGE\. /);

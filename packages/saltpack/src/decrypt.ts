@@ -133,7 +133,8 @@ async function findPayloadKey(
   throw new SaltpackError('no_decryption_key', 'no decryption key found for message');
 }
 
-interface OpenState {
+/** What opening needs once the header is read (internal: also used by `node/pipeline.ts`). */
+export interface OpenState {
   major: number;
   headerHash: Uint8Array;
   payloadKey: Uint8Array;
@@ -141,7 +142,8 @@ interface OpenState {
   index: number;
 }
 
-async function openHeader(
+/** Reads the header (§3.5); internal, also used by `node/pipeline.ts`. */
+export async function openHeader(
   backend: CryptoBackend,
   object: Uint8Array,
   options: DecryptOptions,
@@ -212,13 +214,24 @@ async function openHeader(
   };
 }
 
-function openPacket(
-  backend: CryptoBackend,
-  s: OpenState,
-  object: Uint8Array,
-  k: number,
-  engine: PayloadEngine | undefined,
-): ParsedPacket {
+/** A payload packet's fields, parsed and checked for shape (§3.3, §4). */
+export interface PayloadPacket {
+  seqno: number;
+  k: number;
+  final: boolean;
+  /** The payload secretbox: a view into the packet's bytes, valid only as long as they are. */
+  box: Uint8Array;
+  /** Our authenticator, copied out of the packet. */
+  expected: Uint8Array;
+  nonce: Uint8Array;
+}
+
+/**
+ * Parses payload packet `k` (0-based); internal, also used by `node/pipeline.ts`.
+ *
+ * @throws SaltpackError `SALTPACK_MALFORMED` for a packet of the wrong shape.
+ */
+export function parsePayloadPacket(s: OpenState, object: Uint8Array, k: number): PayloadPacket {
   const seqno = k + 1;
   const list = decodePacketList(object, seqno);
   let final: boolean;
@@ -243,40 +256,76 @@ function openPacket(
   if (own === undefined) throw badPacket(seqno, 'too few authenticators');
   if (!(own instanceof Uint8Array)) throw badPacket(seqno, 'authenticator is not bytes');
   if (s.major === 1) final = box.length === 16; // v1: an empty chunk ends the message (§4)
+  // The packet's bytes are reused once the caller moves on: the authenticator is copied.
+  return { seqno, k, final, box, expected: own.slice(), nonce: payloadNonce(k) };
+}
 
-  const nonce = payloadNonce(k);
-  const prefix =
-    s.major === 1
-      ? concatBytes(s.headerHash, nonce)
-      : concatBytes(s.headerHash, nonce, Uint8Array.of(final ? 1 : 0));
-  const expected = own.slice(); // the packet's bytes are reused once this call returns
-  const check = (hash: Uint8Array, plaintext: Uint8Array | null): Uint8Array => {
-    // The authenticator is checked before the secretbox, as the reference does (§3.3).
-    if (!constantTimeEqual(backend.hmacSha512Trunc32(s.macKey, hash), expected))
-      throw badTag(seqno);
-    if (!plaintext) throw badCiphertext(seqno);
-    if (s.major !== 1 && plaintext.length === 0 && !(k === 0 && final)) {
-      throw new SaltpackError(
-        'unexpected_empty_block',
-        `in packet ${seqno}: unexpected empty payload chunk`,
-        {
-          packetSeqno: seqno,
-        },
-      );
-    }
-    return plaintext;
-  };
+/** The payload hash's prefix: header hash ‖ nonce ‖ (v2: final byte) (§3.3, §4). */
+export function payloadHashPrefix(s: OpenState, p: PayloadPacket): Uint8Array {
+  return s.major === 1
+    ? concatBytes(s.headerHash, p.nonce)
+    : concatBytes(s.headerHash, p.nonce, Uint8Array.of(p.final ? 1 : 0));
+}
+
+/**
+ * Checks an opened chunk: the authenticator over `hash` first, as the reference does (§3.3),
+ * then the secretbox, then the empty-chunk rule. Returns the plaintext.
+ *
+ * @throws SaltpackError `SALTPACK_AUTHENTICATION_FAILED` or `SALTPACK_MALFORMED`.
+ */
+export function checkOpenedChunk(
+  backend: CryptoBackend,
+  s: OpenState,
+  p: PayloadPacket,
+  hash: Uint8Array,
+  plaintext: Uint8Array | null,
+): Uint8Array {
+  if (!constantTimeEqual(backend.hmacSha512Trunc32(s.macKey, hash), p.expected))
+    throw badTag(p.seqno);
+  if (!plaintext) throw badCiphertext(p.seqno);
+  if (s.major !== 1 && plaintext.length === 0 && !(p.k === 0 && p.final)) {
+    throw new SaltpackError(
+      'unexpected_empty_block',
+      `in packet ${p.seqno}: unexpected empty payload chunk`,
+      {
+        packetSeqno: p.seqno,
+      },
+    );
+  }
+  return plaintext;
+}
+
+function openPacket(
+  backend: CryptoBackend,
+  s: OpenState,
+  object: Uint8Array,
+  k: number,
+  engine: PayloadEngine | undefined,
+): ParsedPacket {
+  const p = parsePayloadPacket(s, object, k);
+  const prefix = payloadHashPrefix(s, p);
   if (engine) {
     return {
-      final,
+      final: p.final,
       output: engine
-        .openChunk(s.payloadKey, nonce, box, prefix)
-        .then((r) => check(r.hash, r.plaintext)),
+        .openChunk(s.payloadKey, p.nonce, p.box, prefix)
+        .then((r) => checkOpenedChunk(backend, s, p, r.hash, r.plaintext)),
     };
   }
-  const hash = backend.sha512(prefix, box);
-  if (!constantTimeEqual(backend.hmacSha512Trunc32(s.macKey, hash), expected)) throw badTag(seqno);
-  return { final, output: check(hash, backend.secretboxOpen(box, nonce, s.payloadKey)) };
+  const hash = backend.sha512(prefix, p.box);
+  // The authenticator before the secretbox is even opened (§3.3).
+  if (!constantTimeEqual(backend.hmacSha512Trunc32(s.macKey, hash), p.expected))
+    throw badTag(p.seqno);
+  return {
+    final: p.final,
+    output: checkOpenedChunk(
+      backend,
+      s,
+      p,
+      hash,
+      backend.secretboxOpen(p.box, p.nonce, s.payloadKey),
+    ),
+  };
 }
 
 /**

@@ -73,8 +73,8 @@ function prepareRecipients(list: EncryptOptions['recipients']): PreparedRecipien
   });
 }
 
-/** What sealing needs once the header is written. */
-interface EncryptionState {
+/** What sealing needs once the header is written (internal: also used by `node/pipeline.ts`). */
+export interface EncryptionState {
   wire: Uint8Array;
   headerHash: Uint8Array;
   payloadKey: Uint8Array;
@@ -82,7 +82,8 @@ interface EncryptionState {
   major: number;
 }
 
-async function buildHeader(
+/** Builds the header (§3.2, §4); internal, also used by `node/pipeline.ts`. */
+export async function buildHeader(
   backend: CryptoBackend,
   options: EncryptOptions,
 ): Promise<EncryptionState> {
@@ -156,6 +157,22 @@ async function buildHeader(
 }
 
 /**
+ * A sealed packet's wire parts around `box`, given the payload hash: one authenticator per
+ * recipient (§3.3, §4). Internal; also used by `node/pipeline.ts`.
+ */
+export function packetParts(
+  backend: CryptoBackend,
+  state: EncryptionState,
+  box: Uint8Array,
+  hash: Uint8Array,
+  final: boolean,
+): Uint8Array[] {
+  const auth = binArray(state.macKeys.map((m) => backend.hmacSha512Trunc32(m, hash)));
+  const head = state.major === 1 ? arrayHeader(2) : Uint8Array.of(0x93, boolByte(final));
+  return [head, auth, binHeader(box.length), box];
+}
+
+/**
  * Seals one chunk: secretbox, payload hash, one authenticator per recipient (§3.3, §4).
  * Returns the packet's wire parts (prefix, then the box itself, uncopied).
  */
@@ -168,11 +185,8 @@ function sealPacket(
   engine: PayloadEngine | undefined,
 ): Uint8Array[] | Promise<Uint8Array[]> {
   const nonce = payloadNonce(k);
-  const finish = (box: Uint8Array, hash: Uint8Array): Uint8Array[] => {
-    const auth = binArray(state.macKeys.map((m) => backend.hmacSha512Trunc32(m, hash)));
-    const head = state.major === 1 ? arrayHeader(2) : Uint8Array.of(0x93, boolByte(final));
-    return [head, auth, binHeader(box.length), box];
-  };
+  const finish = (box: Uint8Array, hash: Uint8Array): Uint8Array[] =>
+    packetParts(backend, state, box, hash, final);
   // The payload hash covers header hash ‖ nonce ‖ (v2: final byte) ‖ box (§3.3, §4).
   const prefix =
     state.major === 1

@@ -50,6 +50,12 @@ export interface PayloadEngine {
    * When absent, the caller runs the backend's `boxBeforeNm` inline.
    */
   boxBeforeNmMany?(secretKey: Uint8Array, peers: readonly Uint8Array[]): Promise<Uint8Array[]>;
+  /**
+   * Optional: SHA-512 of all of `bytes` (copied before the call returns). Attached signing and
+   * verifying hash each 1 MiB chunk (§5); an engine with threads may do it elsewhere. When
+   * absent, the caller hashes inline.
+   */
+  hash?(bytes: Uint8Array): Promise<Uint8Array>;
 }
 
 /** The in-thread engine: the backend's primitives, called directly. */

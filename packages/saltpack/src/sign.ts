@@ -18,6 +18,7 @@ import { binHeader, boolByte } from './internal/packet-encoding.js';
 import { collect, createSealStream, runThrough, streamOf } from './internal/streams.js';
 import type { SigningSecretKey } from './keyring.js';
 import { encodeMsgpack } from './msgpack.js';
+import type { PayloadEngine } from './engine.js';
 
 /** Options of the signing functions. */
 export interface SignOptions {
@@ -41,6 +42,11 @@ export interface SignOptions {
    * cannot read nil).
    */
   emptyChunk?: 'bin' | 'nil';
+  /**
+   * Where attached signing hashes its chunks (an engine with `hash`, e.g. the thread-pool
+   * engine of `@saltbox/saltpack/node`); in this thread by default. Same bytes either way.
+   */
+  engine?: PayloadEngine;
 }
 
 /**
@@ -84,6 +90,17 @@ async function signatureHeader(
   return { backend, wire, hash, version };
 }
 
+/** What an attached-signature packet's digest covers before the chunk (§5; v1: no final byte). */
+export function attachedDigestPrefix(
+  headerHash: Uint8Array,
+  k: number,
+  final: boolean | null,
+): Uint8Array {
+  return final === null
+    ? concatBytes(headerHash, uint64BE(k))
+    : concatBytes(headerHash, uint64BE(k), Uint8Array.of(final ? 1 : 0));
+}
+
 /** The message an attached-signature packet's signature covers (§5). */
 export function attachedSignatureInput(
   backend: CryptoBackend,
@@ -92,11 +109,28 @@ export function attachedSignatureInput(
   final: boolean | null,
   chunk: Uint8Array,
 ): Uint8Array {
-  const digest =
-    final === null
-      ? backend.sha512(headerHash, uint64BE(k), chunk)
-      : backend.sha512(headerHash, uint64BE(k), Uint8Array.of(final ? 1 : 0), chunk);
-  return concatBytes(ATTACHED_SIGNATURE_PREFIX, digest);
+  return concatBytes(
+    ATTACHED_SIGNATURE_PREFIX,
+    backend.sha512(attachedDigestPrefix(headerHash, k, final), chunk),
+  );
+}
+
+/**
+ * {@link attachedSignatureInput} with the digest taken by `engine.hash` (prefix ‖ chunk joined
+ * into one buffer for it).
+ */
+export async function attachedSignatureInputOn(
+  hash: (bytes: Uint8Array) => Promise<Uint8Array>,
+  headerHash: Uint8Array,
+  k: number,
+  final: boolean | null,
+  chunk: Uint8Array,
+): Promise<Uint8Array> {
+  const prefix = attachedDigestPrefix(headerHash, k, final);
+  const joined = new Uint8Array(prefix.length + chunk.length);
+  joined.set(prefix, 0);
+  joined.set(chunk, prefix.length);
+  return concatBytes(ATTACHED_SIGNATURE_PREFIX, await hash(joined));
 }
 
 /**
@@ -119,9 +153,11 @@ export function createSignStream(options: SignOptions): TransformStream<Uint8Arr
       return h.wire;
     },
     async packet(chunk, k, final) {
-      const signature = await options.signer.sign(
-        attachedSignatureInput(backend, hash, k, v1 ? null : final, chunk),
-      );
+      const engineHash = options.engine?.hash?.bind(options.engine);
+      const input = engineHash
+        ? await attachedSignatureInputOn(engineHash, hash, k, v1 ? null : final, chunk)
+        : attachedSignatureInput(backend, hash, k, v1 ? null : final, chunk);
+      const signature = await options.signer.sign(input);
       const sig = encodeMsgpack(signature);
       // Go writes an empty plaintext's chunk as nil (c0), not an empty bin (§5 quirk); saltbox
       // writes the bin unless asked to reproduce Go, since nil breaks the npm library's reader.

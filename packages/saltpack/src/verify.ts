@@ -3,6 +3,7 @@
  * As in the reference, the version is validated before the mode.
  */
 import { defaultBackend } from './backend/index.js';
+import type { PayloadEngine } from './engine.js';
 import type { CryptoBackend } from './backend/types.js';
 import { DETACHED_SIGNATURE_PREFIX, MODE } from './constants.js';
 import type { Version } from './constants.js';
@@ -16,7 +17,7 @@ import type { ParsedPacket } from './internal/streams.js';
 import type { SigningKeyring } from './keyring.js';
 import { decodeMsgpackAt, MsgpackError } from './msgpack.js';
 import type { MsgpackValue } from './msgpack.js';
-import { attachedSignatureInput } from './sign.js';
+import { attachedSignatureInput, attachedSignatureInputOn } from './sign.js';
 
 /** Who signed a message. */
 export interface SignerInfo {
@@ -33,6 +34,11 @@ export interface VerifyOptions {
   majorVersions?: readonly number[];
   /** Crypto backend; defaults to {@link defaultBackend}. */
   backend?: CryptoBackend;
+  /**
+   * Where attached verification hashes its chunks (an engine with `hash`); in this thread by
+   * default. Chunks are still released in order, each only once its signature verified.
+   */
+  engine?: PayloadEngine;
 }
 
 /** A verifying transform plus the signer once the header is read. */
@@ -99,17 +105,35 @@ export function createVerifyStream(options: VerifyOptions = {}): VerifyStream {
       const signature = sigValue ?? new Uint8Array(0);
       const chunk = chunkValue ?? new Uint8Array(0); // nil reads as empty (§5 quirk)
       const isFinal = v1 ? chunk.length === 0 : final === true;
-      const input = attachedSignatureInput(backend, header.hash, k, final, chunk);
-      if (!backend.ed25519Verify(signature, input, info.signerPublicKey)) throw badSignature(seqno);
-      if (!v1 && chunk.length === 0 && !(k === 0 && isFinal)) {
-        throw new SaltpackError(
-          'unexpected_empty_block',
-          `in packet ${seqno}: unexpected empty payload chunk`,
-          {
-            packetSeqno: seqno,
-          },
-        );
+      const check = (input: Uint8Array, sig: Uint8Array): void => {
+        if (!backend.ed25519Verify(sig, input, info.signerPublicKey)) throw badSignature(seqno);
+        if (!v1 && chunk.length === 0 && !(k === 0 && isFinal)) {
+          throw new SaltpackError(
+            'unexpected_empty_block',
+            `in packet ${seqno}: unexpected empty payload chunk`,
+            {
+              packetSeqno: seqno,
+            },
+          );
+        }
+      };
+      const engineHash = options.engine?.hash?.bind(options.engine);
+      if (engineHash) {
+        // Chunk and signature are copied now (the framer's buffer is reused by the next
+        // input); the chunk is released once it verified.
+        const copy = chunk.slice();
+        const sig = signature.slice();
+        return {
+          final: isFinal,
+          output: attachedSignatureInputOn(engineHash, header.hash, k, final, copy).then(
+            (input) => {
+              check(input, sig);
+              return copy;
+            },
+          ),
+        };
       }
+      check(attachedSignatureInput(backend, header.hash, k, final, chunk), signature);
       // The chunk is a view into the framer's buffer, which the next input overwrites.
       return { final: isFinal, output: chunk.slice() };
     },

@@ -14,7 +14,10 @@ import {
   signingKeyFromSecret,
 } from '../src/basic.js';
 import { createDecryptStream } from '../src/decrypt.js';
+import type { DecryptOptions, DecryptStream } from '../src/decrypt.js';
 import { encrypt } from '../src/encrypt.js';
+import type { EncryptOptions } from '../src/encrypt.js';
+import { decryptPipeline, encryptPipeline } from '../src/node/pipeline.js';
 import { ERROR_CLASS_CODES, GO_ERROR_REASONS, SaltpackError } from '../src/errors.js';
 import { bytesEqual, fromHex, toHex } from '../src/internal/bytes.js';
 import { sign, signDetached } from '../src/sign.js';
@@ -23,6 +26,59 @@ import { createVerifyStream, verifyDetached } from '../src/verify.js';
 import * as armorApi from '../src/armor/armor.js';
 
 export type Feed = 'oneshot' | 'stream' | 'bytewise';
+
+/**
+ * Where encryption's chunks are processed: in the stream (default), through a payload engine,
+ * or by the Node bulk pipeline (`src/node/pipeline.ts`), which has no stream of its own.
+ */
+export type Via = PayloadEngine | 'pipeline';
+
+/** The decryption pipeline as a stream pair, so vectors feed it exactly as they feed streams. */
+export function decryptPipelineStream(options: DecryptOptions): DecryptStream {
+  const input = new TransformStream<Uint8Array, Uint8Array>();
+  const output = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = output.writable.getWriter();
+  const info = decryptPipeline(
+    input.readable,
+    {
+      async write(parts) {
+        // The pipeline reuses its buffers once a write settles: keep copies.
+        for (const p of parts) await writer.write(p.slice());
+      },
+    },
+    options,
+  );
+  info.then(
+    () => writer.close(),
+    (e: unknown) => writer.abort(e),
+  );
+  return { readable: output.readable, writable: input.writable, info };
+}
+
+/** Encrypts with the bulk pipeline into one buffer. */
+export async function encryptWithPipeline(
+  plaintext: Uint8Array,
+  options: EncryptOptions,
+): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  const source = new ReadableStream<Uint8Array>({
+    start(c) {
+      if (plaintext.length > 0) c.enqueue(plaintext);
+      c.close();
+    },
+  });
+  await encryptPipeline(
+    source,
+    {
+      write(ps) {
+        for (const p of ps) parts.push(p.slice());
+        return Promise.resolve();
+      },
+    },
+    options,
+  );
+  return Buffer.concat(parts);
+}
 
 interface KeyPairHex {
   public: string;
@@ -163,12 +219,7 @@ interface Outcome {
 }
 
 /** Opens/verifies a vector's message with the given feed pattern. */
-async function open(
-  v: Vector,
-  backend: CryptoBackend,
-  feed: Feed,
-  engine?: PayloadEngine,
-): Promise<Outcome> {
+async function open(v: Vector, backend: CryptoBackend, feed: Feed, engine?: Via): Promise<Outcome> {
   const message = messageBytes(v);
   const ring = v.decrypt_keyring ?? {};
   const keys = (ring.box_keys ?? []).map((k) => boxKeyFromSecret(backend, fromHex(k.secret)));
@@ -194,7 +245,10 @@ async function open(
   let stream: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> };
   let after: () => Promise<void>;
   if (v.mode === 'encryption') {
-    const s = createDecryptStream({ keyring, backend, ...(engine ? { engine } : {}) });
+    const s =
+      engine === 'pipeline'
+        ? decryptPipelineStream({ keyring, backend })
+        : createDecryptStream({ keyring, backend, ...(engine ? { engine } : {}) });
     stream = s;
     after = async () => {
       const info = await s.info;
@@ -204,7 +258,10 @@ async function open(
       facts.receiver_hidden = info.receiverIsHidden;
     };
   } else if (v.mode === 'attached_signing') {
-    const s = createVerifyStream({ backend });
+    const s = createVerifyStream({
+      backend,
+      ...(engine && engine !== 'pipeline' ? { engine } : {}),
+    });
     stream = s;
     after = async () => {
       facts.signer_public = toHex((await s.signer).signerPublicKey);
@@ -238,7 +295,7 @@ export async function checkVector(
   v: Vector,
   backend: CryptoBackend,
   feed: Feed,
-  engine?: PayloadEngine,
+  engine?: Via,
 ): Promise<string | null> {
   let outcome: Outcome;
   try {
@@ -319,14 +376,14 @@ export function isResealable(v: Vector): boolean {
 export async function checkReseal(
   v: Vector,
   backend: CryptoBackend,
-  engine?: PayloadEngine,
+  engine?: Via,
 ): Promise<string | null> {
   const plaintext = plaintextOf(v);
   const major = v.version[0] as 1 | 2;
   let binary: Uint8Array;
   try {
     if (v.mode === 'encryption') {
-      binary = await encrypt(plaintext, {
+      binary = await (engine === 'pipeline' ? encryptWithPipeline : encrypt)(plaintext, {
         backend,
         version: major,
         sender:
@@ -339,7 +396,7 @@ export async function checkReseal(
         }),
         random: replay([fromHex(v.payload_key!), fromHex(v.ephemeral!.secret)]),
         preserveRecipientOrder: true,
-        ...(engine ? { engine } : {}),
+        ...(engine && engine !== 'pipeline' ? { engine } : {}),
       });
     } else if (v.mode === 'signcryption') {
       binary = await signcrypt(plaintext, {
@@ -366,6 +423,7 @@ export async function checkReseal(
         backend,
         nonce: fromHex(v.signature_nonce!),
         emptyChunk: 'nil',
+        ...(engine && engine !== 'pipeline' ? { engine } : {}),
       } as const;
       binary =
         v.mode === 'attached_signing'

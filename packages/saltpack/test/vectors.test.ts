@@ -10,7 +10,7 @@
  * packet's few hundred bytes).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWorkerEngine } from '../src/node/index.js';
+import { createThreadpoolEngine, createWorkerEngine } from '../src/node/index.js';
 import { resolve } from 'node:path';
 import { BACKEND_NAMES, backend } from './backends.js';
 import { checkReseal, checkVector, isResealable, loadVectorDir } from './vector-runner.js';
@@ -75,3 +75,43 @@ describe('encryption vectors through the worker-thread engine', () => {
     }
   }
 });
+
+describe.each(BACKEND_NAMES)(
+  'encryption and attached-signing vectors through the thread-pool engine, and the bulk pipeline, %s backend',
+  (name) => {
+    const pool = createThreadpoolEngine();
+    afterAll(() => pool.close());
+    // Attached signatures hash each chunk through the engine's `hash` (signing and verifying).
+    for (const { file, vectors } of files) {
+      for (const v of vectors.filter((x) => x.mode === 'attached_signing')) {
+        it(`${file} ${v.id} thread-pool engine, verifying and re-signing`, async () => {
+          expect(await checkVector(v, await backend(name), 'stream', pool)).toBeNull();
+          if (isResealable(v)) expect(await checkReseal(v, await backend(name), pool)).toBeNull();
+        });
+      }
+    }
+    for (const { file, vectors } of files) {
+      for (const v of vectors.filter((x) => x.mode === 'encryption')) {
+        it(`${file} ${v.id} thread-pool engine, streaming`, async () => {
+          expect(await checkVector(v, await backend(name), 'stream', pool)).toBeNull();
+        });
+        // The pipeline reads any source: one piece, irregular pieces and single bytes.
+        it(`${file} ${v.id} pipeline, one-shot and streaming`, async () => {
+          expect(await checkVector(v, await backend(name), 'oneshot', 'pipeline')).toBeNull();
+          expect(await checkVector(v, await backend(name), 'stream', 'pipeline')).toBeNull();
+        });
+        if (size(v) <= BYTEWISE_LIMIT) {
+          it(`${file} ${v.id} pipeline, byte by byte`, async () => {
+            expect(await checkVector(v, await backend(name), 'bytewise', 'pipeline')).toBeNull();
+          });
+        }
+        if (isResealable(v) && !v.armored) {
+          it(`${file} ${v.id} re-seals byte for byte (engine and pipeline)`, async () => {
+            expect(await checkReseal(v, await backend(name), pool)).toBeNull();
+            expect(await checkReseal(v, await backend(name), 'pipeline')).toBeNull();
+          });
+        }
+      }
+    }
+  },
+);

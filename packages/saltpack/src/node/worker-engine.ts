@@ -178,10 +178,14 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
   const threads = Math.max(1, Math.min(8, options.threads ?? availableParallelism() - 1));
   const share = options.shareCallingThread ?? true;
   const backend = options.backend ?? createNativeBackend();
-  const local = share ? inlineEngine(backend) : null;
+  const fallback = inlineEngine(backend);
+  const local = share ? fallback : null;
   const keyAgreementThreshold = options.keyAgreementThreshold ?? KEY_AGREEMENT_THRESHOLD;
   let turn = 0;
-  const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
+  const pending = new Map<
+    number,
+    { target: WorkerSlot; resolve: (r: Reply) => void; reject: (e: unknown) => void }
+  >();
   let nextId = 0;
   let closed = false;
   const workers: WorkerSlot[] = [];
@@ -223,11 +227,20 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
       p.resolve(reply);
     });
     worker.on('error', (e) => {
+      entry.exited = true; // an uncaught error ends the thread: no new jobs for it
       fail(new SaltpackError('backend_unavailable', 'a crypto worker failed', {}, { cause: e }));
     });
     worker.on('exit', () => {
       entry.exited = true;
       loaded(false);
+      // A worker that ended (crashed, or killed from outside) answers nothing more: its jobs
+      // fail now instead of hanging, and later jobs go to the others or to this thread.
+      const gone = new SaltpackError('backend_unavailable', 'a crypto worker exited');
+      for (const [id, p] of pending)
+        if (p.target === entry) {
+          pending.delete(id);
+          p.reject(gone);
+        }
     });
     // After the listeners: adding a 'message' listener refs the worker's port again, and an
     // engine that was never used must not keep the process alive.
@@ -257,7 +270,7 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
   ): Promise<Reply> =>
     new Promise<Reply>((resolve, reject) => {
       const id = nextId++;
-      pending.set(id, { resolve, reject });
+      pending.set(id, { target, resolve, reject });
       if (target.busy++ === 0) target.worker.ref();
       target.worker.postMessage({ id, ...job }, transfer);
     });
@@ -268,10 +281,12 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
     nonce: Uint8Array,
     bytes: Uint8Array,
     prefix: Uint8Array,
-  ): Promise<{ ok: boolean; hash: Uint8Array; slot: SharedSlot }> => {
+  ): Promise<{ ok: boolean; hash: Uint8Array; slot: SharedSlot } | null> => {
     if (closed) throw new SaltpackError('invalid_parameter', 'the worker engine is closed');
-    let target = workers[0]!;
-    for (const w of workers) if (w.busy < target.busy) target = w;
+    const alive = workers.filter((w) => !w.exited);
+    let target = alive[0];
+    if (!target) return null;
+    for (const w of alive) if (w.busy < target.busy) target = w;
     const slot = takeSlot(bytes.length);
     slot.bytes.set(bytes, 16);
     const reply = await post(target, {
@@ -326,6 +341,8 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
     async sealChunk(key, nonce, chunk, hashPrefix): Promise<SealedChunk> {
       if (localTurn()) return local!.sealChunk(key, nonce, chunk, hashPrefix);
       const r = await run('seal', key, nonce, chunk, hashPrefix);
+      // Every worker has exited: this thread does the work.
+      if (!r) return fallback.sealChunk(key, nonce, chunk, hashPrefix);
       const box = r.slot.bytes.slice(0, chunk.length + 16);
       release(r.slot);
       return { box, hash: r.hash };
@@ -333,6 +350,7 @@ export function createWorkerEngine(options: WorkerEngineOptions = {}): WorkerEng
     async openChunk(key, nonce, box, hashPrefix): Promise<OpenedChunk> {
       if (localTurn()) return local!.openChunk(key, nonce, box, hashPrefix);
       const r = await run('open', key, nonce, box, hashPrefix);
+      if (!r) return fallback.openChunk(key, nonce, box, hashPrefix);
       const plaintext = r.ok ? r.slot.bytes.slice(32, 16 + box.length) : null;
       release(r.slot);
       return { plaintext, hash: r.hash };
