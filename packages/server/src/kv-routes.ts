@@ -33,6 +33,7 @@ import type {
 } from '@saltbox/protocol';
 import type { AuthContext } from './auth.js';
 import { fail } from './errors.js';
+import type { ChangeFeed } from './storage/notify.js';
 import type { KvEntryRecord, KvWriterRecord, Storage, TeamRole } from './storage/types.js';
 
 /** What the KV routes need from the application. */
@@ -46,7 +47,10 @@ export interface KvRouteDeps {
   authenticated: MiddlewareHandler<KvEnv>;
   parseBody: <S extends z.ZodType>(body: Uint8Array, schema: S) => z.output<S>;
   validate: <S extends z.ZodType>(value: unknown, schema: S) => z.output<S>;
-  /** How often a waiting change poll rechecks storage for other processes' writes. */
+  /**
+   * How often a waiting change poll rechecks storage even without a notification (default: the
+   * feed's `safetyPollMs`; notifications, not this timer, wake polls).
+   */
   pollIntervalMs?: number;
 }
 
@@ -62,12 +66,17 @@ export const DEFAULT_KV_MAX_VALUE_BYTES = KV_DEFAULT_MAX_VALUE_BYTES;
 const WRITE_ROLES: ReadonlySet<TeamRole> = new Set(['writer', 'admin', 'owner']);
 
 /**
- * Wakes change polls waiting on a team when this process writes to it. Other processes' writes
- * are seen by the poll's periodic recheck.
+ * Change polls waiting on a team, woken by the storage's change feed (`storage/notify.ts`:
+ * every committed write to the team, from any server process on PostgreSQL) or by stop.
  */
 class ChangeWaiters {
-  readonly #waiting = new Map<string, Set<() => void>>();
+  readonly #feed: ChangeFeed;
+  readonly #stops = new Set<() => void>();
   #stopped = false;
+
+  constructor(feed: ChangeFeed) {
+    this.#feed = feed;
+  }
 
   /** True after {@link ChangeWaiters.stop}. */
   get stopped(): boolean {
@@ -78,26 +87,21 @@ class ChangeWaiters {
   wait(teamId: string, ms: number): Promise<void> {
     if (this.#stopped) return Promise.resolve();
     return new Promise((resolve) => {
-      let set = this.#waiting.get(teamId);
-      if (set === undefined) this.#waiting.set(teamId, (set = new Set()));
       const done = () => {
         clearTimeout(timer);
-        set.delete(done);
-        if (set.size === 0) this.#waiting.delete(teamId);
+        unsubscribe();
+        this.#stops.delete(done);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      set.add(done);
+      const unsubscribe = this.#feed.subscribe(teamId, done);
+      this.#stops.add(done);
     });
-  }
-
-  notify(teamId: string): void {
-    for (const done of [...(this.#waiting.get(teamId) ?? [])]) done();
   }
 
   stop(): void {
     this.#stopped = true;
-    for (const set of [...this.#waiting.values()]) for (const done of [...set]) done();
+    for (const done of [...this.#stops]) done();
   }
 }
 
@@ -143,8 +147,8 @@ function checkNames(names: Record<string, string | undefined>): void {
  */
 export function registerKvRoutes(app: Hono<KvEnv>, deps: KvRouteDeps): { stop: () => void } {
   const { storage, authenticated, validate, parseBody } = deps;
-  const waiters = new ChangeWaiters();
-  const pollMs = deps.pollIntervalMs ?? 1000;
+  const waiters = new ChangeWaiters(storage.changes);
+  const pollMs = deps.pollIntervalMs ?? storage.changes.safetyPollMs;
   const maxCiphertext = kvMaxCiphertextChars(deps.maxValueBytes);
   // The JSON around the ciphertext is small; names are capped at 255 bytes (escaped ≤ 6×).
   const putBodyLimit = maxCiphertext + 8 * 1024;
@@ -205,7 +209,6 @@ export function registerKvRoutes(app: Hono<KvEnv>, deps: KvRouteDeps): { stop: (
       teamKeyGen: req.teamKeyGen,
       writer,
     });
-    waiters.notify(teamId);
     const res: KvWriteResponse = {
       teamId,
       namespace: req.namespace,
@@ -226,7 +229,6 @@ export function registerKvRoutes(app: Hono<KvEnv>, deps: KvRouteDeps): { stop: (
       revision: q.revision,
       writer,
     });
-    waiters.notify(teamId);
     const res: KvWriteResponse = { teamId, namespace: q.namespace, entryKey: q.entryKey, revision };
     return c.json(res);
   });

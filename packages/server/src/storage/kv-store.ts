@@ -10,6 +10,7 @@
 import { sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import { fail } from '../errors.js';
+import type { WritableChangeFeed } from './notify.js';
 import type { Database } from './schema.js';
 import type {
   KvChangeRecord,
@@ -48,10 +49,13 @@ const visible = (column: 'namespace' | 'entry_key') =>
 export class KyselyKvStore implements KvStore {
   readonly #db: Kysely<Database>;
   readonly #dialect: 'sqlite' | 'postgres';
+  readonly #changes: WritableChangeFeed | undefined;
 
-  constructor(db: Kysely<Database>, dialect: 'sqlite' | 'postgres') {
+  /** @param changes - told about each committed write (it wakes change polls, `notify.ts`). */
+  constructor(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', changes?: WritableChangeFeed) {
     this.#db = db;
     this.#dialect = dialect;
+    this.#changes = changes;
   }
 
   async get(teamId: string, namespace: string, entryKey: string): Promise<KvEntryRecord | null> {
@@ -149,7 +153,7 @@ export class KyselyKvStore implements KvStore {
     ) => Pick<EntryRow, 'ciphertext' | 'format_version' | 'team_key_gen'>,
     deleting = false,
   ): Promise<{ revision: number; changeSeq: number }> {
-    return this.#db.transaction().execute(async (trx: Transaction<Database>) => {
+    const written = await this.#db.transaction().execute(async (trx: Transaction<Database>) => {
       const seqRow = await trx
         .insertInto('kv_team_seq')
         .values({ team_id: input.teamId, seq: 1 })
@@ -202,6 +206,9 @@ export class KyselyKvStore implements KvStore {
       }
       return { revision: input.revision, changeSeq };
     });
+    // After the commit: a woken poll must find the change.
+    this.#changes?.written(input.teamId);
+    return written;
   }
 
   async listNamespaces(teamId: string, page: KvPage): Promise<string[]> {

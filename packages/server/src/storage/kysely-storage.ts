@@ -14,6 +14,8 @@ import { guardStorage } from './guard.js';
 import { KyselyKvStore } from './kv-store.js';
 import type { LogStatements } from './log-sqlite.js';
 import { KyselyLogStore } from './log-store.js';
+import { LocalChangeFeed } from './notify.js';
+import type { WritableChangeFeed } from './notify.js';
 import { migrationProvider, PING } from './schema.js';
 import type { Database } from './schema.js';
 import type {
@@ -1030,6 +1032,7 @@ class KyselyInviteStore implements InviteStore {
  *   directory); a random one when absent, for tests and throwaway databases.
  * @param logOptions - `publish: false` only for the benchmark's baseline (see
  *   `SqliteOptions.benchmarkWithoutLog`).
+ * @param changes - the KV change feed (PostgreSQL: across processes); in-process by default.
  */
 export function createKyselyStorage(
   db: Kysely<Database>,
@@ -1038,6 +1041,7 @@ export function createKyselyStorage(
   fast: { reads?: UserReads; claimNonces?: ClaimNonces; logStatements?: LogStatements } = {},
   logSeed: Uint8Array | (() => Uint8Array) = randomBytes(32),
   logOptions: { publish: boolean } = { publish: true },
+  changes: WritableChangeFeed = new LocalChangeFeed(),
 ): Storage {
   const { reads } = fast;
   const nonces = new KyselyNonceStore(db, fast.claimNonces);
@@ -1068,8 +1072,9 @@ export function createKyselyStorage(
     nonces,
     teams: new KyselyTeamStore(db, log),
     log,
-    kv: new KyselyKvStore(db, dialect),
+    kv: new KyselyKvStore(db, dialect, changes),
     invites: new KyselyInviteStore(db),
+    changes,
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider });
       const { error } = await migrator.migrateToLatest();
@@ -1086,6 +1091,7 @@ export function createKyselyStorage(
     },
     async close() {
       await nonces.drain();
+      await changes.close();
       await db.destroy();
       await onClose();
     },

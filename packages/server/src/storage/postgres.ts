@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
 import { createKyselyStorage } from './kysely-storage.js';
+import { openPostgresChangeFeed } from './notify-postgres.js';
 import type { Database } from './schema.js';
 import type { Storage } from './types.js';
 
@@ -38,9 +39,24 @@ export async function openPostgresStorage(options: PostgresOptions): Promise<Sto
   // query reports it.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const storage = createKyselyStorage(db, 'postgres', undefined, {}, options.logSeed, {
-    publish: options.benchmarkWithoutLog !== true,
-  });
-  if (options.migrate !== false) await storage.migrate();
+  // Listening before the server reports ready: it then hears every other server's KV writes.
+  const changes = await openPostgresChangeFeed({ databaseUrl: options.databaseUrl, pool });
+  const storage = createKyselyStorage(
+    db,
+    'postgres',
+    undefined,
+    {},
+    options.logSeed,
+    { publish: options.benchmarkWithoutLog !== true },
+    changes,
+  );
+  if (options.migrate !== false) {
+    try {
+      await storage.migrate();
+    } catch (e) {
+      await storage.close();
+      throw e;
+    }
+  }
   return storage;
 }

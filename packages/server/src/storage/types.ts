@@ -13,6 +13,7 @@
 import type { ChainLink } from '@saltbox/protocol';
 import type { KvStore } from './kv-types.js';
 import type { KyselyLogStore } from './log-store.js';
+import type { ChangeFeed } from './notify.js';
 
 export type * from './kv-types.js';
 
@@ -339,6 +340,8 @@ export interface Storage {
   readonly log: KyselyLogStore;
   /** Sign-up invite codes. */
   readonly invites: InviteStore;
+  /** KV change notifications, across processes on PostgreSQL (`notify.ts`). */
+  readonly changes: ChangeFeed;
   /** Runs pending schema migrations (idempotent; safe with several processes). */
   migrate(): Promise<void>;
   /**
