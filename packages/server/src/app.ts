@@ -39,6 +39,7 @@ import type { AuthContext } from './auth.js';
 import { ChainService, isPgpKid, mayDelegatePgp } from './chain.js';
 import { fail, ServerError } from './errors.js';
 import { StorageError } from './storage/errors.js';
+import { storageErrorToServerError } from './storage-errors-map.js';
 import { DEFAULT_KV_MAX_VALUE_BYTES, registerKvRoutes } from './kv-routes.js';
 import { jsonLogger } from './log.js';
 import type { Logger } from './log.js';
@@ -358,7 +359,9 @@ export function createApp(options: AppOptions): App {
     await next();
   });
 
-  app.onError((err, c) => {
+  app.onError((thrown, c) => {
+    const err =
+      thrown instanceof StorageError ? (storageErrorToServerError(thrown) ?? thrown) : thrown;
     if (err instanceof ServerError) return errorResponse(err, { ...err.headers });
     if (err instanceof ApiError) return errorResponse(err as ApiError);
     if (err instanceof StorageError && err.code === 'STORAGE_FULL') {

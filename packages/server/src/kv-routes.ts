@@ -161,8 +161,7 @@ export function registerKvRoutes(app: Hono<KvEnv>, deps: KvRouteDeps): { stop: (
   ): Promise<{ teamId: string; writer: KvWriterRecord }> => {
     const teamId = validate(c.req.param('teamId'), kvTeamIdSchema);
     const key = c.get('auth')!.key!;
-    const members = await storage.teams.getMembers(teamId);
-    const role = members.find((m) => m.uid === key.uid)?.role;
+    const role = (await storage.teams.getMemberRole(teamId, key.uid)) ?? undefined;
     // The same answer for an unknown team and a team the caller is not in.
     if (role === undefined) throw fail('KV_NOT_A_MEMBER', 'you are not a member of this team');
     if (write && !WRITE_ROLES.has(role))

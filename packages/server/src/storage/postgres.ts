@@ -8,6 +8,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
 import { createKyselyStorage } from './kysely-storage.js';
 import { openPostgresChangeFeed } from './notify-postgres.js';
+import { postgresReads } from './postgres-reads.js';
 import type { Database } from './schema.js';
 import type { Storage } from './types.js';
 
@@ -15,7 +16,10 @@ import type { Storage } from './types.js';
 export interface PostgresOptions {
   /** A `postgres://` URL. */
   databaseUrl: string;
-  /** Pool size (default 10). */
+  /**
+   * Pool size (default 10). Each server process holds this many connections plus one listening
+   * connection; size PostgreSQL's `max_connections` for every process (README, Operations).
+   */
   poolSize?: number;
   /** Run migrations on open (default true). */
   migrate?: boolean;
@@ -41,14 +45,12 @@ export async function openPostgresStorage(options: PostgresOptions): Promise<Sto
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   // Listening before the server reports ready: it then hears every other server's KV writes.
   const changes = await openPostgresChangeFeed({ databaseUrl: options.databaseUrl, pool });
+  const { claimNonces, ...reads } = postgresReads(pool);
   const storage = createKyselyStorage(
     db,
-    'postgres',
-    undefined,
-    {},
+    { dialect: 'postgres', reads, claimNonces, changes, close: () => Promise.resolve() },
     options.logSeed,
     { publish: options.benchmarkWithoutLog !== true },
-    changes,
   );
   if (options.migrate !== false) {
     try {
