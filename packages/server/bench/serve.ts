@@ -7,8 +7,12 @@ import { silentLogger, startServer } from '../src/index.js';
 
 const server = await startServer({
   listen: '127.0.0.1:0',
+  // On PostgreSQL, BENCH_DATA_DIR holds the log root key every server process shares.
   ...(process.env.BENCH_DATABASE_URL
-    ? { databaseUrl: process.env.BENCH_DATABASE_URL }
+    ? {
+        databaseUrl: process.env.BENCH_DATABASE_URL,
+        ...(process.env.BENCH_DATA_DIR ? { dataDir: process.env.BENCH_DATA_DIR } : {}),
+      }
     : { dataDir: process.env.BENCH_DATA_DIR! }),
   limits: { rateLimit: { burst: 1e9, perSecond: 1e9 }, signupRate: { burst: 1e9, perSecond: 1e9 } },
   logger: silentLogger,
