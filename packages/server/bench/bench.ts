@@ -15,8 +15,11 @@
  * sign-up path); the clients themselves sign up through the API, and every append is a real
  * `subkey` link that the server verifies.
  *
+ * `postgres2` runs two server processes on one PostgreSQL database (one log key), the clients
+ * spread over them; its server CPU is the sum of both.
+ *
  * Options (environment): BENCH_SECONDS (default 10), BENCH_USERS (10000), BENCH_CLIENTS (50),
- * BENCH_LOADERS (1), BENCH_BACKENDS (sqlite,postgres), BENCH_PHASES (lookup,latency,append),
+ * BENCH_LOADERS (1), BENCH_BACKENDS (sqlite,postgres,postgres2), BENCH_PHASES (lookup,latency,append),
  * BENCH_PROF (a directory: the server writes a `--cpu-prof` profile there).
  */
 import { fork } from 'node:child_process';
@@ -27,7 +30,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultBackend } from '@saltbox/saltpack';
 import type { ChainLink } from '@saltbox/protocol';
-import { openPostgresStorage, openSqliteStorage } from '../src/index.js';
+import { loadOrCreateLogSeed, openPostgresStorage, openSqliteStorage } from '../src/index.js';
 import type {
   PukBoxRecord,
   Storage,
@@ -43,7 +46,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
 const LOADERS = Number(process.env.BENCH_LOADERS ?? 1);
-const BACKENDS = (process.env.BENCH_BACKENDS ?? 'sqlite,postgres').split(',');
+const BACKENDS = (process.env.BENCH_BACKENDS ?? 'sqlite,postgres,postgres2').split(',');
 const PROFILE_DIR = process.env.BENCH_PROF;
 /** Which phases run (default all): `lookup`, `latency`, `append`. */
 const PHASES = (process.env.BENCH_PHASES ?? 'lookup,latency,append').split(',');
@@ -150,13 +153,18 @@ interface PhaseResult {
 }
 
 async function phase(
-  server: Child,
+  servers: Child[],
   loaders: Child[],
   op: 'lookup' | 'append',
   seconds: number,
   clients: number,
 ): Promise<PhaseResult> {
-  const cpu0 = (await server.next<{ cpuSeconds: number }>({ type: 'cpu' })).cpuSeconds;
+  const serverCpu = async () =>
+    (await Promise.all(servers.map((s) => s.next<{ cpuSeconds: number }>({ type: 'cpu' })))).reduce(
+      (a, r) => a + r.cpuSeconds,
+      0,
+    );
+  const cpu0 = await serverCpu();
   const per = Math.ceil(clients / loaders.length);
   const active = loaders.slice(0, Math.ceil(clients / per));
   const replies = await Promise.all(
@@ -170,7 +178,7 @@ async function phase(
       } satisfies LoadCommand),
     ),
   );
-  const cpu1 = (await server.next<{ cpuSeconds: number }>({ type: 'cpu' })).cpuSeconds;
+  const cpu1 = await serverCpu();
   const latencies: number[] = [];
   let errors = 0;
   let loaderCpu = 0;
@@ -203,7 +211,7 @@ async function openBackend(
   if (name === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'saltbox-bench-'));
     return {
-      storage: await openSqliteStorage({ dataDir: dir }),
+      storage: await openSqliteStorage({ dataDir: dir, logSeed: () => loadOrCreateLogSeed(dir) }),
       env: { BENCH_DATA_DIR: dir },
       cleanup: () => {
         rmSync(dir, { recursive: true, force: true });
@@ -213,10 +221,9 @@ async function openBackend(
   }
   const pg = await startTestPostgres();
   const url = await pg.freshDatabase();
-  // The server's data directory holds only the log root key on PostgreSQL (startServer needs it).
   const keyDir = mkdtempSync(join(tmpdir(), 'saltbox-bench-key-'));
   return {
-    storage: await openPostgresStorage({ databaseUrl: url }),
+    storage: await openPostgresStorage({ databaseUrl: url, logSeed: loadOrCreateLogSeed(keyDir) }),
     env: { BENCH_DATABASE_URL: url, BENCH_DATA_DIR: keyDir },
     cleanup: async () => {
       await pg.stop();
@@ -234,11 +241,16 @@ async function benchBackend(name: string, seedUsers: SeedUser[]): Promise<string
     `${name}: seeded ${USERS} users in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
   );
   const profile = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [];
-  const server = new Child('serve.ts', env, profile);
+  const servers = Array.from(
+    { length: name === 'postgres2' ? 2 : 1 },
+    () => new Child('serve.ts', env, profile),
+  );
   const loaders = Array.from({ length: LOADERS }, () => new Child('load.ts', {}));
   const rows: string[] = [];
   try {
-    const { url } = await server.next<{ url: string }>();
+    const url = (await Promise.all(servers.map((s) => s.next<{ url: string }>())))
+      .map((r) => r.url)
+      .join(',');
     const per = Math.ceil(CLIENTS / LOADERS);
     await Promise.all(
       loaders.map(async (l, i) => {
@@ -252,24 +264,26 @@ async function benchBackend(name: string, seedUsers: SeedUser[]): Promise<string
       }),
     );
     // Warm-up (JIT, caches), not reported.
-    await phase(server, loaders, 'lookup', Math.min(2, SECONDS), CLIENTS);
-    const label = name === 'sqlite' ? 'SQLite' : 'PostgreSQL';
+    await phase(servers, loaders, 'lookup', Math.min(2, SECONDS), CLIENTS);
+    const label =
+      name === 'sqlite' ? 'SQLite' : name === 'postgres' ? 'PostgreSQL' : 'PostgreSQL, 2 servers';
     if (PHASES.includes('lookup')) {
-      const r = await phase(server, loaders, 'lookup', SECONDS, CLIENTS);
+      const r = await phase(servers, loaders, 'lookup', SECONDS, CLIENTS);
+      lookupRates.set(name, r);
       rows.push(row(label, `authenticated lookups (${CLIENTS} clients)`, r, name === 'sqlite'));
     }
     if (PHASES.includes('latency')) {
-      const r = await phase(server, loaders, 'lookup', Math.min(5, SECONDS), 1);
+      const r = await phase(servers, loaders, 'lookup', Math.min(5, SECONDS), 1);
       rows.push(row(label, 'authenticated lookups (1 client)', r, false));
     }
     if (PHASES.includes('append')) {
-      const r = await phase(server, loaders, 'append', SECONDS, CLIENTS);
+      const r = await phase(servers, loaders, 'append', SECONDS, CLIENTS);
       rows.push(row(label, `sigchain appends (${CLIENTS} clients)`, r, false));
     }
   } finally {
     for (const l of loaders) l.proc.send({ type: 'exit' } satisfies LoadCommand);
-    server.proc.kill('SIGTERM');
-    await Promise.all([server.exited, ...loaders.map((l) => l.exited)]);
+    for (const s of servers) s.proc.kill('SIGTERM');
+    await Promise.all([...servers.map((s) => s.exited), ...loaders.map((l) => l.exited)]);
     await cleanup();
   }
   return rows;
@@ -297,6 +311,9 @@ function row(backendName: string, what: string, r: PhaseResult, goal: boolean): 
     .trim();
 }
 
+/** Lookups with CLIENTS clients per backend, for the PostgreSQL / SQLite ratio of issue #17. */
+const lookupRates = new Map<string, PhaseResult>();
+
 const t0 = performance.now();
 const seedUsers = generate(USERS);
 process.stderr.write(
@@ -309,4 +326,12 @@ const lines = [
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
 ];
 for (const b of BACKENDS) lines.push(...(await benchBackend(b, seedUsers)));
+const sqlite = lookupRates.get('sqlite');
+for (const b of ['postgres', 'postgres2']) {
+  const r = lookupRates.get(b);
+  if (sqlite && r)
+    lines.push(
+      `${b}: ${r.perSecond.toFixed(0)} lookups/s = ${(r.perSecond / sqlite.perSecond).toFixed(2)}× sqlite (goal for one server ≥ 0.8×); server CPU ${((r.serverCores * 1e6) / r.perSecond).toFixed(0)} µs/op vs sqlite ${((sqlite.serverCores * 1e6) / sqlite.perSecond).toFixed(0)}`,
+    );
+}
 process.stdout.write(lines.join('\n') + '\n');

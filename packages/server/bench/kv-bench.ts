@@ -11,17 +11,27 @@
  *
  * The server runs in its own process (`startServer`, rate limits lifted, logs off); clients run
  * in this process, so client CPU (sealing, verification) competes with nothing but the server.
+ * Each row prints the server's CPU per operation (from /proc, summed over server processes)
+ * beside the clients', so the server's own capacity shows even when the clients saturate the
+ * machine. `postgres2` is two server processes on one PostgreSQL database (one log key), the
+ * clients split between them.
  *
  * Options (environment): BENCH_SECONDS (per phase, default 5), BENCH_BACKENDS
- * (sqlite,postgres), BENCH_CONCURRENCY (1,10,50), BENCH_ENTRIES (10000,100000,1000000).
+ * (sqlite,postgres,postgres2), BENCH_CONCURRENCY (1,10,50), BENCH_ENTRIES
+ * (10000,100000,1000000; empty for none).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import type { KvClient } from '@saltbox/client';
-import { openPostgresStorage, openSqliteStorage, SQLITE_FILE } from '../src/index.js';
+import {
+  loadOrCreateLogSeed,
+  openPostgresStorage,
+  openSqliteStorage,
+  SQLITE_FILE,
+} from '../src/index.js';
 import type { Storage } from '../src/index.js';
 import { startTestPostgres } from '../test/pg.js';
 import { createTeam, kvUser } from '../../client/test/kv-helpers.js';
@@ -29,9 +39,22 @@ import type { KvUser } from '../../client/test/kv-helpers.js';
 import { freePort, startServerProcess } from '../../client/test/server-process.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const BACKENDS = (process.env.BENCH_BACKENDS ?? 'sqlite,postgres').split(',');
+const BACKENDS = (process.env.BENCH_BACKENDS ?? 'sqlite,postgres,postgres2').split(',');
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,10,50').split(',').map(Number);
-const ENTRIES = (process.env.BENCH_ENTRIES ?? '10000,100000,1000000').split(',').map(Number);
+const ENTRIES = (process.env.BENCH_ENTRIES ?? '10000,100000,1000000')
+  .split(',')
+  .filter((x) => x !== '')
+  .map(Number);
+/** Clock ticks per second of /proc/<pid>/stat (Linux's USER_HZ). */
+const TICKS = 100;
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux). */
+function processCpu(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime and stime are 14th and 15th.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / TICKS;
+}
 const GOAL_GETS = 2000;
 const GOAL_PUTS = 1000;
 const VALUE = 'x'.repeat(100);
@@ -42,12 +65,28 @@ function pct(sorted: number[], p: number): number {
     : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
-/** Runs `op` in `clients` loops for `seconds`; ops/s and latency percentiles in ms. */
+/** The server processes of the backend being measured (their CPU is reported). */
+let serverPids: number[] = [];
+
+/**
+ * Runs `op` in `clients` loops for `seconds`; ops/s, latency percentiles in ms, and CPU µs per
+ * operation of the servers and of this (client) process.
+ */
 async function measure(
   clients: number,
   seconds: number,
   op: (client: number, n: number) => Promise<void>,
-): Promise<{ ops: number; perSec: number; p50: number; p99: number }> {
+): Promise<{
+  ops: number;
+  perSec: number;
+  p50: number;
+  p99: number;
+  serverUs: number;
+  clientUs: number;
+}> {
+  const serverCpu = () => serverPids.reduce((a, pid) => a + processCpu(pid), 0);
+  const s0 = serverCpu();
+  const c0 = process.cpuUsage();
   const lat: number[] = [];
   const end = performance.now() + seconds * 1000;
   const t0 = performance.now();
@@ -61,8 +100,17 @@ async function measure(
     }),
   );
   const elapsed = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  const serverSeconds = serverCpu() - s0;
   lat.sort((a, b) => a - b);
-  return { ops: lat.length, perSec: lat.length / elapsed, p50: pct(lat, 0.5), p99: pct(lat, 0.99) };
+  return {
+    ops: lat.length,
+    perSec: lat.length / elapsed,
+    p50: pct(lat, 0.5),
+    p99: pct(lat, 0.99),
+    serverUs: (serverSeconds * 1e6) / Math.max(1, lat.length),
+    clientUs: (c.user + c.system) / Math.max(1, lat.length),
+  };
 }
 
 /** Bulk-inserts filler entries (dummy ciphertexts: they are never read) up to `total`. */
@@ -127,6 +175,8 @@ interface Row {
   perSec: number;
   p50: number;
   p99: number;
+  serverUs: number;
+  clientUs: number;
 }
 
 const results: Row[] = [];
@@ -141,24 +191,39 @@ const scale: {
 let pgCluster: Awaited<ReturnType<typeof startTestPostgres>> | undefined;
 
 for (const name of BACKENDS) {
-  const dialect = name === 'postgres' ? 'postgres' : 'sqlite';
+  const dialect = name.startsWith('postgres') ? 'postgres' : 'sqlite';
+  const serverCount = name === 'postgres2' ? 2 : 1;
   let where: string;
   let storage: Storage;
-  const dir = mkdtempSync(join(tmpdir(), 'saltbox-kv-bench-'));
+  // The servers and this process's storage handle (which makes the team, publishing a log
+  // root) sign with one log root key, as every process of a deployment does.
+  const keyDir = mkdtempSync(join(tmpdir(), 'saltbox-kv-bench-key-'));
+  let dir: string | undefined;
   if (dialect === 'sqlite') {
+    dir = mkdtempSync(join(tmpdir(), 'saltbox-kv-bench-'));
     where = join(dir, 'data');
-    storage = await openSqliteStorage({ dataDir: where });
+    storage = await openSqliteStorage({
+      dataDir: where,
+      logSeed: () => loadOrCreateLogSeed(where),
+    });
   } else {
     pgCluster ??= await startTestPostgres();
     where = await pgCluster.freshDatabase();
-    storage = await openPostgresStorage({ databaseUrl: where });
+    storage = await openPostgresStorage({
+      databaseUrl: where,
+      logSeed: loadOrCreateLogSeed(keyDir),
+    });
   }
-  const port = await freePort();
-  // On PostgreSQL the server's data directory holds only the log root key.
-  const proc = await startServerProcess(port, where, {
-    inheritStderr: true,
-    ...(dialect === 'postgres' ? { keyDir: dir } : {}),
-  });
+  const procs: Awaited<ReturnType<typeof startServerProcess>>[] = [];
+  for (let i = 0; i < serverCount; i++)
+    procs.push(
+      await startServerProcess(await freePort(), where, {
+        inheritStderr: true,
+        ...(dialect === 'postgres' ? { keyDir } : {}),
+      }),
+    );
+  serverPids = procs.map((p) => p.child.pid!);
+  const proc = procs[0]!;
   const users: KvUser[] = [];
   for (let i = 0; i < 5; i++) users.push(await kvUser(proc.url, `bench${i}`));
   const teamId = await createTeam(
@@ -167,8 +232,9 @@ for (const name of BACKENDS) {
     users.map((u, i) => [u, i === 0 ? 'owner' : 'writer']),
   );
   const maxClients = Math.max(...CONCURRENCY);
+  // With several servers, the clients are spread over them round-robin.
   const clients: KvClient[] = Array.from({ length: maxClients }, (_, i) =>
-    users[i % users.length]!.kv(),
+    users[i % users.length]!.kv({ baseUrl: procs[i % procs.length]!.url }),
   );
 
   // Keys to read: 1000 real sealed values.
@@ -188,7 +254,7 @@ for (const name of BACKENDS) {
     });
     results.push({ backend: name, what: 'get (verified)', clients: c, ...g });
     console.error(
-      `${name} get  c=${c}: ${g.perSec.toFixed(0)}/s p50 ${g.p50.toFixed(1)} ms p99 ${g.p99.toFixed(1)} ms`,
+      `${name} get  c=${c}: ${g.perSec.toFixed(0)}/s p50 ${g.p50.toFixed(1)} ms p99 ${g.p99.toFixed(1)} ms server ${g.serverUs.toFixed(0)} µs/op`,
     );
     // Each client writes its own keys with explicit revisions (no read-before-write).
     const revs = new Map<string, number>();
@@ -200,7 +266,7 @@ for (const name of BACKENDS) {
     });
     results.push({ backend: name, what: 'put', clients: c, ...p });
     console.error(
-      `${name} put  c=${c}: ${p.perSec.toFixed(0)}/s p50 ${p.p50.toFixed(1)} ms p99 ${p.p99.toFixed(1)} ms`,
+      `${name} put  c=${c}: ${p.perSec.toFixed(0)}/s p50 ${p.p50.toFixed(1)} ms p99 ${p.p99.toFixed(1)} ms server ${p.serverUs.toFixed(0)} µs/op`,
     );
   }
 
@@ -237,19 +303,24 @@ for (const name of BACKENDS) {
     );
   }
 
-  proc.child.kill('SIGTERM');
-  await new Promise((r) => proc.child.once('exit', r));
+  for (const p of procs) {
+    p.child.kill('SIGTERM');
+    await new Promise((r) => p.child.once('exit', r));
+  }
   await storage.close();
-  rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  rmSync(keyDir, { recursive: true, force: true });
 }
 await pgCluster?.stop();
 
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '—');
-console.log('\n| backend | operation | clients | ops/s | p50 ms | p99 ms |');
-console.log('| --- | --- | --- | --- | --- | --- |');
+console.log(
+  '\n| backend | operation | clients | ops/s | p50 ms | p99 ms | server CPU µs/op | client CPU µs/op |',
+);
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of results)
   console.log(
-    `| ${r.backend} | ${r.what} | ${r.clients} | ${f(r.perSec, 0)} | ${f(r.p50)} | ${f(r.p99)} |`,
+    `| ${r.backend} | ${r.what} | ${r.clients} | ${f(r.perSec, 0)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.serverUs, 0)} | ${f(r.clientUs, 0)} |`,
   );
 console.log(
   '\n| backend | entries in namespace | get p50 ms | get p99 ms | put p50 ms | put p99 ms |',
@@ -282,3 +353,18 @@ if (g)
   );
 if (p)
   console.log(`sqlite puts/s with ${p.clients} clients: ${f(p.perSec, 0)} (goal ≥ ${GOAL_PUTS})`);
+// Issue #17's targets: PostgreSQL with one server at ≥ 0.8× SQLite; two servers beside one.
+for (const what of ['get', 'put']) {
+  const at = (b: string) =>
+    results.find(
+      (r) => r.backend === b && r.what.startsWith(what) && r.clients === Math.max(...CONCURRENCY),
+    );
+  const base = at('sqlite');
+  for (const b of ['postgres', 'postgres2']) {
+    const r = at(b);
+    if (base && r)
+      console.log(
+        `${b} ${what}s/s with ${r.clients} clients: ${f(r.perSec, 0)} = ${f(r.perSec / base.perSec, 2)}× sqlite (goal for one server ≥ 0.8×); server CPU ${f(r.serverUs, 0)} µs/op vs sqlite ${f(base.serverUs, 0)}`,
+      );
+  }
+}

@@ -38,7 +38,8 @@ export type LoadReply =
   | { type: 'error'; message: string };
 
 const backend = await defaultBackend();
-let base: URL;
+/** Each client's server: with several (a comma-separated `url`), clients are spread over them. */
+const baseOf = new Map<TestUser, URL>();
 let agent: Agent;
 const users: TestUser[] = [];
 
@@ -60,6 +61,7 @@ function send(user: TestUser, method: string, path: string, body?: unknown): Pro
     nonce: generateNonce(backend),
     kid: device.kid,
   });
+  const base = baseOf.get(user) ?? baseOf.values().next().value!;
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
@@ -90,10 +92,11 @@ function send(user: TestUser, method: string, path: string, body?: unknown): Pro
 }
 
 async function setup(url: string, clients: number, prefix: string): Promise<void> {
-  base = new URL(url);
+  const bases = url.split(',').map((u) => new URL(u));
   agent = new Agent({ keepAlive: true, maxSockets: clients, maxFreeSockets: clients });
   for (let c = 0; c < clients; c++) {
     const { user, request } = newUser(backend, `${prefix}${c}`);
+    baseOf.set(user, bases[c % bases.length]!);
     const res = await send(user, 'POST', '/api/v1/users', request);
     if (res.status !== 201) throw new Error(`sign-up failed: ${res.status} ${res.body}`);
     users.push(user);

@@ -308,6 +308,34 @@ function suite(label: string, open: () => Promise<Storage>): void {
       app.stop();
       expect(await open).toEqual({ teamId, changes: [], cursor: 2 });
     });
+    it('an open poll does not query storage on a timer while nothing changes (#17.1)', async () => {
+      // The real storage, with its change reads counted.
+      let reads = 0;
+      const kv = storage!.kv;
+      const counted: Storage = {
+        ...storage!,
+        kv: new Proxy(kv, {
+          get(t, prop) {
+            if (prop === 'changes') reads++;
+            const v: unknown = Reflect.get(t, prop, t);
+            return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+          },
+        }),
+      };
+      const polling = createApp({ storage: counted, backend, logger: () => undefined });
+      const polls = Array.from({ length: 5 }, () =>
+        signed(
+          backend,
+          polling,
+          rita.devices[0]!,
+          kvPath('kvChanges', teamId) + q({ since: 0, waitMs: 2500 }),
+        ),
+      );
+      for (const res of await Promise.all(polls)) expect(res.status).toBe(200);
+      // One read when each poll starts and one at its deadline; the 1 s recheck read 3 more.
+      expect(reads).toBe(10);
+      polling.stop();
+    });
     it("accepts a put only under the team's current key generation (#12.2)", async () => {
       const s = storage!;
       // A generation that does not exist (yet) is refused, and writes nothing.

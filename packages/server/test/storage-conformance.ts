@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChainLink } from '@saltbox/protocol';
-import { ServerError } from '../src/errors.js';
+import { StorageError } from '../src/storage/errors.js';
+import { storageErrorToServerError } from '../src/storage-errors-map.js';
 import { runKvConformance } from './storage-kv-conformance.js';
 import type {
   Storage,
@@ -117,8 +118,13 @@ async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
     () => undefined,
     (x: unknown) => x,
   );
-  expect(e).toBeInstanceOf(ServerError);
-  expect((e as ServerError).code).toBe(code);
+  expect(apiCode(e)).toBe(code);
+}
+
+/** A storage error's API code: storage speaks its own codes, the server maps them (#16.3). */
+function apiCode(e: unknown): string | undefined {
+  expect(e).toBeInstanceOf(StorageError);
+  return storageErrorToServerError(e as StorageError)?.code;
 }
 
 /** Runs the conformance suite against storages made by `factory`. */
@@ -323,7 +329,7 @@ export function runStorageConformance(name: string, factory: () => Promise<Stora
       const results = await Promise.allSettled(attempts);
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       for (const r of results)
-        if (r.status === 'rejected') expect((r.reason as ServerError).code).toBe('CHAIN_CONFLICT');
+        if (r.status === 'rejected') expect(apiCode(r.reason)).toBe('CHAIN_CONFLICT');
       expect(await s.users.getLinks(f.user.uid, 2)).toHaveLength(1);
     });
 
@@ -536,7 +542,7 @@ export function runStorageConformance(name: string, factory: () => Promise<Stora
       );
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       for (const r of results)
-        if (r.status === 'rejected') expect((r.reason as ServerError).code).toBe('CHAIN_CONFLICT');
+        if (r.status === 'rejected') expect(apiCode(r.reason)).toBe('CHAIN_CONFLICT');
       expect(await s.teams.getTeamLinks(f.team.teamId, 1)).toHaveLength(1);
     });
 

@@ -4,7 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { ServerError } from '../src/errors.js';
+import { StorageError } from '../src/storage/errors.js';
+import { storageErrorToServerError } from '../src/storage-errors-map.js';
 import type { KvWriterRecord, Storage } from '../src/storage/types.js';
 
 const hex = (n: number) => randomBytes(n).toString('hex');
@@ -15,8 +16,13 @@ async function code(p: Promise<unknown>): Promise<string> {
     () => undefined,
     (x: unknown) => x,
   );
-  expect(e).toBeInstanceOf(ServerError);
-  return (e as ServerError).code;
+  return apiCode(e) ?? '<not mapped>';
+}
+
+/** A storage error's API code: storage speaks its own codes, the server maps them (#16.3). */
+function apiCode(e: unknown): string | undefined {
+  expect(e).toBeInstanceOf(StorageError);
+  return storageErrorToServerError(e as StorageError)?.code;
 }
 
 /** Registers the KV cases; `storage()` gives the suite's open storage. */
@@ -86,7 +92,7 @@ export function runKvConformance(storage: () => Storage): void {
       const results = await Promise.allSettled([put(t, 'n', 'k', rev), put(t, 'n', 'k', rev)]);
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       const lost = results.find((r) => r.status === 'rejected');
-      expect((lost!.reason as ServerError).code).toBe('KV_WRONG_REVISION');
+      expect(apiCode(lost!.reason)).toBe('KV_WRONG_REVISION');
     }
     expect((await storage().kv.get(t, 'n', 'k'))!.revision).toBe(5);
   });

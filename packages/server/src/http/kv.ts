@@ -17,6 +17,7 @@ import type {
   KvWriteResponse,
 } from '@saltbox/protocol';
 import { fail } from '../errors.js';
+import type { ChangeFeed } from '../storage/notify.js';
 import type { KvEntryRecord, KvWriterRecord, Storage, TeamRole } from '../storage/types.js';
 import type { AppEnv } from './env.js';
 import type { Router } from './route.js';
@@ -26,19 +27,27 @@ export interface KvRouteDeps {
   storage: Storage;
   /** Largest plaintext value in bytes; the ciphertext limit follows (`kvMaxCiphertextChars`). */
   maxValueBytes: number;
-  /** How often a waiting change poll rechecks storage for other processes' writes. */
+  /**
+   * How often a waiting change poll rechecks storage even without a notification (default: the
+   * feed's `safetyPollMs`; notifications, not this timer, wake polls).
+   */
   pollIntervalMs?: number;
 }
 
 const WRITE_ROLES: ReadonlySet<TeamRole> = new Set(['writer', 'admin', 'owner']);
 
 /**
- * Wakes change polls waiting on a team when this process writes to it. Other processes' writes
- * are seen by the poll's periodic recheck.
+ * Change polls waiting on a team, woken by the storage's change feed (`storage/notify.ts`:
+ * every committed write to the team, from any server process on PostgreSQL) or by stop.
  */
 class ChangeWaiters {
-  readonly #waiting = new Map<string, Set<() => void>>();
+  readonly #feed: ChangeFeed;
+  readonly #stops = new Set<() => void>();
   #stopped = false;
+
+  constructor(feed: ChangeFeed) {
+    this.#feed = feed;
+  }
 
   /** True after {@link ChangeWaiters.stop}. */
   get stopped(): boolean {
@@ -49,26 +58,21 @@ class ChangeWaiters {
   wait(teamId: string, ms: number): Promise<void> {
     if (this.#stopped) return Promise.resolve();
     return new Promise((resolve) => {
-      let set = this.#waiting.get(teamId);
-      if (set === undefined) this.#waiting.set(teamId, (set = new Set()));
       const done = () => {
         clearTimeout(timer);
-        set.delete(done);
-        if (set.size === 0) this.#waiting.delete(teamId);
+        unsubscribe();
+        this.#stops.delete(done);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      set.add(done);
+      const unsubscribe = this.#feed.subscribe(teamId, done);
+      this.#stops.add(done);
     });
-  }
-
-  notify(teamId: string): void {
-    for (const done of [...(this.#waiting.get(teamId) ?? [])]) done();
   }
 
   stop(): void {
     this.#stopped = true;
-    for (const set of [...this.#waiting.values()]) for (const done of [...set]) done();
+    for (const done of [...this.#stops]) done();
   }
 }
 
@@ -114,8 +118,8 @@ function checkNames(names: Record<string, string | undefined>): void {
  */
 export function registerKvRoutes(r: Router, deps: KvRouteDeps): { stop: () => void } {
   const { storage } = deps;
-  const waiters = new ChangeWaiters();
-  const pollMs = deps.pollIntervalMs ?? 1000;
+  const waiters = new ChangeWaiters(storage.changes);
+  const pollMs = deps.pollIntervalMs ?? storage.changes.safetyPollMs;
   const maxCiphertext = kvMaxCiphertextChars(deps.maxValueBytes);
   // The JSON around the ciphertext is small; names are capped at 255 bytes (escaped ≤ 6×).
   const putBodyLimit = maxCiphertext + 8 * 1024;
@@ -128,8 +132,7 @@ export function registerKvRoutes(r: Router, deps: KvRouteDeps): { stop: () => vo
     write: boolean,
   ): Promise<{ teamId: string; writer: KvWriterRecord }> => {
     const key = c.get('auth')!.key!;
-    const members = await storage.teams.getMembers(teamId);
-    const role = members.find((m) => m.uid === key.uid)?.role;
+    const role = (await storage.teams.getMemberRole(teamId, key.uid)) ?? undefined;
     // The same answer for an unknown team and a team the caller is not in.
     if (role === undefined) throw fail('KV_NOT_A_MEMBER', 'you are not a member of this team');
     if (write && !WRITE_ROLES.has(role))
@@ -174,7 +177,6 @@ export function registerKvRoutes(r: Router, deps: KvRouteDeps): { stop: () => vo
       teamKeyGen: req.teamKeyGen,
       writer,
     });
-    waiters.notify(teamId);
     const res: KvWriteResponse = {
       teamId,
       namespace: req.namespace,
@@ -194,7 +196,6 @@ export function registerKvRoutes(r: Router, deps: KvRouteDeps): { stop: () => vo
       revision: q.revision,
       writer,
     });
-    waiters.notify(teamId);
     const res: KvWriteResponse = { teamId, namespace: q.namespace, entryKey: q.entryKey, revision };
     return c.json(res);
   });

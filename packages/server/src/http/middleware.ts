@@ -14,6 +14,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { RateLimiter } from '../rate-limit.js';
 import { StorageError } from '../storage/errors.js';
+import { storageErrorToServerError } from '../storage-errors-map.js';
 import type { Storage } from '../storage/types.js';
 import { authenticateRequest } from './auth.js';
 import type { AuthDeps } from './auth.js';
@@ -191,7 +192,10 @@ export const utf8Url: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 /** The one error handler: coded errors as they are, anything else `INTERNAL`, logged by name. */
 export function errorHandler(log: Logger): ErrorHandler<AppEnv> {
-  return (err, c) => {
+  return (thrown, c) => {
+    // Storage speaks its own errors; the ones an API client can act on map to its codes.
+    const err =
+      thrown instanceof StorageError ? (storageErrorToServerError(thrown) ?? thrown) : thrown;
     if (err instanceof ServerError) return errorResponse(err, { ...err.headers });
     if (err instanceof ApiError) return errorResponse(err as ApiError);
     if (err instanceof StorageError && err.code === 'STORAGE_FULL') {

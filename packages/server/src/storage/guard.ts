@@ -90,6 +90,7 @@ export function guardStorage(storage: Storage): Storage {
     teams: guard(storage.teams),
     kv: guard(storage.kv),
     invites: guard(storage.invites),
+    changes: storage.changes,
     log: guard(storage.log),
     migrate: () => storage.migrate().catch((e: unknown) => Promise.reject(mapError(e))),
     async ping() {

@@ -9,7 +9,10 @@
  */
 import { sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
-import { fail } from '../errors.js';
+import { storageError } from './errors.js';
+import type { HotReads } from './backend.js';
+import type { WritableChangeFeed } from './notify.js';
+import { toEntry } from './rows.js';
 import type { Database } from './schema.js';
 import type {
   KvChangeRecord,
@@ -22,24 +25,6 @@ import type {
 
 type EntryRow = Database['kv_entries'];
 
-function toEntry(r: EntryRow): KvEntryRecord {
-  return {
-    teamId: r.team_id,
-    namespace: r.namespace,
-    entryKey: r.entry_key,
-    revision: r.revision,
-    ciphertext: r.ciphertext,
-    formatVersion: r.format_version,
-    teamKeyGen: r.team_key_gen,
-    writer: {
-      uid: r.writer_uid,
-      eldestSeqno: r.writer_eldest_seqno,
-      deviceId: r.writer_device_id,
-    },
-    changeSeq: Number(r.change_seq),
-  };
-}
-
 /** Hidden names (spec §1.4): `__` prefixed names are left out of listings. */
 const visible = (column: 'namespace' | 'entry_key') =>
   sql<boolean>`substr(${sql.ref(column)}, 1, 2) <> '__'`;
@@ -48,21 +33,27 @@ const visible = (column: 'namespace' | 'entry_key') =>
 export class KyselyKvStore implements KvStore {
   readonly #db: Kysely<Database>;
   readonly #dialect: 'sqlite' | 'postgres';
+  readonly #changes: WritableChangeFeed;
+  readonly #reads: Pick<HotReads, 'getKvEntry'>;
 
-  constructor(db: Kysely<Database>, dialect: 'sqlite' | 'postgres') {
+  /**
+   * @param changes - told about each committed write (it wakes change polls, `notify.ts`).
+   * @param reads - the backend's hot path for single entries.
+   */
+  constructor(
+    db: Kysely<Database>,
+    dialect: 'sqlite' | 'postgres',
+    changes: WritableChangeFeed,
+    reads: Pick<HotReads, 'getKvEntry'>,
+  ) {
     this.#db = db;
     this.#dialect = dialect;
+    this.#changes = changes;
+    this.#reads = reads;
   }
 
-  async get(teamId: string, namespace: string, entryKey: string): Promise<KvEntryRecord | null> {
-    const r = await this.#db
-      .selectFrom('kv_entries')
-      .selectAll()
-      .where('team_id', '=', teamId)
-      .where('namespace', '=', namespace)
-      .where('entry_key', '=', entryKey)
-      .executeTakeFirst();
-    return r ? toEntry(r) : null;
+  get(teamId: string, namespace: string, entryKey: string): Promise<KvEntryRecord | null> {
+    return this.#reads.getKvEntry(teamId, namespace, entryKey);
   }
 
   async getMany(teamId: string, ids: readonly KvEntryId[]): Promise<(KvEntryRecord | null)[]> {
@@ -100,8 +91,9 @@ export class KyselyKvStore implements KvStore {
     const ceiling = input.currentTeamKeyGen ?? Number.POSITIVE_INFINITY;
     return this.#write(input, (cur) => {
       if (cur !== undefined && input.teamKeyGen < cur.team_key_gen && cur.team_key_gen <= ceiling)
-        throw fail(
-          'KV_BAD_GENERATION',
+        throw storageError(
+          'STORAGE_CONFLICT',
+          'kv_generation',
           `team key generation ${input.teamKeyGen} is older than the entry's ${cur.team_key_gen}`,
         );
       return {
@@ -123,7 +115,11 @@ export class KyselyKvStore implements KvStore {
       input,
       (cur) => {
         if (cur === undefined || cur.ciphertext === null)
-          throw fail('KV_NOT_FOUND', 'no such entry, or it is already deleted');
+          throw storageError(
+            'STORAGE_NOT_FOUND',
+            'kv_entry',
+            'no such entry, or it is already deleted',
+          );
         // The tombstone keeps the generation, or a reader's rollback cache would see it drop.
         return {
           ciphertext: null,
@@ -149,7 +145,7 @@ export class KyselyKvStore implements KvStore {
     ) => Pick<EntryRow, 'ciphertext' | 'format_version' | 'team_key_gen'>,
     deleting = false,
   ): Promise<{ revision: number; changeSeq: number }> {
-    return this.#db.transaction().execute(async (trx: Transaction<Database>) => {
+    const written = await this.#db.transaction().execute(async (trx: Transaction<Database>) => {
       const seqRow = await trx
         .insertInto('kv_team_seq')
         .values({ team_id: input.teamId, seq: 1 })
@@ -167,8 +163,9 @@ export class KyselyKvStore implements KvStore {
       if (deleting && (cur === undefined || cur.ciphertext === null)) decide(cur);
       const current = cur?.revision ?? 0;
       if (input.revision !== current + 1)
-        throw fail(
-          'KV_WRONG_REVISION',
+        throw storageError(
+          'STORAGE_CONFLICT',
+          'kv_revision',
           input.revision <= current
             ? `revision ${input.revision} already exists for this entry`
             : `expected revision ${current + 1} but got ${input.revision}`,
@@ -202,6 +199,9 @@ export class KyselyKvStore implements KvStore {
       }
       return { revision: input.revision, changeSeq };
     });
+    // After the commit: a woken poll must find the change.
+    this.#changes.written(input.teamId);
+    return written;
   }
 
   async listNamespaces(teamId: string, page: KvPage): Promise<string[]> {

@@ -63,8 +63,8 @@ export interface KvStore {
    * Writes revision `revision`, which must be the current revision + 1 (1 for a new entry; a
    * tombstone's revision + 1 to write over it). Two writers of one revision: exactly one wins.
    *
-   * @throws ServerError `KV_WRONG_REVISION` when `revision` is not current + 1;
-   *   `KV_BAD_GENERATION` when `teamKeyGen` is lower than the entry's current generation
+   * @throws StorageError `STORAGE_CONFLICT` (`kv_revision`) when `revision` is not current + 1;
+   *   (`kv_generation`) when `teamKeyGen` is lower than the entry's current generation
    *   (unless that one is above `currentTeamKeyGen`).
    */
   put(input: {
@@ -89,8 +89,8 @@ export interface KvStore {
    * Deletes a live entry by writing a tombstone at `revision` (current + 1); the tombstone keeps
    * the entry's team key generation.
    *
-   * @throws ServerError `KV_NOT_FOUND` when the entry was never written or is deleted;
-   *   `KV_WRONG_REVISION` when `revision` is not current + 1.
+   * @throws StorageError `STORAGE_NOT_FOUND` (`kv_entry`) when the entry was never written or
+   *   is deleted; `STORAGE_CONFLICT` (`kv_revision`) when `revision` is not current + 1.
    */
   del(input: {
     teamId: string;

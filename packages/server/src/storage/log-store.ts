@@ -40,7 +40,7 @@ import {
   ed25519Kid,
 } from '@saltbox/identity';
 import type { ChainTail, KidHex, MapNode, MapProof, SignedLogRoot } from '@saltbox/identity';
-import { fail } from '../errors.js';
+import { StorageError } from './errors.js';
 import type { LogStatements, LogWrites } from './log-sqlite.js';
 import type { Database } from './schema.js';
 
@@ -177,7 +177,8 @@ export class KyselyLogStore {
       .where('level', '=', level)
       .where('idx', '=', index)
       .executeTakeFirst();
-    if (r === undefined) throw fail('INTERNAL', `log tree node ${level}/${index} is missing`);
+    if (r === undefined)
+      throw new StorageError('STORAGE_CORRUPT', `log tree node ${level}/${index} is missing`);
     return hexToBytes(r.hash);
   }
 
@@ -319,7 +320,8 @@ export class KyselyLogStore {
       };
       if (st !== undefined) {
         const row = st.treeNode(level, index);
-        if (row === undefined) throw fail('INTERNAL', `log tree node ${level}/${index} is missing`);
+        if (row === undefined)
+          throw new StorageError('STORAGE_CORRUPT', `log tree node ${level}/${index} is missing`);
         return remember(hexToBytes(row.hash));
       }
       return this.#treeNode(trx, level, index).then(remember);

@@ -7,6 +7,8 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
 import { createKyselyStorage } from './kysely-storage.js';
+import { openPostgresChangeFeed } from './notify-postgres.js';
+import { postgresReads } from './postgres-reads.js';
 import type { Database } from './schema.js';
 import type { Storage } from './types.js';
 
@@ -14,7 +16,10 @@ import type { Storage } from './types.js';
 export interface PostgresOptions {
   /** A `postgres://` URL. */
   databaseUrl: string;
-  /** Pool size (default 10). */
+  /**
+   * Pool size (default 10). Each server process holds this many connections plus one listening
+   * connection; size PostgreSQL's `max_connections` for every process (README, Operations).
+   */
   poolSize?: number;
   /** Run migrations on open (default true). */
   migrate?: boolean;
@@ -38,9 +43,22 @@ export async function openPostgresStorage(options: PostgresOptions): Promise<Sto
   // query reports it.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const storage = createKyselyStorage(db, 'postgres', undefined, {}, options.logSeed, {
-    publish: options.benchmarkWithoutLog !== true,
-  });
-  if (options.migrate !== false) await storage.migrate();
+  // Listening before the server reports ready: it then hears every other server's KV writes.
+  const changes = await openPostgresChangeFeed({ databaseUrl: options.databaseUrl, pool });
+  const { claimNonces, ...reads } = postgresReads(pool);
+  const storage = createKyselyStorage(
+    db,
+    { dialect: 'postgres', reads, claimNonces, changes, close: () => Promise.resolve() },
+    options.logSeed,
+    { publish: options.benchmarkWithoutLog !== true },
+  );
+  if (options.migrate !== false) {
+    try {
+      await storage.migrate();
+    } catch (e) {
+      await storage.close();
+      throw e;
+    }
+  }
   return storage;
 }

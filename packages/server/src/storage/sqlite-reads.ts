@@ -16,15 +16,15 @@
  * @packageDocumentation
  */
 import BetterSqlite3 from 'better-sqlite3';
-import { fillProjections, toKey, toLink, toUser } from './kysely-storage.js';
-import type { UserReads } from './kysely-storage.js';
+import type { HotReads } from './backend.js';
+import { fillProjections, toEntry, toKey, toLink, toRole, toUser } from './rows.js';
 import type { Database } from './schema.js';
 import type { KeyRecord, StoredLink, UserProjection, UserRecord } from './types.js';
 
 type Row<T extends keyof Database> = Database[T];
 
-/** A {@link UserReads} on its own connection, with `close()`. */
-export interface SqliteReads extends UserReads {
+/** The {@link HotReads} on their own connection, with `close()`. */
+export interface SqliteReads extends HotReads {
   close(): void;
 }
 
@@ -46,6 +46,19 @@ function prepare(db: BetterSqlite3.Database) {
   );
   return {
     userByName,
+    members: db.prepare<[string], Row<'team_members'>>(
+      'select * from team_members where team_id = ? order by uid',
+    ),
+    memberRole: db.prepare<[string, string], { role: string }>(
+      'select role from team_members where team_id = ? and uid = ?',
+    ),
+    teamGeneration: db.prepare<[string, string], { generation: number | null }>(
+      `select max(generation) as generation from team_key_boxes where team_id = ? and generation >=
+        coalesce((select max(generation) from team_prevs where team_id = ?), 1)`,
+    ),
+    kvEntry: db.prepare<[string, string, string], Row<'kv_entries'>>(
+      'select * from kv_entries where team_id = ? and namespace = ? and entry_key = ?',
+    ),
     userByUid: db.prepare<[string], Row<'users'>>('select * from users where uid = ?'),
     keyByKid: db.prepare<[string], Row<'user_keys'>>('select * from user_keys where kid = ?'),
     linksSince: db.prepare<[string, number], Row<'links'>>(
@@ -117,6 +130,22 @@ export function openSqliteReads(file: string): SqliteReads {
     getKey: wrap((kid: string): KeyRecord | null => {
       const r = q().keyByKid.get(kid);
       return r ? toKey(r) : null;
+    }),
+    getMembers: wrap((teamId: string) =>
+      q()
+        .members.all(teamId)
+        .map((r) => ({ uid: r.uid, role: toRole(r.role) })),
+    ),
+    getMemberRole: wrap((teamId: string, uid: string) => {
+      const r = q().memberRole.get(teamId, uid);
+      return r ? toRole(r.role) : null;
+    }),
+    currentKeyGeneration: wrap(
+      (teamId: string) => q().teamGeneration.get(teamId, teamId)?.generation ?? 0,
+    ),
+    getKvEntry: wrap((teamId: string, namespace: string, entryKey: string) => {
+      const r = q().kvEntry.get(teamId, namespace, entryKey);
+      return r ? toEntry(r) : null;
     }),
     close: () => {
       db.close();

@@ -11,7 +11,9 @@ import type { SqliteDatabase } from 'kysely';
 import { driverCode, isOutOfSpace, StorageError } from './errors.js';
 import { sqliteLogStatements } from './log-sqlite.js';
 import { createKyselyStorage } from './kysely-storage.js';
-import type { ClaimNonces, NonceClaim } from './kysely-storage.js';
+import type { ClaimNonces, NonceClaim } from './backend.js';
+import { kyselyReads } from './kysely-reads.js';
+import { LocalChangeFeed } from './notify.js';
 import { openSqliteReads } from './sqlite-reads.js';
 import type { Database } from './schema.js';
 import type { Storage } from './types.js';
@@ -254,15 +256,17 @@ async function openSqlite(file: string, options: SqliteOptions): Promise<Storage
   const reads = file === ':memory:' ? undefined : openSqliteReads(file);
   const storage = createKyselyStorage(
     db,
-    'sqlite',
-    () => {
-      reads?.close();
-      return Promise.resolve();
-    },
     {
-      ...(reads ? { reads } : {}),
+      dialect: 'sqlite',
+      reads: reads ?? kyselyReads(db),
       claimNonces: sqliteClaimNonces(db, sqlite),
       logStatements: sqliteLogStatements(sqlite),
+      // One process owns the file: its own writes are all the writes.
+      changes: new LocalChangeFeed(),
+      close: () => {
+        reads?.close();
+        return Promise.resolve();
+      },
     },
     options.logSeed,
     { publish: options.benchmarkWithoutLog !== true },

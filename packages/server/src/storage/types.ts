@@ -13,6 +13,7 @@
 import type { ChainLink } from '@saltbox/protocol';
 import type { KvStore } from './kv-types.js';
 import type { KyselyLogStore } from './log-store.js';
+import type { ChangeFeed } from './notify.js';
 
 export type * from './kv-types.js';
 
@@ -99,8 +100,9 @@ export interface UserStore {
    * With `inviteHash`, the invite is marked used by this user in the same transaction: a
    * failed sign-up does not use it up, and two sign-ups cannot share it.
    *
-   * @throws ServerError `USERNAME_TAKEN` when the username or UID exists; `KEY_IN_USE` when a
-   *   KID is already registered; `INVITE_INVALID` when `inviteHash` names no unused invite.
+   * @throws StorageError `STORAGE_UNIQUE_VIOLATION` (`username`) when the username or UID
+   *   exists, (`key`) when a KID is already registered; `STORAGE_NOT_FOUND` (`invite`) when
+   *   `inviteHash` names no unused invite.
    */
   createUser(input: {
     user: UserRecord;
@@ -129,8 +131,9 @@ export interface UserStore {
    * Appends verified links after the tail the caller verified against, replaces the projection
    * and adds PUK boxes, atomically. Two concurrent appends on one tail: exactly one wins.
    *
-   * @throws ServerError `CHAIN_CONFLICT` when the stored tail is no longer `expectedTailSeqno`;
-   *   `KEY_IN_USE` when a new KID belongs to another user; `USER_NOT_FOUND`.
+   * @throws StorageError `STORAGE_CONFLICT` (`chain`) when the stored tail is no longer
+   *   `expectedTailSeqno`; `STORAGE_UNIQUE_VIOLATION` (`key`) when a new KID belongs to another
+   *   user; `STORAGE_NOT_FOUND` (`user`).
    */
   appendLinks(input: {
     uid: string;
@@ -235,7 +238,7 @@ export interface TeamStore {
   /**
    * Registers a team with its root link(s), projection and key boxes, atomically.
    *
-   * @throws ServerError `TEAM_NAME_TAKEN` when the name or team ID exists.
+   * @throws StorageError `STORAGE_UNIQUE_VIOLATION` (`team_name`) when the name or ID exists.
    */
   createTeam(input: {
     team: TeamRecord;
@@ -258,8 +261,8 @@ export interface TeamStore {
    * Appends verified links after the tail the caller verified against, replaces the member
    * projection and adds key boxes, atomically. Two concurrent appends on one tail: one wins.
    *
-   * @throws ServerError `CHAIN_CONFLICT` when the stored tail is no longer `expectedTailSeqno`;
-   *   `TEAM_NOT_FOUND`.
+   * @throws StorageError `STORAGE_CONFLICT` (`chain`) when the stored tail is no longer
+   *   `expectedTailSeqno`; `STORAGE_NOT_FOUND` (`team`).
    */
   appendTeamLinks(input: {
     teamId: string;
@@ -276,6 +279,8 @@ export interface TeamStore {
 
   /** The team's current members, by UID. */
   getMembers(teamId: string): Promise<TeamMemberRecord[]>;
+  /** One member's role, or null for a non-member or an unknown team (a point read). */
+  getMemberRole(teamId: string, uid: string): Promise<TeamRole | null>;
 
   /** The teams `uid` is a member of, by name. */
   listTeamsForUser(uid: string): Promise<TeamMembership[]>;
@@ -303,8 +308,8 @@ export interface TeamStore {
    * tail moved since the caller checked the deleter's role.
    *
    * @returns `{ kvEntriesDeleted }`, or `'has_subteams'` (nothing changed).
-   * @throws ServerError `CHAIN_CONFLICT` when the stored tail is no longer `expectedTailSeqno`;
-   *   `TEAM_NOT_FOUND`.
+   * @throws StorageError `STORAGE_CONFLICT` (`chain`) when the stored tail is no longer
+   *   `expectedTailSeqno`; `STORAGE_NOT_FOUND` (`team`).
    */
   deleteTeam(
     teamId: string,
@@ -318,7 +323,7 @@ export interface InviteStore {
   /**
    * Records a new invite.
    *
-   * @throws ServerError `VALIDATION_FAILED` when the hash is already recorded.
+   * @throws StorageError `STORAGE_UNIQUE_VIOLATION` (`invite`) when the hash is recorded.
    */
   createInvite(codeHash: string, createdAtMs: number): Promise<void>;
   /** Invites not used yet. */
@@ -339,12 +344,14 @@ export interface Storage {
   readonly log: KyselyLogStore;
   /** Sign-up invite codes. */
   readonly invites: InviteStore;
+  /** KV change notifications, across processes on PostgreSQL (`notify.ts`). */
+  readonly changes: ChangeFeed;
   /** Runs pending schema migrations (idempotent; safe with several processes). */
   migrate(): Promise<void>;
   /**
    * A cheap round trip, for `/healthz`.
    *
-   * @throws ServerError `UNAVAILABLE` when the database does not answer.
+   * @throws StorageError `STORAGE_UNAVAILABLE` when the database does not answer.
    */
   ping(): Promise<void>;
   /** Closes connections. */
