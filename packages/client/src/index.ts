@@ -23,3 +23,4 @@ export * from './kv-cache.js';
 export * from './kv-cache-file.js';
 export * from './teams.js';
 export * from './team-ops.js';
+export * from './team-rotation.js';
