@@ -16,7 +16,9 @@
  * made to a PUK a revoked device holds. The rule errs only towards rotating: a member who
  * rolled between R and the key link's acceptance, or who rolled before being added, makes one
  * extra rotation, after which the new link names a root that holds the roll. A key link that
- * names no root (older than the log) counts as older than every roll.
+ * names no root (older than the log) counts as older than every roll. Members are checked as
+ * the log holds them at a root fetched for the check, so a revocation that returned before it
+ * is never missed behind a cached chain.
  *
  * @packageDocumentation
  */
@@ -50,7 +52,25 @@ export async function membersRolledSinceKey(
 ): Promise<RolledMember[]> {
   const key = team.perTeamKeys[team.perTeamKeys.length - 1];
   if (key === undefined) return [];
-  const loaded: VerifiedUser[] = await Promise.all(team.members.map((m) => users.load(m.username)));
+  // Every member as the log holds them now, not as cached (a cache is trusted for seconds
+  // against a reused root): one fresh root and one batched proof; a member whose logged chain
+  // grew is refetched. A roll whose post returned before this call is therefore seen.
+  const now = await log.latest({ fresh: true });
+  const logged = (
+    await log.tailsAt(
+      team.members.map((m) => m.uid),
+      now.seqno,
+    )
+  ).tails;
+  const loaded: VerifiedUser[] = await Promise.all(
+    team.members.map(async (m) => {
+      const cached = await users.load(m.username);
+      const tail = logged.get(m.uid);
+      return tail && tail.seqno > cached.tail.seqno
+        ? users.load(m.username, { refresh: true })
+        : cached;
+    }),
+  );
   const memo = (u: VerifiedUser) =>
     `${team.id}:${key.generation}:${u.uid}:${u.perUserKeys[u.perUserKeys.length - 1]!.seqno}`;
   const rolled = loaded.filter((u) => u.perUserKeys.length > 1 && !known.has(memo(u)));

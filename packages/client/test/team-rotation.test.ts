@@ -147,7 +147,13 @@ describe.each(backends)('team keys after a device revocation on $name', (backend
       { rateLimit: { burst: 100_000, perSecond: 100_000 } },
       await backendCase.databaseUrl(),
     );
-    bobEnv = { backend, keystore: await keystoreOn(memoryStore()), server: srv.server.url };
+    // Bob's client reuses a verified log root for a minute: the due check must not trust it.
+    bobEnv = {
+      backend,
+      keystore: await keystoreOn(memoryStore()),
+      server: srv.server.url,
+      logFreshMs: 60_000,
+    };
     bobConfig = (await signup(bobEnv, { username: 'bob', deviceName: 'b1' })).config;
     aliceStore = memoryStore();
     aliceEnv = { backend, keystore: await keystoreOn(aliceStore), server: srv.server.url };
