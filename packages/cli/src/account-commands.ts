@@ -18,7 +18,7 @@ import {
   userFingerprint,
   writeAccountConfig,
 } from '@saltbox/client';
-import type { AccountConfig, DeviceView, NewPaperKey } from '@saltbox/client';
+import type { AccountConfig, DeviceView, NewPaperKey, TeamRotationReport } from '@saltbox/client';
 import { isIdentityError, parsePaperKeyPhrase } from '@saltbox/identity';
 import { inProcessClient } from '@saltbox/keystore';
 import { fileFollowStore } from '@saltbox/provider';
@@ -324,16 +324,34 @@ export async function deviceAddCommand(flags: Flags, ctx: CommandContext): Promi
 }
 
 /**
- * `saltbox device revoke NAME|ID`: revokes another device and rotates the per-user key.
+ * `saltbox device revoke NAME|ID`: revokes another device and rotates the per-user key, then
+ * rotates the key of every team of the user whose key the revoked device held and the user may
+ * rotate (writer and above; spec keybase-identity §6.4 CLKR), listing those it could not (a
+ * reader's teams rotate with a writer's or admin's next write) or that failed.
  *
  * @throws CliError `CLI_USAGE`, `CLI_NOT_LOGGED_IN`; ClientError `CLIENT_DEVICE_NOT_FOUND`, ….
  */
 export async function deviceRevokeCommand(flags: Flags, ctx: CommandContext): Promise<void> {
   const which = onePositional(flags, 'the device name or id');
-  const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
-  const { device, generation } = await account.revokeDevice(which);
+  const session = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+  const { device, generation } = await session.account.revokeDevice(which);
+  // The revocation stands; the team step reports its failures instead of hiding the revocation.
+  const { teamTools } = await import('./team-commands.js');
+  const { manager } = teamTools(session);
+  let teams: TeamRotationReport | undefined;
+  let listError: string | undefined;
+  try {
+    teams = await manager.rotateAfterRevocation();
+  } catch (e) {
+    if (!(e instanceof Error) || typeof (e as { code?: unknown }).code !== 'string') throw e;
+    listError = e.message;
+  }
   if (bool(flags, 'json')) {
-    printJson(ctx, { revoked: device, perUserKeyGeneration: generation });
+    printJson(ctx, {
+      revoked: device,
+      perUserKeyGeneration: generation,
+      teams: teams ?? { error: listError },
+    });
     return;
   }
   info(
@@ -341,6 +359,34 @@ export async function deviceRevokeCommand(flags: Flags, ctx: CommandContext): Pr
     `revoked device "${device.name ?? device.id}"; new per-user key generation ${generation}`,
   );
   info(ctx.console, 'messages encrypted to you from now on cannot be read by that device');
+  if (teams === undefined) {
+    info(ctx.console, `warning: could not list your teams to rotate their keys: ${listError}`);
+    info(
+      ctx.console,
+      "hint: the revocation is done; rotate each team with 'saltbox team rotate NAME'",
+    );
+    return;
+  }
+  if (teams.rotated.length > 0)
+    info(ctx.console, `rotated the team keys of ${teams.rotated.join(', ')}`);
+  if (teams.cannotRotate.length > 0) {
+    const names = teams.cannotRotate.map((t) => `${t.team} (${t.role})`).join(', ');
+    info(
+      ctx.console,
+      `warning: the revoked device can still read new data of ${names} until the team key rotates`,
+    );
+    info(
+      ctx.console,
+      "hint: a writer's or admin's next write rotates it, or they run 'saltbox team rotate NAME'",
+    );
+  }
+  for (const f of teams.failed)
+    info(ctx.console, `warning: could not rotate the key of team ${f.team}: ${f.message}`);
+  if (teams.failed.length > 0)
+    info(
+      ctx.console,
+      "hint: run 'saltbox team rotate NAME' for each; a writer's next write also rotates it",
+    );
 }
 
 /**

@@ -245,12 +245,14 @@ ${JSON_HELP}`,
     run: accountCommand('deviceAddCommand'),
   },
   'device revoke': {
-    summary: 'revoke a device and rotate the per-user key',
+    summary: 'revoke a device and rotate the per-user and team keys',
     usage: `usage: saltbox device revoke NAME|ID [--json]
 
 Revokes the device (by name or id, see 'saltbox device list') and makes a new
 per-user key generation for the remaining devices: what is encrypted to you from
-then on cannot be read by the revoked device.
+then on cannot be read by the revoked device. Then rotates the key of each of
+your teams where you are a writer or above, and lists the others: a writer's or
+admin's next write to them rotates their key.
 
 ${ACCOUNT_PASSPHRASE_HELP}
 ${JSON_HELP}`,

@@ -99,7 +99,21 @@ export function defaultContext(console: Console, command: string): CommandContex
         loadTeamKeys: async (name) => {
           const { teamTools } = await import('./team-commands.js');
           const { manager } = teamTools(session);
-          return [(await manager.recipient(name)).encryptionKid];
+          // Encrypting is a write: a writer rotates a key a member's revoked device still
+          // holds first; anyone else is warned (spec keybase-identity §6.4 CLKR).
+          const r = await manager.recipient(name);
+          if (r.awaitingRotation.length > 0) {
+            const who = r.awaitingRotation.map((m) => m.username).join(', ');
+            info(
+              console,
+              `warning: team ${r.name} awaits a key rotation (${who} revoked a device since its key was made); that device can read this message`,
+            );
+            info(
+              console,
+              `hint: a writer or admin of the team runs 'saltbox team rotate ${r.name}'`,
+            );
+          }
+          return [r.encryptionKid];
         },
       };
     }),

@@ -159,6 +159,10 @@ export async function openKvstoreBackend(): Promise<KvstoreSessionBackend> {
       return { entryValue: v.value, revision: v.revision };
     },
     async put(team, namespace, entryKey, entryValue, revision) {
+      // Lazy rotation (spec keybase-identity §6.4 CLKR): a key a member's revoked device still
+      // holds is rotated before it seals a new value (every writer may rotate).
+      const check = await keybase(manager.rotateIfDue(team.id));
+      if (check.rotated) await saltbox.useKvTeam(check.team);
       return (await keybase(kv.put(team.id, namespace, entryKey, entryValue, { revision })))
         .revision;
     },

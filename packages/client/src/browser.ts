@@ -82,7 +82,9 @@ export type {
   TeamActor,
   TeamKeystore,
   TeamManagerOptions,
+  TeamKeyCheck,
   TeamRecipient,
+  TeamRotationReport,
 } from './team-ops.js';
 export { openSaltbox, saltboxAccountEnv } from './saltbox.js';
 export type {

@@ -117,8 +117,12 @@ export type {
   TeamActor,
   TeamKeystore,
   TeamManagerOptions,
+  TeamKeyCheck,
   TeamRecipient,
+  TeamRotationReport,
 } from './team-ops.js';
+export { membersRolledSinceKey } from './team-rotation.js';
+export type { RolledMember } from './team-rotation.js';
 export { openSaltbox, saltboxAccountEnv } from './saltbox.js';
 export type {
   KeySyncResult,

@@ -31,6 +31,8 @@ import type { ChainLink, PerTeamKeyPost, TeamDeleted, TeamRoleName } from '@salt
 import { ClientError, isClientError } from './errors.js';
 import type { ApiClient } from './http.js';
 import type { LogClient } from './log.js';
+import { membersRolledSinceKey } from './team-rotation.js';
+import type { RolledMember } from './team-rotation.js';
 import type { TeamLoader, VerifiedTeam } from './teams.js';
 import type { UserLoader, VerifiedUser } from './users.js';
 
@@ -74,6 +76,35 @@ export interface TeamRecipient {
   encryptionKid: KidHex;
   /** The X25519 public key to encrypt to. */
   publicKey: Uint8Array;
+  /** True when the caller rotated the key first (a member had revoked a device since). */
+  rotated: boolean;
+  /**
+   * Members who revoked a device after this key and whom the caller, a reader or outsider,
+   * could not rotate away: their revoked devices can still read what is encrypted now.
+   */
+  awaitingRotation: RolledMember[];
+}
+
+/** What {@link TeamManager.rotateIfDue} found and did. */
+export interface TeamKeyCheck {
+  /** The team as verified after the check (the rotated one when it rotated). */
+  team: VerifiedTeam;
+  /** True when this call rotated the key. */
+  rotated: boolean;
+  /** Members whose device revocation the current key predates (empty when current). */
+  awaitingRotation: RolledMember[];
+}
+
+/** What {@link TeamManager.rotateAfterRevocation} did with each of the caller's teams. */
+export interface TeamRotationReport {
+  /** Teams whose key this call rotated (names, sorted). */
+  rotated: string[];
+  /** Teams whose key was already newer than every member's revocation. */
+  current: string[];
+  /** Teams the caller may not rotate (readers): a writer or admin's next write rotates them. */
+  cannotRotate: { team: string; role: TeamRoleName }[];
+  /** Teams whose rotation failed (the error's code and message): retry with `rotate`. */
+  failed: { team: string; code: string; message: string }[];
 }
 
 /** One of the caller's teams, verified. */
@@ -134,6 +165,8 @@ export class TeamManager {
   readonly #me: TeamActor;
   readonly #log: LogClient;
   readonly #nowSeconds: () => number;
+  /** Members' rolls already proven older than a team key (see `membersRolledSinceKey`). */
+  readonly #provenCurrent = new Set<string>();
 
   constructor(options: TeamManagerOptions) {
     this.#api = options.api;
@@ -665,12 +698,15 @@ export class TeamManager {
   /**
    * The team's current Saltpack recipient key — the newest per-team encryption key of the
    * VERIFIED chain (for `encrypt -r team:acme`). Members decrypt with the keystore keyring,
-   * which offers every team generation the keystore holds.
+   * which offers every team generation the keystore holds. Encrypting is a write: when a member
+   * revoked a device after the current key, a caller who may rotate rotates first
+   * ({@link TeamManager.rotateIfDue}); any other caller gets the key with `awaitingRotation`
+   * naming those members, to warn.
    *
-   * @throws ClientError the codes of `TeamLoader.load`.
+   * @throws ClientError the codes of {@link TeamManager.rotateIfDue}.
    */
   async recipient(teamName: string): Promise<TeamRecipient> {
-    const team = await this.#teams.load(teamName);
+    const { team, rotated, awaitingRotation } = await this.rotateIfDue(teamName);
     const k = team.perTeamKeys[team.perTeamKeys.length - 1]!;
     return {
       teamId: team.id,
@@ -678,7 +714,78 @@ export class TeamManager {
       generation: k.generation,
       encryptionKid: k.encryptionKid,
       publicKey: naclPublicKey(k.encryptionKid, KID_TYPE.curve25519),
+      rotated,
+      awaitingRotation,
     };
+  }
+
+  /**
+   * The members whose device revocation the team's current key predates (the rule of
+   * `team-rotation.ts`, spec keybase-identity §6.4 CLKR); empty when the key is current.
+   *
+   * @throws ClientError `CLIENT_LOG_INCONSISTENT`, and the codes of `UserLoader.load` and
+   *   `LogClient.tailsAt`.
+   */
+  async membersRolledSinceKey(team: VerifiedTeam): Promise<RolledMember[]> {
+    return membersRolledSinceKey(team, this.#users, this.#log, this.#provenCurrent);
+  }
+
+  /**
+   * Lazy rotation before a write (spec keybase-identity §6.4 CLKR: after a member revokes a
+   * device "the team rotates lazily"): when a member revoked a device after the current key and
+   * the caller's verified role may sign `team.rotate_key` (writer and above, spec §3.7), the
+   * key is rotated to every member's current per-user key first. A reader or outsider cannot
+   * rotate; the answer then names the members in `awaitingRotation`, for a warning.
+   *
+   * @throws ClientError `CLIENT_LOG_INCONSISTENT`, the codes of {@link TeamManager.rotate}
+   *   when it rotates, and those of `TeamLoader.load`.
+   */
+  async rotateIfDue(teamName: string): Promise<TeamKeyCheck> {
+    const team = await this.#teams.load(teamName);
+    const rolled = await this.membersRolledSinceKey(team);
+    if (rolled.length === 0) return { team, rotated: false, awaitingRotation: [] };
+    const me = await this.#myself();
+    if (!roleAtLeast(this.#roleIn(team, me), 'writer'))
+      return { team, rotated: false, awaitingRotation: rolled };
+    // The cached team may be behind a link another member just appended.
+    const fresh = await this.#teams.load(team.id, { refresh: true });
+    const still = await this.membersRolledSinceKey(fresh);
+    if (still.length === 0) return { team: fresh, rotated: false, awaitingRotation: [] };
+    const rotated = await this.#rotate(fresh, me, fresh.members, {});
+    return { team: rotated, rotated: true, awaitingRotation: [] };
+  }
+
+  /**
+   * After this user revoked one of their devices (their per-user key rolled): rotates the key
+   * of each of their teams — root teams, subteams, implicit teams and the self-team — whose
+   * current key predates a member's revocation, where their role allows (writer and above);
+   * the rest are reported, to be rotated by a writer's or admin's next write. One team's
+   * failure does not stop the others; it is reported with its code.
+   *
+   * @throws ClientError the transport codes of `ApiClient` and the codes of `TeamLoader.load`
+   *   (listing the teams).
+   */
+  async rotateAfterRevocation(): Promise<TeamRotationReport> {
+    const report: TeamRotationReport = { rotated: [], current: [], cannotRotate: [], failed: [] };
+    // The caller's own chain afresh: a cached one could predate the roll just posted.
+    await this.#myself();
+    const mine = await this.listMyTeams({ includeImplicit: true });
+    mine.sort((a, b) => a.name.localeCompare(b.name));
+    for (const t of mine) {
+      try {
+        const check = await this.rotateIfDue(t.teamId);
+        if (check.rotated) report.rotated.push(t.name);
+        else if (check.awaitingRotation.length > 0)
+          report.cannotRotate.push({ team: t.name, role: t.role });
+        else report.current.push(t.name);
+      } catch (e) {
+        // Coded failures (client, keystore) are reported; anything else is a bug and surfaces.
+        const code = (e as { code?: unknown } | null)?.code;
+        if (!(e instanceof Error) || typeof code !== 'string') throw e;
+        report.failed.push({ team: t.name, code, message: e.message });
+      }
+    }
+    return report;
   }
 
   /**

@@ -57,6 +57,11 @@ export interface VerifiedTeamKey {
   seqno: number;
   signingKid: KidHex;
   encryptionKid: KidHex;
+  /**
+   * The signed-log root that link names (`merkle_root`, spec §3.1), null when it names none:
+   * what orders the key against members' per-user-key rolls (lazy rotation, spec §6.4 CLKR).
+   */
+  merkleRoot: { seqno: number; hashMeta: string } | null;
 }
 
 /** A team whose members and keys come only from a chain this client verified. */
@@ -164,6 +169,18 @@ function payloadOf(link: ServerChainLink): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The `merkle_root` a (verified) link names, when well formed: its seqno and `hash_meta`.
+ */
+function merkleRootOf(link: ServerChainLink | undefined): VerifiedTeamKey['merkleRoot'] {
+  const root = obj(obj(link ? payloadOf(link)?.body : undefined)?.merkle_root);
+  const seqno = root?.seqno;
+  const hashMeta = root?.hash_meta;
+  if (typeof seqno !== 'number' || !Number.isSafeInteger(seqno) || seqno < 1) return null;
+  if (typeof hashMeta !== 'string' || !/^[0-9a-f]{64}$/.test(hashMeta)) return null;
+  return { seqno, hashMeta };
 }
 
 /** Whether a link's signing KID is missing from a verified user's keys (live or revoked). */
@@ -404,7 +421,7 @@ export class TeamLoader {
       tail: { ...state.tail },
       members: members.sort((a, b) => a.username.localeCompare(b.username)),
       perTeamKeys: [...state.perTeamKeys.values()]
-        .map((k) => ({ ...k }))
+        .map((k) => ({ ...k, merkleRoot: merkleRootOf(res.links[k.seqno - 1]) }))
         .sort((a, b) => a.generation - b.generation),
       subteams: [...state.subteams.values()].map((s) => ({ id: s.id, name: s.name })),
       boxSenders: [...signers.values()].flatMap((u) =>
