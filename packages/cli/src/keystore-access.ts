@@ -27,8 +27,8 @@ import {
 } from '@saltbox/keystore/node';
 import type { AgentClient } from '@saltbox/keystore/node';
 import { CliError } from './errors.js';
-import { saltboxHome } from './keys.js';
-import type { KeySource } from './keys.js';
+import { saltboxHome } from '@saltbox/keystore/paths';
+import type { KeySource } from './key-source.js';
 import { readPassphrase } from './passphrase.js';
 
 /** A device as the keystore describes it (public values only). */

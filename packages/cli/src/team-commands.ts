@@ -10,7 +10,7 @@ import { FileTeamPinStore, TeamLoader, TeamManager } from '@saltbox/client';
 import type { Account, VerifiedTeam } from '@saltbox/client';
 import type { TeamRoleName } from '@saltbox/protocol';
 import { defaultBackend } from '@saltbox/saltpack';
-import type { CommandContext, Flags } from './commands.js';
+import type { CommandContext, Flags } from './context.js';
 import { usage } from './errors.js';
 import { home } from './session.js';
 import { info } from './ui.js';
