@@ -201,7 +201,13 @@ export function createClientService(
   };
   const take = (s: Stream): { replies: string[] } => ({ replies: s.replies.splice(0) });
 
+  let served = 0;
   const api: ServiceApi = {
+    async status() {
+      // A home where nobody is logged in holds no client (its backend answers `not logged in`).
+      const username = warm ? await warm.backend.currentUsername() : null;
+      return { warm: username !== null, username, served };
+    },
     async kvstoreApi({ text, pretty }) {
       const replies: string[] = [];
       await new KvstoreApi(current, { pretty: pretty === true }).run(
@@ -246,6 +252,7 @@ export function createClientService(
   };
 
   const methods: ExtraMethods = {};
+  const counted = new Set<string>(['kvstoreApi', 'kvstoreWrite', 'kvstoreEnd']);
   for (const name of SERVICE_METHODS) {
     const entry = serviceTable[name];
     const call = api[name] as (request: unknown) => Promise<unknown>;
@@ -256,7 +263,9 @@ export function createClientService(
           method: name,
         });
       }
-      return entry.response.parse(await call(parsed.data));
+      const result = entry.response.parse(await call(parsed.data));
+      if (counted.has(name)) served += (result as { replies: string[] }).replies.length;
+      return result;
     };
   }
 

@@ -111,6 +111,7 @@ export async function connectService(): Promise<ServiceClient | undefined> {
     }) as Promise<ServiceResponse<M>>;
 
   return {
+    status: (r) => call('status', r),
     kvstoreApi: (r) => call('kvstoreApi', r),
     kvstoreOpen: (r) => call('kvstoreOpen', r),
     kvstoreWrite: (r) => call('kvstoreWrite', r),

@@ -30,6 +30,17 @@ const streamId = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 
 /** The service's methods: name → request and response schema. */
 export const serviceTable = {
+  /** Whether a warm client is held, for whom, and how many requests the service answered. */
+  status: {
+    request: z.object({}),
+    response: z.object({
+      warm: z.boolean(),
+      /** The account the warm client acts as (null when none is held). */
+      username: z.string().nullable(),
+      /** Service requests answered since the agent started (`kvstore api` requests count one each). */
+      served: z.number().int().min(0),
+    }),
+  },
   /** Answers a whole `kvstore api` input (`-m`, and the `kv` commands' single requests). */
   kvstoreApi: {
     request: z.object({ text: z.string().max(MAX_SERVICE_TEXT), pretty: z.boolean().optional() }),
