@@ -9,6 +9,7 @@
  */
 import {
   ApiClient,
+  HOME_FILES,
   formatFingerprint,
   loginWithPaperKey,
   readAccountConfig,
@@ -17,7 +18,7 @@ import {
   userFingerprint,
   writeAccountConfig,
 } from '@saltbox/client';
-import type { Account, AccountConfig, DeviceView, NewPaperKey } from '@saltbox/client';
+import type { AccountConfig, DeviceView, NewPaperKey } from '@saltbox/client';
 import { isIdentityError, parsePaperKeyPhrase } from '@saltbox/identity';
 import { inProcessClient } from '@saltbox/keystore';
 import { fileFollowStore } from '@saltbox/provider';
@@ -28,6 +29,7 @@ import { CliError, usage } from './errors.js';
 import { defaultDeviceName, keystorePaths, tryConnectAgent } from './keystore-access.js';
 import { askSecretLine } from './passphrase.js';
 import { accountEnv, home, homePath, openAccountKeystore, serverUrl } from './session.js';
+import type { Session } from './session.js';
 import { displayText, info } from './ui.js';
 
 /** The environment variable a paper key may come from (so it stays out of argv). */
@@ -74,7 +76,7 @@ async function refuseIfLoggedIn(username?: string): Promise<void> {
     'CLI_ALREADY_LOGGED_IN',
     existing.username === username?.toLowerCase()
       ? `already logged in as ${existing.username} with device "${existing.device.name}"`
-      : `this home already acts as ${existing.username} (${homePath('config.json')})`,
+      : `this home already acts as ${existing.username} (${homePath(HOME_FILES.config)})`,
   );
 }
 
@@ -255,7 +257,10 @@ export async function logoutCommand(flags: Flags, ctx: CommandContext): Promise<
   }
   info(
     ctx.console,
-    `logged out ${config?.username ?? ''} (removed ${homePath('config.json')})`.replace('  ', ' '),
+    `logged out ${config?.username ?? ''} (removed ${homePath(HOME_FILES.config)})`.replace(
+      '  ',
+      ' ',
+    ),
   );
   info(
     ctx.console,
@@ -540,9 +545,10 @@ export async function idCommand(flags: Flags, ctx: CommandContext): Promise<void
  */
 export async function followCommand(flags: Flags, ctx: CommandContext): Promise<void> {
   const username = onePositional(flags, 'the username');
-  const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+  const session = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+  const { account } = session;
   if (username.toLowerCase().startsWith('team:')) {
-    await followTeam(flags, ctx, account, username.slice(5));
+    await followTeam(flags, ctx, session, username.slice(5));
     return;
   }
   const backend = await defaultBackend();
@@ -568,11 +574,10 @@ export async function followCommand(flags: Flags, ctx: CommandContext): Promise<
 async function followTeam(
   flags: Flags,
   ctx: CommandContext,
-  account: Account,
+  session: Session,
   name: string,
 ): Promise<void> {
-  const { teamTools } = await import('./team-commands.js');
-  const team = await (await teamTools(account)).loader.load(name, { refresh: true });
+  const team = await session.saltbox.teams.load(name, { refresh: true });
   const label = `team:${team.name}`;
   const followedAt = Date.now();
   await fileFollowStore(home()).set(label, { identity: team.id, followedAt });

@@ -355,14 +355,10 @@ async function refreshAccountKeys(flags: Flags, ctx: CommandContext): Promise<vo
   const { configuredSigningKid } = await import('./keystore-access.js');
   if ((await configuredSigningKid()) === undefined) return;
   try {
-    const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
-    await account.syncPerUserKeys();
-    // Team keys too (after the PUKs: team seeds are boxed to per-user keys), team by team so
+    const { saltbox } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+    // Per-user keys, then team keys (team seeds are boxed to per-user keys), team by team so
     // one failing team does not keep the others' keys out of the keyring.
-    const { teamTools } = await import('./team-commands.js');
-    const { manager, loader } = await teamTools(account);
-    for (const t of await manager.listMyTeams({ includeImplicit: true }))
-      await manager.openTeamKeys(await loader.load(t.teamId)).catch(() => undefined);
+    await saltbox.syncKeys({ teamErrors: 'skip' });
   } catch (e) {
     const { code } = e as { code?: unknown };
     // A locked keystore or a missing passphrase is the key source's error to report.

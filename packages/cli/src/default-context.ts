@@ -26,7 +26,8 @@ export function defaultContext(console: Console, command: string): CommandContex
     console,
     hints: { command },
     resolver: directoryResolver(async (options) => {
-      const { account } = await openSession(options);
+      const session = await openSession(options);
+      const { account } = session;
       // Always refetched: a cached chain could still list a device revoked since, and
       // encrypting to it is exactly what a revocation must stop. Verification stays
       // incremental (only new links are checked).
@@ -34,7 +35,7 @@ export function defaultContext(console: Console, command: string): CommandContex
         loadUser: (name) => account.users.load(name, { refresh: true }),
         loadTeamKeys: async (name) => {
           const { teamTools } = await import('./team-commands.js');
-          const { manager } = await teamTools(account);
+          const { manager } = teamTools(session);
           return [(await manager.recipient(name)).encryptionKid];
         },
       };

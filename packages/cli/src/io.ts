@@ -17,7 +17,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 // The subpath, not the package: plain encryption must not load the client (~0.3 s of start-up).
-import { removeStaleTempFiles, tempPathFor } from '@saltbox/client/temp-files';
+import { removeStaleTempFiles, tempPathFor } from '@saltbox/keystore/files';
 import { CliError, ioError } from './errors.js';
 
 /** Read size for files: the Saltpack chunk size, so each read feeds one packet. */

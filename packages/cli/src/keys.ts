@@ -5,8 +5,7 @@
  *
  * @packageDocumentation
  */
-import { constants as fsConstants } from 'node:fs';
-import { link, lstat, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   boxKeyFromSecret,
@@ -18,9 +17,9 @@ import {
   signingKeyFromSecret,
   toHex,
 } from '@saltbox/saltpack';
-import { saltboxHome } from '@saltbox/keystore/paths';
+import { HOME_FILES, saltboxHome } from '@saltbox/keystore/paths';
 import type { BoxKeyring, BoxSecretKey, SigningSecretKey } from '@saltbox/saltpack';
-import { removeStaleTempFiles, tempPathFor } from '@saltbox/client/temp-files';
+import { writeFileAtomic } from '@saltbox/keystore/files';
 import { CliError, ioError } from './errors.js';
 import type { KeySource, KeySourceKind, KeySourceOptions } from './key-source.js';
 import type { DeviceInfo, OpenKeystore } from './keystore-access.js';
@@ -30,7 +29,7 @@ export const KEY_FILE_TYPE = 'saltbox-saltpack-key';
 /** The key file format version this CLI writes and reads. */
 export const KEY_FILE_VERSION = 1;
 /** The key file's name inside `$SALTBOX_HOME`. */
-export const KEY_FILE_NAME = 'saltpack.key';
+export const KEY_FILE_NAME = HOME_FILES.keyFile;
 
 /** A key file on disk (JSON). Secrets are hex; the public halves are stored to check them. */
 export interface KeyFile {
@@ -309,10 +308,11 @@ export async function generateKeyFile(): Promise<{ file: KeyFile; publicKeys: Pu
 }
 
 /**
- * Writes a secret file atomically with mode 0600: a temporary file in the same directory,
- * fsync, then a hard link (which fails if the target exists, so a concurrent `keygen` cannot be
- * overwritten) or, with `force`, a rename. The directory is created 0700 when missing. The
- * temporary name carries the process id, so a later run removes it if this one is killed.
+ * Writes a secret file with the one atomic writer of `@saltbox/keystore/files` (temporary file
+ * created 0600, fsync, then a hard link — which fails if the target exists, so a concurrent
+ * `keygen` cannot be overwritten — or, with `force`, a rename; then the directory fsynced). The
+ * directory is created 0700 when missing. The temporary name carries the process id, so a
+ * later run removes it if this one is killed.
  *
  * @throws CliError `CLI_KEY_FILE_EXISTS` when the file exists and `force` is false;
  *   `CLI_IO` when the file cannot be written.
@@ -328,72 +328,13 @@ export async function writeSecretFileAtomic(
   } catch (e) {
     throw ioError(`cannot create directory ${dir}`, e);
   }
-  // A keygen killed before its rename left a secret key beside the target: remove such files.
-  await removeStaleTempFiles(dir);
-  const temp = tempPathFor(path);
   try {
-    const fh = await open(
-      temp,
-      fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL,
-      0o600,
-    );
-    try {
-      await fh.writeFile(contents, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await writeFileAtomic(path, contents, { noClobber: !force });
   } catch (e) {
-    await unlink(temp).catch(() => undefined);
-    throw ioError(`cannot write ${path}`, e);
-  }
-  try {
-    if (force) await rename(temp, path);
-    else await linkOrRename(temp, path);
-  } catch (e) {
-    await unlink(temp).catch(() => undefined);
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST' && !force) {
       throw new CliError('CLI_KEY_FILE_EXISTS', `key file ${path} already exists`, { cause: e });
     }
     throw ioError(`cannot write ${path}`, e);
-  }
-  // After a successful link the temporary name is a second link to the same file.
-  if (!force) await unlink(temp).catch(() => undefined);
-  await syncDirectory(dir);
-}
-
-/**
- * Hard-links `temp` to `path`, refusing an existing `path`. File systems without hard links
- * (FAT, some network mounts) get a check-then-rename instead, which has a small race window.
- */
-async function linkOrRename(temp: string, path: string): Promise<void> {
-  try {
-    await link(temp, path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') {
-      throw e;
-    }
-    const exists = await lstat(path).then(
-      () => true,
-      () => false,
-    );
-    if (exists) throw Object.assign(new Error('file exists'), { code: 'EEXIST' });
-    await rename(temp, path);
-  }
-}
-
-/** Makes a rename or link durable. Not possible on every platform (Windows), hence best-effort. */
-export async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const d = await open(dir, 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
-  } catch {
-    // Directories cannot be opened or fsynced everywhere; the data itself is already synced.
   }
 }
 

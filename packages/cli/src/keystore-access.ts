@@ -27,7 +27,7 @@ import {
 } from '@saltbox/keystore/node';
 import type { AgentClient } from '@saltbox/keystore/node';
 import { CliError } from './errors.js';
-import { saltboxHome } from '@saltbox/keystore/paths';
+import { HOME_FILES, saltboxHome } from '@saltbox/keystore/paths';
 import type { KeySource } from './key-source.js';
 import { readPassphrase } from './passphrase.js';
 
@@ -198,7 +198,9 @@ export async function configuredSigningKid(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string | undefined> {
   try {
-    const json = JSON.parse(await readFile(join(saltboxHome({ env }), 'config.json'), 'utf8')) as {
+    const json = JSON.parse(
+      await readFile(join(saltboxHome({ env }), HOME_FILES.config), 'utf8'),
+    ) as {
       device?: { signingKid?: unknown };
     };
     const kid = json.device?.signingKid;

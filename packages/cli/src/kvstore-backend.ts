@@ -1,28 +1,21 @@
 /**
  * The KV backend behind `kvstore api`, `kv` and the `saltbox-keybase` shim: the account of
  * `$SALTBOX_HOME` (its config names the server and the user; the keystore or its agent holds
- * the device keys), teams through the client's `TeamManager`, entries through `KvClient`
- * (sealing, verification, the rollback cache persisted in `$SALTBOX_HOME`). Client error codes
+ * the device keys) as the session's client (`openSaltboxHome`): teams through its `TeamManager`
+ * and `TeamLoader` (team pins in `team-pins.json`, shared with `saltbox team`), entries through
+ * its `KvClient` (sealing, verification, the rollback cache persisted in `$SALTBOX_HOME`). Client error codes
  * become Keybase's status codes and texts (specs/keybase-kvstore.md §1.5).
  *
  * @packageDocumentation
  */
-import { join } from 'node:path';
 import {
   ClientError,
-  KV_CACHE_FILE,
-  KvClient,
-  KvRollbackCache,
-  kvCacheFile,
-  TeamLoader,
-  TeamManager,
   entryNotFound,
   isClientError,
   kvstoreStatus,
   notATeamMember,
   readAccountConfig,
   teamNotFound,
-  verifiedWriterKeys,
   writePermissionDenied,
   KEYBASE_STATUS,
 } from '@saltbox/client';
@@ -117,37 +110,15 @@ export async function openKvstoreBackend(
     if (e instanceof CliError && e.code === 'CLI_DEVICE_MISSING') return loggedOut;
     throw e;
   }
-  const { account, config } = session;
-  const { api, users, backend } = account;
-  // The full keystore client (agent or in-process): KV sealing needs more than the account's view.
-  const keystore = session.keystore.client;
-  const teams = new TeamLoader({ api, backend, users, log: account.log });
-  const manager = new TeamManager({
-    api,
-    backend,
-    keystore,
-    users,
-    teams,
-    me: {
-      username: config.username,
-      deviceSigningKid: config.device.signingKid,
-      deviceEncryptionKid: config.device.encryptionKid,
-    },
-  });
-  // Writers' UIDs → usernames, from the verified member lists of the teams resolved here.
-  const usernames = new Map<string, string>([[config.uid, config.username]]);
-  const resolved = new Map<string, VerifiedTeam>();
-  const kv = new KvClient({
-    api,
-    keystore,
-    me: { uid: config.uid, deviceId: config.device.id, signingKid: config.device.signingKid },
-    writerKey: verifiedWriterKeys(users, (uid) => usernames.get(uid) ?? null),
-    cache: await KvRollbackCache.open(backend, kvCacheFile(join(home, KV_CACHE_FILE))),
-    refreshTeamKeys: async (teamId) => {
-      const team = resolved.get(teamId);
-      if (team) await manager.openTeamKeys(team);
-    },
-  });
+  const { config, saltbox } = session;
+  const { teams, manager, kv } = saltbox;
+  try {
+    // The rollback cache is read now, so a damaged one fails the session, not each request.
+    await kv.ready();
+  } catch (e) {
+    await session.close();
+    throw e;
+  }
 
   return {
     close: () => session.close(),
@@ -183,9 +154,7 @@ export async function openKvstoreBackend(
         }
       }
       if (!team.members.some((m) => m.uid === config.uid)) throw notATeamMember();
-      for (const m of team.members) usernames.set(m.uid, m.username);
-      resolved.set(team.id, team);
-      await manager.openTeamKeys(team);
+      await saltbox.useKvTeam(team);
       return team;
     },
     async get(team, namespace, entryKey) {

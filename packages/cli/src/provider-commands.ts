@@ -9,7 +9,7 @@
 import { mkdir, readFile, stat, unlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
-import { accountConfigPath, readAccountConfig, writeAtomic } from '@saltbox/client';
+import { HOME_FILES, accountConfigPath, readAccountConfig, writeAtomic } from '@saltbox/client';
 import type { AccountConfig } from '@saltbox/client';
 import {
   ProviderError,
@@ -32,8 +32,8 @@ import { CliError, usage } from './errors.js';
 import { home } from './session.js';
 import type { CommandContext, Flags } from './context.js';
 
-const VAULT_FILE = 'vault-bridge.json';
-const VAULT_KEYS_FILE = 'vault-keys.json';
+const VAULT_FILE = HOME_FILES.vaultBridge;
+const VAULT_KEYS_FILE = HOME_FILES.vaultKeys;
 
 function str(flags: Flags, name: string): string | undefined {
   const v = flags[name];

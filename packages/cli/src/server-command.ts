@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import type { CommandContext, Flags } from './context.js';
 import type { SignupMode, SignupPolicy } from '@saltbox/server';
 import { CliError, usage } from './errors.js';
+import { HOME_FILES } from '@saltbox/keystore/paths';
 import { saltboxHome } from './keys.js';
 import { setInterruptHandler } from './signals.js';
 
 /** The default SQLite data directory: `$SALTBOX_HOME/server`. */
 export function defaultServerDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(saltboxHome({ env }), 'server');
+  return join(saltboxHome({ env }), HOME_FILES.serverData);
 }
 
 /** Hides credentials in a database URL before it is printed. */

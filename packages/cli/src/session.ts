@@ -1,24 +1,22 @@
 /**
  * The account this `$SALTBOX_HOME` acts as, for the account commands and for resolving
  * usernames: its config (`config.json`: server, user, device — nothing secret), the keystore
- * (the agent when one runs, else the keystore in this process), and an `@saltbox/client`
- * `Account` whose requests are signed by the configured device inside the keystore. Verified
- * users are pinned and cached on disk (`pins.json`, `chains/`).
+ * (the agent when one runs, else the keystore in this process), and the client of
+ * `@saltbox/client`'s one factory (`openSaltboxHome`) whose requests are signed by the
+ * configured device inside the keystore, with every pin and cache in the files of the home.
  *
  * @packageDocumentation
  */
 import { join } from 'node:path';
 import {
-  Account,
-  FileChainCache,
-  FileLogPinStore,
-  FilePinStore,
-  readAccountConfig,
-  saltboxHome as clientHome,
+  homeStores,
   logFreshMsFromEnv,
+  openSaltboxHome,
+  readAccountConfig,
+  saltboxAccountEnv,
+  saltboxHome as clientHome,
 } from '@saltbox/client';
-import type { AccountConfig, AccountEnv } from '@saltbox/client';
-import { defaultBackend } from '@saltbox/saltpack';
+import type { Account, AccountConfig, AccountEnv, Saltbox } from '@saltbox/client';
 import { CliError } from './errors.js';
 import { keystorePaths, openInProcessShared, tryConnectAgent } from './keystore-access.js';
 import type { OpenKeystore } from './keystore-access.js';
@@ -86,29 +84,28 @@ export async function openAccountKeystore(options: {
   return local;
 }
 
-/** `SALTBOX_LOG_FRESH_MS`: how stale a cached chain may be while the server answers. */
-function freshness(): { logFreshMs?: number } {
-  const ms = logFreshMsFromEnv(process.env);
-  return ms === undefined ? {} : { logFreshMs: ms };
-}
-
-/** The environment of `@saltbox/client`'s account functions for one server and keystore. */
+/**
+ * The environment of `@saltbox/client`'s account functions (sign-up, login) for one server and
+ * keystore, with the stores of this home (`homeStores`) and `SALTBOX_LOG_FRESH_MS`.
+ *
+ * @throws ClientError `CLIENT_INVALID_ARGUMENT` when `SALTBOX_LOG_FRESH_MS` is malformed.
+ */
 export async function accountEnv(server: string, keystore: OpenKeystore): Promise<AccountEnv> {
-  const dir = home();
-  return {
-    backend: await defaultBackend(),
-    keystore: keystore.client,
+  const logFreshMs = logFreshMsFromEnv(process.env);
+  return saltboxAccountEnv({
     server,
-    pins: new FilePinStore(dir),
-    cache: new FileChainCache(dir),
-    logPins: new FileLogPinStore(dir),
-    ...freshness(),
-  };
+    keystore: keystore.client,
+    stores: homeStores(home()),
+    ...(logFreshMs === undefined ? {} : { logFreshMs }),
+  });
 }
 
 /** A signed-in session. */
 export interface Session {
   readonly config: AccountConfig;
+  /** The client of this home (`openSaltboxHome`): users, teams, KV, key sync. */
+  readonly saltbox: Saltbox;
+  /** `saltbox.account`. */
   readonly account: Account;
   readonly keystore: OpenKeystore;
   close(): Promise<void>;
@@ -159,8 +156,13 @@ export async function openSession(options: {
             }
           : {},
       );
-    const account = new Account(await accountEnv(config.server, keystore), config);
-    return { config, account, keystore, close: () => keystore.close() };
+    const saltbox = await openSaltboxHome({
+      home: home(),
+      config,
+      keystore: keystore.client,
+      release: () => keystore.close(),
+    });
+    return { config, saltbox, account: saltbox.account, keystore, close: () => saltbox.close() };
   } catch (e) {
     await keystore.close();
     throw e;

@@ -6,13 +6,10 @@
  *
  * @packageDocumentation
  */
-import { FileTeamPinStore, TeamLoader, TeamManager } from '@saltbox/client';
-import type { Account, VerifiedTeam } from '@saltbox/client';
+import type { Saltbox, TeamLoader, TeamManager, VerifiedTeam } from '@saltbox/client';
 import type { TeamRoleName } from '@saltbox/protocol';
-import { defaultBackend } from '@saltbox/saltpack';
 import type { CommandContext, Flags } from './context.js';
 import { usage } from './errors.js';
-import { home } from './session.js';
 import { info } from './ui.js';
 
 const ROLES: readonly TeamRoleName[] = ['owner', 'admin', 'writer', 'reader'];
@@ -39,32 +36,16 @@ function role(text: string): TeamRoleName {
   return r as TeamRoleName;
 }
 
-/** A team loader and manager acting as the account's user and device. */
-export async function teamTools(
-  account: Account,
-): Promise<{ manager: TeamManager; loader: TeamLoader }> {
-  const backend = await defaultBackend();
-  // Team pins on disk (`team-pins.json`), so the prefix rule holds across commands.
-  const loader = new TeamLoader({
-    api: account.api,
-    backend,
-    users: account.users,
-    pins: new FileTeamPinStore(home()),
-    log: account.log,
-  });
-  const manager = new TeamManager({
-    api: account.api,
-    backend,
-    keystore: account.keystore,
-    users: account.users,
-    teams: loader,
-    me: {
-      username: account.config.username,
-      deviceSigningKid: account.config.device.signingKid,
-      deviceEncryptionKid: account.config.device.encryptionKid,
-    },
-  });
-  return { manager, loader };
+/**
+ * The session's team loader (team pins in `team-pins.json`, so the prefix rule holds across
+ * commands) and manager, acting as the account's user and device: both built once by the
+ * client's factory (`openSaltboxHome`).
+ */
+export function teamTools(session: { saltbox: Saltbox }): {
+  manager: TeamManager;
+  loader: TeamLoader;
+} {
+  return { manager: session.saltbox.manager, loader: session.saltbox.teams };
 }
 
 function teamJson(t: VerifiedTeam): object {
@@ -95,8 +76,7 @@ function printTeam(ctx: CommandContext, t: VerifiedTeam): void {
 }
 
 async function manager(flags: Flags, ctx: CommandContext): Promise<TeamManager> {
-  const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
-  return (await teamTools(account)).manager;
+  return teamTools(await ctx.session({ passphraseFile: str(flags, 'passphrase-file') })).manager;
 }
 
 /** `saltbox team create NAME` (a subteam when NAME has a dot: `acme.infra`). */
@@ -133,8 +113,8 @@ export async function teamListCommand(flags: Flags, ctx: CommandContext): Promis
 /** `saltbox team show NAME`: verified members, roles and the current key. */
 export async function teamShowCommand(flags: Flags, ctx: CommandContext): Promise<void> {
   const [name] = positionals(flags, ['the team name']);
-  const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
-  const team = await (await teamTools(account)).loader.load(name!);
+  const session = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+  const team = await teamTools(session).loader.load(name!);
   if (bool(flags, 'json')) {
     ctx.console.stdout(`${JSON.stringify(teamJson(team))}\n`);
     return;
@@ -157,8 +137,9 @@ export async function teamAddCommand(flags: Flags, ctx: CommandContext): Promise
 /** `saltbox team remove NAME USER`: removes and rotates the team key (yourself: a leave). */
 export async function teamRemoveCommand(flags: Flags, ctx: CommandContext): Promise<void> {
   const [name, user] = positionals(flags, ['the team name', 'the username']);
-  const { account } = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
-  const teams = (await teamTools(account)).manager;
+  const session = await ctx.session({ passphraseFile: str(flags, 'passphrase-file') });
+  const { account } = session;
+  const teams = teamTools(session).manager;
   // Removing yourself is leaving: afterwards you cannot read the team to show it.
   if (user!.toLowerCase() === account.config.username.toLowerCase()) {
     await leave(flags, ctx, teams, name!);

@@ -68,6 +68,31 @@ describe('saltbox kv end to end', { timeout: 600_000 }, () => {
     ok(await sb(alice, ['signup', 'alice', '--server', url, '--device-name', 'alice-pc']));
   });
 
+  it('kv keeps its team pins in $SALTBOX_HOME for the next process (#15.1)', async () => {
+    ok(await sb(alice, ['team', 'create', 'kvpins']));
+    // Only the kv command below may write the team pins now.
+    rmSync(join(alice.dir, 'team-pins.json'), { force: true });
+    ok(await sb(alice, ['kv', 'put', '--team', 'kvpins', 'pinned', 'k', 'v']));
+    const pins = JSON.parse(readFileSync(join(alice.dir, 'team-pins.json'), 'utf8')) as Record<
+      string,
+      { name: string; tail: { seqno: number } }
+    >;
+    const pin = Object.values(pins).find((p) => p.name === 'kvpins');
+    expect(pin?.tail.seqno).toBeGreaterThanOrEqual(1);
+    // The next process (kvstore api, as the keybase shim runs it) starts from that pin.
+    const r = await sb(alice, [
+      'kvstore',
+      'api',
+      '-m',
+      JSON.stringify({
+        method: 'get',
+        params: { version: 1, options: { team: 'kvpins', namespace: 'pinned', entryKey: 'k' } },
+      }),
+    ]);
+    ok(r);
+    expect(JSON.parse(r.out)).toMatchObject({ result: { entryValue: 'v' } });
+  });
+
   it('kvstore api -i: the exact limit round-trips, limit + 1 is the size error (#12.1)', async () => {
     const request = (method: string, options: Record<string, unknown>) =>
       JSON.stringify({ method, params: { version: 1, options } });

@@ -9,6 +9,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { HOME_FILES } from '@saltbox/keystore/paths';
 import { ClientError } from './errors.js';
 import { saltboxHome, writeAtomic } from './store.js';
 
@@ -44,7 +45,7 @@ export const accountConfigSchema = z.object({
 export type AccountConfig = z.infer<typeof accountConfigSchema>;
 
 /** The config file's name inside `$SALTBOX_HOME`. */
-export const ACCOUNT_CONFIG_FILE = 'config.json';
+export const ACCOUNT_CONFIG_FILE = HOME_FILES.config;
 
 /** The config path of a home (default `$SALTBOX_HOME`). */
 export function accountConfigPath(home: string = saltboxHome()): string {

@@ -21,3 +21,4 @@ export * from './kv.js';
 export * from './kv-cache.js';
 export * from './teams.js';
 export * from './team-ops.js';
+export * from './saltbox.js';

@@ -5,13 +5,14 @@
  * @packageDocumentation
  */
 import { mkdir, readFile } from 'node:fs/promises';
+import { HOME_FILES } from '@saltbox/keystore/paths';
 import { dirname } from 'node:path';
 import { ClientError } from './errors.js';
 import type { KvCacheStorage } from './kv-cache.js';
 import { writeAtomic } from './store.js';
 
 /** The rollback cache's file name inside `$SALTBOX_HOME`. */
-export const KV_CACHE_FILE = 'kv-rollback-cache.json';
+export const KV_CACHE_FILE = HOME_FILES.kvCache;
 
 /**
  * The rollback cache kept in the file `path` (a missing file is an empty cache).

@@ -66,7 +66,11 @@ export interface KvClientOptions {
   keystore: KvKeystore;
   me: KvIdentity;
   writerKey: KvWriterKeyLookup;
-  cache: KvRollbackCache;
+  /**
+   * The rollback cache, or how to open it: opened on the first call that needs it (or by
+   * {@link KvClient.ready}), so a process that never touches KV never reads its file.
+   */
+  cache: KvRollbackCache | (() => Promise<KvRollbackCache>);
   /**
    * Called when an entry needs a team key generation the keystore does not hold yet, or before
    * a write, so the caller can open newer team key boxes (the teams API). Optional.
@@ -204,10 +208,31 @@ export class KvClient {
   readonly #maxValue: number;
   readonly #encoder = new TextEncoder();
   readonly #decoder = new TextDecoder();
+  #cache: Promise<KvRollbackCache> | undefined;
 
   constructor(options: KvClientOptions) {
     this.#o = options;
     this.#maxValue = options.maxValueBytes ?? KV_DEFAULT_MAX_VALUE_BYTES;
+  }
+
+  /** The rollback cache, opened once (a failed open is tried again on the next call). */
+  #rollback(): Promise<KvRollbackCache> {
+    const { cache } = this.#o;
+    if (typeof cache !== 'function') return Promise.resolve(cache);
+    this.#cache ??= cache().catch((e: unknown) => {
+      this.#cache = undefined;
+      throw e;
+    });
+    return this.#cache;
+  }
+
+  /**
+   * Opens the rollback cache now rather than on the first call (to fail early).
+   *
+   * @throws ClientError `CLIENT_STORE` when it cannot be read or is corrupt.
+   */
+  async ready(): Promise<void> {
+    await this.#rollback();
   }
 
   /**
@@ -319,7 +344,7 @@ export class KvClient {
     const ciphertext = toBase64(
       encodeCanonicalMsgpack({ e: item.result.sealed, n: item.result.nonce, v: 1 }),
     );
-    this.#o.cache.checkForUpdate(key, revision);
+    (await this.#rollback()).checkForUpdate(key, revision);
     const written = await mapped(
       this.#o.api.request({
         method: 'POST',
@@ -337,7 +362,7 @@ export class KvClient {
       }),
     );
     this.#checkWriteEcho(key, revision, written);
-    await this.#o.cache.put(key, ciphertext, generation, revision);
+    await (await this.#rollback()).put(key, ciphertext, generation, revision);
     return { revision };
   }
 
@@ -359,7 +384,7 @@ export class KvClient {
     checkNames(namespace, entryKey);
     const revision = await this.#nextRevision(teamId, namespace, entryKey, options.revision);
     const key: KvCacheKey = { teamId, namespace, entryKey };
-    this.#o.cache.checkForUpdate(key, revision);
+    (await this.#rollback()).checkForUpdate(key, revision);
     const written = await mapped(
       this.#o.api.request({
         method: 'DELETE',
@@ -370,7 +395,7 @@ export class KvClient {
       }),
     );
     this.#checkWriteEcho(key, revision, written);
-    await this.#o.cache.markDeleted(key, revision);
+    await (await this.#rollback()).markDeleted(key, revision);
     return { revision };
   }
 
@@ -542,7 +567,7 @@ export class KvClient {
     if (e.teamId !== key.teamId) throw echo('teamId');
     if (e.namespace !== key.namespace) throw echo('namespace');
     if (e.entryKey !== key.entryKey) throw echo('entryKey');
-    const { cache } = this.#o;
+    const cache = await this.#rollback();
     cache.check(key, e.ciphertext, e.teamKeyGen, e.revision);
     let bytes: Uint8Array | null = null;
     let writer: KvValue['writer'] = null;

@@ -5,12 +5,12 @@
  *
  * @packageDocumentation
  */
-import { saltboxHome } from '@saltbox/keystore/paths';
+import { HOME_FILES, saltboxHome } from '@saltbox/keystore/paths';
 import type { TeamPin, TeamPinStore } from './teams.js';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '@saltbox/keystore/files';
 import { ClientError } from './errors.js';
-import { removeStaleTempFiles, tempPathFor } from './temp-files.js';
 import type { CachedChain, ChainCache, Pin, PinStore } from './pins.js';
 import type { LogPin, LogPinStore } from './log.js';
 
@@ -21,10 +21,9 @@ import type { LogPin, LogPinStore } from './log.js';
 export { saltboxHome };
 
 /**
- * Writes `data` to `path` atomically with mode 0600 (or `options.mode`): a temp file in the
- * same directory, fsynced, then renamed over the target (rename is atomic on one filesystem).
- * The temporary name carries this process's id, and the first write to a directory removes
- * what killed writers left there ({@link removeStaleTempFiles}).
+ * Writes `data` to `path` with the one atomic writer of `@saltbox/keystore/files` (temp file
+ * created 0600, fsync, rename, directory fsync; a killed writer's temporary file is removed by
+ * a later run), mode 0600 or `options.mode`.
  *
  * @throws ClientError `CLIENT_STORE` when the file cannot be written.
  */
@@ -33,25 +32,9 @@ export async function writeAtomic(
   data: string | Uint8Array,
   options: { mode?: number } = {},
 ): Promise<void> {
-  await removeStaleTempFiles(dirname(path));
-  const tmp = tempPathFor(path);
   try {
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(data);
-      // Widened only after creating it 0600, so it is never wider than asked, whatever the umask.
-      // Not on Windows: there a mode only toggles the read-only flag (access is the profile
-      // directory's ACL), so chmod could only make the file unwritable.
-      const { mode } = options;
-      if (mode !== undefined && mode !== 0o600 && process.platform !== 'win32')
-        await fh.chmod(mode);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
+    await writeFileAtomic(path, data, options);
   } catch (e) {
-    await rm(tmp, { force: true });
     throw new ClientError('CLIENT_STORE', 'could not write a client store file', {}, { cause: e });
   }
 }
@@ -206,7 +189,7 @@ export class FilePinStore implements PinStore {
 
   /** @param dir - the directory (created 0700); default {@link saltboxHome}. */
   constructor(dir: string = saltboxHome()) {
-    this.#file = new JsonRecordFile(dir, 'pins.json', 'the pin file is corrupt');
+    this.#file = new JsonRecordFile(dir, HOME_FILES.pins, 'the pin file is corrupt');
   }
 
   /** @throws ClientError `CLIENT_STORE`. */
@@ -234,7 +217,7 @@ export class FileTeamPinStore implements TeamPinStore {
 
   /** @param dir - the directory (created 0700); default {@link saltboxHome}. */
   constructor(dir: string = saltboxHome()) {
-    this.#file = new JsonRecordFile(dir, 'team-pins.json', 'the team pin file is corrupt');
+    this.#file = new JsonRecordFile(dir, HOME_FILES.teamPins, 'the team pin file is corrupt');
   }
 
   /** @throws ClientError `CLIENT_STORE`. */
@@ -259,7 +242,7 @@ export class FileLogPinStore implements LogPinStore {
 
   /** @param dir - the directory (created 0700); default {@link saltboxHome}. */
   constructor(dir: string = saltboxHome()) {
-    this.#file = new JsonRecordFile(dir, 'log-pins.json', 'the log pin file is corrupt');
+    this.#file = new JsonRecordFile(dir, HOME_FILES.logPins, 'the log pin file is corrupt');
   }
 
   /** @throws ClientError `CLIENT_STORE`. */
@@ -279,7 +262,7 @@ export class FileChainCache implements ChainCache {
 
   /** @param dir - the saltbox home directory; default {@link saltboxHome}. */
   constructor(dir: string = saltboxHome()) {
-    this.#dir = join(dir, 'chains');
+    this.#dir = join(dir, HOME_FILES.chains);
   }
 
   async get(uid: string): Promise<CachedChain | undefined> {

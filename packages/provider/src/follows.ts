@@ -8,7 +8,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeAtomic } from '@saltbox/client';
+import { HOME_FILES, writeAtomic } from '@saltbox/client';
 import { z } from 'zod';
 
 /** One followed identity. */
@@ -51,7 +51,7 @@ export function memoryFollowStore(): FollowStore {
  * `set` throws ClientError `CLIENT_STORE` when the file cannot be written.
  */
 export function fileFollowStore(dir: string): FollowStore {
-  const path = join(dir, 'following.json');
+  const path = join(dir, HOME_FILES.follows);
   const load = async (): Promise<Record<string, FollowRecord>> => {
     try {
       const p = fileSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));

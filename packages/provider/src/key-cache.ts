@@ -21,7 +21,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeAtomic } from '@saltbox/client';
+import { HOME_FILES, writeAtomic } from '@saltbox/client';
 import { ProviderError } from './errors.js';
 import { recipientLabel } from './recipients.js';
 import type {
@@ -78,7 +78,7 @@ export function memoryKeyCacheStore(): KeyCacheStore {
  * or foreign file is an empty cache: a miss only costs a directory call.
  */
 export function fileKeyCacheStore(dir: string): KeyCacheStore {
-  const path = join(dir, 'provider-keys.json');
+  const path = join(dir, HOME_FILES.keyCache);
   return {
     async load() {
       try {

@@ -7,27 +7,11 @@
  *
  * @packageDocumentation
  */
-import { defaultBackend } from '@saltbox/saltpack';
 import type { CryptoBackend } from '@saltbox/saltpack';
 import type { KeystoreApi } from '@saltbox/keystore';
 import { agentSocketPath, connectAgent } from '@saltbox/keystore/node';
-import {
-  ApiClient,
-  FileChainCache,
-  FilePinStore,
-  FileLogPinStore,
-  FileTeamPinStore,
-  LogClient,
-  logFreshMsFromEnv,
-  TeamLoader,
-  TeamManager,
-  UserLoader,
-  keystoreRequestSigner,
-  openMyPukBoxes,
-  readAccountConfig,
-  saltboxHome,
-} from '@saltbox/client';
-import type { AccountConfig, RequestSigner } from '@saltbox/client';
+import { openSaltboxHome, readAccountConfig, saltboxHome } from '@saltbox/client';
+import type { AccountConfig, Saltbox } from '@saltbox/client';
 import { URLMux } from './mux.js';
 import type { KeeperOpener } from './mux.js';
 import { userDirectory, fromClientError, teamResolver } from './recipients.js';
@@ -41,12 +25,13 @@ import type { AgePluginHandlers } from './age-plugin.js';
 
 /** Who this process acts as. */
 export interface ProviderContextOptions {
-  /** Server base URL. */
-  server: string;
-  /** The logged-in username. */
-  username: string;
-  /** The signing KID of this device (inside the keystore); signs directory requests. */
-  deviceSigningKid: string;
+  /**
+   * The account (user and device; the device's signing key, inside the keystore, signs
+   * directory requests), as `config.json` holds it.
+   */
+  account: AccountConfig;
+  /** Server base URL; default the account's. */
+  server?: string;
   /** `$SALTBOX_HOME` (caches, pins, follows); default {@link saltboxHome}. */
   home?: string;
   /** The agent socket; default the home's (`agentSocketPath` of `@saltbox/keystore/node`). */
@@ -71,6 +56,8 @@ export interface ProviderContextOptions {
 /** A ready provider for one user. */
 export interface ProviderContext {
   readonly username: string;
+  /** The client of the account (`openSaltboxHome`): users, teams, log, key sync. */
+  readonly saltbox: Saltbox;
   readonly mux: URLMux;
   readonly opener: KeeperOpener;
   /** The verified directory (uncached); keepers add their own TTL cache in front. */
@@ -81,37 +68,6 @@ export interface ProviderContext {
   refreshKeys(): Promise<void>;
   ageHandlers: AgePluginHandlers;
   close(): Promise<void>;
-}
-
-/**
- * Opens the key boxes of every team the caller belongs to (after a team rotation, or on first
- * use of a team), so the keystore keyring can read ciphertexts made to `team:NAME`.
- */
-export async function openMyTeamKeys(a: {
-  api: ApiClient;
-  backend: CryptoBackend;
-  ks: KeystoreApi;
-  loader: UserLoader;
-  teamLoader: TeamLoader;
-  me: { username: string; deviceSigningKid: string };
-}): Promise<void> {
-  const bundle = await a.ks.getPublicKeyBundle();
-  const device = bundle.devices.find((d) => d.signingKid === a.me.deviceSigningKid);
-  if (!device) return;
-  const manager = new TeamManager({
-    api: a.api,
-    backend: a.backend,
-    keystore: a.ks,
-    users: a.loader,
-    teams: a.teamLoader,
-    me: {
-      username: a.me.username,
-      deviceSigningKid: a.me.deviceSigningKid,
-      deviceEncryptionKid: device.encryptionKid,
-    },
-  });
-  for (const t of await manager.listMyTeams({ includeImplicit: true }))
-    await manager.openTeamKeys(await a.teamLoader.load(t.teamId, { refresh: true }));
 }
 
 /**
@@ -136,17 +92,11 @@ export async function requireProviderAccount(home: string = saltboxHome()): Prom
  *   account; ClientError `CLIENT_STORE` when its config is unreadable.
  */
 export async function openAccountProviderContext(
-  o: Omit<ProviderContextOptions, 'server' | 'username' | 'deviceSigningKid'> = {},
+  o: Omit<ProviderContextOptions, 'account'> = {},
 ): Promise<ProviderContext> {
   const home = o.home ?? saltboxHome();
-  const config = await requireProviderAccount(home);
-  return openProviderContext({
-    ...o,
-    home,
-    server: config.server,
-    username: config.username,
-    deviceSigningKid: config.device.signingKid,
-  });
+  const account = await requireProviderAccount(home);
+  return openProviderContext({ ...o, home, account });
 }
 
 /**
@@ -157,41 +107,33 @@ export async function openAccountProviderContext(
  *   `SALTBOX_LOG_FRESH_MS` is malformed.
  */
 export async function openProviderContext(o: ProviderContextOptions): Promise<ProviderContext> {
-  if (o.server === '' || o.username === '' || o.deviceSigningKid === '') throw notLoggedIn(o.home);
-  const backend = o.backend ?? (await defaultBackend());
+  const { account } = o;
+  const server = o.server ?? account.server;
+  if (server === '' || account.username === '' || account.device.signingKid === '')
+    throw notLoggedIn(o.home);
   const home = o.home ?? saltboxHome();
-  let agent: Promise<KeystoreApi & { close?: () => Promise<void> }> | undefined;
-  const keystore = (): Promise<KeystoreApi> => {
-    if (o.keystore) return Promise.resolve(o.keystore);
-    agent ??= connectAgent(o.socketPath ?? agentSocketPath(home)).catch((e: unknown) => {
-      agent = undefined;
-      throw fromKeystoreError(e);
-    });
-    return agent;
-  };
-  // Directory requests are signed by this device inside the keystore.
-  const signer: RequestSigner = {
-    kid: o.deviceSigningKid,
-    async signCanonical(canonical) {
-      return keystoreRequestSigner(await keystore(), o.deviceSigningKid).signCanonical(canonical);
+  const env = o.env ?? process.env;
+  // The client of the account, with the pins, team pins, log pins and chain cache of the home
+  // shared with the CLI: a rotation made by `saltbox team remove` moves the team pin, which
+  // drops the cached team key here; every cached user, team and key is checked against the
+  // latest log root before use (#14.9). The agent is connected on first use only.
+  const saltbox = await openSaltboxHome({
+    home,
+    config: account,
+    server,
+    env,
+    keystore: o.keystore ?? {
+      connect: () =>
+        connectAgent(o.socketPath ?? agentSocketPath(home)).catch((e: unknown) => {
+          throw fromKeystoreError(e);
+        }),
     },
-  };
-  const api = new ApiClient({ baseUrl: o.server, backend, signer });
-  const pins = new FilePinStore(home);
-  // The server's log key and last verified root, shared with the CLI (`log-pins.json`); every
-  // cached user, team and key is checked against its latest root before use (#14.9).
-  const freshMs = o.logFreshMs ?? logFreshMsFromEnv(o.env ?? process.env);
-  const log = new LogClient({
-    api,
-    backend,
-    pins: new FileLogPinStore(home),
-    ...(freshMs === undefined ? {} : { freshMs }),
+    ...(o.backend ? { backend: o.backend } : {}),
+    ...(o.logFreshMs === undefined ? {} : { logFreshMs: o.logFreshMs }),
   });
-  const loader = new UserLoader({ api, backend, pins, cache: new FileChainCache(home), log });
-  // Team pins on disk, shared with the CLI's team commands (`team-pins.json`): a rotation made
-  // by `saltbox team remove` moves the pin, which drops the cached team key here.
-  const teamPins = new FileTeamPinStore(home);
-  const teamLoader = new TeamLoader({ api, backend, users: loader, pins: teamPins, log });
+  const { backend, users: loader, teams: teamLoader, log } = saltbox;
+  const { pins, teamPins } = saltbox.stores;
+  const keystore = (): Promise<KeystoreApi> => Promise.resolve(saltbox.keystore);
   const directory = userDirectory({
     loader,
     pins,
@@ -203,21 +145,18 @@ export async function openProviderContext(o: ProviderContextOptions): Promise<Pr
   const follows = fileFollowStore(home);
   const refreshKeys = async () => {
     try {
-      const ks = await keystore();
-      const me = await loader.load(o.username, { refresh: true });
-      await openMyPukBoxes(backend, api, ks, me);
-      await openMyTeamKeys({ api, backend, ks, loader, teamLoader, me: o });
+      await saltbox.syncKeys({ refreshTeams: true });
     } catch (e) {
-      throw fromClientError(e, o.username);
+      throw fromClientError(e, account.username);
     }
   };
   const opener = saltboxOpener({ directory, cacheStore, follows, keystore, refreshKeys, backend });
   const mux = new URLMux();
   mux.registerKeeper('keybase', opener);
   mux.registerKeeper('saltbox', opener);
-  mux.registerKeeper('hashivault', hashivaultOpener(o.env ?? process.env));
+  mux.registerKeeper('hashivault', hashivaultOpener(env));
   const cached = new CachedDirectory(directory, { store: cacheStore });
-  const self: Recipient = { kind: 'user', name: o.username };
+  const self: Recipient = { kind: 'user', name: account.username };
   const ageHandlers: AgePluginHandlers = {
     wrap: (fileKey, recipients) =>
       saltboxKeeper({ recipients, directory: cached, backend }).encrypt(fileKey),
@@ -231,7 +170,8 @@ export async function openProviderContext(o: ProviderContextOptions): Promise<Pr
       }).decrypt(body),
   };
   return {
-    username: o.username,
+    username: account.username,
+    saltbox,
     mux,
     opener,
     directory,
@@ -239,8 +179,6 @@ export async function openProviderContext(o: ProviderContextOptions): Promise<Pr
     keystore,
     refreshKeys,
     ageHandlers,
-    async close() {
-      if (agent) await (await agent.catch(() => undefined))?.close?.();
-    },
+    close: () => saltbox.close(),
   };
 }

@@ -71,9 +71,20 @@ function age(
       env: {
         PATH: `${join(dir, 'bin')}:${process.env.PATH ?? ''}`,
         SALTBOX_HOME: who.home,
-        SALTBOX_TEST_SERVER: world.url,
-        SALTBOX_TEST_USER: as,
-        SALTBOX_TEST_KID: who.u.device.kid,
+        SALTBOX_TEST_CONFIG: JSON.stringify({
+          version: 1,
+          server: world.url,
+          username: as,
+          uid: who.u.user.uid,
+          device: {
+            id: who.u.device.id,
+            name: 'test',
+            type: 'desktop',
+            signingKid: who.u.device.kid,
+            encryptionKid: who.u.device.encKid,
+          },
+          oneshot: false,
+        }),
         SALTBOX_TEST_SOCKET: who.socket,
       },
     });

@@ -7,20 +7,11 @@ import { defaultBackend } from '@saltbox/saltpack';
 import { inProcessClient, memoryStore, openKeystore } from '@saltbox/keystore';
 import type { KeystoreClient } from '@saltbox/keystore';
 import { curve25519Kid, ed25519Kid } from '@saltbox/identity';
-import {
-  ApiClient,
-  MemoryChainCache,
-  MemoryPinStore,
-  MemoryTeamPinStore,
-  TeamLoader,
-  TeamManager,
-  UserLoader,
-  keystoreRequestSigner,
-  openMyPukBoxes,
-} from '@saltbox/client';
+import { MemoryPinStore, MemoryTeamPinStore, openSaltbox } from '@saltbox/client';
+import type { ApiClient, TeamManager, UserLoader } from '@saltbox/client';
 import { signupUser, startTestServer } from '../../client/test/helpers.js';
 import type { Device, User } from '../../client/test/helpers.js';
-import { openMyTeamKeys, teamResolver, userDirectory } from '../src/index.js';
+import { teamResolver, userDirectory } from '../src/index.js';
 import type { ProviderError, RecipientDirectory } from '../src/index.js';
 
 export const backend = await defaultBackend();
@@ -89,34 +80,31 @@ export async function startWorld(): Promise<{
       const ks = await newKeystore();
       const device = await keystoreDevice(ks);
       const user = await signupUser(backend, url, username, device);
-      const api = new ApiClient({
-        baseUrl: url,
-        backend,
-        signer: keystoreRequestSigner(ks, device.kid),
-      });
       const pins = new MemoryPinStore();
-      const loader = new UserLoader({ api, backend, pins, cache: new MemoryChainCache() });
       const teamPins = new MemoryTeamPinStore();
-      const teamLoader = new TeamLoader({ api, backend, users: loader, pins: teamPins });
-      const teams = new TeamManager({
-        api,
+      // The client's one factory, as every program builds it (in-memory stores).
+      const saltbox = await openSaltbox({
         backend,
         keystore: ks,
-        users: loader,
-        teams: teamLoader,
-        me: { username, deviceSigningKid: device.kid, deviceEncryptionKid: device.encKid },
+        stores: { pins, teamPins },
+        config: {
+          version: 1,
+          server: url,
+          username,
+          uid: user.uid,
+          device: {
+            id: device.id,
+            name: 'test',
+            type: 'desktop',
+            signingKid: device.kid,
+            encryptionKid: device.encKid,
+          },
+          oneshot: false,
+        },
       });
+      const { api, users: loader, teams: teamLoader, manager: teams } = saltbox;
       const refreshKeys = async () => {
-        const me = await loader.load(username, { refresh: true });
-        await openMyPukBoxes(backend, api, ks, me);
-        await openMyTeamKeys({
-          api,
-          backend,
-          ks,
-          loader,
-          teamLoader,
-          me: { username, deviceSigningKid: device.kid },
-        });
+        await saltbox.syncKeys({ refreshTeams: true });
       };
       await refreshKeys();
       return {

@@ -80,8 +80,7 @@ export async function encryptMessage(
 export async function decryptMessage(session: WebSession, armored: string): Promise<OpenedMessage> {
   const message = armored.trim();
   if (message === '') throw new WebError('WEB_INVALID_INPUT', 'paste a saltpack message');
-  for (const t of await session.manager.listMyTeams({ includeImplicit: true }))
-    await session.manager.openTeamKeys(await session.teams.load(t.teamId));
+  await session.saltbox.syncKeys({ perUserKeys: false });
   const opened = await openEncrypted(message, { keyring: await keystoreKeyring(session.keystore) });
   let text: string;
   try {

@@ -1,30 +1,32 @@
 /**
- * A signed-in browser session: the client's `Account`, `TeamLoader`, `TeamManager` and
- * `KvClient` wired to the keystore in the Worker, with pins, team pins and the KV rollback
- * cache in `localStorage` (`browser-stores.ts`). The same client modules as the CLI's; what is
- * here is only their composition for one user in one tab.
+ * A signed-in browser session: the client of `@saltbox/client`'s one factory (`openSaltbox`:
+ * `Account`, `TeamLoader`, `TeamManager`, `KvClient`, key sync) over the keystore in the
+ * Worker, with pins, team pins and the KV rollback cache in `localStorage`
+ * (`browser-stores.ts`). The same factory as the CLI's; what is here is only the choice of
+ * stores for one user in one tab.
  *
  * @packageDocumentation
  */
 import {
-  Account,
   ClientError,
-  KvClient,
-  KvRollbackCache,
   MemoryChainCache,
-  TeamLoader,
-  TeamManager,
   formatFingerprint,
   loginWithPaperKey,
+  openSaltbox,
+  saltboxAccountEnv,
   userFingerprint,
-  verifiedWriterKeys,
 } from '@saltbox/client/browser';
 import type {
+  Account,
   AccountConfig,
-  AccountEnv,
   DeviceView,
+  KvClient,
   KvValue,
   MyTeam,
+  Saltbox,
+  SaltboxStores,
+  TeamLoader,
+  TeamManager,
   VerifiedTeam,
   VerifiedUser,
 } from '@saltbox/client/browser';
@@ -59,21 +61,24 @@ export interface Overview {
   teams: MyTeam[];
 }
 
-function accountEnv(env: SessionEnv): AccountEnv {
+/**
+ * The stores of a tab: pins and team pins in `localStorage` (per server); verified chain
+ * states hold Maps and Sets, so they are kept in memory and re-verified after a reload.
+ */
+function tabStores(env: SessionEnv): SaltboxStores {
   const prefix = storagePrefix(env.server);
   return {
-    backend: env.backend,
-    keystore: env.keystore,
-    server: env.server,
     pins: localPinStore(env.storage, prefix),
-    // Verified chain states hold Maps and Sets: kept in memory, re-verified after a reload.
-    cache: new MemoryChainCache(),
+    teamPins: localTeamPinStore(env.storage, prefix),
+    chains: new MemoryChainCache(),
   };
 }
 
 /** One signed-in user in this tab. */
 export class WebSession {
   readonly config: AccountConfig;
+  /** The client of this user (`openSaltbox`). */
+  readonly saltbox: Saltbox;
   readonly account: Account;
   readonly teams: TeamLoader;
   readonly manager: TeamManager;
@@ -81,60 +86,32 @@ export class WebSession {
   /** The keystore client (the Worker's): Saltpack keys for `messages.ts`. */
   readonly keystore: KeystoreClient;
   readonly #backend: CryptoBackend;
-  /** Writers' UIDs → usernames, from the verified member lists of teams opened here. */
-  readonly #usernames: Map<string, string>;
-  readonly #opened = new Map<string, VerifiedTeam>();
 
-  private constructor(
-    env: SessionEnv,
-    accountEnvironment: AccountEnv,
-    config: AccountConfig,
-    cache: KvRollbackCache,
-  ) {
-    this.config = config;
+  private constructor(env: SessionEnv, saltbox: Saltbox) {
+    this.saltbox = saltbox;
+    this.config = saltbox.config;
     this.keystore = env.keystore;
     this.#backend = env.backend;
-    this.account = new Account(accountEnvironment, config);
-    const { api, users } = this.account;
-    this.teams = new TeamLoader({
-      api,
-      backend: env.backend,
-      users,
-      pins: localTeamPinStore(env.storage, storagePrefix(env.server)),
-      log: this.account.log,
-    });
-    this.manager = new TeamManager({
-      api,
-      backend: env.backend,
-      keystore: env.keystore,
-      users,
-      teams: this.teams,
-      me: {
-        username: config.username,
-        deviceSigningKid: config.device.signingKid,
-        deviceEncryptionKid: config.device.encryptionKid,
-      },
-    });
-    this.#usernames = new Map([[config.uid, config.username]]);
-    this.kv = new KvClient({
-      api,
-      keystore: env.keystore,
-      me: { uid: config.uid, deviceId: config.device.id, signingKid: config.device.signingKid },
-      writerKey: verifiedWriterKeys(users, (uid) => this.#usernames.get(uid) ?? null),
-      cache,
-      refreshTeamKeys: async (teamId) => {
-        const team = this.#opened.get(teamId);
-        if (team) await this.manager.openTeamKeys(team);
-      },
-    });
+    this.account = saltbox.account;
+    this.teams = saltbox.teams;
+    this.manager = saltbox.manager;
+    this.kv = saltbox.kv;
   }
 
-  static async #open(env: SessionEnv, accountEnvironment: AccountEnv, config: AccountConfig) {
-    const cache = await KvRollbackCache.open(
-      env.backend,
-      localKvCacheStorage(env.storage, storagePrefix(env.server), config.uid),
-    );
-    return new WebSession(env, accountEnvironment, config, cache);
+  static async #open(env: SessionEnv, stores: SaltboxStores, config: AccountConfig) {
+    const saltbox = await openSaltbox({
+      config,
+      server: env.server,
+      keystore: env.keystore,
+      backend: env.backend,
+      stores: {
+        ...stores,
+        kvCache: localKvCacheStorage(env.storage, storagePrefix(env.server), config.uid),
+      },
+    });
+    // Read now, as the session always did: a damaged cache fails the sign-in, not a later call.
+    await saltbox.kv.ready();
+    return new WebSession(env, saltbox);
   }
 
   /**
@@ -157,9 +134,16 @@ export class WebSession {
     const phrase = input.phrase.trim().split(/\s+/).join(' ');
     if (username === '') throw new WebError('WEB_INVALID_INPUT', 'enter a username');
     if (phrase === '') throw new WebError('WEB_INVALID_INPUT', 'enter the paper key');
-    const aEnv = accountEnv(env);
+    // The same stores for the login and the session (the chains verified by the login).
+    const stores = tabStores(env);
+    const aEnv = await saltboxAccountEnv({
+      server: env.server,
+      keystore: env.keystore,
+      backend: env.backend,
+      stores,
+    });
     const { config } = await loginWithPaperKey(aEnv, { username, phrase, persist: input.persist });
-    return WebSession.#open(env, aEnv, config);
+    return WebSession.#open(env, stores, config);
   }
 
   /**
@@ -170,7 +154,7 @@ export class WebSession {
    *   keystore does not hold this account's device.
    */
   static async resume(env: SessionEnv, config: AccountConfig): Promise<WebSession> {
-    const session = await WebSession.#open(env, accountEnv(env), config);
+    const session = await WebSession.#open(env, tabStores(env), config);
     await session.account.syncPerUserKeys();
     return session;
   }
@@ -212,9 +196,7 @@ export class WebSession {
       throw new ClientError('CLIENT_KV_NOT_A_MEMBER', `you are not a member of ${team.name}`, {
         team: team.name,
       });
-    for (const m of team.members) this.#usernames.set(m.uid, m.username);
-    this.#opened.set(team.id, team);
-    await this.manager.openTeamKeys(team);
+    await this.saltbox.useKvTeam(team);
     return team;
   }
 

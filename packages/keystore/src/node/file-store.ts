@@ -1,39 +1,25 @@
 /**
- * The file backend (Node): one file per record in a 0700 directory, each written atomically —
- * temp file (0600, exclusive create) → write → fsync → rename → fsync the directory — so a crash
- * or a kill at any point leaves either the old or the new value, never a mix, and a reader never
- * sees a partial file.
+ * The file backend (Node): one file per record in a 0700 directory, each written by the one
+ * atomic writer (`atomic-file.ts`: temp file, 0600, exclusive create → write → fsync → rename →
+ * fsync the directory), so a crash or a kill at any point leaves either the old or the new
+ * value, never a mix, and a reader never sees a partial file.
  *
  * File names: record name with `/` replaced by `~` (not allowed in names, so reversible), plus
- * `.rec`; temp files end in `.tmp` and are ignored by `list`.
+ * `.rec`; temp files start with `.` and end in `.tmp` and are ignored by `list`.
  *
  * @packageDocumentation
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeystoreError } from '../errors.js';
 import type { ByteStore } from '../store/byte-store.js';
 import { assertRecordName } from '../store/byte-store.js';
+import { syncDirectory, writeFileAtomic } from './atomic-file.js';
 
 const fileName = (name: string): string => `${name.replaceAll('/', '~')}.rec`;
 
 const storageError = (what: string, cause: unknown): KeystoreError =>
   new KeystoreError('KEYSTORE_STORAGE', what, {}, { cause });
-
-async function fsyncDir(dir: string): Promise<void> {
-  // Makes the rename itself durable. Some platforms cannot open a directory; the rename is
-  // still atomic there, only its durability across power loss is weaker.
-  let handle;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // best effort
-  } finally {
-    await handle?.close();
-  }
-}
 
 /**
  * A byte store in directory `dir` (created 0700 if missing).
@@ -68,22 +54,11 @@ export function fileStore(dir: string): ByteStore {
     async set(name, value) {
       assertRecordName(name);
       await ensureDir();
-      const target = join(dir, fileName(name));
-      const temp = join(dir, `.${fileName(name)}.${randomBytes(6).toString('hex')}.tmp`);
       try {
-        const handle = await open(temp, 'wx', 0o600);
-        try {
-          await handle.writeFile(value);
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        await rename(temp, target);
+        await writeFileAtomic(join(dir, fileName(name)), value);
       } catch (e) {
-        await unlink(temp).catch(() => undefined);
         throw storageError('could not write a keystore record', e);
       }
-      await fsyncDir(dir);
     },
     async delete(name) {
       assertRecordName(name);
@@ -93,7 +68,7 @@ export function fileStore(dir: string): ByteStore {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
         throw storageError('could not delete a keystore record', e);
       }
-      await fsyncDir(dir);
+      await syncDirectory(dir);
     },
     async list(prefix = '') {
       let entries: string[];

@@ -14,13 +14,22 @@ export type {
   ConnectAgentOptions,
 } from './agent.js';
 export {
+  HOME_FILES,
   agentSocketPath,
   homeHash,
+  homeLayout,
   keystoreDirOf,
   maxSocketPathBytes,
   saltboxHome,
 } from './paths.js';
-export type { Env, HostInfo, SocketHostInfo } from './paths.js';
+export type { Env, HomeLayout, HostInfo, SocketHostInfo } from './paths.js';
+export {
+  removeStaleTempFiles,
+  syncDirectory,
+  tempPathFor,
+  writeFileAtomic,
+} from './atomic-file.js';
+export type { AtomicWriteOptions } from './atomic-file.js';
 export { nodeEndpoint, serveInWorker, startWorkerKeystore } from './worker.js';
 export { openFileKeystore } from './open.js';
 export { nodeArgon2id } from './argon2.js';

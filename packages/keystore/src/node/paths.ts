@@ -103,7 +103,7 @@ export function saltboxHome(host: Partial<HostInfo> = {}): string {
  * @param p - `path.win32` or `path.posix`; default this platform's.
  */
 export function keystoreDirOf(home: string = saltboxHome(), p: PlatformPath = path): string {
-  return p.join(home, 'keystore');
+  return p.join(home, HOME_FILES.keystore);
 }
 
 /**
@@ -211,4 +211,68 @@ export async function checkAgentSocketOwner(socketPath: string): Promise<void> {
   if (dir.uid !== uid || (dir.mode & 0o022) !== 0) {
     throw refuse('is in a directory another user can write');
   }
+}
+
+/**
+ * The name of every file saltbox keeps in a home (DESIGN.md, "Files on a user's machine"),
+ * relative to it. Every package names these files through {@link homeLayout}, never by a
+ * literal of its own, so a file cannot be written under one name and read under another.
+ */
+export const HOME_FILES = {
+  /** The account this home acts as (server, user, device; nothing secret). */
+  config: 'config.json',
+  /** The client's user pins (eldest KID, newest verified tail). */
+  pins: 'pins.json',
+  /** The client's team pins (team ID, root link, newest verified tail). */
+  teamPins: 'team-pins.json',
+  /** The server's log key and newest verified log root, per server. */
+  logPins: 'log-pins.json',
+  /** Verified chain states, one file per UID. */
+  chains: 'chains',
+  /** The KV rollback cache (newest revision seen per entry). */
+  kvCache: 'kv-rollback-cache.json',
+  /** The provider's cache of verified recipient keys. */
+  keyCache: 'provider-keys.json',
+  /** The users this home follows (`saltbox follow`). */
+  follows: 'following.json',
+  /** The encrypted keystore (one record per file). */
+  keystore: 'keystore',
+  /** A plain key file (`saltbox keygen`, no keystore). */
+  keyFile: 'saltpack.key',
+  /** The running Vault bridge's address and token. */
+  vaultBridge: 'vault-bridge.json',
+  /** Vault key aliases (`{"prod": "alice,team:acme"}`). */
+  vaultKeys: 'vault-keys.json',
+  /** The default SQLite data directory of `saltbox server`. */
+  serverData: 'server',
+} as const;
+
+/** The absolute (or home-relative, as the home is given) path of each of {@link HOME_FILES}. */
+export type HomeLayout = { readonly [K in keyof typeof HOME_FILES]: string } & {
+  /** The home itself. */
+  readonly home: string;
+  /** Where the home's agent listens (outside the home: {@link agentSocketPath}). */
+  readonly agentSocket: string;
+};
+
+/**
+ * The paths of every file of a home.
+ *
+ * @param home - the saltbox home; default {@link saltboxHome} of `host`.
+ * @param host - the host facts (default: this process's).
+ */
+export function homeLayout(home?: string, host: Partial<SocketHostInfo> = {}): HomeLayout {
+  const h = hostWith(host);
+  const dir = home ?? saltboxHome(host);
+  const files = Object.fromEntries(
+    Object.entries(HOME_FILES).map(([k, name]) => [k, h.path.join(dir, name)]),
+  ) as { [K in keyof typeof HOME_FILES]: string };
+  return {
+    ...files,
+    home: dir,
+    // Lazily: the socket rule looks at the disk (is XDG_RUNTIME_DIR private?).
+    get agentSocket() {
+      return agentSocketPath(dir, host);
+    },
+  };
 }
