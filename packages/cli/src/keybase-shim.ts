@@ -146,9 +146,7 @@ async function runKeybaseShim(argv: readonly string[]): Promise<number> {
       // keybase-bot sets chat notification settings during init; saltbox has no chat.
       return 0;
     case 'logout':
-      return (await accountConfig()) === undefined
-        ? 0
-        : runCli(['logout'], processConsole);
+      return (await accountConfig()) === undefined ? 0 : runCli(['logout'], processConsole);
     case 'ctl':
       if (rest[0] === 'stop') return runCli(['agent', 'stop'], processConsole);
       break;

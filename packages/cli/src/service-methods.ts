@@ -8,7 +8,13 @@
  */
 
 /** Every service method, as declared; on the socket each is `client.<name>`. */
-export const SERVICE_METHODS = ['status', 'kvstoreApi', 'kvstoreOpen', 'kvstoreWrite', 'kvstoreEnd'] as const;
+export const SERVICE_METHODS = [
+  'status',
+  'kvstoreApi',
+  'kvstoreOpen',
+  'kvstoreWrite',
+  'kvstoreEnd',
+] as const;
 
 /** A service method name. */
 export type ServiceMethod = (typeof SERVICE_METHODS)[number];

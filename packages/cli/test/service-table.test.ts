@@ -68,9 +68,11 @@ describe('client service table', () => {
     try {
       const client = await connectService();
       expect(client).toBeDefined();
-      expect(Object.keys(client!).filter((k) => k !== 'close').sort()).toEqual(
-        [...DECLARED].sort(),
-      );
+      expect(
+        Object.keys(client!)
+          .filter((k) => k !== 'close')
+          .sort(),
+      ).toEqual([...DECLARED].sort());
       // Nobody is logged in in this home: the reply the in-process dispatcher gives too.
       const { replies } = await client!.kvstoreApi({
         text: '{"method":"get","params":{"options":{"namespace":"n","entryKey":"k"}}}',
