@@ -80,9 +80,9 @@ describe('client service table', () => {
       expect(replies).toEqual(['{"error":{"code":0,"message":"not logged in"}}\n']);
       expect(await client!.status({})).toEqual({ warm: false, username: null, served: 1 });
       // A request the table refuses is an error, and runs nothing.
-      await expect(
-        client!.kvstoreWrite({ stream: 1, data: 'not base64!' } as never),
-      ).rejects.toMatchObject({ code: 'CLI_AGENT_SERVICE' });
+      await expect(client!.kvstoreWrite({ stream: 1, data: 'not base64!' })).rejects.toMatchObject({
+        code: 'CLI_AGENT_SERVICE',
+      });
       client!.close();
     } finally {
       await agent.stop();
