@@ -1,18 +1,69 @@
 /**
- * The context real commands run with (`runCli` builds one per command).
+ * The context real commands run with (`runCli` builds one per command). It loads nothing heavy
+ * itself: the key sources (`keys.ts`, the Saltpack library) and the directory resolver
+ * (`recipients.ts`, the client library) are imported when a command first uses them, so a
+ * command answered by the agent (`kv`, `kvstore api`) never loads them (issue #15.3).
  *
  * @packageDocumentation
  */
+import type { BoxKeyring, BoxSecretKey, SigningSecretKey } from '@saltbox/saltpack';
+import { HOME_FILES, saltboxHome } from '@saltbox/keystore/paths';
+import { join } from 'node:path';
 import type { CommandContext } from './context.js';
-import type { KeySource } from './key-source.js';
-import { openKeySource } from './keys.js';
-import { directoryResolver } from './recipients.js';
+import type { KeySource, KeySourceKind, KeySourceOptions } from './key-source.js';
+import type { RecipientResolver } from './recipients.js';
 import type { Session } from './session.js';
 import type { Console } from './ui.js';
 
+/** `keys.ts`'s {@link openKeySource}, imported on first use. */
+class LazyKeySource implements KeySource {
+  readonly #options: KeySourceOptions;
+  #source: Promise<KeySource> | undefined;
+  #loaded: KeySource | undefined;
+
+  constructor(options: KeySourceOptions) {
+    this.#options = options;
+  }
+
+  get kind(): KeySourceKind | undefined {
+    return this.#loaded?.kind;
+  }
+
+  get location(): string {
+    return (
+      this.#loaded?.location ??
+      this.#options.keyFile ??
+      join(saltboxHome({ env: process.env }), HOME_FILES.keyFile)
+    );
+  }
+
+  #load(): Promise<KeySource> {
+    this.#source ??= import('./keys.js').then(
+      (m) => (this.#loaded = m.openKeySource(this.#options)),
+    );
+    return this.#source;
+  }
+
+  async boxKey(): Promise<BoxSecretKey> {
+    return (await this.#load()).boxKey();
+  }
+
+  async signingKey(): Promise<SigningSecretKey> {
+    return (await this.#load()).signingKey();
+  }
+
+  async boxKeyring(): Promise<BoxKeyring> {
+    return (await this.#load()).boxKeyring();
+  }
+
+  async close(): Promise<void> {
+    await this.#loaded?.close();
+  }
+}
+
 /**
  * The default context: real console, the directory resolver (users through this home's
- * account), key sources of {@link openKeySource}.
+ * account), key sources of `keys.ts`'s `openKeySource`.
  */
 export function defaultContext(console: Console, command: string): CommandContext {
   const opened: KeySource[] = [];
@@ -25,23 +76,30 @@ export function defaultContext(console: Console, command: string): CommandContex
   return {
     console,
     hints: { command },
-    resolver: directoryResolver(async (options) => {
-      const session = await openSession(options);
-      const { account } = session;
-      // Always refetched: a cached chain could still list a device revoked since, and
-      // encrypting to it is exactly what a revocation must stop. Verification stays
-      // incremental (only new links are checked).
-      return {
-        loadUser: (name) => account.users.load(name, { refresh: true }),
-        loadTeamKeys: async (name) => {
-          const { teamTools } = await import('./team-commands.js');
-          const { manager } = teamTools(session);
-          return [(await manager.recipient(name)).encryptionKid];
-        },
-      };
-    }),
+    resolver: {
+      // The directory resolver (and the client library behind it), loaded on first use.
+      async resolve(specs, options) {
+        const { directoryResolver } = await import('./recipients.js');
+        const resolver: RecipientResolver = directoryResolver(async (options) => {
+          const session = await openSession(options);
+          const { account } = session;
+          // Always refetched: a cached chain could still list a device revoked since, and
+          // encrypting to it is exactly what a revocation must stop. Verification stays
+          // incremental (only new links are checked).
+          return {
+            loadUser: (name) => account.users.load(name, { refresh: true }),
+            loadTeamKeys: async (name) => {
+              const { teamTools } = await import('./team-commands.js');
+              const { manager } = teamTools(session);
+              return [(await manager.recipient(name)).encryptionKid];
+            },
+          };
+        });
+        return resolver.resolve(specs, options);
+      },
+    },
     keys: (options) => {
-      const source = openKeySource(options);
+      const source = new LazyKeySource(options);
       opened.push(source);
       return source;
     },
