@@ -24,7 +24,7 @@ import { inProcessClient } from '@saltbox/keystore';
 import { fileFollowStore } from '@saltbox/provider';
 import { openFileKeystore } from '@saltbox/keystore/node';
 import { defaultBackend } from '@saltbox/saltpack';
-import type { CommandContext, Flags } from './commands.js';
+import type { CommandContext, Flags } from './context.js';
 import { CliError, usage } from './errors.js';
 import { defaultDeviceName, keystorePaths, tryConnectAgent } from './keystore-access.js';
 import { askSecretLine } from './passphrase.js';

@@ -10,11 +10,11 @@
  */
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
-import { encrypt, keygen, open, sign, signcrypt, verify, defaultContext } from './commands.js';
-import type { CommandContext, Flags } from './commands.js';
+// Only the help text of `kvstore api`, not the client: the table must load in a few
+// milliseconds, since `--version` and `--help` load nothing else (issue #15.3).
+import { KVSTORE_API_HELP } from '@saltbox/client/kvstore-help';
+import type { CommandContext, Flags } from './context.js';
 import { usage } from './errors.js';
-import { KVSTORE_API_HELP } from '@saltbox/client';
-import { reportError } from './ui.js';
 import type { Console } from './ui.js';
 
 /** The version printed by `saltbox --version`. */
@@ -34,6 +34,22 @@ const keystoreCommand =
   async (flags: Flags, ctx: CommandContext): Promise<void> => {
     const commands = await import('./keystore-commands.js');
     await commands[name](flags, ctx);
+  };
+
+/** A Saltpack command (`commands.ts`: the Saltpack library, key sources), loaded on use. */
+const cryptoCommand =
+  (name: 'keygen' | 'encrypt' | 'sign' | 'verify' | 'signcrypt') =>
+  async (flags: Flags, ctx: CommandContext): Promise<void> => {
+    const commands = await import('./commands.js');
+    await commands[name](flags, ctx);
+  };
+
+/** `decrypt` (any mode) or `open` of signcryption, loaded on use. */
+const openCommand =
+  (mode?: 'signcryption') =>
+  async (flags: Flags, ctx: CommandContext): Promise<void> => {
+    const { open } = await import('./commands.js');
+    await open(flags, ctx, mode);
   };
 
 /** A secrets-provider command, loaded on use. */
@@ -469,7 +485,7 @@ ${JSON_HELP}`,
       keystore: { type: 'boolean' },
       'passphrase-file': key['passphrase-file'],
     },
-    run: keygen,
+    run: cryptoCommand('keygen'),
   },
   encrypt: {
     summary: 'encrypt to one or more recipients',
@@ -494,7 +510,7 @@ ${IO_HELP}`,
       anonymous: { type: 'boolean' },
       'hide-recipients': { type: 'boolean' },
     },
-    run: encrypt,
+    run: cryptoCommand('encrypt'),
   },
   decrypt: {
     summary: 'decrypt an encrypted or signcrypted message (armored or binary)',
@@ -511,7 +527,7 @@ ${KEY_HELP}
 ${IO_HELP}
 ${JSON_HELP}`,
     options: { ...common, ...io, ...key },
-    run: (flags, ctx) => open(flags, ctx),
+    run: openCommand(),
   },
   sign: {
     summary: 'sign a message (attached or detached)',
@@ -529,7 +545,7 @@ ${IO_HELP}`,
       ...armorOptions,
       detached: { type: 'boolean', short: 'd' },
     },
-    run: sign,
+    run: cryptoCommand('sign'),
   },
   verify: {
     summary: 'verify a signed message or a detached signature',
@@ -555,7 +571,7 @@ ${JSON_HELP}`,
       signer: { type: 'string' },
       'passphrase-file': key['passphrase-file'],
     },
-    run: verify,
+    run: cryptoCommand('verify'),
   },
   signcrypt: {
     summary: 'signcrypt to receivers (signed, encrypted)',
@@ -578,7 +594,7 @@ ${IO_HELP}`,
       'symmetric-key-file': { type: 'string', multiple: true },
       anonymous: { type: 'boolean' },
     },
-    run: signcrypt,
+    run: cryptoCommand('signcrypt'),
   },
   'signcrypt-open': {
     summary: 'open a signcrypted message',
@@ -600,7 +616,7 @@ ${JSON_HELP}`,
       'symmetric-key-file': { type: 'string', multiple: true },
       signer: { type: 'string' },
     },
-    run: (flags, ctx) => open(flags, ctx, 'signcryption'),
+    run: openCommand('signcryption'),
   },
   'agent start': {
     summary: 'start the keystore agent (in the background)',
@@ -1183,6 +1199,11 @@ export async function runCli(argv: readonly string[], console: Console): Promise
     return 0;
   }
   const spec = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  // Loaded here, after `--version` and the help texts have been answered without them.
+  const [{ defaultContext }, { reportError }] = await Promise.all([
+    import('./default-context.js'),
+    import('./ui.js'),
+  ]);
   const ctx = defaultContext(console, command);
   try {
     if (spec === undefined) {

@@ -31,104 +31,23 @@ import { headerMode, requireMode, sniff } from './detect.js';
 import type { Sniffed } from './detect.js';
 import { bulkCrypto } from './engine.js';
 import { CliError, usage, withIncompleteOutput } from './errors.js';
-import type { HintContext } from './errors.js';
 import { openInput, openOutput, readSmallFile, runBulk, runPipeline } from './io.js';
 import type { Input, Output } from './io.js';
 import {
   defaultKeyFile,
   generateKeyFile,
-  openKeySource,
   parseSymmetricKeyFile,
   writeSecretFileAtomic,
 } from './keys.js';
-import type { KeySource, KeySourceOptions, SymmetricKey } from './keys.js';
+import type { KeySource, SymmetricKey } from './keys.js';
 import { createProgress } from './progress.js';
 import type { Progress } from './progress.js';
-import { directoryResolver, parseRecipient } from './recipients.js';
-import type { RecipientResolver } from './recipients.js';
+import { parseRecipient } from './recipients.js';
 import { describeKey, identifyKey, identityJson, signerKeyring } from './senders.js';
 import type { IdentifyContext, KeyIdentity } from './senders.js';
-import type { Session } from './session.js';
 import { info } from './ui.js';
 import type { Console } from './ui.js';
-
-/** Parsed flags of one command (from `node:util` `parseArgs`). */
-export type Flags = Record<string, string | boolean | (string | boolean)[] | undefined>;
-
-/** What every command gets besides its flags. */
-export interface CommandContext {
-  readonly console: Console;
-  /** Facts for hints; commands fill in what they learn (the key file). */
-  readonly hints: HintContext;
-  /** Resolves `-r` values to keys; the directory-backed resolver slots in here. */
-  readonly resolver: RecipientResolver;
-  /** Opens the key source for `-k` (else the agent, the keystore or the default key file). */
-  readonly keys: (options: KeySourceOptions) => KeySource;
-  /**
-   * The account session of this home (config, keystore, verified directory), opened once per
-   * command on first use.
-   */
-  readonly session: (options: { passphraseFile?: string | undefined }) => Promise<Session>;
-  /** Releases every key source the command opened (run by `runCli` after the command). */
-  close(): Promise<void>;
-}
-
-/**
- * The default context: real console, the directory resolver (users through this home's
- * account), key sources of {@link openKeySource}.
- */
-export function defaultContext(console: Console, command: string): CommandContext {
-  const opened: KeySource[] = [];
-  let session: Promise<Session> | undefined;
-  const openSession = (options: { passphraseFile?: string | undefined }): Promise<Session> => {
-    // Loaded on use: commands that never name a user do not pay for the client at start-up.
-    session ??= import('./session.js').then((m) => m.openSession(options));
-    return session;
-  };
-  return {
-    console,
-    hints: { command },
-    resolver: directoryResolver(async (options) => {
-      const session = await openSession(options);
-      const { account } = session;
-      // Always refetched: a cached chain could still list a device revoked since, and
-      // encrypting to it is exactly what a revocation must stop. Verification stays
-      // incremental (only new links are checked).
-      return {
-        loadUser: (name) => account.users.load(name, { refresh: true }),
-        loadTeamKeys: async (name) => {
-          const { teamTools } = await import('./team-commands.js');
-          const { manager } = teamTools(session);
-          // Encrypting is a write: a writer rotates a key a member's revoked device still
-          // holds first; anyone else is warned (spec keybase-identity §6.4 CLKR).
-          const r = await manager.recipient(name);
-          if (r.awaitingRotation.length > 0) {
-            const who = r.awaitingRotation.map((m) => m.username).join(', ');
-            info(
-              console,
-              `warning: team ${r.name} awaits a key rotation (${who} revoked a device since its key was made); that device can read this message`,
-            );
-            info(
-              console,
-              `hint: a writer or admin of the team runs 'saltbox team rotate ${r.name}'`,
-            );
-          }
-          return [r.encryptionKid];
-        },
-      };
-    }),
-    keys: (options) => {
-      const source = openKeySource(options);
-      opened.push(source);
-      return source;
-    },
-    session: openSession,
-    close: async () => {
-      await Promise.all(opened.map((s) => s.close().catch(() => undefined)));
-      if (session) await session.then((s) => s.close()).catch(() => undefined);
-    },
-  };
-}
+import type { CommandContext, Flags } from './context.js';
 
 const str = (f: Flags, name: string): string | undefined => {
   const v = f[name];

@@ -10,7 +10,7 @@
  *
  * @packageDocumentation
  */
-import type { CommandContext, Flags } from './commands.js';
+import type { CommandContext, Flags } from './context.js';
 import { usage } from './errors.js';
 
 /** The shells `saltbox completion` writes scripts for. */

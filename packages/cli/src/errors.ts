@@ -10,8 +10,9 @@
  */
 import type { ClientErrorCode, ClientErrorDetails } from '@saltbox/client';
 import type { KeystoreError, KeystoreErrorCode } from '@saltbox/keystore';
-import { SaltpackError } from '@saltbox/saltpack';
-import type { SaltpackErrorCode } from '@saltbox/saltpack';
+// The errors module alone: the Saltpack library itself is not loaded to report an error.
+import { SaltpackError } from '@saltbox/saltpack/errors';
+import type { SaltpackErrorCode } from '@saltbox/saltpack/errors';
 
 /** Stable codes of errors raised by the CLI itself. */
 export type CliErrorCode =
@@ -39,6 +40,8 @@ export type CliErrorCode =
   | 'CLI_CANCELLED'
   /** `saltbox agent start` could not get an agent to answer on its socket. */
   | 'CLI_AGENT_START_FAILED'
+  /** The running agent's client service failed a request (connection lost, bad answer). */
+  | 'CLI_AGENT_SERVICE'
   /** `saltbox server` could not start (bad listen address, port in use, database). */
   | 'CLI_SERVER_FAILED'
   /** An account command ran in a home where nobody signed up or logged in. */
@@ -219,6 +222,10 @@ export const ERROR_TABLE: Record<Exclude<ErrorCode, ClientErrorCode>, TableEntry
   CLI_AGENT_START_FAILED: {
     exit: EXIT.failure,
     hint: () => "run 'saltbox agent start --foreground' to see why",
+  },
+  CLI_AGENT_SERVICE: {
+    exit: EXIT.failure,
+    hint: () => "see 'saltbox agent status'; 'saltbox agent stop' makes commands run in-process",
   },
   CLI_SERVER_FAILED: {
     exit: EXIT.failure,

@@ -27,9 +27,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { readAccountConfig } from '@saltbox/client';
+import { saltboxHome } from '@saltbox/keystore/paths';
 import { runCli } from './cli.js';
-import { saltboxHome } from './keys.js';
 import { installSignalExits } from './signals.js';
 import { processConsole } from './ui.js';
 
@@ -65,12 +64,21 @@ async function readStdin(): Promise<string> {
 }
 
 /**
+ * The home's account config. The client library is loaded here, on use: a `kvstore api` call
+ * (every keybase-bot request) is forwarded to the agent and must not pay for it (issue #15.3).
+ */
+async function accountConfig() {
+  const { readAccountConfig } = await import('@saltbox/client');
+  return readAccountConfig(saltboxHome({ env: process.env }));
+}
+
+/**
  * Keybase's `status --json`, the fields keybase-bot reads (`Username`, `Device.name`) and the
  * ones scripts commonly check (`LoggedIn`, `UserID`). Always exit 0 with JSON, logged in or not:
  * keybase-bot polls it to see that the service is up.
  */
 async function status(): Promise<number> {
-  const config = await readAccountConfig(saltboxHome());
+  const config = await accountConfig();
   const out =
     config === undefined
       ? { Username: '', UserID: '', LoggedIn: false, SessionIsValid: false, Device: null }
@@ -138,9 +146,7 @@ async function runKeybaseShim(argv: readonly string[]): Promise<number> {
       // keybase-bot sets chat notification settings during init; saltbox has no chat.
       return 0;
     case 'logout':
-      return (await readAccountConfig(saltboxHome())) === undefined
-        ? 0
-        : runCli(['logout'], processConsole);
+      return (await accountConfig()) === undefined ? 0 : runCli(['logout'], processConsole);
     case 'ctl':
       if (rest[0] === 'stop') return runCli(['agent', 'stop'], processConsole);
       break;

@@ -20,6 +20,7 @@ import { HOME_FILES, saltboxHome } from '@saltbox/keystore/paths';
 import type { BoxKeyring, BoxSecretKey, SigningSecretKey } from '@saltbox/saltpack';
 import { writeFileAtomic } from '@saltbox/keystore/files';
 import { CliError, ioError } from './errors.js';
+import type { KeySource, KeySourceKind, KeySourceOptions } from './key-source.js';
 import type { DeviceInfo, OpenKeystore } from './keystore-access.js';
 
 /** The `type` field of a key file. */
@@ -46,36 +47,7 @@ export interface PublicKeys {
   signingPublicKey: string;
 }
 
-/** Where a {@link KeySource}'s keys are: a key file, the agent, or the keystore in-process. */
-export type KeySourceKind = 'file' | 'agent' | 'keystore';
-
-/**
- * A source of private-key handles: a key file, or the keystore, whose handles do the same
- * operations without revealing the secrets (Saltpack header work inside the keystore, bulk
- * payload work in the CLI).
- */
-export interface KeySource {
-  /** Which kind of source; undefined until the choice is made (on first use). */
-  readonly kind: KeySourceKind | undefined;
-  /** Where the keys live, for messages (a path or socket; never key material). */
-  readonly location: string;
-  /** The X25519 key used to send and receive encrypted messages. */
-  boxKey(): Promise<BoxSecretKey>;
-  /** The Ed25519 key used to sign. */
-  signingKey(): Promise<SigningSecretKey>;
-  /** A keyring holding every box key of this source (decryption). */
-  boxKeyring(): Promise<BoxKeyring>;
-  /** Releases the source (locks an in-process keystore, closes an agent connection). */
-  close(): Promise<void>;
-}
-
-/** What {@link openKeySource} is told by the command line. */
-export interface KeySourceOptions {
-  /** `-k FILE`: use this key file and nothing else. */
-  keyFile?: string | undefined;
-  /** `--passphrase-file FILE`, for unlocking the keystore in this process. */
-  passphraseFile?: string | undefined;
-}
+export type { KeySource, KeySourceKind, KeySourceOptions } from './key-source.js';
 
 /** `$SALTBOX_HOME` or the platform's default: the one rule of `@saltbox/keystore/paths`. */
 export { saltboxHome };

@@ -27,9 +27,8 @@ import {
 } from '@saltbox/keystore/node';
 import type { AgentClient } from '@saltbox/keystore/node';
 import { CliError } from './errors.js';
-import { HOME_FILES } from '@saltbox/keystore/paths';
-import { saltboxHome } from './keys.js';
-import type { KeySource } from './keys.js';
+import { HOME_FILES, saltboxHome } from '@saltbox/keystore/paths';
+import type { KeySource } from './key-source.js';
 import { readPassphrase } from './passphrase.js';
 
 /** A device as the keystore describes it (public values only). */

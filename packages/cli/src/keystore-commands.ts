@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { prepareAgentSocketDir, saltboxHome, startAgent } from '@saltbox/keystore/node';
 import type { AgentClient, AgentStatus } from '@saltbox/keystore/node';
 import type { KeystoreClient } from '@saltbox/keystore';
-import type { CommandContext, Flags } from './commands.js';
+import type { CommandContext, Flags } from './context.js';
 import { CliError, usage } from './errors.js';
 import {
   configuredSigningKid,
@@ -227,10 +227,17 @@ async function runForeground(
   idleLockMs: number | null,
   vaultListen?: string,
 ): Promise<void> {
+  // The agent is also the client service (issue #15.2): warm KV and `kvstore api` answers.
+  const { createClientService } = await import('./client-service.js');
+  let service: ReturnType<typeof createClientService> | undefined;
   const agent = await startAgent({
     socketPath: paths.socketPath,
     keystoreDir: paths.keystoreDir,
     idleLockMs,
+    serve: (keystore) => {
+      service = createClientService(keystore, paths);
+      return service.methods;
+    },
   });
   let bridge: { address: string; close(): Promise<void> } | undefined;
   if (vaultListen !== undefined) {
@@ -249,6 +256,7 @@ async function runForeground(
     `keystore agent listening on ${agent.socketPath} (pid ${process.pid}, idle lock ${formatDuration(idleLockMs)})`,
   );
   await agent.stopped;
+  await service?.close();
   // Closed before this returns (and the process exits): closing removes vault-bridge.json, so
   // a cleanly stopped agent leaves no record naming its address and token behind.
   await bridge?.close();

@@ -22,6 +22,7 @@ import {
 import type { KvstoreBackend, VerifiedTeam } from '@saltbox/client';
 import { CliError, describe, toCliError } from './errors.js';
 import { saltboxHome } from './keys.js';
+import type { Session } from './session.js';
 
 const notLoggedIn = (): Promise<never> => Promise.reject(new CliError('CLI_KV', 'not logged in'));
 
@@ -96,13 +97,15 @@ async function keybase<T>(p: Promise<T>): Promise<T> {
  * key is gone with its agent — answers `not logged in`, as Keybase does when its service has no
  * session; other failures to open the session (a locked agent) are reported per request.
  */
-export async function openKvstoreBackend(): Promise<KvstoreSessionBackend> {
+export async function openKvstoreBackend(
+  options: { openSession?: () => Promise<Session> } = {},
+): Promise<KvstoreSessionBackend> {
   const home = saltboxHome();
   if ((await readAccountConfig(home)) === undefined) return loggedOut;
   const { openSession } = await import('./session.js');
-  let session: Awaited<ReturnType<typeof openSession>>;
+  let session: Session;
   try {
-    session = await openSession({ passphraseFile: undefined });
+    session = await (options.openSession?.() ?? openSession({ passphraseFile: undefined }));
   } catch (e) {
     if (e instanceof CliError && e.code === 'CLI_DEVICE_MISSING') return loggedOut;
     throw e;

@@ -8,11 +8,40 @@
 import { createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { KvstoreApi } from '@saltbox/client';
-import type { CommandContext, Flags } from './commands.js';
+import type { CommandContext, Flags } from './context.js';
 import { CliError, ioError, usage } from './errors.js';
-import { openKvstoreBackend, unavailableBackend } from './kvstore-backend.js';
+import { connectService, ServiceUnavailable } from './service-client.js';
+import type { ServiceClient } from './service-client.js';
 import { displayText } from './ui.js';
+
+/**
+ * Runs `fn` against the running agent's client service (issue #15.2), or returns undefined when
+ * there is none, or it predates the service: the caller then runs in-process. Nothing has been
+ * executed when it falls back (an unknown method is refused before anything runs).
+ */
+async function viaAgent<T>(fn: (service: ServiceClient) => Promise<T>): Promise<T | undefined> {
+  const service = await connectService();
+  if (!service) return undefined;
+  try {
+    return await fn(service);
+  } catch (e) {
+    if (e instanceof ServiceUnavailable) return undefined;
+    throw e;
+  } finally {
+    service.close();
+  }
+}
+
+/** The in-process dispatcher over this home's backend (loaded only when no agent serves). */
+async function inProcessApi(pretty: boolean) {
+  const [{ KvstoreApi }, { openKvstoreBackend, unavailableBackend }] = await Promise.all([
+    import('@saltbox/client'),
+    import('./kvstore-backend.js'),
+  ]);
+  // A session that cannot be opened is a reply per request, not a crash (bot contract).
+  const backend = await openKvstoreBackend().catch(unavailableBackend);
+  return { api: new KvstoreApi(backend, { pretty }), close: () => backend.close() };
+}
 
 /** Go's `*PathError` text for a failed open, as Keybase prints it in a JSON reply. */
 function goOpenError(path: string, e: unknown): string {
@@ -83,13 +112,35 @@ export async function kvstoreApiCommand(flags: Flags, ctx: CommandContext): Prom
     } else {
       input = process.stdin;
     }
-    // A session that cannot be opened is a reply per request, not a crash (bot contract).
-    const backend = await openKvstoreBackend().catch(unavailableBackend);
-    const api = new KvstoreApi(backend, { pretty });
-    await api.run(input, async (reply) => {
+    const write = async (reply: string): Promise<void> => {
       if (out) await out.write(reply);
       else ctx.console.stdout(reply);
+    };
+    const source = input;
+    const served = await viaAgent(async (service) => {
+      if (message !== '') {
+        for (const reply of (await service.kvstoreApi({ text: message, pretty })).replies)
+          await write(reply);
+        return true;
+      }
+      // Streamed: each request is answered as soon as it is complete, as in-process.
+      const { stream } = await service.kvstoreOpen({ pretty });
+      for await (const chunk of source) {
+        const data = Buffer.from(chunk).toString('base64');
+        for (const reply of (await service.kvstoreWrite({ stream, data })).replies)
+          await write(reply);
+      }
+      for (const reply of (await service.kvstoreEnd({ stream })).replies) await write(reply);
+      return true;
     });
+    if (served === undefined) {
+      const { api, close } = await inProcessApi(pretty);
+      try {
+        await api.run(input, write);
+      } finally {
+        await close();
+      }
+    }
   } finally {
     await out?.close();
   }
@@ -119,21 +170,47 @@ export interface KvRequests {
  *   only `kvstore api` answers Keybase's bare `not logged in` (the bot contract).
  */
 export async function openKvRequests(): Promise<KvRequests> {
-  const { requireConfig } = await import('./session.js');
-  await requireConfig();
-  const backend = await openKvstoreBackend();
-  const api = new KvstoreApi(backend);
+  const service = await connectService();
+  let runText: (text: string) => Promise<string>;
+  let close: () => Promise<void>;
+  if (service) {
+    let local: Awaited<ReturnType<typeof inProcessApi>> | undefined;
+    runText = async (text) => {
+      if (!local) {
+        try {
+          return (await service.kvstoreApi({ text })).replies.join('');
+        } catch (e) {
+          if (!(e instanceof ServiceUnavailable)) throw e;
+          local = await inProcessApi(false);
+        }
+      }
+      return local.api.runText(text);
+    };
+    close = async () => {
+      service.close();
+      await local?.close();
+    };
+  } else {
+    const { requireConfig } = await import('./session.js');
+    await requireConfig();
+    const { openKvstoreBackend } = await import('./kvstore-backend.js');
+    const { KvstoreApi } = await import('@saltbox/client');
+    const backend = await openKvstoreBackend();
+    const api = new KvstoreApi(backend);
+    runText = (text) => api.runText(text);
+    close = () => backend.close();
+  }
   return {
     async request(method, options) {
       const reply = JSON.parse(
-        await api.runText(JSON.stringify({ method, params: { version: 1, options } })),
+        await runText(JSON.stringify({ method, params: { version: 1, options } })),
       ) as { result?: Record<string, unknown>; error?: { code: number; message: string } };
       if (reply.error) {
         throw new CliError('CLI_KV', reply.error.message);
       }
       return reply.result ?? {};
     },
-    close: () => backend.close(),
+    close,
   };
 }
 
@@ -142,7 +219,12 @@ async function request(
   method: string,
   options: Record<string, string | number | undefined>,
 ): Promise<Record<string, unknown>> {
-  return (await openKvRequests()).request(method, options);
+  const requests = await openKvRequests();
+  try {
+    return await requests.request(method, options);
+  } finally {
+    await requests.close();
+  }
 }
 
 function revisionFlag(flags: Flags): number | undefined {

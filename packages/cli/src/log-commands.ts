@@ -39,7 +39,7 @@ import { LOG_MAX_CHANGES_PAGE, signedLogRootSchema } from '@saltbox/protocol';
 import type { SignedLogRootWire } from '@saltbox/protocol';
 import { defaultBackend } from '@saltbox/saltpack';
 import type { CryptoBackend } from '@saltbox/saltpack';
-import type { CommandContext, Flags } from './commands.js';
+import type { CommandContext, Flags } from './context.js';
 import { CliError, ioError, usage } from './errors.js';
 import { home, serverUrl } from './session.js';
 

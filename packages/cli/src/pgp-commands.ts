@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isKeystoreError } from '@saltbox/keystore';
-import type { CommandContext, Flags } from './commands.js';
+import type { CommandContext, Flags } from './context.js';
 import { CliError, usage } from './errors.js';
 import { askSecretLine } from './passphrase.js';
 import { displayText, info } from './ui.js';

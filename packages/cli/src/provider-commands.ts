@@ -30,7 +30,7 @@ import {
 import type { ProviderContext, VaultBridge } from '@saltbox/provider';
 import { CliError, usage } from './errors.js';
 import { home } from './session.js';
-import type { CommandContext, Flags } from './commands.js';
+import type { CommandContext, Flags } from './context.js';
 
 const VAULT_FILE = HOME_FILES.vaultBridge;
 const VAULT_KEYS_FILE = HOME_FILES.vaultKeys;

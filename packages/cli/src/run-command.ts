@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { isatty } from 'node:tty';
-import type { CommandContext, Flags } from './commands.js';
+import type { CommandContext, Flags } from './context.js';
 import { CliError, ioError, usage } from './errors.js';
 import { parseEnvFile } from './env-file.js';
 import { writeSecretFileAtomic } from './keys.js';

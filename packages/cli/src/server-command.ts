@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CommandContext, Flags } from './commands.js';
+import type { CommandContext, Flags } from './context.js';
 import type { SignupMode, SignupPolicy } from '@saltbox/server';
 import { CliError, usage } from './errors.js';
 import { HOME_FILES } from '@saltbox/keystore/paths';

@@ -132,12 +132,18 @@ export async function requireConfig(): Promise<AccountConfig> {
  */
 export async function openSession(options: {
   passphraseFile?: string | undefined;
+  /**
+   * The keystore to use instead of {@link openAccountKeystore}'s choice: the agent's own, when
+   * its client service opens the session inside the agent.
+   */
+  keystore?: () => Promise<OpenKeystore>;
 }): Promise<Session> {
   const config = await requireConfig();
-  const keystore = await openAccountKeystore({
-    passphraseFile: options.passphraseFile,
-    create: false,
-  });
+  const keystore = await (options.keystore?.() ??
+    openAccountKeystore({
+      passphraseFile: options.passphraseFile,
+      create: false,
+    }));
   try {
     const { devices } = await keystore.client.getPublicKeyBundle();
     if (!devices.some((d) => d.signingKid === config.device.signingKid))

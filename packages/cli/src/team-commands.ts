@@ -8,7 +8,7 @@
  */
 import type { Saltbox, TeamLoader, TeamManager, VerifiedTeam } from '@saltbox/client';
 import type { TeamRoleName } from '@saltbox/protocol';
-import type { CommandContext, Flags } from './commands.js';
+import type { CommandContext, Flags } from './context.js';
 import { usage } from './errors.js';
 import { info } from './ui.js';
 

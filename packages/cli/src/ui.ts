@@ -5,7 +5,8 @@
  *
  * @packageDocumentation
  */
-import { UNSAFE_DISPLAY_CHARACTERS } from '@saltbox/protocol';
+// The one module, not the whole protocol package (its schemas cost start-up time).
+import { UNSAFE_DISPLAY_CHARACTERS } from '@saltbox/protocol/display-text';
 import { describe, serverCodeOf, toCliError } from './errors.js';
 import type { HintContext } from './errors.js';
 

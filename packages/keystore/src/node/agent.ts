@@ -24,11 +24,16 @@ import { openKeystore } from '../keystore.js';
 import type { LocalKeystore } from '../keystore.js';
 import type { KeystoreApi } from '../rpc.js';
 import type { KdfChoice } from '../store/passphrase.js';
-import type { KeystoreClient, RpcClientOptions } from '../transport/jsonrpc.js';
+import type { ExtraMethods, KeystoreClient, RpcClientOptions } from '../transport/jsonrpc.js';
 import { createRpcClient, createRpcServer } from '../transport/jsonrpc.js';
 import { nodeArgon2id } from './argon2.js';
 import { fileStore } from './file-store.js';
-import { agentSocketPath, keystoreDirOf, maxSocketPathBytes } from './paths.js';
+import {
+  agentSocketPath,
+  checkAgentSocketOwner,
+  keystoreDirOf,
+  maxSocketPathBytes,
+} from './paths.js';
 
 /** The longest line (one JSON-RPC message) either side accepts: bounds memory per connection. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -50,6 +55,12 @@ export interface AgentOptions {
   kdf?: KdfChoice;
   /** Serve privileged methods on the socket. Off by default. */
   allowPrivileged?: boolean;
+  /**
+   * More methods to serve on the same socket, given the keystore the agent holds: the CLI's
+   * client service (warm KV, `kvstore api`) lives here. Their names must not be the table's;
+   * they are called with the raw `params` and validate them themselves.
+   */
+  serve?: (keystore: KeystoreApi) => ExtraMethods;
 }
 
 /** A running agent. */
@@ -142,31 +153,6 @@ export async function prepareAgentSocketDir(socketPath: string): Promise<void> {
   }
 }
 
-/**
- * Before connecting: the socket must be this user's (bind makes it with the creator's uid), and
- * so must its directory, not writable by others — else another local user could be listening
- * there to collect passphrases. A missing socket is left to `connect` (not running).
- */
-async function checkSocketOwner(socketPath: string): Promise<void> {
-  if (namedPipes() || typeof process.getuid !== 'function') return;
-  const uid = process.getuid();
-  const refuse = (what: string): KeystoreError =>
-    new KeystoreError('KEYSTORE_REFUSED', `the agent socket ${socketPath} ${what}`, {
-      path: socketPath,
-    });
-  let sock;
-  try {
-    sock = await lstat(socketPath);
-  } catch {
-    return;
-  }
-  if (sock.uid !== uid) throw refuse('belongs to another user');
-  const dir = await lstat(dirname(socketPath));
-  if (dir.uid !== uid || (dir.mode & 0o022) !== 0) {
-    throw refuse('is in a directory another user can write');
-  }
-}
-
 /** True when something answers on the socket. */
 function probe(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -250,6 +236,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   const rpc = createRpcServer(keystore, {
     allowPrivileged: options.allowPrivileged ?? false,
     extra: {
+      ...options.serve?.(keystore),
       'agent.status': () =>
         Promise.resolve({
           pid: process.pid,
@@ -352,7 +339,7 @@ export async function connectAgent(
 ): Promise<AgentClient> {
   if (!namedPipes()) {
     checkSocketPathLength(socketPath);
-    await checkSocketOwner(socketPath);
+    await checkAgentSocketOwner(socketPath);
   }
   return new Promise((resolve, reject) => {
     const socket = createConnection(socketPath);

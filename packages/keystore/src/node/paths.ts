@@ -10,9 +10,11 @@
  */
 import { createHash } from 'node:crypto';
 import { lstatSync } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
 import type { PlatformPath } from 'node:path';
+import { KeystoreError } from '../errors.js';
 
 /** Environment variables, as `process.env`. */
 export type Env = Record<string, string | undefined>;
@@ -180,6 +182,35 @@ export function agentSocketPath(home?: string, host: Partial<SocketHostInfo> = {
   }
   const owner = uid ?? safeName(host.username ?? defaultUsername(h.env));
   return p.join(host.tmpdir ?? '/tmp', `saltbox-${String(owner)}`, `${name}.sock`);
+}
+
+/**
+ * Before connecting: the socket must be this user's (bind makes it with the creator's uid), and
+ * so must its directory, not writable by others — else another local user could be listening
+ * there to collect passphrases. A missing socket is left to `connect` (not running). Here, not
+ * in agent.ts, so a light client (the CLI's service client) checks it without loading the
+ * keystore.
+ *
+ * @throws KeystoreError `KEYSTORE_REFUSED`.
+ */
+export async function checkAgentSocketOwner(socketPath: string): Promise<void> {
+  if (process.platform === 'win32' || typeof process.getuid !== 'function') return;
+  const uid = process.getuid();
+  const refuse = (what: string): KeystoreError =>
+    new KeystoreError('KEYSTORE_REFUSED', `the agent socket ${socketPath} ${what}`, {
+      path: socketPath,
+    });
+  let sock;
+  try {
+    sock = await lstat(socketPath);
+  } catch {
+    return;
+  }
+  if (sock.uid !== uid) throw refuse('belongs to another user');
+  const dir = await lstat(path.dirname(socketPath));
+  if (dir.uid !== uid || (dir.mode & 0o022) !== 0) {
+    throw refuse('is in a directory another user can write');
+  }
 }
 
 /**
