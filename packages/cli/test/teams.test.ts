@@ -184,3 +184,30 @@ describe('verify_proofs=true with a team recipient (#12.7)', { timeout: 600_000 
     }
   });
 });
+
+describe('kv values of a member removed or gone since', { timeout: 600_000 }, () => {
+  const hank = newHome();
+  const ivy = newHome();
+
+  it('kv get reads what a removed member and a member who left wrote', async () => {
+    ok(await sb(hank, ['signup', 'hank', '--server', url, '--device-name', 'hank-pc']));
+    ok(await sb(ivy, ['signup', 'ivy', '--server', url, '--device-name', 'ivy-pc']));
+    for (const team of ['kvgone', 'kvleft']) {
+      ok(await sb(hank, ['team', 'create', team]));
+      ok(await sb(hank, ['team', 'add', team, 'ivy']));
+      ok(await sb(ivy, ['kv', 'put', '--team', team, 'ns', 'k', `ivy wrote to ${team}`]));
+    }
+    // A removal rotates the key; the value ivy wrote under the old one still reads, in a
+    // new process whose writer check knows ivy only from the team's chain.
+    expect(json(await sb(hank, ['team', 'remove', 'kvgone', 'ivy', '--json']))).toMatchObject({
+      generation: 2,
+    });
+    expect(ok(await sb(hank, ['kv', 'get', '--team', 'kvgone', 'ns', 'k'])).out).toContain(
+      'ivy wrote to kvgone',
+    );
+    ok(await sb(ivy, ['team', 'leave', 'kvleft']));
+    expect(ok(await sb(hank, ['kv', 'get', '--team', 'kvleft', 'ns', 'k'])).out).toContain(
+      'ivy wrote to kvleft',
+    );
+  });
+});

@@ -51,6 +51,7 @@ export type {
 export { formatFingerprint, userFingerprint } from './fingerprint.js';
 export { userEncryptionKids } from './encryption-keys.js';
 export { KvClient, verifiedWriterKeys } from './kv.js';
+export { teamWriterAt } from './kv-writers.js';
 export type {
   KvClientOptions,
   KvEntryRef,
@@ -75,6 +76,7 @@ export type {
   VerifiedTeam,
   VerifiedTeamKey,
   VerifiedTeamMember,
+  VerifiedTeamPastMember,
 } from './teams.js';
 export { TeamManager } from './team-ops.js';
 export type {

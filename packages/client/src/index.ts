@@ -85,6 +85,7 @@ export type {
 export { formatFingerprint, userFingerprint } from './fingerprint.js';
 export { userEncryptionKids } from './encryption-keys.js';
 export { KvClient, verifiedWriterKeys } from './kv.js';
+export { teamWriterAt } from './kv-writers.js';
 export type {
   KvClientOptions,
   KvEntryRef,
@@ -110,6 +111,7 @@ export type {
   VerifiedTeam,
   VerifiedTeamKey,
   VerifiedTeamMember,
+  VerifiedTeamPastMember,
 } from './teams.js';
 export { TeamManager } from './team-ops.js';
 export type {

@@ -51,6 +51,9 @@ export interface KvIdentity {
 export type KvWriterKeyLookup = (writer: {
   uid: string;
   deviceId: string;
+  /** The team and key generation of the entry, for "was a writer of the team then" rules. */
+  teamId: string;
+  teamKeyGen: number;
 }) => Promise<Uint8Array | null>;
 
 /** Options of {@link KvClient}. */
@@ -552,9 +555,14 @@ export class KvClient {
       const signerPublicKey = await this.#o.writerKey({
         uid: e.writer.uid,
         deviceId: e.writer.deviceId,
+        teamId: key.teamId,
+        teamKeyGen: e.teamKeyGen,
       });
       if (signerPublicKey === null)
-        throw invalid('writer', "the writer's device is not in the writer's verified chain");
+        throw invalid(
+          'writer',
+          "the writer was not a writer of the team at that key generation, or the writer's device is not in the writer's verified chain",
+        );
       bytes = await this.#open(key, e, signerPublicKey, nonce, sealed);
       writer = { uid: e.writer.uid, deviceId: e.writer.deviceId };
     } else if (e.revision === 0 && e.teamKeyGen !== 0) {
@@ -661,15 +669,20 @@ function pageQuery(page: { after?: string; limit?: number }): Record<string, str
  * are not in the signed log). Rotating the team key after revoking a lost device keeps it
  * from reading new values; the rollback cache still refuses any value older than one seen.
  *
- * @param usernameOf - the username of a UID (e.g. from the team's verified member list); null
- *   when unknown.
+ * @param usernameOf - the username of a UID that wrote to `teamId` under `teamKeyGen`, null when
+ *   unknown or not a writer then. Take it from the team's verified chain — everyone who ever
+ *   held a role, not only the current members (`teamWriterAt`): a writer removed since must
+ *   still name their values, or removing a member strands what they wrote.
  */
 export function verifiedWriterKeys(
   loader: UserLoader,
-  usernameOf: (uid: string) => string | null | Promise<string | null>,
+  usernameOf: (
+    uid: string,
+    entry: { teamId: string; teamKeyGen: number },
+  ) => string | null | Promise<string | null>,
 ): KvWriterKeyLookup {
-  return async ({ uid, deviceId }) => {
-    const username = await usernameOf(uid);
+  return async ({ uid, deviceId, teamId, teamKeyGen }) => {
+    const username = await usernameOf(uid, { teamId, teamKeyGen });
     if (username === null) return null;
     let user = await loader.load(username);
     if (user.uid !== uid) return null;

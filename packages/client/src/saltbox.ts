@@ -21,6 +21,7 @@ import { Account } from './account.js';
 import type { AccountEnv } from './account.js';
 import type { ApiClient, RetryPolicy } from './http.js';
 import { KvClient, verifiedWriterKeys } from './kv.js';
+import { teamWriterAt } from './kv-writers.js';
 import { KvRollbackCache } from './kv-cache.js';
 import type { KvCacheStorage } from './kv-cache.js';
 import { MemoryLogPinStore } from './log.js';
@@ -143,8 +144,9 @@ export interface Saltbox {
    */
   syncKeys(options?: SyncKeysOptions): Promise<KeySyncResult>;
   /**
-   * Makes a verified team ready for KV: its members become known writers (KV values are
-   * verified against their chains), the KV client re-opens its keys when it meets a newer
+   * Makes a verified team ready for KV: its chain names the writers (KV values are verified
+   * against the chains of whoever held write rights at the entry's key generation, members
+   * removed since included), the KV client re-opens its keys when it meets a newer
    * generation, and its key boxes are opened now.
    *
    * @throws ClientError as `TeamManager.openTeamKeys`.
@@ -256,14 +258,26 @@ export async function openSaltbox(o: OpenSaltboxOptions): Promise<Saltbox> {
       deviceEncryptionKid: config.device.encryptionKid,
     },
   });
-  // Writers' UIDs → usernames, from the verified member lists of the teams used for KV.
-  const usernames = new Map<string, string>([[config.uid, config.username]]);
   const kvTeams = new Map<string, VerifiedTeam>();
+  // A writer is named by the team's verified chain: whoever held write rights while the entry's
+  // key generation was current, a member removed or gone since included (kv-writers.ts). A
+  // chain older than the entry (a writer added or a key rotated since) is reloaded once.
+  const writerName = async (
+    uid: string,
+    at: { teamId: string; teamKeyGen: number },
+  ): Promise<string | null> => {
+    const known = kvTeams.get(at.teamId) ?? (await teams.load(at.teamId));
+    const name = teamWriterAt(known, uid, at.teamKeyGen);
+    if (name !== null) return name;
+    const fresh = await teams.load(at.teamId, { refresh: true });
+    if (kvTeams.has(at.teamId)) kvTeams.set(at.teamId, fresh);
+    return teamWriterAt(fresh, uid, at.teamKeyGen);
+  };
   const kv = new KvClient({
     api,
     keystore,
     me: { uid: config.uid, deviceId: config.device.id, signingKid: config.device.signingKid },
-    writerKey: verifiedWriterKeys(users, (uid) => usernames.get(uid) ?? null),
+    writerKey: verifiedWriterKeys(users, writerName),
     // Read on first use (or `kv.ready()`): most commands never touch KV.
     cache: () => KvRollbackCache.open(backend, stores.kvCache),
     refreshTeamKeys: async (teamId) => {
@@ -305,7 +319,6 @@ export async function openSaltbox(o: OpenSaltboxOptions): Promise<Saltbox> {
       return { generations, teams: opened, failed };
     },
     async useKvTeam(team) {
-      for (const m of team.members) usernames.set(m.uid, m.username);
       kvTeams.set(team.id, team);
       await manager.openTeamKeys(team);
     },

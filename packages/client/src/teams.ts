@@ -50,6 +50,18 @@ export interface VerifiedTeamMember {
   role: Exclude<TeamRole, 'none'>;
 }
 
+/**
+ * Someone who held a role in a verified team at some point — a current member or one removed
+ * or gone since — with every role change the chain records for them.
+ */
+export interface VerifiedTeamPastMember {
+  uid: string;
+  /** Checked against the UID, as for {@link VerifiedTeamMember}. */
+  username: string;
+  /** Each role and the seqno of the link it took effect at, oldest first (`none`: left). */
+  roles: { seqno: number; role: TeamRole }[];
+}
+
 /** A per-team-key generation as the verified chain announces it. */
 export interface VerifiedTeamKey {
   generation: number;
@@ -73,6 +85,12 @@ export interface VerifiedTeam {
   parentId: string | null;
   tail: { seqno: number; linkId: string };
   members: VerifiedTeamMember[];
+  /**
+   * Everyone the verified chain ever gave a role, current members included: a KV value stays
+   * attributable to a writer removed since (see {@link teamWriterAt}). Never the server's word:
+   * the roles come from the chain, the usernames are checked against the UIDs.
+   */
+  everMembers: VerifiedTeamPastMember[];
   /** Ascending by generation; the last is the current key. */
   perTeamKeys: VerifiedTeamKey[];
   subteams: { id: string; name: string }[];
@@ -404,15 +422,23 @@ export class TeamLoader {
       );
     }
     const implicit = this.#implicitRule(res, state, label);
-    const members: VerifiedTeamMember[] = [...state.members].map(([uv, role]) => {
+    const nameOf = (uv: string): { uid: string; username: string } => {
       const uid = parseUserVersion(uv).uid;
       const username = usernames.get(uid);
       if (username === undefined)
         throw new ClientError('CLIENT_WRONG_TEAM', `team ${label} names a member without a name`, {
           team: label,
         });
-      return { uid, username, role: role as VerifiedTeamMember['role'] };
-    });
+      return { uid, username };
+    };
+    const members: VerifiedTeamMember[] = [...state.members].map(([uv, role]) => ({
+      ...nameOf(uv),
+      role: role as VerifiedTeamMember['role'],
+    }));
+    const everMembers: VerifiedTeamPastMember[] = [...state.roleHistory].map(([uv, roles]) => ({
+      ...nameOf(uv),
+      roles: roles.map((r) => ({ ...r })),
+    }));
     const team: VerifiedTeam = {
       id,
       name: state.name,
@@ -420,6 +446,7 @@ export class TeamLoader {
       parentId: state.parentId ?? null,
       tail: { ...state.tail },
       members: members.sort((a, b) => a.username.localeCompare(b.username)),
+      everMembers: everMembers.sort((a, b) => a.username.localeCompare(b.username)),
       perTeamKeys: [...state.perTeamKeys.values()]
         .map((k) => ({ ...k, merkleRoot: merkleRootOf(res.links[k.seqno - 1]) }))
         .sort((a, b) => a.generation - b.generation),
