@@ -13,6 +13,7 @@ import type { CommandContext } from './context.js';
 import type { KeySource, KeySourceKind, KeySourceOptions } from './key-source.js';
 import type { RecipientResolver } from './recipients.js';
 import type { Session } from './session.js';
+import { info } from './ui.js';
 import type { Console } from './ui.js';
 
 /** `keys.ts`'s {@link openKeySource}, imported on first use. */
@@ -100,7 +101,10 @@ export function defaultContext(console: Console, command: string): CommandContex
                   console,
                   `warning: team ${r.name} awaits a key rotation (${who} revoked a device since its key was made); that device can read this message`,
                 );
-                info(console, `hint: a writer or admin of the team runs 'saltbox team rotate ${r.name}'`);
+                info(
+                  console,
+                  `hint: a writer or admin of the team runs 'saltbox team rotate ${r.name}'`,
+                );
               }
               return [r.encryptionKid];
             },

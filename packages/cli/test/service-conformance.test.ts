@@ -187,19 +187,15 @@ describe(
       expect(at('put stale revision').err).toContain('error 2760');
       expect(at('member get').out).toBe('shared');
       expect(at('removed member get').code).toBe(1);
+      // The value a member wrote before being removed still reads for the owner.
+      expect(at('owner get after')).toMatchObject({ code: 0, out: 'shared' });
       expect(at('decrypt by recipient').out).toBe('for bob only\n');
     });
 
     it('through the agent: every step answers exactly as in-process', async () => {
       const seen = await scenario('agent', 2);
       results.agent = seen;
-      // Left out, with its reason: reading an entry whose writer has since been removed from the
-      // team. In-process the writer's username comes only from the team's current member list,
-      // so the read fails ("the writer's device is not in the writer's verified chain"); the warm
-      // agent still knows it from before and verifies the entry. That is a bug of the client's
-      // writer lookup (it needs the team's past members), not of the service; reported for #15.
-      const compared = (s: Observed[]): Observed[] => s.filter((o) => o.step !== 'owner get after');
-      expect(compared(seen)).toEqual(compared(results['in-process']!));
+      expect(seen).toEqual(results['in-process']);
     });
 
     it('through the agent, the KV requests were answered by its warm client', () => {
