@@ -70,8 +70,8 @@ export function startServerProcess(databaseUrl: string, dataDir: string): Promis
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
       out += d.toString();
-      // `--json` prints {"url":…,"storage":…} once listening; log lines follow.
-      const m = /\{"url":"(http:\/\/[^"]+)","storage":"postgresql"\}/.exec(out);
+      // `--json` prints {"url":…,"storage":…,"logKey":…} once listening; log lines follow.
+      const m = /\{"url":"(http:\/\/[^"]+)","storage":"postgresql"[,}]/.exec(out);
       if (m) {
         child.stdout.off('data', onData);
         child.stdout.resume();
