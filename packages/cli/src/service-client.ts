@@ -94,7 +94,7 @@ export async function connectService(): Promise<ServiceClient | undefined> {
     failAll(new CliError('CLI_AGENT_SERVICE', 'the agent closed the connection'));
   });
 
-  const call = <M extends ServiceMethod>(
+  const requestService = <M extends ServiceMethod>(
     method: M,
     params: ServiceRequest<M>,
   ): Promise<ServiceResponse<M>> =>
@@ -111,11 +111,11 @@ export async function connectService(): Promise<ServiceClient | undefined> {
     }) as Promise<ServiceResponse<M>>;
 
   return {
-    status: (r) => call('status', r),
-    kvstoreApi: (r) => call('kvstoreApi', r),
-    kvstoreOpen: (r) => call('kvstoreOpen', r),
-    kvstoreWrite: (r) => call('kvstoreWrite', r),
-    kvstoreEnd: (r) => call('kvstoreEnd', r),
+    status: (r) => requestService('status', r),
+    kvstoreApi: (r) => requestService('kvstoreApi', r),
+    kvstoreOpen: (r) => requestService('kvstoreOpen', r),
+    kvstoreWrite: (r) => requestService('kvstoreWrite', r),
+    kvstoreEnd: (r) => requestService('kvstoreEnd', r),
     close: () => {
       socket.destroy();
     },
